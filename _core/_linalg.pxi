@@ -1,0 +1,42 @@
+# Small dense linear algebra shared by the kernels, included textually so that each
+# extension module stays self-contained (no cross-module C-API imports at run time).
+# BLAS/LAPACK come from scipy.linalg.cython_blas / cython_lapack: the same library SciPy
+# links, never linked by hand. All matrices are column-major as BLAS sees them; a
+# row-major (rows, cols) array is the column-major (cols, rows) matrix of its transpose.
+
+from scipy.linalg.cython_blas cimport dgemm, dsymm, dsyrk, dtrmm
+from scipy.linalg.cython_lapack cimport dpotrf, dsyevd
+
+
+cdef inline void gram_upper(int n_rows, int n_cols, double scale, const double* w,
+                            double* x) noexcept nogil:
+    """Upper triangle of x = scale * w^T w, w row-major (n_rows, n_cols), x (n_cols, n_cols)."""
+    cdef double zero = 0.0
+    dsyrk(b'U', b'N', &n_cols, &n_rows, &scale, <double*> w, &n_cols, &zero, x, &n_cols)
+
+
+cdef inline int sym_eigvals_upper(int n, double* x, double* eigvals, double* work,
+                                  int* iwork) noexcept nogil:
+    """Ascending eigenvalues of the symmetric matrix whose upper triangle is x (destroyed).
+
+    work must hold 2 n + 1 doubles and iwork one int (dsyevd, eigenvalues only).
+    Returns LAPACK's info (0 on success).
+    """
+    cdef int lwork = 2 * n + 1, liwork = 1, info = 0
+    dsyevd(b'N', b'U', &n, x, &n, eigvals, work, &lwork, iwork, &liwork, &info)
+    return info
+
+
+cdef inline bint below_bound(int n, double bound, double* x) noexcept nogil:
+    """True when every eigenvalue of the symmetric x (upper triangle, destroyed) is < bound.
+
+    Exact test by Cholesky factorisation of bound * 1 - x: it succeeds if and only if the
+    matrix is positive definite. Costs n^3 / 3 flops, far less than an eigensolver.
+    """
+    cdef int i, j, info = 0
+    for j in range(n):
+        for i in range(j):
+            x[i + j * n] = -x[i + j * n]
+        x[j + j * n] = bound - x[j + j * n]
+    dpotrf(b'U', &n, x, &n, &info)
+    return info == 0

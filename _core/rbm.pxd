@@ -1,0 +1,61 @@
+# Cimportable interface of the Gaussian RBM / PCD kernel (SPEC [B.1]-[B.6]).
+#
+# Layout of one replica, all C-contiguous float64:
+#   weights  (n_hidden, n_visible)   row-major W
+#   chains   (batch_size, n_visible) the persistent visible states phi_b
+#   c_target (n_visible, n_visible)  symmetric target covariance K_phi^-1
+#   chol     (n_visible, n_visible)  row-major lower Cholesky factor of c_target
+#                                    (sampled-target mode only)
+from libc.stdint cimport int64_t
+from numpy.random cimport bitgen_t
+
+
+cdef struct NormalSource:
+    # Standard normals come from bitgen when it is not NULL, otherwise they are read
+    # consecutively from buffer starting at position (the deterministic test path).
+    bitgen_t* bitgen
+    const double* buffer
+    Py_ssize_t position
+
+
+cdef struct RBMParams:
+    int n_visible
+    int n_hidden
+    int batch_size
+    int k
+    double lr
+    double mu
+    double sigma_h
+    bint sampled_target
+
+
+cdef struct RBMWork:
+    double* hidden          # (batch_size, n_hidden)
+    double* target_samples  # (batch_size, n_visible), sampled-target mode
+    double* delta           # (n_visible, n_visible): C_target - C_model
+    double* weights_old     # (n_hidden, n_visible)
+    double* gram            # (n_visible, n_visible)
+    double* lapack_work     # 2 n_visible + 1
+    int* lapack_iwork       # 1
+
+
+# Status codes of one step or one run.
+cdef enum:
+    PCD_OK = 0
+    PCD_NONFINITE = 1       # W left the finite numbers
+    PCD_UNSTABLE = 2        # max eigenvalue of sigma_h^2 W^T W reached mu^2 [B.4]
+
+cdef Py_ssize_t pcd_normals_per_step(const RBMParams* p) noexcept nogil
+cdef int rbm_work_alloc(RBMWork* work, const RBMParams* p) noexcept nogil
+cdef void rbm_work_free(RBMWork* work) noexcept nogil
+cdef int pcd_check(const RBMParams* p, const double* weights, RBMWork* work) noexcept nogil
+cdef int pcd_step(const RBMParams* p, double* weights, double* chains,
+                  const double* c_target, const double* chol, NormalSource* normals,
+                  RBMWork* work) noexcept nogil
+cdef int64_t pcd_run(const RBMParams* p, double* weights, double* chains,
+                     const double* c_target, const double* chol, NormalSource* normals,
+                     RBMWork* work, int64_t start, int64_t stop,
+                     const int64_t* snapshot_steps, Py_ssize_t n_snapshots,
+                     double* eigenvalues) noexcept nogil
+cdef int spectrum(const RBMParams* p, const double* weights, RBMWork* work,
+                  double* eigenvalues) noexcept nogil

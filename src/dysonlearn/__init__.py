@@ -1,0 +1,34 @@
+"""dysonlearn: weight-matrix spectra during learning as Dyson Brownian motion.
+
+Train large ensembles of small models at C speed, record the spectra of their weight
+matrices, and test the Coulomb-gas picture of stochastic gradient descent (see SPEC.md).
+
+    import dysonlearn as dl
+    cfg = dl.RBMConfig(lr=0.1, batch_size=16, steps=5000,
+                       target=dl.targets.free_scalar(n=10, m=2.0))
+    res = dl.run_ensemble(cfg, replicas=512, seed=1234)
+    res.eigenvalues        # (replicas, snapshots + 1, N), ascending
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from . import kernels, targets
+from .config import RBMConfig
+from .ensemble import run_ensemble
+from .errors import ConfigError
+from .result import EnsembleResult
+
+try:
+    __version__ = version("dysonlearn")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "ConfigError",
+    "EnsembleResult",
+    "RBMConfig",
+    "kernels",
+    "run_ensemble",
+    "targets",
+    "__version__",
+]

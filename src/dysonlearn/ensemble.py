@@ -1,0 +1,217 @@
+"""Ensembles: plan replica blocks and seeds, run them on a backend, gather the spectra.
+
+Replica i is trained from ``numpy.random.SeedSequence(seed).spawn(R)[i]`` alone (its
+initial weights, chains and every draw of training come from that one stream), so the
+arrays returned do not depend on block size, worker count, backend or how a run is cut
+into time chunks: the same seed gives bitwise the same result.
+"""
+
+from __future__ import annotations
+
+import math
+import queue as queue_module
+from concurrent.futures import FIRST_COMPLETED, wait
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import backends
+from .errors import ConfigError
+from .models import model_for
+from .progress import Progress
+from .result import EnsembleResult
+from .validation import Problems, check_choice, check_int, is_int
+
+BIT_GENERATORS = ("SFC64", "PCG64", "PCG64DXSM", "Philox", "MT19937")
+
+# An interrupted run loses at most the blocks in flight: keep each under about a minute.
+_MAX_BLOCK_SECONDS = 60.0
+_MAX_BLOCK_REPLICAS = 256
+_BLOCKS_PER_WORKER = 4
+# Progress is reported, and a block could be checkpointed, every this many seconds.
+_CHUNK_SECONDS = 0.5
+
+
+@dataclass
+class BlockOutput:
+    """What one block of replicas [start, stop) returns."""
+
+    start: int
+    stop: int
+    eigenvalues: np.ndarray
+    failed: np.ndarray
+    fail_step: np.ndarray
+    weights: np.ndarray | None
+
+
+def plan_blocks(
+    replicas: int, workers: int, seconds_per_replica: float, block_size: int | None = None
+) -> list[tuple[int, int]]:
+    """Split replicas 0..R-1 into contiguous blocks [start, stop)."""
+    if block_size is None:
+        size = math.ceil(replicas / (workers * _BLOCKS_PER_WORKER))
+        by_time = max(1, int(_MAX_BLOCK_SECONDS / max(seconds_per_replica, 1e-12)))
+        block_size = max(1, min(size, by_time, _MAX_BLOCK_REPLICAS))
+    return [(i, min(i + block_size, replicas)) for i in range(0, replicas, block_size)]
+
+
+def train_block(
+    config, seeds: list[np.random.SeedSequence], start: int, bit_generator: str,
+    keep_weights: bool, chunk_steps: int, report=None,
+) -> BlockOutput:  # fmt: skip
+    """Train the replicas seeded by ``seeds`` (global indices start, start+1, ...)."""
+    model = model_for(config)
+    bit_gen_class = getattr(np.random, bit_generator)
+    gens = [bit_gen_class(s) for s in seeds]
+    state = model.initial_state(config, [np.random.Generator(g) for g in gens])
+    snaps = config.snapshot_steps
+    n_rep = len(seeds)
+    eigenvalues = np.full((n_rep, snaps.size, config.n_modes), np.nan)
+    failed = np.zeros(n_rep, np.uint8)
+    fail_step = np.full(n_rep, -1, np.int64)
+    if report is None and backends.progress_queue is not None:
+        report = backends.progress_queue.put
+    step = 0
+    while step < config.steps:
+        stop = min(config.steps, step + chunk_steps)
+        model.advance(config, state, gens, step, stop, snaps, eigenvalues, failed, fail_step)
+        if report is not None:
+            report(n_rep * (stop - step))
+        step = stop
+    weights = model.final_weights(state).copy() if keep_weights else None
+    return BlockOutput(start, start + n_rep, eigenvalues, failed.astype(bool), fail_step, weights)
+
+
+def _check_run_arguments(replicas, seed, backend, workers, block_size, bit_generator) -> None:
+    problems = Problems()
+    check_int(problems, "replicas", replicas, 1)
+    if seed is not None and (not is_int(seed) or seed < 0):
+        problems.add("seed", "must be an integer >= 0 or None", seed)
+    check_choice(problems, "backend", backend, backends.BACKENDS)
+    if workers is not None:
+        check_int(problems, "workers", workers, 1)
+    if block_size is not None:
+        check_int(problems, "block_size", block_size, 1)
+    check_choice(problems, "bit_generator", bit_generator, BIT_GENERATORS)
+    problems.raise_if_any()
+
+
+def run_ensemble(
+    config,
+    replicas: int,
+    seed: int | None = None,
+    backend: str = "process",
+    workers: int | None = None,
+    progress: bool = True,
+    keep_weights: bool = False,
+    block_size: int | None = None,
+    bit_generator: str = "SFC64",
+) -> EnsembleResult:
+    """Train ``replicas`` independent copies of the model in ``config`` and record spectra.
+
+    Args:
+        config: a model configuration, e.g. :class:`dysonlearn.RBMConfig`.
+        replicas: number R of independent replicas.
+        seed: root seed (int >= 0); None draws fresh entropy, recorded in ``result.seed``.
+        backend: "process" (a pool of worker processes, default) or "serial".
+        workers: worker processes for the process backend (default: all cores).
+        progress: show progress (a bar on a terminal, log lines otherwise).
+        keep_weights: also return the final weights (R, N_h, N_v).
+        block_size: replicas per block (default: sized for load balance and so that one
+            block is at most about a minute of work). Never changes the results.
+        bit_generator: NumPy bit generator per replica ("SFC64", the fastest, by default).
+
+    Returns:
+        EnsembleResult with eigenvalues (R, S, N), steps (S,), failed (R,), fail_step (R,).
+
+    Raises:
+        ConfigError: invalid arguments (the configuration validated itself already).
+    """
+    _check_run_arguments(replicas, seed, backend, workers, block_size, bit_generator)
+    model = model_for(config)
+    if seed is None:
+        seed = int(np.random.SeedSequence().entropy)
+    workers = backends.available_cores() if workers is None else workers
+    if backend == "serial":
+        workers = 1
+    cost = model.cost_per_replica_step(config)
+    blocks = plan_blocks(replicas, workers, cost * config.steps, block_size)
+    seeds = np.random.SeedSequence(seed).spawn(replicas)
+    snaps = config.snapshot_steps
+
+    eigenvalues = np.full((replicas, snaps.size, config.n_modes), np.nan)
+    failed = np.zeros(replicas, bool)
+    fail_step = np.full(replicas, -1, np.int64)
+    weights = None
+
+    def gather(out: BlockOutput) -> None:
+        nonlocal weights
+        eigenvalues[out.start : out.stop] = out.eigenvalues
+        failed[out.start : out.stop] = out.failed
+        fail_step[out.start : out.stop] = out.fail_step
+        if out.weights is not None:
+            if weights is None:
+                weights = np.empty((replicas, *out.weights.shape[1:]))
+            weights[out.start : out.stop] = out.weights
+
+    def chunk_steps(n_rep: int) -> int:
+        return max(1, int(_CHUNK_SECONDS / max(cost * n_rep, 1e-12)))
+
+    with Progress(replicas * config.steps, enabled=progress) as bar:
+        if backend == "serial":
+            with backends.single_threaded_blas():
+                for start, stop in blocks:
+                    gather(
+                        train_block(
+                            config, seeds[start:stop], start, bit_generator, keep_weights,
+                            chunk_steps(stop - start), report=bar.update,
+                        )
+                    )  # fmt: skip
+        else:
+            _run_in_pool(config, seeds, blocks, workers, bit_generator, keep_weights,
+                         chunk_steps, bar, gather)  # fmt: skip
+
+    return EnsembleResult(
+        config=config, seed=int(seed), steps=snaps, eigenvalues=eigenvalues, failed=failed,
+        fail_step=fail_step, weights=weights, bit_generator=bit_generator,
+    )  # fmt: skip
+
+
+def _run_in_pool(config, seeds, blocks, workers, bit_generator, keep_weights, chunk_steps,
+                 bar: Progress, gather) -> None:  # fmt: skip
+    pool, reports = backends.process_pool(min(workers, len(blocks)))
+
+    def drain() -> None:
+        while True:
+            try:
+                bar.update(reports.get_nowait())
+            except queue_module.Empty:
+                return
+
+    try:
+        pending = {
+            pool.submit(
+                train_block, config, seeds[start:stop], start, bit_generator, keep_weights,
+                chunk_steps(stop - start),
+            )
+            for start, stop in blocks
+        }  # fmt: skip
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            drain()
+            for future in done:
+                gather(future.result())
+        drain()
+    except BaseException:
+        # Interrupted (Ctrl-C) or a worker failed: drop queued blocks, stop the workers.
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        raise
+    else:
+        pool.shutdown(wait=True)
+    finally:
+        reports.close()
+
+
+__all__ = ["run_ensemble", "train_block", "plan_blocks", "BlockOutput", "ConfigError"]
