@@ -1,0 +1,105 @@
+"""Validation of RBMConfig: every rule, with a message naming field, value and rule."""
+
+import numpy as np
+import pytest
+
+import dysonlearn as dl
+
+
+def problems_of(**kwargs):
+    with pytest.raises(dl.ConfigError) as err:
+        dl.RBMConfig(**kwargs)
+    assert isinstance(err.value, ValueError)
+    return str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "rule"),
+    [
+        ("lr", 0.0, "must be a finite number > 0"),
+        ("lr", -0.1, "must be a finite number > 0"),
+        ("lr", float("nan"), "must be a finite number > 0"),
+        ("lr", "0.1", "must be a finite number > 0"),
+        ("batch_size", 0, "must be an integer >= 1"),
+        ("batch_size", 2.5, "must be an integer >= 1"),
+        ("k", 0, "must be an integer >= 1"),
+        ("steps", 0, "must be an integer >= 1"),
+        ("mu", 0.0, "must be a finite number > 0"),
+        ("sigma_h", -1.0, "must be a finite number > 0"),
+        ("n_hidden", 0, "must be an integer >= 1"),
+        ("snapshots", 0, "must be an integer in [1, steps]"),
+        ("snapshots", 200, "must be an integer in [1, steps]"),
+        ("snapshots", (10, 5), "must be strictly increasing"),
+        ("snapshots", (10, 500), "every step must lie in [0, steps]"),
+        ("snapshots", (), "must be a non-empty list of integer steps"),
+        ("init", "xavier", "must be one of 'normal', 'mp_geometric', 'mp_hidden'"),
+        ("target_mode", "exact", "must be one of 'analytic', 'sampled'"),
+        ("chain_init", "random", "must be one of"),
+        ("init_std", 0.0, "must be a finite number > 0"),
+    ],
+)
+def test_each_invalid_field_is_named_with_value_and_rule(field, value, rule):
+    text = problems_of(**{"steps": 100, field: value})
+    line = next(line for line in text.splitlines() if line.startswith(f"{field}:"))
+    assert rule in line
+    shown = list(value) if isinstance(value, tuple) else value
+    assert repr(shown) in line or repr(value) in line
+
+
+def test_all_problems_are_reported_together():
+    with pytest.raises(dl.ConfigError) as err:
+        dl.RBMConfig(lr=-1, k=0, batch_size=0)
+    assert [p.split(":")[0] for p in err.value.problems] == ["k", "lr", "batch_size"]
+
+
+def test_target_must_match_n_visible():
+    text = problems_of(n_visible=8, target=dl.targets.free_scalar(n=10, m=2.0))
+    assert "target: must have n_visible = 8 modes" in text
+    assert "target: must be a dysonlearn.targets.Target" in problems_of(target=np.eye(10))
+
+
+def test_initialisation_must_start_below_mu_squared():
+    # sigma_w^2 (sqrt(10) + sqrt(10))^2 = 40 sigma_w^2 < 9 needs sigma_w < 0.474 [B.4].
+    dl.RBMConfig(init_std=0.47)
+    text = problems_of(init_std=0.48)
+    assert "init_std:" in text and "Marchenko-Pastur edge" in text and "0.48" in text
+    # mp_hidden: sigma_w^2 = s^2 / N_h, edge s^2 (1 + sqrt(N_v / N_h))^2 = 4 s^2 < 9.
+    assert "init_scale:" in problems_of(init="mp_hidden", init_scale=1.55)
+    dl.RBMConfig(init="mp_hidden", init_scale=1.45)
+
+
+def test_init_schemes_set_the_weight_variance():
+    assert dl.RBMConfig(init_std=0.1).init_variance == pytest.approx(0.01)
+    cfg = dl.RBMConfig(n_visible=10, n_hidden=40, init="mp_geometric", init_scale=0.5)
+    assert cfg.init_variance == pytest.approx(0.25 / 20)
+    cfg = dl.RBMConfig(n_visible=10, n_hidden=40, init="mp_hidden", init_scale=0.5)
+    assert cfg.init_variance == pytest.approx(0.25 / 40)
+
+
+def test_snapshot_steps():
+    assert dl.RBMConfig(steps=100, snapshots=5).snapshot_steps.tolist() == [0, 20, 40, 60, 80, 100]
+    assert dl.RBMConfig(steps=7, snapshots=3).snapshot_steps.tolist() == [0, 2, 4, 7]
+    assert dl.RBMConfig(steps=100, snapshots=[10, 100]).snapshot_steps.tolist() == [0, 10, 100]
+    assert dl.RBMConfig(steps=100, snapshots=[0, 100]).snapshot_steps.tolist() == [0, 100]
+
+
+def test_defaults_are_the_reference_configuration():
+    cfg = dl.RBMConfig()
+    assert (cfg.n_visible, cfg.n_hidden, cfg.mu, cfg.sigma_h, cfg.k) == (10, 10, 3.0, 1.0, 3)
+    assert (cfg.init_std, cfg.chain_init, cfg.target_mode) == (0.1, "ones", "analytic")
+    assert cfg.target == dl.targets.free_scalar(n=10, m=2.0)
+
+
+def test_round_trip_through_a_dict_and_frozen():
+    cfg = dl.RBMConfig(lr=0.05, snapshots=[5, 10], steps=10, target_mode="sampled")
+    assert dl.RBMConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(dl.ConfigError, match="lr_rate: unknown field"):
+        dl.RBMConfig.from_dict({**cfg.to_dict(), "lr_rate": 1})
+    with pytest.raises(AttributeError):
+        cfg.lr = 1.0  # type: ignore[misc]
+    assert cfg.replace(lr=0.2).lr == 0.2
+
+
+def test_unlearnable_target_warns():
+    with pytest.warns(UserWarning, match="exceeds mu\\^2"):
+        dl.RBMConfig(n_visible=2, target=dl.targets.from_spectrum([1.0, 12.0]))

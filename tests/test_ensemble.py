@@ -1,0 +1,134 @@
+"""Ensembles of RBMs: reproducibility across backends, convergence, linear scaling rule."""
+
+import numpy as np
+import pytest
+
+import dysonlearn as dl
+
+PAIRS = [(1, 2), (3, 4), (5, 6), (7, 8)]  # degenerate pairs of x* for free_scalar(10, 2)
+
+
+def pair_spacings(eigenvalues):
+    return np.stack([eigenvalues[..., j] - eigenvalues[..., i] for i, j in PAIRS], axis=-1)
+
+
+def test_same_seed_is_bitwise_identical_across_backends_workers_and_blocks():
+    cfg = dl.RBMConfig(steps=300, snapshots=3, chain_init="normal")
+    kw = dict(replicas=10, seed=99, progress=False, keep_weights=True)
+    ref = dl.run_ensemble(cfg, backend="serial", block_size=10, **kw)
+    runs = [
+        dl.run_ensemble(cfg, backend="serial", block_size=3, **kw),
+        dl.run_ensemble(cfg, backend="process", workers=1, **kw),
+        dl.run_ensemble(cfg, backend="process", workers=2, block_size=2, **kw),
+    ]
+    for res in runs:
+        np.testing.assert_array_equal(res.eigenvalues, ref.eigenvalues)
+        np.testing.assert_array_equal(res.weights, ref.weights)
+        np.testing.assert_array_equal(res.fail_step, ref.fail_step)
+    # A replica depends on its own seed only: the first 4 of 10 equal a run of 4.
+    four = dl.run_ensemble(cfg, replicas=4, seed=99, backend="serial", progress=False)
+    np.testing.assert_array_equal(four.eigenvalues, ref.eigenvalues[:4])
+    other = dl.run_ensemble(cfg, replicas=4, seed=100, backend="serial", progress=False)
+    assert not np.array_equal(other.eigenvalues[:, -1], four.eigenvalues[:, -1])
+
+
+def test_result_shapes_and_snapshot_steps():
+    cfg = dl.RBMConfig(n_visible=6, n_hidden=4, steps=10, snapshots=[3, 7],
+                       target=dl.targets.from_spectrum([1, 2, 3, 4, 5, 6]))  # fmt: skip
+    res = dl.run_ensemble(cfg, replicas=5, seed=0, backend="serial", progress=False)
+    assert res.steps.tolist() == [0, 3, 7]
+    assert res.eigenvalues.shape == (5, 3, 6)
+    assert res.failed.shape == (5,) and res.fail_step.shape == (5,)
+    assert np.all(np.diff(res.eigenvalues, axis=-1) >= 0)
+    # N_h = 4 < N_v = 6: X = W^T W has rank 4, two zero eigenvalues (to rounding).
+    assert np.all(np.abs(res.eigenvalues[..., :2]) < 1e-12)
+    assert res.weights is None
+    init = dl.RBMConfig(steps=10, snapshots=2, init_std=0.2)
+    res = dl.run_ensemble(init, replicas=200, seed=0, backend="serial", progress=False)
+    # Step 0 is the initial state: X = W^T W with W_ij ~ N(0, 0.2^2), so
+    # E tr X = N_h N_v sigma_w^2 = 4; the mean over 200 replicas has a standard error of
+    # sqrt(2 N_h N_v) sigma_w^2 / sqrt(200) = 0.04, and 0.2 is five of them.
+    assert abs(res.eigenvalues[:, 0].sum(axis=1).mean() - 4.0) < 0.2
+
+
+def test_small_lr_over_b_converges_to_the_target():
+    """At lr/B = 0.1/128 every eigenvalue settles at x* = mu^2 - kappa within its width [B.9]."""
+    # The slowest mode (kappa = 8) leaves x ~ 0 at a rate 2 lr (1/kappa - 1/mu^2) per step
+    # [B.10] and then relaxes at 2 lr x* / kappa^2 [B.8]: about 4000 steps at lr = 0.1.
+    cfg = dl.RBMConfig(lr=0.1, batch_size=128, steps=7000, snapshots=[6000, 6500, 7000])
+    res = dl.run_ensemble(cfg, replicas=16, seed=4, progress=False)
+    assert not res.failed.any()
+    x_star = cfg.target.learnt_spectrum(cfg.mu)
+    width = np.sqrt(2 * cfg.lr * x_star / cfg.batch_size)  # [B.9]
+    late = res.eigenvalues[:, 1:]
+    # The mean of each sorted level sits within 2 widths of x*: a degenerate pair's members
+    # are pushed apart by about sqrt(pi)/2 width [A.8]; anything else would be a bug.
+    assert np.all(np.abs(late.mean(axis=(0, 1)) - x_star) < 2 * width)
+    # Every single replica is within 6 widths of its level (Gaussian tails: never beyond).
+    assert np.all(np.abs(late - x_star) < 6 * width)
+    # And the fluctuations are of the predicted size, not frozen and not wild.
+    spread = late.std(axis=(0, 1))
+    assert np.all((spread > 0.3 * width) & (spread < 2 * width))
+
+
+@pytest.fixture(scope="module")
+def scaling_runs():
+    """Three settings: lr/B equal for the first two, four times smaller for the third."""
+    out = {}
+    for lr, batch, steps, replicas in [(0.1, 16, 6000, 128), (0.05, 8, 12000, 128),
+                                       (0.1, 64, 6000, 64)]:  # fmt: skip
+        snaps = list(range(steps // 2, steps + 1, steps // 12))
+        cfg = dl.RBMConfig(lr=lr, batch_size=batch, steps=steps, snapshots=snaps)
+        res = dl.run_ensemble(cfg, replicas=replicas, seed=17, progress=False)
+        assert not res.failed.any()
+        # Spacings averaged over a replica's late snapshots (spaced by more than the
+        # slowest relaxation time) are independent across replicas: their spread gives
+        # the standard error of the ensemble mean.
+        per_replica = pair_spacings(res.eigenvalues[:, 1:]).mean(axis=1)
+        out[(lr, batch)] = (per_replica.mean(0), per_replica.std(0, ddof=1) / np.sqrt(replicas))
+    return out
+
+
+def test_linear_scaling_rule_equal_ratio_gives_equal_spacings(scaling_runs):
+    (s1, e1), (s2, e2) = scaling_runs[(0.1, 16)], scaling_runs[(0.05, 8)]
+    # Same lr/B: same stationary law [A.5] up to the finite-lr corrections of relative
+    # order lr/2 [A.6], which differ by 2.5 per cent between lr = 0.1 and 0.05; allow
+    # that plus four combined standard errors (about 2 per cent each here).
+    assert np.all(np.abs(s1 - s2) < 4 * np.hypot(e1, e2) + 0.025 * s1)
+
+
+def test_linear_scaling_rule_four_times_the_ratio_doubles_spacings(scaling_runs):
+    (s1, e1), (s4, e4) = scaling_runs[(0.1, 16)], scaling_runs[(0.1, 64)]
+    ratio = s1 / s4
+    ratio_err = ratio * np.hypot(e1 / s1, e4 / s4)
+    # Widths grow like sqrt(lr/B) [A.6], so the ratio is sqrt(4) = 2 up to the
+    # nonlinearity of the drift at these widths (about 5 per cent, SPEC B.5) and 4
+    # standard errors of the ratio (about 3 per cent each).
+    assert np.all(np.abs(ratio - 2.0) < 4 * ratio_err + 0.1)
+
+
+def test_run_arguments_are_validated():
+    cfg = dl.RBMConfig(steps=10)
+    with pytest.raises(dl.ConfigError) as err:
+        dl.run_ensemble(cfg, replicas=0, seed=-1, backend="gpu", workers=0, bit_generator="x")
+    text = str(err.value)
+    for field in ("replicas", "seed", "backend", "workers", "bit_generator"):
+        assert f"{field}:" in text
+    with pytest.raises(TypeError, match="config"):
+        dl.run_ensemble({"lr": 0.1}, replicas=2)
+
+
+def test_seed_none_draws_and_records_fresh_entropy():
+    cfg = dl.RBMConfig(steps=5, snapshots=1)
+    a = dl.run_ensemble(cfg, replicas=2, backend="serial", progress=False)
+    b = dl.run_ensemble(cfg, replicas=2, seed=a.seed, backend="serial", progress=False)
+    np.testing.assert_array_equal(a.eigenvalues, b.eigenvalues)
+
+
+def test_progress_goes_to_stderr_as_log_lines_when_not_a_terminal(capsys):
+    cfg = dl.RBMConfig(steps=20, snapshots=1)
+    dl.run_ensemble(cfg, replicas=3, seed=1, backend="serial", progress=True)
+    err = capsys.readouterr().err
+    assert "100.0% (60/60 replica-steps)" in err
+    dl.run_ensemble(cfg, replicas=3, seed=1, backend="serial", progress=False)
+    assert capsys.readouterr().err == ""

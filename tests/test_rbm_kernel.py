@@ -1,0 +1,162 @@
+"""The compiled PCD kernel against SPEC [B.2]-[B.6] written out in plain NumPy."""
+
+import numpy as np
+import pytest
+
+import dysonlearn as dl
+from dysonlearn import kernels
+
+MU, SIGMA_H, LR, K = 3.0, 1.0, 0.1, 3
+TARGET = dl.targets.free_scalar(n=10, m=2.0)
+
+
+def reference_step(W, phi, take, c_target, lr, mu, sigma_h, k, chol=None):
+    """One PCD step exactly as SPEC [B.2], [B.3], [B.6] state it; `take(shape)` gives normals."""
+    B = phi.shape[0]
+    h = sigma_h**2 * phi @ W.T + sigma_h * take((B, W.shape[0]))  # [B.2], eta = 0
+    for j in range(k):
+        phi = h @ W / mu**2 + take((B, W.shape[1])) / mu  # [B.3]
+        if j < k - 1:
+            h = sigma_h**2 * phi @ W.T + sigma_h * take((B, W.shape[0]))
+    if chol is not None:  # sampled target: B fresh samples t_b = L z_b
+        t = take((B, W.shape[1])) @ chol.T
+        c_target = t.T @ t / B
+    c_model = phi.T @ phi / B
+    return W + lr * sigma_h**2 * W @ (c_target - c_model), phi  # [B.6]
+
+
+def reader(values):
+    pos = 0
+
+    def take(shape):
+        nonlocal pos
+        n = int(np.prod(shape))
+        out = values[pos : pos + n].reshape(shape)
+        pos += n
+        return out
+
+    return take
+
+
+@pytest.mark.parametrize("sampled", [False, True])
+@pytest.mark.parametrize(("n_hidden", "batch", "k", "sigma_h"), [(10, 16, 3, 1.0), (7, 5, 1, 0.8), (12, 3, 2, 1.3)])
+def test_one_step_with_given_normals_matches_numpy(sampled, n_hidden, batch, k, sigma_h):
+    rng = np.random.default_rng(11)
+    nv = 10
+    W = rng.normal(0, 0.3, (n_hidden, nv))
+    phi = rng.normal(size=(batch, nv))
+    cov = TARGET.covariance
+    chol = np.linalg.cholesky(cov) if sampled else None
+    n = kernels.rbm_normals_per_step(nv, n_hidden, batch, k, sampled)
+    assert n == k * batch * (nv + n_hidden) + (batch * nv if sampled else 0)
+    z = rng.standard_normal(n)
+    W_ref, phi_ref = reference_step(W, phi, reader(z), cov, LR, MU, sigma_h, k, chol)
+    W_c, phi_c = W.copy(), phi.copy()
+    status = kernels.rbm_pcd_step_given_normals(
+        W_c, phi_c, z, cov, lr=LR, mu=MU, sigma_h=sigma_h, k=k, target_chol=chol
+    )
+    assert status == 0
+    np.testing.assert_allclose(W_c, W_ref, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(phi_c, phi_ref, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("bitgen", [np.random.SFC64, np.random.PCG64])
+def test_generator_stream_drives_steps_in_documented_order(bitgen):
+    """Several steps through the real bit generator equal NumPy fed from the same stream."""
+    R, B, nv, nh, steps = 3, 4, 10, 10, 6
+    seeds = np.random.SeedSequence(5).spawn(R)
+    rng = np.random.default_rng(0)
+    W0 = rng.normal(0, 0.3, (R, nh, nv))
+    phi0 = np.ones((R, B, nv))
+    W, phi = W0.copy(), phi0.copy()
+    snaps = np.arange(steps + 1)
+    eig = kernels.rbm_pcd(
+        W, phi, [bitgen(s) for s in seeds], TARGET.covariance,
+        lr=LR, mu=MU, sigma_h=SIGMA_H, k=K, stop=steps, snapshot_steps=snaps,
+    )  # fmt: skip
+    n = kernels.rbm_normals_per_step(nv, nh, B, K)
+    for r in range(R):
+        gen = np.random.Generator(bitgen(seeds[r]))
+        Wr, pr = W0[r], phi0[r]
+        spectra = [np.linalg.eigvalsh(Wr.T @ Wr)]
+        for _ in range(steps):
+            Wr, pr = reference_step(Wr, pr, reader(gen.standard_normal(n)), TARGET.covariance,
+                                    LR, MU, SIGMA_H, K)  # fmt: skip
+            spectra.append(np.linalg.eigvalsh(Wr.T @ Wr))
+        np.testing.assert_allclose(W[r], Wr, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(phi[r], pr, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(eig[r], np.array(spectra), rtol=0, atol=1e-11)
+
+
+def test_chains_sample_the_model_when_weights_are_frozen():
+    """With lr = 0 the chains are an exact Gibbs sampler of p(phi): <phi phi^T> = K^-1 [B.4]."""
+    rng = np.random.default_rng(3)
+    R, B, nv, nh = 64, 16, 6, 8
+    W = rng.normal(0, 0.25, (nh, nv))
+    # Scale W so that X = W^T W has its top eigenvalue at 6 < mu^2 = 9: slow, strongly
+    # correlated modes, the regime in which a wrong mu power or sigma_h factor shows.
+    W *= np.sqrt(6.0 / np.linalg.eigvalsh(W.T @ W)[-1])
+    K_model = MU**2 * np.eye(nv) - W.T @ W
+    expected = np.linalg.inv(K_model)
+    weights = np.repeat(W[None], R, axis=0)
+    chains = np.ones((R, B, nv))
+    gens = [np.random.SFC64(s) for s in np.random.SeedSequence(8).spawn(R)]
+    burn_in, sweeps = 30, 400
+    acc = np.zeros((R, nv, nv))
+    for step in range(burn_in + sweeps):
+        kernels.rbm_pcd(weights, chains, gens, expected, lr=0.0, mu=MU, sigma_h=1.0, k=K,
+                        start=step, stop=step + 1)  # fmt: skip
+        if step >= burn_in:
+            acc += np.einsum("rbi,rbj->rij", chains, chains) / B
+    np.testing.assert_array_equal(weights, np.repeat(W[None], R, axis=0))
+    per_replica = acc / sweeps
+    # Replicas are independent, so the spread of the 64 per-replica estimates gives an
+    # honest standard error whatever the chains' autocorrelation; 5 standard errors on
+    # 21 distinct entries leaves a false-alarm chance below 1e-4 for a correct kernel.
+    mean = per_replica.mean(axis=0)
+    stderr = per_replica.std(axis=0, ddof=1) / np.sqrt(R)
+    assert np.all(np.abs(mean - expected) < 5 * stderr)
+    # ... and that test has power: the covariance of a wrong model (mu instead of mu^2)
+    # or of independent sites is many standard errors away.
+    assert np.max(np.abs(np.diag(expected) - 1 / MU**2) / np.diag(stderr)) > 50
+
+
+def test_divergence_is_flagged_per_replica_and_others_continue():
+    R, B, nv = 3, 4, 10
+    rng = np.random.default_rng(1)
+    W = rng.normal(0, 0.1, (R, nv, nv))
+    W[1] *= np.sqrt(9.5 / np.linalg.eigvalsh(W[1].T @ W[1])[-1])  # max x = 9.5 >= mu^2
+    W[2, 0, 0] = np.nan
+    chains = np.ones((R, B, nv))
+    failed = np.zeros(R, np.uint8)
+    fail_step = np.full(R, -1, np.int64)
+    gens = [np.random.SFC64(s) for s in range(R)]
+    eig = kernels.rbm_pcd(W, chains, gens, TARGET.covariance, lr=LR, mu=MU, k=K, stop=20,
+                          snapshot_steps=[0, 10, 20], failed=failed, fail_step=fail_step)  # fmt: skip
+    assert failed.tolist() == [0, 1, 1]
+    assert fail_step.tolist() == [-1, 0, 0]
+    assert np.all(np.isfinite(eig[0])) and np.all(np.isnan(eig[1:]))
+
+
+def test_diverging_training_reports_the_step():
+    """At lr/B = 0.1 some replicas jump over mu^2 mid-run; they stop, the others go on."""
+    cfg = dl.RBMConfig(lr=0.4, batch_size=4, steps=400, snapshots=[100, 200, 300, 400])
+    res = dl.run_ensemble(cfg, replicas=24, seed=2, backend="serial", progress=False)
+    assert 0 < res.failed.sum() < res.n_replicas
+    assert np.all(res.fail_step[res.failed] > 0) and np.all(res.fail_step[~res.failed] == -1)
+    for r in range(res.n_replicas):
+        after = res.steps >= res.fail_step[r] if res.failed[r] else np.zeros(res.steps.size, bool)
+        assert np.all(np.isnan(res.eigenvalues[r, after]))
+        assert np.all(np.isfinite(res.eigenvalues[r, ~after]))
+        # Every recorded spectrum respects the positivity bound [B.4].
+        assert np.all(res.eigenvalues[r, ~after] < MU**2)
+
+
+def test_array_api_rejects_arrays_it_cannot_update_in_place():
+    W = np.zeros((2, 10, 10), dtype=np.float32)
+    with pytest.raises(ValueError, match="weights: must be a writeable C-contiguous float64"):
+        kernels.rbm_pcd(W, np.ones((2, 4, 10)), [np.random.SFC64(0)] * 2, TARGET.covariance,
+                        lr=LR, mu=MU, stop=1)  # fmt: skip
+    with pytest.raises(ValueError, match="one bit generator per replica"):
+        kernels.rbm_pcd(np.zeros((2, 10, 10)), np.ones((2, 4, 10)), [np.random.SFC64(0)],
+                        TARGET.covariance, lr=LR, mu=MU, stop=1)  # fmt: skip
