@@ -1,0 +1,180 @@
+"""Gaussian-RBM PCD: the compiled kernel against the replica-batched NumPy baseline.
+
+Reference configuration, SPEC [B.3]: N_v = N_h = 10, k = 3, B = 16, lr = 0.1, mu = 3,
+sigma_h = 1, W_ij ~ Normal(0, 0.1^2), chains starting at phi = 1, target the free scalar
+field N = 10, m = 2 ([B.5]; C_target = K_phi^-1 [B.6]).
+
+The unit of work is the replica-step: one PCD step [B.2]-[B.6] of one replica. The science
+runs are 7500 replicas x 1e5 steps per point, so us/replica-step times 7.5e8 is the CPU time
+of one point. Each timed call trains R replicas for STEPS steps; ``time_*`` reports that
+fixed amount of work, ``track_us_per_replica_step`` the same divided by R x STEPS, so that
+R = 1 (per-call overhead visible) and R = 256 (throughput) compare on one scale.
+
+BLAS is pinned to one thread in every setup, kernel and baseline alike: the products are
+10 x 16 matrices, where extra BLAS threads only add synchronisation, and the package's
+parallelism is over replicas (one process per core), so one core is the honest measure.
+"""
+
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from dysonlearn.kernels import rbm_pcd
+from dysonlearn.targets import free_scalar
+
+from .numpy_baseline import pcd_steps_numpy
+
+N_VISIBLE = 10
+N_HIDDEN = 10
+K = 3
+BATCH = 16
+LR = 0.1
+MU = 3.0
+SIGMA_H = 1.0
+INIT_STD = 0.1
+STEPS = 200
+SEED = 2024
+# Best of a few runs in track_*: interference from other processes only ever adds time.
+TRACK_REPEATS = 5
+
+
+def reference_state(replicas: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+    """Initial weights (R, N_h, N_v) ~ Normal(0, 0.1^2) and chains (R, B, N_v) = 1 [B.3]."""
+    weights = np.random.default_rng(seed).normal(0.0, INIT_STD, (replicas, N_HIDDEN, N_VISIBLE))
+    return weights, np.ones((replicas, BATCH, N_VISIBLE))
+
+
+def replica_generators(name: str, replicas: int, seed: int = SEED) -> list:
+    """One BitGenerator per replica from SeedSequence(seed).spawn(R), as run_ensemble does."""
+    bit_generator = getattr(np.random, name)
+    return [bit_generator(s) for s in np.random.SeedSequence(seed).spawn(replicas)]
+
+
+class PCDStep:
+    """R replicas x STEPS PCD steps, kernel vs NumPy, SFC64 vs PCG64 normals."""
+
+    # Tuples, not lists: asv accepts any sequence, and class attributes stay immutable.
+    params = ((1, 256), ("kernel", "numpy"), ("SFC64", "PCG64"))
+    param_names = ("replicas", "implementation", "bit_generator")
+    timeout = 300
+
+    def setup(self, replicas, implementation, bit_generator):
+        # Kept as an attribute: the limit holds only while the limiter object is alive.
+        self._blas = threadpool_limits(limits=1)
+        self.c_target = free_scalar(N_VISIBLE, 2.0).covariance
+        self.weights0, self.chains0 = reference_state(replicas)
+        self.weights = self.weights0.copy()
+        self.chains = self.chains0.copy()
+        if implementation == "kernel":
+            self.generators = replica_generators(bit_generator, replicas)
+            self._advance = self._advance_kernel
+        else:
+            # The baseline draws for all replicas from one Generator (batched calls).
+            self.rng = np.random.Generator(getattr(np.random, bit_generator)(SEED))
+            self._advance = self._advance_numpy
+        self._run(steps=2)  # warm up: first BLAS call, page faults of the work buffers
+
+    def teardown(self, *params):
+        self._blas.restore_original_limits()
+
+    def _advance_kernel(self, steps):
+        rbm_pcd(
+            self.weights, self.chains, self.generators, self.c_target,
+            lr=LR, mu=MU, sigma_h=SIGMA_H, k=K, stop=steps,
+        )  # fmt: skip
+
+    def _advance_numpy(self, steps):
+        pcd_steps_numpy(
+            self.weights, self.chains, self.rng, self.c_target, LR, MU, SIGMA_H, K, steps
+        )
+
+    def _run(self, steps=STEPS):
+        # Every call starts from the reference state: the kernel skips a replica that has
+        # diverged ([B.4]), so a drifting state could make later calls cheaper. The copy is
+        # ~1e-4 of the work of the call.
+        np.copyto(self.weights, self.weights0)
+        np.copyto(self.chains, self.chains0)
+        self._advance(steps)
+
+    def time_pcd(self, replicas, implementation, bit_generator):
+        """R replicas x STEPS steps from the reference state."""
+        self._run()
+
+    def track_us_per_replica_step(self, replicas, implementation, bit_generator):
+        """The work of time_pcd per replica-step, in microseconds (best of TRACK_REPEATS)."""
+        best = float("inf")
+        for _ in range(TRACK_REPEATS):
+            start = time.perf_counter()
+            self._run()
+            best = min(best, time.perf_counter() - start)
+        return best / (replicas * STEPS) * 1e6
+
+    track_us_per_replica_step.unit = "us/replica-step"
+
+
+class NormalsFloor:
+    """The cost of the standard normals alone, per replica-step: a floor for both codes.
+
+    One replica-step consumes k B (N_v + N_h) = 960 normals ([B.2], [B.3]); the kernel
+    and the baseline draw them with the same NumPy routine (ziggurat over the BitGenerator),
+    so the time above this floor is what the rest of the step costs.
+    """
+
+    params = (("SFC64", "PCG64"),)
+    param_names = ("bit_generator",)
+
+    replicas = 256
+
+    def setup(self, bit_generator):
+        self.rng = np.random.Generator(getattr(np.random, bit_generator)(SEED))
+        normals = K * BATCH * (N_VISIBLE + N_HIDDEN)
+        self.buffer = np.empty(self.replicas * normals)
+        self.rng.standard_normal(out=self.buffer)  # warm up: page faults of the buffer
+
+    def track_us_per_replica_step(self, bit_generator):
+        best = float("inf")
+        for _ in range(TRACK_REPEATS):
+            start = time.perf_counter()
+            self.rng.standard_normal(out=self.buffer)
+            best = min(best, time.perf_counter() - start)
+        return best / self.replicas * 1e6
+
+    track_us_per_replica_step.unit = "us/replica-step"
+
+
+class PeakMemory:
+    """Peak RSS of a science-sized block: 7500 replicas of the reference configuration.
+
+    asv's peakmem is the process's maximum RSS, so it includes the interpreter and the
+    imported libraries (NumPy, SciPy, dysonlearn), not only the state: weights and chains
+    are 7500 x (100 + 160) doubles = 15.6 MB, plus the kernel's 7500 BitGenerators or the
+    baseline's one-step noise buffers (7500 x 3 x 16 x 20 doubles = 57.6 MB).
+    """
+
+    params = (("kernel", "numpy"),)
+    param_names = ("implementation",)
+    timeout = 300
+
+    replicas = 7500
+    steps = 10
+
+    def setup(self, implementation):
+        self._blas = threadpool_limits(limits=1)
+        self.c_target = free_scalar(N_VISIBLE, 2.0).covariance
+
+    def teardown(self, implementation):
+        self._blas.restore_original_limits()
+
+    def peakmem_7500_replicas(self, implementation):
+        # Allocated inside the measured call so that the whole block is counted.
+        weights, chains = reference_state(self.replicas)
+        if implementation == "kernel":
+            generators = replica_generators("SFC64", self.replicas)
+            rbm_pcd(
+                weights, chains, generators, self.c_target,
+                lr=LR, mu=MU, sigma_h=SIGMA_H, k=K, stop=self.steps,
+            )  # fmt: skip
+        else:
+            rng = np.random.default_rng(SEED)
+            pcd_steps_numpy(weights, chains, rng, self.c_target, LR, MU, SIGMA_H, K, self.steps)
