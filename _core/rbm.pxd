@@ -7,15 +7,10 @@
 #   chol     (n_visible, n_visible)  row-major lower Cholesky factor of c_target
 #                                    (sampled-target mode only)
 from libc.stdint cimport int64_t
-from numpy.random cimport bitgen_t
 
-
-cdef struct NormalSource:
-    # Standard normals come from bitgen when it is not NULL, otherwise they are read
-    # consecutively from buffer starting at position (the deterministic test path).
-    bitgen_t* bitgen
-    const double* buffer
-    Py_ssize_t position
+# dl_normal_source: where the standard normals come from (a bit generator and a method,
+# or a caller's buffer); declared with the ziggurat in dl_normal.h.
+include "_normal.pxi"
 
 
 cdef struct RBMParams:
@@ -50,10 +45,10 @@ cdef int rbm_work_alloc(RBMWork* work, const RBMParams* p) noexcept nogil
 cdef void rbm_work_free(RBMWork* work) noexcept nogil
 cdef int pcd_check(const RBMParams* p, const double* weights, RBMWork* work) noexcept nogil
 cdef int pcd_step(const RBMParams* p, double* weights, double* chains,
-                  const double* c_target, const double* chol, NormalSource* normals,
+                  const double* c_target, const double* chol, dl_normal_source* normals,
                   RBMWork* work) noexcept nogil
 cdef int64_t pcd_run(const RBMParams* p, double* weights, double* chains,
-                     const double* c_target, const double* chol, NormalSource* normals,
+                     const double* c_target, const double* chol, dl_normal_source* normals,
                      RBMWork* work, int64_t start, int64_t stop,
                      const int64_t* snapshot_steps, Py_ssize_t n_snapshots,
                      double* eigenvalues) noexcept nogil

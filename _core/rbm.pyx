@@ -28,21 +28,15 @@ from libc.math cimport NAN, isfinite
 from libc.stdint cimport int64_t, uint8_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
-from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
-from numpy.random cimport bitgen_t
-from numpy.random.c_distributions cimport random_standard_normal_fill
 
 import numpy as np
 
 include "_linalg.pxi"
+include "_bitgen.pxi"
 
+dl_normal_setup()
 
-cdef inline void draw_normals(NormalSource* src, double* out, Py_ssize_t n) noexcept nogil:
-    if src.bitgen != NULL:
-        random_standard_normal_fill(src.bitgen, n, out)
-    else:
-        memcpy(out, src.buffer + src.position, n * sizeof(double))
-        src.position += n
+NORMAL_METHODS = {"ziggurat": DL_NORMALS_ZIGGURAT, "numpy": DL_NORMALS_NUMPY}
 
 
 cdef Py_ssize_t pcd_normals_per_step(const RBMParams* p) noexcept nogil:
@@ -100,7 +94,7 @@ cdef int spectrum(const RBMParams* p, const double* weights, RBMWork* work,
 
 
 cdef int pcd_step(const RBMParams* p, double* weights, double* chains,
-                  const double* c_target, const double* chol, NormalSource* normals,
+                  const double* c_target, const double* chol, dl_normal_source* normals,
                   RBMWork* work) noexcept nogil:
     """One PCD step [B.2]-[B.6] of one replica, in place; returns pcd_check's status."""
     cdef int nv = p.n_visible, nh = p.n_hidden, nb = p.batch_size, j
@@ -115,22 +109,22 @@ cdef int pcd_step(const RBMParams* p, double* weights, double* chains,
 
     # [B.2] H^T (N_h, B) = s2 W Phi^T + sigma_h E: the noise is written first, then scaled
     # by beta inside the same dgemm, so the step allocates and copies nothing.
-    draw_normals(normals, hidden, nb * nh)
+    dl_draw_normals(normals, hidden, nb * nh)
     dgemm(b'T', b'N', &nh, &nb, &nv, &s2, weights, &nv, chains, &nv, &sigma_h, hidden, &nh)
     for j in range(p.k):
         # [B.3] Phi^T (N_v, B) = W^T H^T / mu^2 + E / mu; chains keep this final phi.
-        draw_normals(normals, chains, nb * nv)
+        dl_draw_normals(normals, chains, nb * nv)
         dgemm(b'N', b'N', &nv, &nb, &nh, &inv_mu2, weights, &nv, hidden, &nh, &inv_mu,
               chains, &nv)
         if j + 1 < p.k:
-            draw_normals(normals, hidden, nb * nh)
+            dl_draw_normals(normals, hidden, nb * nh)
             dgemm(b'T', b'N', &nh, &nb, &nv, &s2, weights, &nv, chains, &nv, &sigma_h,
                   hidden, &nh)
 
     # delta = C_target - C_model (upper triangle).
     if p.sampled_target:
         # t_b = L z_b: chol is row-major lower L, i.e. column-major upper L^T.
-        draw_normals(normals, work.target_samples, nb * nv)
+        dl_draw_normals(normals, work.target_samples, nb * nv)
         dtrmm(b'L', b'U', b'T', b'N', &nv, &nb, &one, <double*> chol, &nv,
               work.target_samples, &nv)
         dsyrk(b'U', b'N', &nv, &nb, &inv_b, work.target_samples, &nv, &zero, work.delta, &nv)
@@ -146,7 +140,7 @@ cdef int pcd_step(const RBMParams* p, double* weights, double* chains,
 
 
 cdef int64_t pcd_run(const RBMParams* p, double* weights, double* chains,
-                     const double* c_target, const double* chol, NormalSource* normals,
+                     const double* c_target, const double* chol, dl_normal_source* normals,
                      RBMWork* work, int64_t start, int64_t stop,
                      const int64_t* snapshot_steps, Py_ssize_t n_snapshots,
                      double* eigenvalues) noexcept nogil:
@@ -173,13 +167,6 @@ cdef int64_t pcd_run(const RBMParams* p, double* weights, double* chains,
             spectrum(p, weights, work, eigenvalues + s * p.n_visible)
             s += 1
     return -1
-
-
-cdef bitgen_t* _bitgen_pointer(object bit_generator) except NULL:
-    capsule = bit_generator.capsule
-    if not PyCapsule_IsValid(capsule, b"BitGenerator"):
-        raise TypeError(f"expected a numpy.random.BitGenerator, got {type(bit_generator)!r}")
-    return <bitgen_t*> PyCapsule_GetPointer(capsule, b"BitGenerator")
 
 
 cdef RBMParams _params(int n_visible, int n_hidden, int batch_size, int k, double lr,
@@ -210,7 +197,7 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
                 const double[:, ::1] chol, double lr, double mu, double sigma_h, int k,
                 int64_t start, int64_t stop, const int64_t[::1] snapshot_steps not None,
                 double[:, :, ::1] eigenvalues not None, uint8_t[::1] failed not None,
-                int64_t[::1] fail_step not None):
+                int64_t[::1] fail_step not None, str normals_method="ziggurat"):
     """Advance R replicas in place from step `start` to `stop` without the GIL.
 
     weights (R, N_h, N_v), chains (R, B, N_v), bit_generators: R numpy BitGenerators, one
@@ -218,8 +205,10 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
     sampled-target mode, or None for the analytic target. snapshot_steps (S,) increasing;
     eigenvalues (R, S, N_v) receives the ascending spectrum of sigma_h^2 W^T W at each
     snapshot step within [start, stop]. Replicas with failed[r] set are skipped; a replica
-    that diverges gets failed[r] = 1 and fail_step[r] = the step. The caller owns the
-    generators and must not use them from another thread meanwhile.
+    that diverges gets failed[r] = 1 and fail_step[r] = the step. `normals_method` is "ziggurat"
+    (dl_normal.h, the fast default) or "numpy" (numpy's random_standard_normal: the stream
+    of Generator.standard_normal). The caller owns the generators and must not use them
+    from another thread meanwhile.
     """
     cdef Py_ssize_t n_rep = weights.shape[0], r
     cdef int nh = weights.shape[1], nv = weights.shape[2], nb = chains.shape[1]
@@ -240,22 +229,27 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
         raise ValueError(f"need one bit generator per replica ({n_rep})")
     if start < 0 or stop < start:
         raise ValueError("need 0 <= start <= stop")
+    if normals_method not in NORMAL_METHODS:
+        raise ValueError(f"normals_method must be one of {sorted(NORMAL_METHODS)}, "
+                         f"got {normals_method!r}")
+    cdef int method = NORMAL_METHODS[normals_method]
 
     cdef bitgen_t** gens = <bitgen_t**> malloc(max(n_rep, 1) * sizeof(bitgen_t*))
     if gens == NULL:
         raise MemoryError()
     cdef RBMWork work
-    cdef NormalSource normals
+    cdef dl_normal_source normals
     cdef int64_t status
     cdef const double* chol_ptr = &chol[0, 0] if chol is not None else NULL
     try:
         for r in range(n_rep):
-            gens[r] = _bitgen_pointer(bit_generators[r])
+            gens[r] = bitgen_pointer(bit_generators[r])
         if rbm_work_alloc(&work, &p) != 0:
             raise MemoryError()
         with nogil:
             normals.buffer = NULL
             normals.position = 0
+            normals.method = method
             for r in range(n_rep):
                 if failed[r]:
                     continue
@@ -289,7 +283,7 @@ def pcd_step_given_normals(double[:, ::1] weights not None, double[:, ::1] chain
     if normals.shape[0] != pcd_normals_per_step(&p):
         raise ValueError(f"need exactly {pcd_normals_per_step(&p)} normals")
     cdef RBMWork work
-    cdef NormalSource src
+    cdef dl_normal_source src
     cdef int status
     src.bitgen = NULL
     src.buffer = &normals[0]
@@ -300,3 +294,4 @@ def pcd_step_given_normals(double[:, ::1] weights not None, double[:, ::1] chain
                       &chol[0, 0] if chol is not None else NULL, &src, &work)
     rbm_work_free(&work)
     return status
+

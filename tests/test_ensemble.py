@@ -14,7 +14,7 @@ def pair_spacings(eigenvalues):
 
 def test_same_seed_is_bitwise_identical_across_backends_workers_and_blocks():
     cfg = dl.RBMConfig(steps=300, snapshots=3, chain_init="normal")
-    kw = dict(replicas=10, seed=99, progress=False, keep_weights=True)
+    kw = {"replicas": 10, "seed": 99, "progress": False, "keep_weights": True}
     ref = dl.run_ensemble(cfg, backend="serial", block_size=10, **kw)
     runs = [
         dl.run_ensemble(cfg, backend="serial", block_size=3, **kw),

@@ -39,7 +39,9 @@ def reader(values):
 
 
 @pytest.mark.parametrize("sampled", [False, True])
-@pytest.mark.parametrize(("n_hidden", "batch", "k", "sigma_h"), [(10, 16, 3, 1.0), (7, 5, 1, 0.8), (12, 3, 2, 1.3)])
+@pytest.mark.parametrize(
+    ("n_hidden", "batch", "k", "sigma_h"), [(10, 16, 3, 1.0), (7, 5, 1, 0.8), (12, 3, 2, 1.3)]
+)
 def test_one_step_with_given_normals_matches_numpy(sampled, n_hidden, batch, k, sigma_h):
     rng = np.random.default_rng(11)
     nv = 10
@@ -60,8 +62,9 @@ def test_one_step_with_given_normals_matches_numpy(sampled, n_hidden, batch, k, 
     np.testing.assert_allclose(phi_c, phi_ref, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("method", ["ziggurat", "numpy"])
 @pytest.mark.parametrize("bitgen", [np.random.SFC64, np.random.PCG64])
-def test_generator_stream_drives_steps_in_documented_order(bitgen):
+def test_generator_stream_drives_steps_in_documented_order(bitgen, method):
     """Several steps through the real bit generator equal NumPy fed from the same stream."""
     R, B, nv, nh, steps = 3, 4, 10, 10, 6
     seeds = np.random.SeedSequence(5).spawn(R)
@@ -73,14 +76,21 @@ def test_generator_stream_drives_steps_in_documented_order(bitgen):
     eig = kernels.rbm_pcd(
         W, phi, [bitgen(s) for s in seeds], TARGET.covariance,
         lr=LR, mu=MU, sigma_h=SIGMA_H, k=K, stop=steps, snapshot_steps=snaps,
+        normal_method=method,
     )  # fmt: skip
     n = kernels.rbm_normals_per_step(nv, nh, B, K)
     for r in range(R):
-        gen = np.random.Generator(bitgen(seeds[r]))
+        # All normals of the run in one draw: the kernel consumes one stream per replica.
+        stream = reader(kernels.standard_normals(bitgen(seeds[r]), n * steps, method))
+        if method == "numpy":  # ... which is then NumPy's Generator.standard_normal stream
+            np.testing.assert_array_equal(
+                kernels.standard_normals(bitgen(seeds[r]), n, method),
+                np.random.Generator(bitgen(seeds[r])).standard_normal(n),
+            )
         Wr, pr = W0[r], phi0[r]
         spectra = [np.linalg.eigvalsh(Wr.T @ Wr)]
         for _ in range(steps):
-            Wr, pr = reference_step(Wr, pr, reader(gen.standard_normal(n)), TARGET.covariance,
+            Wr, pr = reference_step(Wr, pr, reader(stream((n,))), TARGET.covariance,
                                     LR, MU, SIGMA_H, K)  # fmt: skip
             spectra.append(np.linalg.eigvalsh(Wr.T @ Wr))
         np.testing.assert_allclose(W[r], Wr, rtol=0, atol=1e-12)

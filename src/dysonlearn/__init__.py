@@ -27,8 +27,8 @@ __all__ = [
     "ConfigError",
     "EnsembleResult",
     "RBMConfig",
+    "__version__",
     "kernels",
     "run_ensemble",
     "targets",
-    "__version__",
 ]

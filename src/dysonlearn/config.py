@@ -8,6 +8,7 @@ and the rule.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import warnings
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ def _check_snapshots(problems: Problems, snapshots: object, steps: object) -> No
         return
     if not listed or not all(is_int(s) for s in listed):
         problems.add("snapshots", "must be a non-empty list of integer steps", snapshots)
-    elif any(b <= a for a, b in zip(listed, listed[1:])):
+    elif any(b <= a for a, b in itertools.pairwise(listed)):
         problems.add("snapshots", "must be strictly increasing", listed)
     elif listed[0] < 0 or (steps_ok and listed[-1] > steps):
         problems.add("snapshots", "every step must lie in [0, steps]", listed)
@@ -131,9 +132,11 @@ class RBMConfig:
             )
         sizes_ok = is_int(self.n_visible) and is_int(self.n_hidden)
         if init_ok and mu_ok and sigma_ok and sizes_ok and self.init in INIT_SCHEMES:
-            edge = self.sigma_h**2 * self.init_variance * (
-                math.sqrt(self.n_hidden) + math.sqrt(self.n_visible)
-            ) ** 2
+            edge = (
+                self.sigma_h**2
+                * self.init_variance
+                * (math.sqrt(self.n_hidden) + math.sqrt(self.n_visible)) ** 2
+            )
             if edge >= self.mu**2:
                 problems.add(
                     "init_std" if self.init == "normal" else "init_scale",
@@ -196,4 +199,4 @@ class RBMConfig:
         return cls(**data)
 
 
-__all__ = ["RBMConfig", "ConfigError", "snapshot_steps"]
+__all__ = ["ConfigError", "RBMConfig", "snapshot_steps"]

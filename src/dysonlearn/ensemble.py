@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import backends
-from .errors import ConfigError
+from . import backends, kernels
 from .models import model_for
 from .progress import Progress
 from .result import EnsembleResult
@@ -30,6 +29,19 @@ _MAX_BLOCK_REPLICAS = 256
 _BLOCKS_PER_WORKER = 4
 # Progress is reported, and a block could be checkpointed, every this many seconds.
 _CHUNK_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class BlockTask:
+    """Replicas [start, start + len(seeds)) of one ensemble, as sent to a worker."""
+
+    config: object
+    seeds: list
+    start: int
+    bit_generator: str
+    normal_method: str
+    keep_weights: bool
+    chunk_steps: int
 
 
 @dataclass
@@ -55,17 +67,15 @@ def plan_blocks(
     return [(i, min(i + block_size, replicas)) for i in range(0, replicas, block_size)]
 
 
-def train_block(
-    config, seeds: list[np.random.SeedSequence], start: int, bit_generator: str,
-    keep_weights: bool, chunk_steps: int, report=None,
-) -> BlockOutput:  # fmt: skip
-    """Train the replicas seeded by ``seeds`` (global indices start, start+1, ...)."""
+def train_block(task: BlockTask, report=None) -> BlockOutput:
+    """Train one block of replicas, each from its own seed; report replica-steps done."""
+    config = task.config
     model = model_for(config)
-    bit_gen_class = getattr(np.random, bit_generator)
-    gens = [bit_gen_class(s) for s in seeds]
+    bit_gen_class = getattr(np.random, task.bit_generator)
+    gens = [bit_gen_class(s) for s in task.seeds]
     state = model.initial_state(config, [np.random.Generator(g) for g in gens])
     snaps = config.snapshot_steps
-    n_rep = len(seeds)
+    n_rep = len(task.seeds)
     eigenvalues = np.full((n_rep, snaps.size, config.n_modes), np.nan)
     failed = np.zeros(n_rep, np.uint8)
     fail_step = np.full(n_rep, -1, np.int64)
@@ -73,16 +83,21 @@ def train_block(
         report = backends.progress_queue.put
     step = 0
     while step < config.steps:
-        stop = min(config.steps, step + chunk_steps)
-        model.advance(config, state, gens, step, stop, snaps, eigenvalues, failed, fail_step)
+        stop = min(config.steps, step + task.chunk_steps)
+        model.advance(config, state, gens, step, stop, snaps, eigenvalues, failed, fail_step,
+                      task.normal_method)  # fmt: skip
         if report is not None:
             report(n_rep * (stop - step))
         step = stop
-    weights = model.final_weights(state).copy() if keep_weights else None
-    return BlockOutput(start, start + n_rep, eigenvalues, failed.astype(bool), fail_step, weights)
+    weights = model.final_weights(state).copy() if task.keep_weights else None
+    return BlockOutput(
+        task.start, task.start + n_rep, eigenvalues, failed.astype(bool), fail_step, weights
+    )
 
 
-def _check_run_arguments(replicas, seed, backend, workers, block_size, bit_generator) -> None:
+def _check_run_arguments(
+    replicas, seed, backend, workers, block_size, bit_generator, normal_method
+) -> None:
     problems = Problems()
     check_int(problems, "replicas", replicas, 1)
     if seed is not None and (not is_int(seed) or seed < 0):
@@ -93,6 +108,7 @@ def _check_run_arguments(replicas, seed, backend, workers, block_size, bit_gener
     if block_size is not None:
         check_int(problems, "block_size", block_size, 1)
     check_choice(problems, "bit_generator", bit_generator, BIT_GENERATORS)
+    check_choice(problems, "normal_method", normal_method, kernels.NORMAL_METHODS)
     problems.raise_if_any()
 
 
@@ -106,6 +122,7 @@ def run_ensemble(
     keep_weights: bool = False,
     block_size: int | None = None,
     bit_generator: str = "SFC64",
+    normal_method: str = "ziggurat",
 ) -> EnsembleResult:
     """Train ``replicas`` independent copies of the model in ``config`` and record spectra.
 
@@ -120,6 +137,8 @@ def run_ensemble(
         block_size: replicas per block (default: sized for load balance and so that one
             block is at most about a minute of work). Never changes the results.
         bit_generator: NumPy bit generator per replica ("SFC64", the fastest, by default).
+        normal_method: how standard normals are drawn from it: "ziggurat" (the package's,
+            fast, default) or "numpy" (NumPy's own, the stream of Generator.standard_normal).
 
     Returns:
         EnsembleResult with eigenvalues (R, S, N), steps (S,), failed (R,), fail_step (R,).
@@ -127,7 +146,9 @@ def run_ensemble(
     Raises:
         ConfigError: invalid arguments (the configuration validated itself already).
     """
-    _check_run_arguments(replicas, seed, backend, workers, block_size, bit_generator)
+    _check_run_arguments(
+        replicas, seed, backend, workers, block_size, bit_generator, normal_method
+    )
     model = model_for(config)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy)
@@ -157,29 +178,35 @@ def run_ensemble(
     def chunk_steps(n_rep: int) -> int:
         return max(1, int(_CHUNK_SECONDS / max(cost * n_rep, 1e-12)))
 
+    tasks = [
+        BlockTask(
+            config,
+            seeds[start:stop],
+            start,
+            bit_generator,
+            normal_method,
+            keep_weights,
+            chunk_steps(stop - start),
+        )
+        for start, stop in blocks
+    ]
     with Progress(replicas * config.steps, enabled=progress) as bar:
         if backend == "serial":
             with backends.single_threaded_blas():
-                for start, stop in blocks:
-                    gather(
-                        train_block(
-                            config, seeds[start:stop], start, bit_generator, keep_weights,
-                            chunk_steps(stop - start), report=bar.update,
-                        )
-                    )  # fmt: skip
+                for task in tasks:
+                    gather(train_block(task, report=bar.update))
         else:
-            _run_in_pool(config, seeds, blocks, workers, bit_generator, keep_weights,
-                         chunk_steps, bar, gather)  # fmt: skip
+            _run_in_pool(tasks, workers, bar, gather)
 
     return EnsembleResult(
         config=config, seed=int(seed), steps=snaps, eigenvalues=eigenvalues, failed=failed,
         fail_step=fail_step, weights=weights, bit_generator=bit_generator,
+        normal_method=normal_method,
     )  # fmt: skip
 
 
-def _run_in_pool(config, seeds, blocks, workers, bit_generator, keep_weights, chunk_steps,
-                 bar: Progress, gather) -> None:  # fmt: skip
-    pool, reports = backends.process_pool(min(workers, len(blocks)))
+def _run_in_pool(tasks: list[BlockTask], workers: int, bar: Progress, gather) -> None:
+    pool, reports = backends.process_pool(min(workers, len(tasks)))
 
     def drain() -> None:
         while True:
@@ -189,13 +216,7 @@ def _run_in_pool(config, seeds, blocks, workers, bit_generator, keep_weights, ch
                 return
 
     try:
-        pending = {
-            pool.submit(
-                train_block, config, seeds[start:stop], start, bit_generator, keep_weights,
-                chunk_steps(stop - start),
-            )
-            for start, stop in blocks
-        }  # fmt: skip
+        pending = {pool.submit(train_block, task) for task in tasks}
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             drain()
@@ -214,4 +235,4 @@ def _run_in_pool(config, seeds, blocks, workers, bit_generator, keep_weights, ch
         reports.close()
 
 
-__all__ = ["run_ensemble", "train_block", "plan_blocks", "BlockOutput", "ConfigError"]
+__all__ = ["BlockOutput", "BlockTask", "plan_blocks", "run_ensemble", "train_block"]

@@ -89,9 +89,7 @@ def _unknown(problems: Problems, where: str, keys, allowed) -> None:
             close = difflib.get_close_matches(key, list(allowed), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             allowed_text = ", ".join(allowed)
-            problems.messages.append(
-                f"{where}{key}: unknown key{hint}; allowed: {allowed_text}"
-            )
+            problems.messages.append(f"{where}{key}: unknown key{hint}; allowed: {allowed_text}")
 
 
 def _table(problems: Problems, document: dict, name: str) -> dict:

@@ -9,6 +9,10 @@ Shapes follow the package's axis order (replica, ..., mode):
 State arrays must be C-contiguous float64; they are updated in place, never copied.
 Randomness: one NumPy BitGenerator (or Generator) per replica; the kernel consumes its
 stream in a fixed documented order, so a replica's path depends only on its generator.
+Standard normals are drawn by ``normal_method``: "ziggurat" (the package's branch-free
+ziggurat, ``_core/dl_normal.h``, the default: less than half the cost of NumPy's) or
+"numpy" (NumPy's own sampler: the kernel then consumes exactly the stream of
+``numpy.random.Generator(bit_generator).standard_normal``).
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ._core import random as _random
 from ._core import rbm as _rbm
+
+NORMAL_METHODS = ("ziggurat", "numpy")
 
 
 def _state_array(name: str, array: np.ndarray, ndim: int, shape_doc: str) -> np.ndarray:
@@ -47,9 +54,26 @@ def bit_generators(generators: Sequence) -> list[np.random.BitGenerator]:
         if isinstance(g, np.random.Generator):
             g = g.bit_generator
         if not isinstance(g, np.random.BitGenerator):
-            raise TypeError(f"generators[{i}]: expected a numpy Generator or BitGenerator, got {g!r}")
+            raise TypeError(
+                f"generators[{i}]: expected a numpy Generator or BitGenerator, got {g!r}"
+            )
         out.append(g)
     return out
+
+
+def standard_normals(generator, n: int, normal_method: str = "ziggurat") -> np.ndarray:
+    """n standard normals drawn from one generator exactly as the kernels draw them."""
+    (bit_generator,) = bit_generators([generator])
+    _check_normal_method(normal_method)
+    return _random.standard_normals(bit_generator, int(n), normal_method)
+
+
+def _check_normal_method(normal_method: str) -> None:
+    if normal_method not in NORMAL_METHODS:
+        raise ValueError(
+            f"normal_method: must be one of {', '.join(map(repr, NORMAL_METHODS))}, "
+            f"got {normal_method!r}"
+        )
 
 
 def rbm_normals_per_step(
@@ -75,6 +99,7 @@ def rbm_pcd(
     target_chol: np.ndarray | None = None,
     failed: np.ndarray | None = None,
     fail_step: np.ndarray | None = None,
+    normal_method: str = "ziggurat",
 ) -> np.ndarray:
     """Train R Gaussian RBMs by PCD from step ``start`` to ``stop``, in place [B.2]-[B.6].
 
@@ -91,6 +116,7 @@ def rbm_pcd(
             sampled-target mode (B fresh target samples per step).
         failed, fail_step: (R,) uint8 and int64 divergence flags, updated in place;
             replicas already flagged are skipped. Fresh ones are made if None.
+        normal_method: "ziggurat" (default) or "numpy", see the module docstring.
 
     Returns:
         eigenvalues (R, S, N_v): ascending spectra at the snapshots, NaN where a snapshot
@@ -108,12 +134,13 @@ def rbm_pcd(
     for name, arr, dtype in (("failed", failed, np.uint8), ("fail_step", fail_step, np.int64)):
         if not isinstance(arr, np.ndarray) or arr.dtype != dtype or arr.shape != (n_rep,):
             raise ValueError(f"{name}: must be a {np.dtype(dtype)} array of shape ({n_rep},)")
+    _check_normal_method(normal_method)
     c_target = np.ascontiguousarray(c_target, dtype=np.float64)
     chol = None if target_chol is None else np.ascontiguousarray(target_chol, dtype=np.float64)
     eigenvalues = np.full((n_rep, steps.size, n_vis), np.nan)
     _rbm.pcd_advance(
         weights, chains, gens, c_target, chol, float(lr), float(mu), float(sigma_h), int(k),
-        int(start), int(stop), steps, eigenvalues, failed, fail_step,
+        int(start), int(stop), steps, eigenvalues, failed, fail_step, normal_method,
     )  # fmt: skip
     return eigenvalues
 

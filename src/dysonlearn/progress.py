@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Self
 
 from tqdm.auto import tqdm
 
@@ -59,7 +60,7 @@ class Progress:
         elif self._log:
             self._write_line()
 
-    def __enter__(self) -> Progress:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:

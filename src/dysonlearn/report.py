@@ -36,8 +36,10 @@ def markdown(summary: dict) -> str:
         lines += [
             f"## {point['label']}",
             "",
-            f"{stats['replicas']} replicas ({stats['failed']} diverged), seed {point['seed']}, "
-            f"statistics at step {stats['steps'][-1]}.",
+            (
+                f"{stats['replicas']} replicas ({stats['failed']} diverged), seed {point['seed']}, "
+                f"statistics at step {stats['steps'][-1]}."
+            ),
             "",
             "| mode | x* = mu^2 - kappa | mean | std | width [B.9] |",
             "|---:|---:|---:|---:|---:|",

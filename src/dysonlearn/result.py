@@ -21,6 +21,7 @@ class EnsembleResult:
         fail_step: (R,) int64, step of the divergence, -1 if none.
         weights: (R, N_h, N_v) final weights when asked for (``keep_weights=True``).
         bit_generator: name of the NumPy bit generator used per replica.
+        normal_method: how the kernels drew standard normals ("ziggurat" or "numpy").
     """
 
     config: object
@@ -31,6 +32,7 @@ class EnsembleResult:
     fail_step: np.ndarray
     weights: np.ndarray | None = None
     bit_generator: str = "SFC64"
+    normal_method: str = "ziggurat"
 
     @property
     def n_replicas(self) -> int:

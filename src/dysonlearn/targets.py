@@ -132,7 +132,12 @@ def from_kernel(matrix) -> Target:
         kernel = np.asarray(matrix, dtype=np.float64)
     except (TypeError, ValueError):
         kernel = None
-    if kernel is None or kernel.ndim != 2 or kernel.shape[0] != kernel.shape[1] or kernel.size == 0:
+    if (
+        kernel is None
+        or kernel.ndim != 2
+        or kernel.shape[0] != kernel.shape[1]
+        or kernel.size == 0
+    ):
         raise ConfigError(f"target.matrix: must be a square (N, N) matrix, got {matrix!r}")
     if not np.all(np.isfinite(kernel)):
         raise ConfigError("target.matrix: every entry must be finite")
