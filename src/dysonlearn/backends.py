@@ -49,3 +49,12 @@ def process_pool(workers: int):
         max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(queue,)
     )
     return pool, queue
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel queued work and end the workers now (they hold no state worth waiting for)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()

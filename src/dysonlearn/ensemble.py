@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import queue as queue_module
 from concurrent.futures import FIRST_COMPLETED, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import numpy as np
@@ -223,11 +224,16 @@ def _run_in_pool(tasks: list[BlockTask], workers: int, bar: Progress, gather) ->
             for future in done:
                 gather(future.result())
         drain()
+    except BrokenProcessPool:
+        backends.stop_pool(pool)
+        raise RuntimeError(
+            "a worker process of the 'process' backend died. If run_ensemble is called "
+            'from a script, put the call under `if __name__ == "__main__":` (worker '
+            'processes import the main module); or use backend="serial".'
+        ) from None
     except BaseException:
-        # Interrupted (Ctrl-C) or a worker failed: drop queued blocks, stop the workers.
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.terminate()
+        # Interrupted (Ctrl-C) or a block raised: drop queued blocks, stop the workers.
+        backends.stop_pool(pool)
         raise
     else:
         pool.shutdown(wait=True)
