@@ -1,0 +1,124 @@
+"""The dysonlearn command: runs, outputs, and bad input (exit 2, one line per problem)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from dysonlearn import cli
+from dysonlearn.experiment import default_experiment_path, load_experiment
+
+SMALL = """
+[model]
+kind = "rbm"
+n_visible = 4
+n_hidden = 4
+mu = 3.0
+k = 2
+init_std = 0.2
+
+[target]
+kind = "spectrum"
+values = [5.0, 6.0, 6.0, 7.0]
+
+[train]
+lr = [0.05, 0.1]
+batch_size = 8
+steps = 200
+snapshots = 4
+
+[ensemble]
+replicas = 6
+seed = 7
+"""
+
+
+def write(tmp_path, text, name="exp.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_run_a_scan_writes_summaries(tmp_path, capsys):
+    config = write(tmp_path, SMALL)
+    out = tmp_path / "out"
+    assert cli.main(["run", str(config), "-o", str(out), "--backend", "serial", "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["scan"] == {"lr": [0.05, 0.1]}
+    assert [p["config"]["lr"] for p in summary["points"]] == [0.05, 0.1]
+    stats = summary["points"][1]["statistics"]
+    assert stats["replicas"] == 6 and len(stats["modes"]) == 4
+    # x* = mu^2 - kappa = 4, 3, 3, 2: one degenerate pair, modes 1 and 2 of the sorted levels.
+    assert [p["modes"] for p in stats["pairs"]] == [[1, 2]]
+    assert "## lr=0.1" in (out / "summary.md").read_text()
+    assert capsys.readouterr().out == ""  # --quiet
+
+
+def test_overrides_from_the_command_line(tmp_path):
+    config = write(tmp_path, SMALL)
+    out = tmp_path / "out"
+    argv = ["run", str(config), "-o", str(out), "--backend", "serial", "--quiet"]
+    assert cli.main([*argv, "--replicas", "3", "--seed", "11"]) == 0
+    point = json.loads((out / "summary.json").read_text())["points"][0]
+    assert point["seed"] == 11 and point["statistics"]["replicas"] == 3
+
+
+def test_the_embedded_default_is_a_valid_reference_experiment():
+    experiment = load_experiment(default_experiment_path())
+    (config,) = experiment.points
+    assert (config.lr, config.batch_size, config.k, config.mu) == (0.1, 16, 3, 3.0)
+    assert experiment.replicas >= 256 and experiment.seed is not None
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (("lr = [0.05, 0.1]", "lr = -1.0"), "train.lr: must be a finite number > 0, got -1.0"),
+        (("k = 2", "kk = 2"), "model.kk: unknown key (did you mean 'k'?)"),
+        (("[ensemble]", "[ensembel]"), "ensembel: unknown key (did you mean 'ensemble'?)"),
+        (("replicas = 6", "replicas = 0"), "ensemble.replicas: must be an integer >= 1, got 0"),
+        (('kind = "spectrum"', 'kind = "spectral"'), "target.kind: must be one of"),
+        (("values = [5.0, 6.0, 6.0, 7.0]", "values = [5.0, 6.0]"), "target: must have"),
+        (("batch_size = 8", "batch_size = 8.5"), "train.batch_size: must be an integer >= 1"),
+        (("steps = 200", "steps = 200\nsnapshots = 500"), "not valid TOML"),
+        (("init_std = 0.2", "init_std = 2.0"), "model.init_std: the Marchenko-Pastur edge"),
+    ],
+)
+def test_bad_config_exits_2_naming_the_key(tmp_path, capsys, edit, expected):
+    config = write(tmp_path, SMALL.replace(*edit))
+    code = cli.main(["run", str(config), "-o", str(tmp_path / "o"), "--backend", "serial"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert expected in err
+    assert all(line.startswith("dysonlearn: error: ") for line in err.splitlines())
+
+
+def test_several_problems_are_reported_one_per_line(tmp_path, capsys):
+    text = SMALL.replace("lr = [0.05, 0.1]", "lr = 0").replace("k = 2", "k = 0")
+    assert cli.main(["run", str(write(tmp_path, text)), "--backend", "serial"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and any("model.k:" in x for x in lines)
+
+
+def test_missing_file_and_bad_arguments(tmp_path, capsys):
+    assert cli.main(["run", str(tmp_path / "nope.toml")]) == 2
+    assert "config: file not found" in capsys.readouterr().err
+    for argv in (["run", "--replicas", "0"], ["run", "--seed", "x"], ["run", "--backend", "gpu"],
+                 ["fly"]):  # fmt: skip
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(argv)
+        assert exit_info.value.code == 2
+
+
+def test_command_line_entry_point_has_no_traceback_on_bad_input(tmp_path):
+    config = write(tmp_path, SMALL.replace("lr = [0.05, 0.1]", "lr = -1"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "dysonlearn", "run", str(config), "--backend", "serial"],
+        check=False, capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert (
+        proc.stderr.strip() == "dysonlearn: error: train.lr: must be a finite number > 0, got -1"
+    )
