@@ -1,5 +1,5 @@
 # Standard normals for the kernels: declarations of dl_normal.h (see there for the method).
-from libc.stdint cimport intptr_t
+from libc.stdint cimport intptr_t, uint64_t
 from numpy.random cimport bitgen_t
 
 cdef extern from "dl_normal.h" nogil:
@@ -14,3 +14,5 @@ cdef extern from "dl_normal.h" nogil:
     void dl_normal_setup()
     void dl_ziggurat_fill(bitgen_t* gen, intptr_t n, double* out)
     void dl_draw_normals(dl_normal_source* src, double* out, intptr_t n)
+    double dl_draw_chisquare(dl_normal_source* src, double dof)
+    uint64_t dl_draw_index(dl_normal_source* src, uint64_t max)

@@ -84,18 +84,52 @@ static double dl_normal_slow(bitgen_t *gen, int layer, uint64_t position, double
     }
 }
 
+/* One standard normal variate from gen. */
+static inline double dl_ziggurat_one(bitgen_t *gen)
+{
+    uint64_t bits = gen->next_uint64(gen->state);
+    int layer = (int)(bits & 0xFF);
+    double sign = 1.0 - 2.0 * (double)((bits >> 8) & 1);
+    uint64_t position = bits >> 11;
+    if (position < dl_zig_inner[layer]) {
+        return sign * ((double)position * dl_zig_scale[layer]);
+    }
+    return dl_normal_slow(gen, layer, position, sign);
+}
+
 /* out[0:n] = independent standard normal variates drawn from gen. */
 static inline void dl_ziggurat_fill(bitgen_t *gen, intptr_t n, double *out)
 {
     for (intptr_t i = 0; i < n; i++) {
-        uint64_t bits = gen->next_uint64(gen->state);
-        int layer = (int)(bits & 0xFF);
-        double sign = 1.0 - 2.0 * (double)((bits >> 8) & 1);
-        uint64_t position = bits >> 11;
-        if (position < dl_zig_inner[layer]) {
-            out[i] = sign * ((double)position * dl_zig_scale[layer]);
-        } else {
-            out[i] = dl_normal_slow(gen, layer, position, sign);
+        out[i] = dl_ziggurat_one(gen);
+    }
+}
+
+/*
+ * Gamma(shape, 1) for shape >= 1 by Marsaglia and Tsang (ACM TOMS 26, 2000), with the
+ * ziggurat's normals; shape < 1 through Gamma(shape + 1) U^(1 / shape).
+ */
+static double dl_ziggurat_gamma(bitgen_t *gen, double shape)
+{
+    if (shape < 1.0) {
+        double u = 1.0 - gen->next_double(gen->state);   /* (0, 1] */
+        return dl_ziggurat_gamma(gen, shape + 1.0) * pow(u, 1.0 / shape);
+    }
+    const double d = shape - 1.0 / 3.0;
+    const double c = 1.0 / sqrt(9.0 * d);
+    for (;;) {
+        double x, v;
+        do {
+            x = dl_ziggurat_one(gen);
+            v = 1.0 + c * x;
+        } while (v <= 0.0);
+        v = v * v * v;
+        double u = gen->next_double(gen->state);
+        if (u < 1.0 - 0.0331 * (x * x) * (x * x)) {
+            return d * v;
+        }
+        if (log(u) < 0.5 * x * x + d * (1.0 - v + log(v))) {
+            return d * v;
         }
     }
 }
@@ -121,6 +155,27 @@ static inline void dl_draw_normals(dl_normal_source *src, double *out, intptr_t 
         /* numpy's own sampler: streams equal to Generator.standard_normal's. */
         random_standard_normal_fill(src->bitgen, (npy_intp)n, out);
     }
+}
+
+/*
+ * A chi-squared variate with dof degrees of freedom (dof >= 1): 2 Gamma(dof / 2).
+ * From a caller's buffer the next value is taken as the chi-squared variate itself.
+ */
+static inline double dl_draw_chisquare(dl_normal_source *src, double dof)
+{
+    if (src->bitgen == NULL) {
+        return src->buffer[src->position++];
+    }
+    if (src->method == DL_NORMALS_ZIGGURAT) {
+        return 2.0 * dl_ziggurat_gamma(src->bitgen, 0.5 * dof);
+    }
+    return 2.0 * random_standard_gamma(src->bitgen, 0.5 * dof);
+}
+
+/* A uniform integer in [0, max]: numpy's unbiased masked rejection. Buffers give none. */
+static inline uint64_t dl_draw_index(dl_normal_source *src, uint64_t max)
+{
+    return src->bitgen == NULL ? 0 : random_interval(src->bitgen, max);
 }
 
 #endif

@@ -225,8 +225,6 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
         raise ValueError(f"eigenvalues must have shape ({n_rep}, {n_snap}, {nv})")
     if failed.shape[0] != n_rep or fail_step.shape[0] != n_rep:
         raise ValueError(f"failed and fail_step must have length {n_rep}")
-    if len(bit_generators) != n_rep:
-        raise ValueError(f"need one bit generator per replica ({n_rep})")
     if start < 0 or stop < start:
         raise ValueError("need 0 <= start <= stop")
     if normals_method not in NORMAL_METHODS:
@@ -234,16 +232,12 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
                          f"got {normals_method!r}")
     cdef int method = NORMAL_METHODS[normals_method]
 
-    cdef bitgen_t** gens = <bitgen_t**> malloc(max(n_rep, 1) * sizeof(bitgen_t*))
-    if gens == NULL:
-        raise MemoryError()
+    cdef bitgen_t** gens = bitgen_array(bit_generators, n_rep)
     cdef RBMWork work
     cdef dl_normal_source normals
     cdef int64_t status
     cdef const double* chol_ptr = &chol[0, 0] if chol is not None else NULL
     try:
-        for r in range(n_rep):
-            gens[r] = bitgen_pointer(bit_generators[r])
         if rbm_work_alloc(&work, &p) != 0:
             raise MemoryError()
         with nogil:

@@ -95,3 +95,71 @@ def pcd_steps_numpy(
         delta += scaled_target
         np.matmul(W, delta, out=dw)
         W += dw
+
+
+def teacher_student_steps_numpy(
+    W: np.ndarray,
+    teachers: np.ndarray,
+    rng: np.random.Generator,
+    lr: float,
+    noise: float,
+    batch_size: int,
+    steps: int,
+) -> None:
+    """Advance R teacher-student replicas (W (R, N, N)) by ``steps`` steps in place [C.1].
+
+    Replica-batched, drawing its inputs explicitly as a NumPy user would:
+
+        x_b ~ N(0, 1_N), C_B = (1/B) sum_b x_b x_b^T            (B N normals per replica)
+        Xi_B symmetric, off-diagonal N(0, 1/B), diagonal N(0, 2/B)  (drawn directly)
+        W  += lr [ ((W_T - W) C_B + C_B (W_T - W)) / 2 + A Xi_B ]
+    """
+    n_rep, n, _ = W.shape
+    rows, cols = np.triu_indices(n)
+    scale = np.where(rows == cols, np.sqrt(2.0), 1.0) / np.sqrt(batch_size)
+    inputs = np.empty((n_rep, batch_size, n))
+    packed = np.empty((n_rep, rows.size))
+    cov = np.empty((n_rep, n, n))
+    grad = np.empty((n_rep, n, n))
+    xi = np.zeros((n_rep, n, n))
+    for _ in range(steps):
+        rng.standard_normal(out=inputs)
+        np.matmul(inputs.transpose(0, 2, 1), inputs, out=cov)
+        cov /= batch_size
+        rng.standard_normal(out=packed)
+        packed *= scale
+        xi[:, rows, cols] = packed
+        xi[:, cols, rows] = packed
+        np.subtract(teachers, W, out=grad)
+        np.matmul(grad, cov, out=grad)
+        W += (0.5 * lr) * (grad + grad.transpose(0, 2, 1))
+        W += (lr * noise) * xi
+
+
+def dyson_steps_numpy(
+    levels: np.ndarray,
+    targets: np.ndarray,
+    rng: np.random.Generator,
+    lr: float,
+    noise: float,
+    batch_size: int,
+    steps: int,
+) -> None:
+    """Advance R replicas of the eigenvalue-level Dyson motion (levels (R, N)) in place [A.4].
+
+    Linear drift; each step re-diagonalises diag(x + lr (kappa - x)) + (lr g / sqrt(B)) H
+    with ``np.linalg.eigvalsh`` over the stack of R matrices.
+    """
+    n_rep, n = levels.shape
+    rows, cols = np.triu_indices(n)
+    scale = np.where(rows == cols, np.sqrt(2.0), 1.0) * lr * noise / np.sqrt(batch_size)
+    packed = np.empty((n_rep, rows.size))
+    matrix = np.zeros((n_rep, n, n))
+    diag = np.arange(n)
+    for _ in range(steps):
+        rng.standard_normal(out=packed)
+        packed *= scale
+        matrix[:, rows, cols] = packed
+        matrix[:, cols, rows] = packed
+        matrix[:, diag, diag] += levels + lr * (targets - levels)
+        levels[:] = np.linalg.eigvalsh(matrix)

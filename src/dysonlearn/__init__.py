@@ -13,7 +13,7 @@ matrices, and test the Coulomb-gas picture of stochastic gradient descent (see S
 from importlib.metadata import PackageNotFoundError, version
 
 from . import kernels, targets
-from .config import RBMConfig
+from .config import DysonConfig, RBMConfig, TeacherStudentConfig
 from .ensemble import run_ensemble
 from .errors import ConfigError
 from .result import EnsembleResult
@@ -25,8 +25,10 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "ConfigError",
+    "DysonConfig",
     "EnsembleResult",
     "RBMConfig",
+    "TeacherStudentConfig",
     "__version__",
     "kernels",
     "run_ensemble",

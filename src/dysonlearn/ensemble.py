@@ -30,6 +30,10 @@ _MAX_BLOCK_REPLICAS = 256
 _BLOCKS_PER_WORKER = 4
 # Progress is reported, and a block could be checkpointed, every this many seconds.
 _CHUNK_SECONDS = 0.5
+# A block's state (and per-replica data) stays below this many bytes.
+_MAX_BLOCK_BYTES = 512e6
+# Spawn key of the shared branch of the root seed; replicas have keys (i,), never length 2.
+SHARED_KEY = (0x5EED, 0)
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class BlockTask:
     config: object
     seeds: list
     start: int
+    root_seed: int
     bit_generator: str
     normal_method: str
     keep_weights: bool
@@ -58,13 +63,18 @@ class BlockOutput:
 
 
 def plan_blocks(
-    replicas: int, workers: int, seconds_per_replica: float, block_size: int | None = None
+    replicas: int,
+    workers: int,
+    seconds_per_replica: float,
+    block_size: int | None = None,
+    bytes_per_replica: float = 0.0,
 ) -> list[tuple[int, int]]:
     """Split replicas 0..R-1 into contiguous blocks [start, stop)."""
     if block_size is None:
         size = math.ceil(replicas / (workers * _BLOCKS_PER_WORKER))
         by_time = max(1, int(_MAX_BLOCK_SECONDS / max(seconds_per_replica, 1e-12)))
-        block_size = max(1, min(size, by_time, _MAX_BLOCK_REPLICAS))
+        by_memory = max(1, int(_MAX_BLOCK_BYTES / max(bytes_per_replica, 1.0)))
+        block_size = max(1, min(size, by_time, by_memory, _MAX_BLOCK_REPLICAS))
     return [(i, min(i + block_size, replicas)) for i in range(0, replicas, block_size)]
 
 
@@ -74,7 +84,10 @@ def train_block(task: BlockTask, report=None) -> BlockOutput:
     model = model_for(config)
     bit_gen_class = getattr(np.random, task.bit_generator)
     gens = [bit_gen_class(s) for s in task.seeds]
-    state = model.initial_state(config, [np.random.Generator(g) for g in gens])
+    # What all replicas share (a common data set) comes from its own branch of the root.
+    shared_seed = np.random.SeedSequence(task.root_seed, spawn_key=SHARED_KEY)
+    shared = np.random.Generator(bit_gen_class(shared_seed))
+    state = model.initial_state(config, [np.random.Generator(g) for g in gens], shared)
     snaps = config.snapshot_steps
     n_rep = len(task.seeds)
     eigenvalues = np.full((n_rep, snaps.size, config.n_modes), np.nan)
@@ -128,13 +141,15 @@ def run_ensemble(
     """Train ``replicas`` independent copies of the model in ``config`` and record spectra.
 
     Args:
-        config: a model configuration, e.g. :class:`dysonlearn.RBMConfig`.
+        config: a model configuration: :class:`dysonlearn.RBMConfig`,
+            :class:`dysonlearn.TeacherStudentConfig` or :class:`dysonlearn.DysonConfig`.
         replicas: number R of independent replicas.
         seed: root seed (int >= 0); None draws fresh entropy, recorded in ``result.seed``.
         backend: "process" (a pool of worker processes, default) or "serial".
         workers: worker processes for the process backend (default: all cores).
         progress: show progress (a bar on a terminal, log lines otherwise).
-        keep_weights: also return the final weights (R, N_h, N_v).
+        keep_weights: also return the final state: weights (R, N_h, N_v) of the RBM,
+            students (R, N, N) of the teacher-student model, levels (R, N) of Dyson.
         block_size: replicas per block (default: sized for load balance and so that one
             block is at most about a minute of work). Never changes the results.
         bit_generator: NumPy bit generator per replica ("SFC64", the fastest, by default).
@@ -157,7 +172,9 @@ def run_ensemble(
     if backend == "serial":
         workers = 1
     cost = model.cost_per_replica_step(config)
-    blocks = plan_blocks(replicas, workers, cost * config.steps, block_size)
+    blocks = plan_blocks(
+        replicas, workers, cost * config.steps, block_size, model.bytes_per_replica(config)
+    )
     seeds = np.random.SeedSequence(seed).spawn(replicas)
     snaps = config.snapshot_steps
 
@@ -181,13 +198,14 @@ def run_ensemble(
 
     tasks = [
         BlockTask(
-            config,
-            seeds[start:stop],
-            start,
-            bit_generator,
-            normal_method,
-            keep_weights,
-            chunk_steps(stop - start),
+            config=config,
+            seeds=seeds[start:stop],
+            start=start,
+            root_seed=seed,
+            bit_generator=bit_generator,
+            normal_method=normal_method,
+            keep_weights=keep_weights,
+            chunk_steps=chunk_steps(stop - start),
         )
         for start, stop in blocks
     ]

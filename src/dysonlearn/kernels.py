@@ -21,8 +21,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ._core import dyson as _dyson
 from ._core import random as _random
 from ._core import rbm as _rbm
+from ._core import teacher as _teacher
 
 NORMAL_METHODS = ("ziggurat", "numpy")
 
@@ -126,14 +128,7 @@ def rbm_pcd(
     chains = _state_array("chains", chains, 3, "(R, B, N_v)")
     n_rep, _, n_vis = weights.shape
     gens = bit_generators(generators)
-    steps = np.ascontiguousarray(snapshot_steps, dtype=np.int64).reshape(-1)
-    if np.any(np.diff(steps) <= 0):
-        raise ValueError(f"snapshot_steps: must be strictly increasing, got {steps.tolist()}")
-    failed = np.zeros(n_rep, np.uint8) if failed is None else failed
-    fail_step = np.full(n_rep, -1, np.int64) if fail_step is None else fail_step
-    for name, arr, dtype in (("failed", failed, np.uint8), ("fail_step", fail_step, np.int64)):
-        if not isinstance(arr, np.ndarray) or arr.dtype != dtype or arr.shape != (n_rep,):
-            raise ValueError(f"{name}: must be a {np.dtype(dtype)} array of shape ({n_rep},)")
+    steps, failed, fail_step = _bookkeeping(n_rep, snapshot_steps, failed, fail_step)
     _check_normal_method(normal_method)
     c_target = np.ascontiguousarray(c_target, dtype=np.float64)
     chol = None if target_chol is None else np.ascontiguousarray(target_chol, dtype=np.float64)
@@ -172,3 +167,147 @@ def rbm_pcd_step_given_normals(
         weights, chains, normals, np.ascontiguousarray(c_target, dtype=np.float64), chol,
         float(lr), float(mu), float(sigma_h), int(k),
     )  # fmt: skip
+
+
+def _bookkeeping(n_rep: int, snapshot_steps, failed, fail_step):
+    """Validated snapshot steps and divergence flags (fresh ones when None)."""
+    steps = np.ascontiguousarray(snapshot_steps, dtype=np.int64).reshape(-1)
+    if np.any(np.diff(steps) <= 0):
+        raise ValueError(f"snapshot_steps: must be strictly increasing, got {steps.tolist()}")
+    failed = np.zeros(n_rep, np.uint8) if failed is None else failed
+    fail_step = np.full(n_rep, -1, np.int64) if fail_step is None else fail_step
+    for name, arr, dtype in (("failed", failed, np.uint8), ("fail_step", fail_step, np.int64)):
+        if not isinstance(arr, np.ndarray) or arr.dtype != dtype or arr.shape != (n_rep,):
+            raise ValueError(f"{name}: must be a {np.dtype(dtype)} array of shape ({n_rep},)")
+    return steps, failed, fail_step
+
+
+def teacher_student(
+    weights: np.ndarray,
+    teachers: np.ndarray,
+    generators: Sequence,
+    *,
+    lr: float,
+    noise: float,
+    batch_size: int,
+    stop: int,
+    start: int = 0,
+    sampler: str = "wishart",
+    snapshot_steps: Sequence[int] | np.ndarray = (),
+    failed: np.ndarray | None = None,
+    fail_step: np.ndarray | None = None,
+    normal_method: str = "ziggurat",
+    dataset: tuple | None = None,
+    shuffle: bool = True,
+) -> np.ndarray:
+    """Train R teacher-student replicas from ``start`` to ``stop`` in place [C.1].
+
+    Args:
+        weights: (R, N, N) students, updated in place.
+        teachers: (R, N, N) symmetric teachers.
+        generators: R numpy Generators or BitGenerators.
+        lr, noise, batch_size: alpha, A and B of [C.1].
+        sampler: "wishart" (C_B by Bartlett, batch-mean noise drawn directly, B >= N) or
+            "explicit" (B inputs and B noise matrices per step). Fresh data every step.
+        dataset: the reference protocol instead: ``(inputs (D, P, N), point_noise
+            (D, P, N (N + 1) / 2), dataset_index (R,) int64, order (R, P) int32)``, a
+            finite data set (packed upper triangles of the per-point noise) visited in
+            batches; ``order`` holds each replica's visiting order and is updated in place.
+        shuffle: reference protocol: a fresh random order every epoch.
+
+    Returns:
+        eigenvalues (R, S, N): ascending eigenvalues of the symmetric students (singular
+        values in the reference protocol) at the snapshots within [start, stop], else NaN.
+    """
+    weights = _state_array("weights", weights, 3, "(R, N, N)")
+    n_rep, n, _ = weights.shape
+    steps, failed, fail_step = _bookkeeping(n_rep, snapshot_steps, failed, fail_step)
+    _check_normal_method(normal_method)
+    eigenvalues = np.full((n_rep, steps.size, n), np.nan)
+    extra = {}
+    if dataset is not None:
+        inputs, point_noise, dataset_index, order = dataset
+        extra = {
+            "inputs": np.ascontiguousarray(inputs, dtype=np.float64),
+            "point_noise": np.ascontiguousarray(point_noise, dtype=np.float64),
+            "dataset_index": np.ascontiguousarray(dataset_index, dtype=np.int64),
+            "order": order,
+            "shuffle": bool(shuffle),
+        }
+    _teacher.ts_advance(
+        weights, np.ascontiguousarray(teachers, dtype=np.float64), bit_generators(generators),
+        float(lr), float(noise), int(batch_size), sampler, int(start), int(stop), steps,
+        eigenvalues, failed, fail_step, normal_method, **extra,
+    )  # fmt: skip
+    return eigenvalues
+
+
+def teacher_student_variates_per_step(n: int, batch_size: int, sampler: str = "wishart") -> int:
+    """Variates (normals and chi-squared values) one fresh-data step of one replica draws."""
+    return _teacher.variates_per_step(n, batch_size, sampler)
+
+
+def teacher_student_step_given_variates(
+    weights: np.ndarray,
+    teacher: np.ndarray,
+    variates: np.ndarray,
+    *,
+    lr: float,
+    noise: float,
+    batch_size: int,
+    sampler: str = "wishart",
+) -> int:
+    """One fresh-data step [C.1] of one replica (N, N) with the variates supplied.
+
+    Order (the kernel's): Wishart: for each row i of the Bartlett factor, the chi-squared
+    value L_ii^2 (dof B - i) then the normals L_i0 .. L_i,i-1; then the N (N + 1) / 2
+    normals of Xi_B (upper triangle, row-major). Explicit: the B N normals of the inputs,
+    then B N (N + 1) / 2 normals (upper triangles of the B noise matrices).
+    """
+    weights = _state_array("weights", weights, 2, "(N, N)")
+    return _teacher.ts_step_given_variates(
+        weights, np.ascontiguousarray(teacher, dtype=np.float64),
+        np.ascontiguousarray(variates, dtype=np.float64).reshape(-1),
+        float(lr), float(noise), int(batch_size), sampler,
+    )  # fmt: skip
+
+
+def dyson(
+    levels: np.ndarray,
+    targets: np.ndarray,
+    generators: Sequence,
+    *,
+    lr: float,
+    noise: float,
+    batch_size: int,
+    stop: int,
+    start: int = 0,
+    drift: str = "linear",
+    mu: float = 0.0,
+    snapshot_steps: Sequence[int] | np.ndarray = (),
+    failed: np.ndarray | None = None,
+    fail_step: np.ndarray | None = None,
+    normal_method: str = "ziggurat",
+) -> np.ndarray:
+    """Advance R replicas of the eigenvalue-level Dyson Brownian motion [A.4] in place.
+
+    Args:
+        levels: (R, N) ascending levels, updated in place.
+        targets: (N,) the kappa driving each sorted level (``DysonConfig.level_targets``).
+        lr, noise, batch_size: alpha, g and B of [A.4].
+        drift: "linear" (kappa_i - x_i) or "rbm" (2 x (1/kappa_i - 1/(mu^2 - x)) [B.10]).
+
+    Returns:
+        eigenvalues (R, S, N): the levels at the snapshots within [start, stop], else NaN.
+    """
+    levels = _state_array("levels", levels, 2, "(R, N)")
+    n_rep, n = levels.shape
+    steps, failed, fail_step = _bookkeeping(n_rep, snapshot_steps, failed, fail_step)
+    _check_normal_method(normal_method)
+    eigenvalues = np.full((n_rep, steps.size, n), np.nan)
+    _dyson.dyson_advance(
+        levels, np.ascontiguousarray(targets, dtype=np.float64), bit_generators(generators),
+        float(lr), float(noise), int(batch_size), drift, float(mu), int(start), int(stop),
+        steps, eigenvalues, failed, fail_step, normal_method,
+    )  # fmt: skip
+    return eigenvalues

@@ -21,7 +21,9 @@ class RBMState:
     chains: np.ndarray
 
 
-def initial_state(config: RBMConfig, generators: list[np.random.Generator]) -> RBMState:
+def initial_state(
+    config: RBMConfig, generators: list[np.random.Generator], shared=None
+) -> RBMState:
     """W_ij ~ N(0, sigma_w^2) [B.4] and the chains' start, drawn from each replica's generator.
 
     Drawing from the replica's own stream keeps every replica a function of its seed alone.
@@ -83,3 +85,7 @@ def cost_per_replica_step(config: RBMConfig) -> float:
     )  # fmt: skip
     flops = 2 * config.batch_size * config.n_visible * config.n_hidden * (2 * config.k + 1)
     return normals * _SECONDS_PER_NORMAL + flops * 2.5e-10
+
+
+def bytes_per_replica(config: RBMConfig) -> float:
+    return 8.0 * config.n_visible * (config.n_hidden + config.batch_size)

@@ -1,0 +1,54 @@
+# Cimportable interface of the teacher-student kernel (SPEC section C, update [C.1]).
+#
+# One replica, all C-contiguous float64: student W (n, n), teacher W_T (n, n).
+# Reference protocol only: a finite data set of P points, inputs (P, n) and per-point
+# noise (P, n (n + 1) / 2) as packed upper triangles (row-major, i <= j) of Xi_p, plus the
+# replica's visiting order (P,) int32.
+from libc.stdint cimport int32_t, int64_t
+
+include "_normal.pxi"
+
+cdef enum:
+    TS_WISHART = 0      # C_B from its Wishart law (Bartlett), batch-mean noise drawn directly
+    TS_EXPLICIT = 1     # B explicit inputs and B explicit noise matrices per step
+
+
+cdef struct TSParams:
+    int n
+    int batch_size
+    int sampler
+    bint reference      # finite data set, unsymmetrised data term, singular values
+    bint shuffle        # reference: a fresh visiting order every epoch
+    double lr
+    double noise
+
+
+cdef struct TSData:
+    const double* inputs
+    const double* point_noise
+    int n_points
+    int32_t* order
+
+
+cdef struct TSWork:
+    double* cov             # (n, n) batch covariance C_B
+    double* xi              # (n, n) batch-mean noise Xi_B
+    double* factor          # (n, n) Bartlett factor, or (B, n) explicit inputs
+    double* sample_noise    # (B, n (n + 1) / 2) explicit per-sample noise
+    double* grad            # (n, n)
+    double* gram            # (n, n)
+    double* lapack_work     # 2 n + 1
+    int* lapack_iwork
+
+
+cdef int ts_work_alloc(TSWork* work, const TSParams* p) noexcept nogil
+cdef void ts_work_free(TSWork* work) noexcept nogil
+cdef int ts_step(const TSParams* p, double* weights, const double* teacher,
+                 const TSData* data, int64_t step, dl_normal_source* variates,
+                 TSWork* work) noexcept nogil
+cdef int ts_spectrum(const TSParams* p, const double* weights, TSWork* work,
+                     double* out) noexcept nogil
+cdef int64_t ts_run(const TSParams* p, double* weights, const double* teacher,
+                    const TSData* data, dl_normal_source* variates, TSWork* work,
+                    int64_t start, int64_t stop, const int64_t* snapshot_steps,
+                    Py_ssize_t n_snapshots, double* eigenvalues) noexcept nogil

@@ -1,0 +1,121 @@
+"""The teacher-student model as an ensemble model (SPEC section C)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import kernels
+from ..config import TeacherStudentConfig
+
+# Reference protocol: a data set shared by all replicas is drawn from this branch of the
+# root seed (replicas use SeedSequence(seed).spawn(R)[i], spawn keys (i,)); two-element
+# keys can never collide with theirs.
+SHARED_DATA_KEY = (0xDA7A, 0)
+
+
+@dataclass
+class TeacherStudentState:
+    """Students (R, N, N), teachers (R, N, N) and, in the reference protocol, the data set
+    ``(inputs (D, P, N), point_noise (D, P, N (N + 1) / 2), dataset_index (R,),
+    order (R, P))``."""
+
+    weights: np.ndarray
+    teachers: np.ndarray
+    dataset: tuple | None = None
+
+
+def haar_orthogonal(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A Haar-distributed orthogonal matrix (QR of a Gaussian matrix, signs fixed)."""
+    q, r = np.linalg.qr(rng.standard_normal((n, n)))
+    return q * np.sign(np.diag(r))
+
+
+def draw_dataset(rng: np.random.Generator, points: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """P inputs x ~ N(0, 1_N) and P packed symmetric noise matrices (off-diagonal N(0, 1),
+    diagonal N(0, 2)), the per-point data of the reference protocol [C.1]."""
+    inputs = rng.standard_normal((points, n))
+    packed = rng.standard_normal((points, n * (n + 1) // 2))
+    rows, cols = np.triu_indices(n)
+    packed[:, rows == cols] *= np.sqrt(2.0)
+    return inputs, packed
+
+
+def initial_state(
+    config: TeacherStudentConfig, generators: list, shared: np.random.Generator | None = None
+) -> TeacherStudentState:
+    """Per replica, from its own generator: the teacher's basis, the student, its data."""
+    n, n_rep = config.n_modes, len(generators)
+    reference = config.protocol == "reference"
+    weights = np.empty((n_rep, n, n))
+    teachers = np.empty((n_rep, n, n))
+    kappa = np.asarray(config.teacher, dtype=np.float64)
+    for r, rng in enumerate(generators):
+        if config.teacher_is_matrix:
+            teachers[r] = kappa
+        elif config.teacher_basis == "random":
+            basis = haar_orthogonal(rng, n)
+            teachers[r] = (basis * kappa) @ basis.T
+        else:
+            teachers[r] = np.diag(kappa)
+        draw = rng.normal(0.0, config.init_std, (n, n))
+        weights[r] = draw if reference else np.triu(draw) + np.triu(draw, 1).T
+    dataset = None
+    if reference:
+        points = config.points_in_dataset
+        if config.dataset_shared:
+            if shared is None:
+                raise ValueError("a shared reference data set needs the shared generator")
+            inputs, noise = draw_dataset(shared, points, n)
+            inputs, noise = inputs[None], noise[None]
+            index = np.zeros(n_rep, np.int64)
+        else:
+            drawn = [draw_dataset(rng, points, n) for rng in generators]
+            inputs = np.stack([d[0] for d in drawn])
+            noise = np.stack([d[1] for d in drawn])
+            index = np.arange(n_rep, dtype=np.int64)
+        order = np.tile(np.arange(points, dtype=np.int32), (n_rep, 1))
+        dataset = (inputs, noise, index, order)
+    return TeacherStudentState(weights, teachers, dataset)
+
+
+def advance(
+    config: TeacherStudentConfig, state: TeacherStudentState, generators: list, start: int,
+    stop: int, snapshot_steps: np.ndarray, eigenvalues: np.ndarray, failed: np.ndarray,
+    fail_step: np.ndarray, normal_method: str = "ziggurat",
+) -> None:  # fmt: skip
+    """Train from ``start`` to ``stop`` in place; fill the snapshots in that span."""
+    eig = kernels.teacher_student(
+        state.weights, state.teachers, generators, lr=config.lr, noise=config.noise,
+        batch_size=config.batch_size, start=start, stop=stop, sampler=config.sampler,
+        snapshot_steps=snapshot_steps, failed=failed, fail_step=fail_step,
+        normal_method=normal_method, dataset=state.dataset, shuffle=config.shuffle,
+    )  # fmt: skip
+    within = (snapshot_steps >= start) & (snapshot_steps <= stop)
+    eigenvalues[:, within] = eig[:, within]
+
+
+def final_weights(state: TeacherStudentState) -> np.ndarray:
+    return state.weights
+
+
+def cost_per_replica_step(config: TeacherStudentConfig) -> float:
+    n, b = config.n_modes, config.batch_size
+    if config.protocol == "reference":
+        return 2e-8 * b * n * (n + 1) + 5e-8
+    if config.sampler == "explicit":
+        return 3.5e-9 * b * n * (n + 3) / 2 + 2e-9 * b * n * n + 5e-8
+    return 1.5e-8 * n * n + 4e-9 * n**3 + 5e-8
+
+
+def bytes_per_replica(config: TeacherStudentConfig) -> float:
+    """Memory of one replica's state, the data set included when it is per replica."""
+    n = config.n_modes
+    size = 16.0 * n * n
+    if config.protocol == "reference":
+        points = config.points_in_dataset
+        size += 4.0 * points
+        if not config.dataset_shared:
+            size += 8.0 * points * (n + n * (n + 1) / 2)
+    return size
