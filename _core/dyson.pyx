@@ -16,7 +16,8 @@ and the Coulomb term is stiff).
 
 Normals per step: n (n + 1) / 2, the upper triangle of H row by row.
 Drifts: DYSON_LINEAR K_i = kappa_i - x_i; DYSON_RBM K_i = 2 x (1/kappa_i - 1/(mu^2 - x))
-[B.10], whose levels must stay in [0, mu^2): leaving it is a divergence.
+[B.10], whose levels live in [0, mu^2): a level pushed below 0 is reflected (x = xi^2 of a
+singular value xi that changed sign), one that reaches mu^2 has diverged [B.4].
 """
 from libc.math cimport NAN, isfinite, sqrt, hypot
 from libc.stdint cimport int64_t, uint8_t
@@ -62,6 +63,25 @@ cdef inline bint in_domain(const DysonParams* p, const double* levels) noexcept 
     return True
 
 
+cdef inline void reflect_at_zero(int n, double* levels) noexcept nogil:
+    """|x| for the levels below 0, then ascending order again (insertion sort: n is small
+    and only the lowest few levels ever move)."""
+    cdef int i, j
+    cdef double x
+    if levels[0] >= 0.0:
+        return
+    for i in range(n):
+        if levels[i] < 0.0:
+            levels[i] = -levels[i]
+    for i in range(1, n):
+        x = levels[i]
+        j = i - 1
+        while j >= 0 and levels[j] > x:
+            levels[j + 1] = levels[j]
+            j -= 1
+        levels[j + 1] = x
+
+
 cdef int dyson_step(const DysonParams* p, double* levels, const double* targets,
                     dl_normal_source* normals, DysonWork* w) noexcept nogil:
     """One step in place; 0, or 1 if a level left the finite numbers (or [0, mu^2))."""
@@ -97,6 +117,8 @@ cdef int dyson_step(const DysonParams* p, double* levels, const double* targets,
         levels[1] = mean + radius
     elif sym_eigvals_upper(n, m, levels, w.lapack_work, w.lapack_iwork) != 0:
         return 1
+    if p.drift == DYSON_RBM:
+        reflect_at_zero(n, levels)
     return 0 if in_domain(p, levels) else 1
 
 

@@ -97,6 +97,19 @@ def pcd_steps_numpy(
         W += dw
 
 
+def _noise_scatter(n: int, scale: float) -> tuple[np.ndarray, int]:
+    """(m, n n) matrix taking the m = n (n + 1) / 2 packed normals of a symmetric noise
+    matrix to its n n entries, off-diagonal times scale, diagonal times sqrt(2) scale: one
+    matmul then builds the noise of all replicas (faster than fancy indexing)."""
+    rows, cols = np.triu_indices(n)
+    scatter = np.zeros((rows.size, n * n))
+    for q, (i, j) in enumerate(zip(rows, cols, strict=True)):
+        value = scale * (np.sqrt(2.0) if i == j else 1.0)
+        scatter[q, i * n + j] = value
+        scatter[q, j * n + i] = value
+    return scatter, rows.size
+
+
 def teacher_student_steps_numpy(
     W: np.ndarray,
     teachers: np.ndarray,
@@ -113,27 +126,27 @@ def teacher_student_steps_numpy(
         x_b ~ N(0, 1_N), C_B = (1/B) sum_b x_b x_b^T            (B N normals per replica)
         Xi_B symmetric, off-diagonal N(0, 1/B), diagonal N(0, 2/B)  (drawn directly)
         W  += lr [ ((W_T - W) C_B + C_B (W_T - W)) / 2 + A Xi_B ]
+
+    (W_T - W) C_B + C_B (W_T - W) is G + G^T with G = (W_T - W) C_B (both symmetric).
     """
     n_rep, n, _ = W.shape
-    rows, cols = np.triu_indices(n)
-    scale = np.where(rows == cols, np.sqrt(2.0), 1.0) / np.sqrt(batch_size)
+    scatter, m = _noise_scatter(n, lr * noise / np.sqrt(batch_size))
     inputs = np.empty((n_rep, batch_size, n))
-    packed = np.empty((n_rep, rows.size))
+    packed = np.empty((n_rep, m))
+    xi = np.empty((n_rep, n * n))
     cov = np.empty((n_rep, n, n))
     grad = np.empty((n_rep, n, n))
-    xi = np.zeros((n_rep, n, n))
     for _ in range(steps):
         rng.standard_normal(out=inputs)
-        np.matmul(inputs.transpose(0, 2, 1), inputs, out=cov)
-        cov /= batch_size
+        np.matmul(inputs.transpose(0, 2, 1), inputs, out=cov)  # B C_B
         rng.standard_normal(out=packed)
-        packed *= scale
-        xi[:, rows, cols] = packed
-        xi[:, cols, rows] = packed
+        np.matmul(packed, scatter, out=xi)  # lr A Xi_B
         np.subtract(teachers, W, out=grad)
         np.matmul(grad, cov, out=grad)
-        W += (0.5 * lr) * (grad + grad.transpose(0, 2, 1))
-        W += (lr * noise) * xi
+        grad += grad.transpose(0, 2, 1)
+        grad *= 0.5 * lr / batch_size
+        W += grad
+        W += xi.reshape(n_rep, n, n)
 
 
 def dyson_steps_numpy(
@@ -151,15 +164,12 @@ def dyson_steps_numpy(
     with ``np.linalg.eigvalsh`` over the stack of R matrices.
     """
     n_rep, n = levels.shape
-    rows, cols = np.triu_indices(n)
-    scale = np.where(rows == cols, np.sqrt(2.0), 1.0) * lr * noise / np.sqrt(batch_size)
-    packed = np.empty((n_rep, rows.size))
-    matrix = np.zeros((n_rep, n, n))
-    diag = np.arange(n)
+    scatter, m = _noise_scatter(n, lr * noise / np.sqrt(batch_size))
+    packed = np.empty((n_rep, m))
+    matrix = np.empty((n_rep, n * n))
+    diagonal = np.arange(n) * (n + 1)
     for _ in range(steps):
         rng.standard_normal(out=packed)
-        packed *= scale
-        matrix[:, rows, cols] = packed
-        matrix[:, cols, rows] = packed
-        matrix[:, diag, diag] += levels + lr * (targets - levels)
-        levels[:] = np.linalg.eigvalsh(matrix)
+        np.matmul(packed, scatter, out=matrix)
+        matrix[:, diagonal] += levels + lr * (targets - levels)
+        levels[:] = np.linalg.eigvalsh(matrix.reshape(n_rep, n, n))

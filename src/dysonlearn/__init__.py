@@ -12,7 +12,7 @@ matrices, and test the Coulomb-gas picture of stochastic gradient descent (see S
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import kernels, targets
+from . import analysis, kernels, targets
 from .config import DysonConfig, RBMConfig, TeacherStudentConfig
 from .ensemble import run_ensemble
 from .errors import ConfigError
@@ -30,6 +30,7 @@ __all__ = [
     "RBMConfig",
     "TeacherStudentConfig",
     "__version__",
+    "analysis",
     "kernels",
     "run_ensemble",
     "targets",

@@ -377,7 +377,8 @@ class DysonConfig(_ModelConfig):
     Attributes:
         kappa: one target per level. "linear" drift lr (kappa_i - x_i) (the
             teacher-student model, SPEC C); "rbm" drift lr 2 x (1/kappa_i - 1/(mu^2 - x))
-            [B.10], levels settling at x* = mu^2 - kappa_i.
+            [B.10], levels settling at x* = mu^2 - kappa_i, reflected at 0 (x = xi^2) and
+            diverged when one reaches mu^2.
         noise: g, with g_ii^2 = 2 g^2 and g_ij^2 = g^2 in [A.4] (the teacher-student A).
         lr, batch_size, steps, snapshots: as for the other models.
         drift: "linear" or "rbm"; mu: required for "rbm" (mu^2 > every kappa).

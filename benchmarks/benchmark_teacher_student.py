@@ -1,0 +1,101 @@
+"""Teacher-student [C.1] and eigenvalue-level Dyson [A.4] kernels against NumPy baselines.
+
+Per replica-step, N = 2 (the article's setting) and N = 10, B = 16, lr = 0.1, A = g = 0.1,
+R = 256 replicas on one core (BLAS pinned to one thread, as in benchmark_rbm). The
+teacher-student kernel runs both samplers: "wishart" (C_B by Bartlett, the default) and
+"explicit" (B inputs and B noise matrices, the definition); the NumPy baseline draws its
+inputs explicitly and its batch-mean noise directly.
+"""
+
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from dysonlearn import kernels
+
+from .numpy_baseline import dyson_steps_numpy, teacher_student_steps_numpy
+
+REPLICAS = 256
+STEPS = 400
+BATCH = 16
+LR = 0.1
+NOISE = 0.1
+SEED = 2024
+TRACK_REPEATS = 5
+
+
+def _best_per_replica_step(run) -> float:
+    """Microseconds per replica-step, best of TRACK_REPEATS (interference only adds time)."""
+    best = float("inf")
+    for _ in range(TRACK_REPEATS):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best / (REPLICAS * STEPS) * 1e6
+
+
+class TeacherStudentStep:
+    params = ((2, 10), ("kernel-wishart", "kernel-explicit", "numpy"))
+    param_names = ("n", "implementation")
+
+    def setup(self, n, implementation):
+        self._blas = threadpool_limits(limits=1)
+        self.teachers = np.tile(np.diag(np.full(n, 2.0)), (REPLICAS, 1, 1))
+        self.weights = self.teachers.copy()
+        if implementation == "numpy":
+            rng = np.random.default_rng(SEED)
+            self._run = lambda: teacher_student_steps_numpy(
+                self.weights, self.teachers, rng, LR, NOISE, BATCH, STEPS
+            )
+        else:
+            gens = [np.random.SFC64(s) for s in np.random.SeedSequence(SEED).spawn(REPLICAS)]
+            sampler = implementation.split("-")[1]
+            self._run = lambda: kernels.teacher_student(
+                self.weights, self.teachers, gens, lr=LR, noise=NOISE, batch_size=BATCH,
+                stop=STEPS, sampler=sampler,
+            )  # fmt: skip
+        self._run()  # warm up
+
+    def teardown(self, n, implementation):
+        self._blas.restore_original_limits()
+
+    def time_steps(self, n, implementation):
+        self._run()
+
+    def track_us_per_replica_step(self, n, implementation):
+        return _best_per_replica_step(self._run)
+
+    track_us_per_replica_step.unit = "us/replica-step"
+
+
+class DysonStep:
+    params = ((2, 10), ("kernel", "numpy"))
+    param_names = ("n", "implementation")
+
+    def setup(self, n, implementation):
+        self._blas = threadpool_limits(limits=1)
+        targets = np.full(n, 2.0)
+        self.levels = np.tile(np.linspace(1.9, 2.1, n), (REPLICAS, 1))
+        if implementation == "numpy":
+            rng = np.random.default_rng(SEED)
+            self._run = lambda: dyson_steps_numpy(
+                self.levels, targets, rng, LR, NOISE, BATCH, STEPS
+            )
+        else:
+            gens = [np.random.SFC64(s) for s in np.random.SeedSequence(SEED).spawn(REPLICAS)]
+            self._run = lambda: kernels.dyson(
+                self.levels, targets, gens, lr=LR, noise=NOISE, batch_size=BATCH, stop=STEPS
+            )
+        self._run()
+
+    def teardown(self, n, implementation):
+        self._blas.restore_original_limits()
+
+    def time_steps(self, n, implementation):
+        self._run()
+
+    def track_us_per_replica_step(self, n, implementation):
+        return _best_per_replica_step(self._run)
+
+    track_us_per_replica_step.unit = "us/replica-step"
