@@ -224,6 +224,16 @@ class RBMConfig(_ModelConfig):
         """Length N of each recorded spectrum (eigenvalues of sigma_h^2 W^T W): N_v."""
         return self.n_visible
 
+    @property
+    def stationary_levels(self) -> np.ndarray:
+        """x* = mu^2 - kappa, ascending: where the learnt levels settle [B.4]."""
+        return self.target.learnt_spectrum(self.mu)
+
+    @property
+    def level_widths(self) -> np.ndarray:
+        """Predicted width of each level, sqrt(2 lr x* / B) [B.9] (derived at sigma_h = 1)."""
+        return np.sqrt(2 * self.lr * np.clip(self.stationary_levels, 0, None) / self.batch_size)
+
 
 def _check_training(problems: Problems, config) -> None:
     """lr, batch_size, steps and snapshots, which every model has."""
@@ -362,6 +372,18 @@ class TeacherStudentConfig(_ModelConfig):
         return np.sort(np.asarray(self.teacher, dtype=np.float64))
 
     @property
+    def stationary_levels(self) -> np.ndarray:
+        """The teacher's spectrum, ascending (its singular values in the reference protocol)."""
+        kappa = self.teacher_spectrum
+        return np.sort(np.abs(kappa)) if self.protocol == "reference" else kappa
+
+    @property
+    def level_widths(self) -> np.ndarray:
+        """sigma = sqrt(lr A^2 / B) / sqrt(1 - lr / 2) per level ([C.3] = sqrt(pi) sigma, [A.6])."""
+        width = np.sqrt(self.lr * self.noise**2 / self.batch_size / (1 - self.lr / 2))
+        return np.full(self.n_modes, width)
+
+    @property
     def points_in_dataset(self) -> int:
         """Reference protocol: P, the size of the finite data set."""
         return self.dataset_size if self.dataset_size is not None else 500 * self.batch_size
@@ -436,6 +458,18 @@ class DysonConfig(_ModelConfig):
         """Where the drift vanishes, ascending: kappa (linear) or mu^2 - kappa (rbm)."""
         kappa = np.asarray(self.kappa, dtype=np.float64)
         return np.sort(kappa if self.drift == "linear" else self.mu**2 - kappa)
+
+    @property
+    def level_widths(self) -> np.ndarray:
+        """sigma_i^2 = lr g^2 / (B c_i (1 - lr c_i / 2)), c_i = V''(x*) [A.6]: 1 for the linear
+        drift, 2 x* / kappa^2 for the RBM drift [B.8]."""
+        if self.drift == "linear":
+            curvature = np.ones(self.n_modes)
+        else:
+            curvature = 2 * self.stationary_levels / self.level_targets**2
+        return np.sqrt(
+            self.lr * self.noise**2 / (self.batch_size * curvature * (1 - self.lr * curvature / 2))
+        )
 
     @property
     def level_targets(self) -> np.ndarray:

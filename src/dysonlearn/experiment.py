@@ -2,9 +2,12 @@
 
 Schema (a contract; see DESIGN.md):
 
-    [model]      kind = "rbm", then that model's fields (n_visible, n_hidden, mu, ...)
-    [target]     kind = "free_scalar" (n, m) | "spectrum" (values) | "kernel" (matrix)
-    [train]      lr, batch_size, steps, snapshots; lr and batch_size may be lists (a scan)
+    [model]      kind = "rbm" | "teacher_student" | "dyson", then that model's fields
+                 (rbm: n_visible, n_hidden, mu, ...; teacher_student: teacher, sampler,
+                 protocol, ...; dyson: kappa, drift, mu, ...)
+    [target]     rbm only: kind = "free_scalar" (n, m) | "spectrum" (values) | "kernel" (matrix)
+    [train]      lr, batch_size, steps, snapshots, and noise (teacher_student, dyson);
+                 lr, batch_size and noise may be lists: a scan, one run per combination
     [ensemble]   replicas, seed, bit_generator
 
 Every problem is reported with its key path ("train.lr: ..."), unknown keys with a
@@ -22,16 +25,16 @@ from importlib import resources
 from pathlib import Path
 
 from . import targets
-from .config import RBMConfig
+from .config import DysonConfig, RBMConfig, TeacherStudentConfig
 from .ensemble import BIT_GENERATORS
 from .errors import ConfigError
 from .validation import Problems, check_choice, check_int, is_int
 
 SECTIONS = ("model", "target", "train", "ensemble")
-TRAIN_KEYS = ("lr", "batch_size", "steps", "snapshots")
-SCAN_KEYS = ("lr", "batch_size")
+TRAIN_KEYS = ("lr", "batch_size", "steps", "snapshots", "noise")
+SCAN_KEYS = ("lr", "batch_size", "noise")
 ENSEMBLE_KEYS = ("replicas", "seed", "bit_generator")
-MODEL_KINDS = {"rbm": RBMConfig}
+MODEL_KINDS = {"rbm": RBMConfig, "teacher_student": TeacherStudentConfig, "dyson": DysonConfig}
 TARGET_KEYS = {"free_scalar": ("n", "m"), "spectrum": ("values",), "kernel": ("matrix",)}
 
 
@@ -115,12 +118,18 @@ def parse_experiment(document: dict) -> Experiment:
     config_class = MODEL_KINDS[kind]
     field_names = [f.name for f in dataclasses.fields(config_class)]
     model_keys = [n for n in field_names if n not in TRAIN_KEYS and n != "target"]
+    train_keys = [n for n in TRAIN_KEYS if n in field_names]
     _unknown(problems, "model.", model, model_keys)
-    _unknown(problems, "train.", train, TRAIN_KEYS)
+    _unknown(problems, "train.", train, train_keys)
     _unknown(problems, "ensemble.", ensemble, ENSEMBLE_KEYS)
 
     target_obj = None
-    if target:
+    if target and "target" not in field_names:
+        problems.messages.append(
+            f"target: only model kind 'rbm' takes a [target] section; {kind!r} is given its "
+            "target in [model] (teacher or kappa)"
+        )
+    elif target:
         target_kind = target.pop("kind", None)
         if check_choice(problems, "target.kind", target_kind, tuple(TARGET_KEYS)):
             _unknown(problems, "target.", target, TARGET_KEYS[target_kind])
@@ -130,7 +139,7 @@ def parse_experiment(document: dict) -> Experiment:
                 problems.messages.extend(exc.problems)
 
     scan = {}
-    for key in SCAN_KEYS:
+    for key in (k for k in SCAN_KEYS if k in train_keys):
         value = train.get(key)
         if isinstance(value, list):
             if not value:

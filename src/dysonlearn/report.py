@@ -41,7 +41,7 @@ def markdown(summary: dict) -> str:
                 f"statistics at step {stats['steps'][-1]}."
             ),
             "",
-            "| mode | x* = mu^2 - kappa | mean | std | width [B.9] |",
+            "| mode | x* | mean | std | predicted width |",
             "|---:|---:|---:|---:|---:|",
         ]
         for m in stats["modes"]:
@@ -52,7 +52,7 @@ def markdown(summary: dict) -> str:
         if stats["pairs"]:
             lines += [
                 "",
-                "| pair | x* | <S> | sqrt(pi) width [A.8, B.9] |",
+                "| pair | x* | <S> | sqrt(pi) width [A.8] |",
                 "|---|---:|---:|---:|",
             ]
             for p in stats["pairs"]:

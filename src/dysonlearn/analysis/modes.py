@@ -1,4 +1,4 @@
-"""Per-mode summary of an RBM ensemble: where each level sits, how wide, how far apart."""
+"""Per-mode summary of an ensemble: where each level sits, how wide, how far apart."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ def mode_statistics(result, snapshots: int = 1) -> dict:
     alive = ~np.asarray(result.failed, bool)
     late = np.asarray(result.eigenvalues)[alive, -snapshots:, :]
     n_alive = late.shape[0]
-    x_star = config.target.learnt_spectrum(config.mu)
+    x_star = config.stationary_levels
+    widths = config.level_widths
     per_replica = late.mean(axis=1)
     stderr = per_replica.std(axis=0, ddof=1) / np.sqrt(n_alive) if n_alive > 1 else np.nan
     modes = []
@@ -32,7 +33,7 @@ def mode_statistics(result, snapshots: int = 1) -> dict:
                 "mean": float(late[..., i].mean()) if n_alive else float("nan"),
                 "mean_err": float(np.broadcast_to(stderr, x_star.shape)[i]),
                 "std": float(late[..., i].std()) if n_alive else float("nan"),
-                "predicted_width": float(np.sqrt(2 * config.lr * x_star[i] / config.batch_size)),
+                "predicted_width": float(widths[i]),
             }
         )
     pairs = [g for g in degenerate_groups(x_star) if len(g) == 2]
@@ -49,10 +50,8 @@ def mode_statistics(result, snapshots: int = 1) -> dict:
                 "mean_spacing_err": float(per.std(ddof=1) / np.sqrt(n_alive))
                 if n_alive > 1
                 else float("nan"),
-                # <S> = sqrt(pi) sigma for a Coulomb-gas pair [A.8] with sigma from [B.9].
-                "predicted_mean_spacing": float(
-                    np.sqrt(np.pi * 2 * config.lr * x_star[i] / config.batch_size)
-                ),
+                # <S> = sqrt(pi) sigma for a Coulomb-gas pair [A.8].
+                "predicted_mean_spacing": float(np.sqrt(np.pi) * widths[i]),
             }
         )
     return {
