@@ -5,29 +5,54 @@ with axis order (replica, snapshot, mode), so spectra from any source can be ana
 """
 
 from .densities import (
+    gaussian_cdf,
     gaussian_pdf,
     marchenko_pastur_pdf,
+    semicircle2_cdf,
     semicircle2_pdf,
     spacing_pdf,
     wigner_cdf,
     wigner_surmise,
 )
+from .fits import (
+    LevelFit,
+    SlopeFit,
+    WignerFit,
+    fit_gaussian,
+    fit_semicircle2,
+    fit_slope_through_origin,
+    fit_wigner,
+)
 from .modes import mode_statistics
+from .scaling import ScalingTable, scaling_table
 from .spacings import degenerate_groups, level_spacings
 from .statistics import binder_cumulant, freedman_diaconis_bins, gap_ratio, jackknife
+from .summary import summarize
 
 __all__ = [
+    "LevelFit",
+    "ScalingTable",
+    "SlopeFit",
+    "WignerFit",
     "binder_cumulant",
     "degenerate_groups",
+    "fit_gaussian",
+    "fit_semicircle2",
+    "fit_slope_through_origin",
+    "fit_wigner",
     "freedman_diaconis_bins",
     "gap_ratio",
+    "gaussian_cdf",
     "gaussian_pdf",
     "jackknife",
     "level_spacings",
     "marchenko_pastur_pdf",
     "mode_statistics",
+    "scaling_table",
+    "semicircle2_cdf",
     "semicircle2_pdf",
     "spacing_pdf",
+    "summarize",
     "wigner_cdf",
     "wigner_surmise",
 ]

@@ -45,6 +45,24 @@ def semicircle2_pdf(x, x0, sigma):
     )
 
 
+def semicircle2_cdf(x, x0, sigma):
+    """CDF of [A.10]: (1 + erf(y/sigma))/2 - exp(-y^2/(2 sigma^2)) erf(y/(sqrt(2) sigma))/(2 sqrt 2).
+
+    (Integrate the two terms of [A.10]: the first is a normal of variance sigma^2 / 2, the
+    second integrates by parts with u = y / (sqrt(2) sigma).)
+    """
+    y = (np.asarray(x, dtype=np.float64) - x0) / sigma
+    return 0.5 * (1.0 + erf(y)) - np.exp(-0.5 * y * y) * erf(y / np.sqrt(2.0)) / (
+        2.0 * np.sqrt(2.0)
+    )
+
+
+def gaussian_cdf(x, x0, sigma):
+    """Normal CDF, mean x0, width sigma."""
+    y = (np.asarray(x, dtype=np.float64) - x0) / sigma
+    return 0.5 * (1.0 + erf(y / np.sqrt(2.0)))
+
+
 def marchenko_pastur_pdf(y, ratio, sigma_w=1.0):
     """Density of the eigenvalues of W^T W / N_h, W_ij ~ N(0, sigma_w^2), c = N_v / N_h [B.7]."""
     if not 0 < ratio <= 1:

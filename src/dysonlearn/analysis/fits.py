@@ -1,0 +1,162 @@
+"""Fits of learnt levels and spacings, with jackknife errors over replicas (SPEC D).
+
+Samples may be flat or carry the replica axis first, e.g. (R, S) for one level over S
+snapshots or (R, S, 2) for a pair's pooled levels: errors then come from a blocked
+jackknife over replicas, which are independent, so correlated snapshots of one replica
+are never counted as independent information.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize, stats
+
+from .densities import (
+    gaussian_cdf,
+    gaussian_pdf,
+    semicircle2_cdf,
+    semicircle2_pdf,
+    wigner_cdf,
+)
+from .statistics import freedman_diaconis_bins, jackknife
+
+_JACKKNIFE_BLOCKS = 32
+
+
+@dataclass(frozen=True)
+class LevelFit:
+    """A level density fitted by maximum likelihood: centre x0 and width sigma.
+
+    chi2_dof compares a Freedman-Diaconis histogram with the fitted density (bins with at
+    least 5 expected counts); ks_pvalue is the Kolmogorov-Smirnov p-value against the
+    fitted CDF (optimistic, as for any fitted law, but a sharp alarm when tiny).
+    """
+
+    model: str
+    x0: float
+    sigma: float
+    x0_err: float
+    sigma_err: float
+    chi2_dof: float
+    ks_pvalue: float
+    n: int
+
+
+@dataclass(frozen=True)
+class WignerFit:
+    """Mean spacing <S> (error over replicas) and the KS p-value of S / <S> against [A.9]."""
+
+    mean: float
+    mean_err: float
+    ks_pvalue: float
+    n: int
+
+
+@dataclass(frozen=True)
+class SlopeFit:
+    """y = slope * x fitted by weighted least squares through the origin."""
+
+    slope: float
+    slope_err: float
+    chi2_dof: float
+    n: int
+
+
+def _by_replica(samples) -> np.ndarray:
+    """(R, m) with replicas on rows (a flat array: one sample per row), finite values only."""
+    data = np.asarray(samples, dtype=np.float64)
+    data = data.reshape(data.shape[0], -1) if data.ndim > 1 else data[:, None]
+    keep = np.all(np.isfinite(data), axis=1)
+    if keep.sum() < 3:
+        raise ValueError("samples: need at least 3 replicas with finite values")
+    return data[keep]
+
+
+def _goodness(flat: np.ndarray, pdf, cdf) -> tuple[float, float]:
+    edges = freedman_diaconis_bins(flat)
+    counts, _ = np.histogram(flat, edges)
+    expected = flat.size * np.diff(cdf(edges))
+    keep = expected >= 5
+    dof = keep.sum() - 3  # two fitted parameters and the total
+    chi2 = np.sum((counts[keep] - expected[keep]) ** 2 / expected[keep])
+    chi2_dof = float(chi2 / dof) if dof > 0 else float("nan")
+    return chi2_dof, float(stats.kstest(flat, cdf).pvalue)
+
+
+def _semicircle2_mle(flat: np.ndarray) -> np.ndarray:
+    """Maximum-likelihood (x0, sigma) of [A.10], started from its moments (var = 1.5 s^2)."""
+    start = np.array([flat.mean(), np.sqrt(flat.var() / 1.5)])
+
+    def nll(params):
+        x0, log_sigma = params
+        density = semicircle2_pdf(flat, x0, np.exp(log_sigma))
+        return -np.sum(np.log(np.maximum(density, 1e-300)))
+
+    best = optimize.minimize(nll, [start[0], np.log(start[1])], method="Nelder-Mead",
+                             options={"xatol": 1e-10, "fatol": 1e-10, "maxiter": 4000})  # fmt: skip
+    return np.array([best.x[0], np.exp(best.x[1])])
+
+
+def fit_semicircle2(samples) -> LevelFit:
+    """Fit the two-level density [A.10] (free x0, sigma) to a degenerate pair's pooled levels."""
+    data = _by_replica(samples)
+    flat = data.ravel()
+    params = _semicircle2_mle(flat)
+    blocks = min(_JACKKNIFE_BLOCKS, data.shape[0])
+    _, errors = jackknife(lambda d: _semicircle2_mle(d.ravel()), data, blocks=blocks)
+    x0, sigma = params
+    chi2_dof, ks = _goodness(
+        flat, lambda x: semicircle2_pdf(x, x0, sigma), lambda x: semicircle2_cdf(x, x0, sigma)
+    )
+    return LevelFit("semicircle2", float(x0), float(sigma), float(errors[0]), float(errors[1]),
+                    chi2_dof, ks, flat.size)  # fmt: skip
+
+
+def fit_gaussian(samples) -> LevelFit:
+    """Fit a Gaussian (the law of a non-degenerate level) by maximum likelihood."""
+    data = _by_replica(samples)
+    flat = data.ravel()
+
+    def mle(d):
+        d = d.ravel()
+        return np.array([d.mean(), d.std()])
+
+    (x0, sigma), errors = jackknife(mle, data, blocks=min(_JACKKNIFE_BLOCKS, data.shape[0]))
+    chi2_dof, ks = _goodness(
+        flat, lambda x: gaussian_pdf(x, x0, sigma), lambda x: gaussian_cdf(x, x0, sigma)
+    )
+    return LevelFit("gaussian", float(x0), float(sigma), float(errors[0]), float(errors[1]),
+                    chi2_dof, ks, flat.size)  # fmt: skip
+
+
+def fit_wigner(spacings) -> WignerFit:
+    """<S> with its error over replicas, and the KS p-value of S / <S> against [A.9].
+
+    spacings: flat, or (R, ...) with replicas first (then the KS test uses one spacing per
+    replica, the last, so that its samples are independent).
+    """
+    data = _by_replica(spacings)
+    per_replica = data.mean(axis=1)
+    mean = float(data.mean())
+    err = float(per_replica.std(ddof=1) / np.sqrt(per_replica.size))
+    independent = data[:, -1]
+    ks = float(stats.kstest(independent / independent.mean(), wigner_cdf).pvalue)
+    return WignerFit(mean, err, ks, data.size)
+
+
+def fit_slope_through_origin(x, y, yerr) -> SlopeFit:
+    """Weighted least squares of y = slope x: slope = sum(x y / e^2) / sum(x^2 / e^2)."""
+    x, y, e = (np.asarray(a, dtype=np.float64).ravel() for a in (x, y, yerr))
+    if not (x.size == y.size == e.size) or x.size < 1:
+        raise ValueError("x, y, yerr: need equally many (>= 1) values")
+    if np.any(e <= 0) or not np.all(np.isfinite(np.r_[x, y, e])):
+        raise ValueError("yerr: every error must be finite and > 0 (and x, y finite)")
+    weight = 1.0 / (e * e)
+    sxx = np.sum(weight * x * x)
+    slope = np.sum(weight * x * y) / sxx
+    chi2 = np.sum(weight * (y - slope * x) ** 2)
+    dof = x.size - 1
+    return SlopeFit(float(slope), float(1.0 / np.sqrt(sxx)),
+                    float(chi2 / dof) if dof > 0 else float("nan"), x.size)  # fmt: skip
