@@ -10,18 +10,13 @@ matrices, and test the Coulomb-gas picture of stochastic gradient descent (see S
     res.eigenvalues        # (replicas, snapshots + 1, N), ascending
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
 from . import analysis, kernels, targets
+from ._version import __version__
 from .config import DysonConfig, RBMConfig, TeacherStudentConfig
 from .ensemble import run_ensemble
 from .errors import ConfigError
 from .result import EnsembleResult
-
-try:
-    __version__ = version("dysonlearn")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0+unknown"
+from .store import load
 
 __all__ = [
     "ConfigError",
@@ -32,6 +27,7 @@ __all__ = [
     "__version__",
     "analysis",
     "kernels",
+    "load",
     "run_ensemble",
     "targets",
 ]

@@ -9,10 +9,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
+from typing import Self
 
 from threadpoolctl import threadpool_limits
 
-BACKENDS = ("serial", "process")
+BACKENDS = ("serial", "process", "dask")
 
 # Set in worker processes by _init_worker: where train_block reports replica-steps done.
 progress_queue = None
@@ -39,22 +40,84 @@ def _init_worker(queue) -> None:
     _blas_limit = threadpool_limits(limits=1, user_api="blas")
 
 
-def process_pool(workers: int):
-    """A process pool whose workers report progress on the returned queue."""
-    methods = multiprocessing.get_all_start_methods()
-    # forkserver: no fork of a process that already runs BLAS threads; spawn elsewhere.
-    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    queue = ctx.Queue()
-    pool = ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(queue,)
-    )
-    return pool, queue
+class WorkerPool:
+    """Worker processes that train blocks and report progress on a queue.
+
+    A context manager: leaving it waits for the workers to finish cleanly, unless
+    :meth:`stop` ended them first (interruption, failure).
+    """
+
+    def __init__(self, workers: int):
+        methods = multiprocessing.get_all_start_methods()
+        # forkserver: no fork of a process that already runs BLAS threads; spawn elsewhere.
+        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        self.reports = ctx.Queue()
+        self.executor = ProcessPoolExecutor(
+            max_workers=workers, mp_context=ctx, initializer=_init_worker,
+            initargs=(self.reports,),
+        )  # fmt: skip
+        self._stopped = False
+
+    def stop(self) -> None:
+        """Cancel queued work and end the workers now (they hold no state worth keeping)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        processes = list((getattr(self.executor, "_processes", None) or {}).values())
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self._stopped:
+            self.executor.shutdown(wait=True)
+        self.reports.close()
 
 
-def stop_pool(pool: ProcessPoolExecutor) -> None:
-    """Cancel queued work and end the workers now (they hold no state worth waiting for)."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        if process.is_alive():
-            process.terminate()
+def require_dask() -> None:
+    """Raise a ConfigError naming the extra to install when dask.distributed is missing."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        from .errors import ConfigError
+
+        raise ConfigError(
+            "backend: 'dask' needs dask.distributed, an optional extra: "
+            'pip install "dysonlearn[dask]"'
+        ) from None
+
+
+def run_on_dask(tasks, function, workers: int, scheduler: str | None, bar, gather) -> None:
+    """Run ``function(task)`` for every task on a dask.distributed cluster.
+
+    Connects to ``scheduler`` when given, else starts a LocalCluster of ``workers``
+    single-threaded worker processes for the duration of the call. Progress advances as
+    blocks finish (workers of a remote cluster cannot reach this process's queue).
+    """
+    require_dask()
+    from distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+    client = Client(scheduler if scheduler is not None else cluster)
+    try:
+        futures = [client.submit(function, task, pure=False) for task in tasks]
+        sizes = {f.key: len(t.seeds) * t.config.steps for f, t in zip(futures, tasks, strict=True)}
+        try:
+            for future in as_completed(futures):
+                gather(future.result())
+                bar.update(sizes[future.key])
+        except BaseException:
+            client.cancel(futures)
+            raise
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -3,7 +3,9 @@
 Replica i is trained from ``numpy.random.SeedSequence(seed).spawn(R)[i]`` alone (its
 initial weights, chains and every draw of training come from that one stream), so the
 arrays returned do not depend on block size, worker count, backend or how a run is cut
-into time chunks: the same seed gives bitwise the same result.
+into time chunks: the same seed gives bitwise the same result. That is also what makes an
+interrupted run resumable exactly: the replicas of unfinished blocks are simply trained
+again from their seeds.
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ import queue as queue_module
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from . import backends, kernels
+from . import store as store_module
 from .models import model_for
 from .progress import Progress
 from .result import EnsembleResult
+from .store import PointSpec
 from .validation import Problems, check_choice, check_int, is_int
 
 BIT_GENERATORS = ("SFC64", "PCG64", "PCG64DXSM", "Philox", "MT19937")
@@ -63,19 +68,31 @@ class BlockOutput:
 
 
 def plan_blocks(
-    replicas: int,
+    todo,
     workers: int,
     seconds_per_replica: float,
     block_size: int | None = None,
     bytes_per_replica: float = 0.0,
 ) -> list[tuple[int, int]]:
-    """Split replicas 0..R-1 into contiguous blocks [start, stop)."""
+    """Blocks [start, stop) covering the replica indices in ``todo`` (or range(todo)).
+
+    Each contiguous run of indices is cut into blocks of at most ``block_size`` replicas
+    (default: about four blocks per worker, at most a minute of work and 512 MB each).
+    """
+    todo = np.arange(todo) if np.ndim(todo) == 0 else np.asarray(todo, dtype=np.int64)
+    if todo.size == 0:
+        return []
     if block_size is None:
-        size = math.ceil(replicas / (workers * _BLOCKS_PER_WORKER))
+        size = math.ceil(todo.size / (workers * _BLOCKS_PER_WORKER))
         by_time = max(1, int(_MAX_BLOCK_SECONDS / max(seconds_per_replica, 1e-12)))
         by_memory = max(1, int(_MAX_BLOCK_BYTES / max(bytes_per_replica, 1.0)))
         block_size = max(1, min(size, by_time, by_memory, _MAX_BLOCK_REPLICAS))
-    return [(i, min(i + block_size, replicas)) for i in range(0, replicas, block_size)]
+    breaks = np.flatnonzero(np.diff(todo) != 1) + 1
+    blocks = []
+    for run in np.split(todo, breaks):
+        first, last = int(run[0]), int(run[-1]) + 1
+        blocks += [(i, min(i + block_size, last)) for i in range(first, last, block_size)]
+    return blocks
 
 
 def train_block(task: BlockTask, report=None) -> BlockOutput:
@@ -87,7 +104,6 @@ def train_block(task: BlockTask, report=None) -> BlockOutput:
     # What all replicas share (a common data set) comes from its own branch of the root.
     shared_seed = np.random.SeedSequence(task.root_seed, spawn_key=SHARED_KEY)
     shared = np.random.Generator(bit_gen_class(shared_seed))
-    state = model.initial_state(config, [np.random.Generator(g) for g in gens], shared)
     snaps = config.snapshot_steps
     n_rep = len(task.seeds)
     eigenvalues = np.full((n_rep, snaps.size, config.n_modes), np.nan)
@@ -95,18 +111,69 @@ def train_block(task: BlockTask, report=None) -> BlockOutput:
     fail_step = np.full(n_rep, -1, np.int64)
     if report is None and backends.progress_queue is not None:
         report = backends.progress_queue.put
-    step = 0
-    while step < config.steps:
-        stop = min(config.steps, step + task.chunk_steps)
-        model.advance(config, state, gens, step, stop, snaps, eigenvalues, failed, fail_step,
-                      task.normal_method)  # fmt: skip
-        if report is not None:
-            report(n_rep * (stop - step))
-        step = stop
+    with backends.single_threaded_blas():
+        state = model.initial_state(config, [np.random.Generator(g) for g in gens], shared)
+        step = 0
+        while step < config.steps:
+            stop = min(config.steps, step + task.chunk_steps)
+            model.advance(config, state, gens, step, stop, snaps, eigenvalues, failed,
+                          fail_step, task.normal_method)  # fmt: skip
+            if report is not None:
+                report(n_rep * (stop - step))
+            step = stop
     weights = model.final_weights(state).copy() if task.keep_weights else None
     return BlockOutput(
         task.start, task.start + n_rep, eigenvalues, failed.astype(bool), fail_step, weights
     )
+
+
+class MemorySink:
+    """Collects the blocks of one point in memory."""
+
+    def __init__(self, spec: PointSpec):
+        self.spec = spec
+        n_rep, config = spec.replicas, spec.config
+        self.eigenvalues = np.full((n_rep, config.snapshot_steps.size, config.n_modes), np.nan)
+        self.failed = np.zeros(n_rep, bool)
+        self.fail_step = np.full(n_rep, -1, np.int64)
+        self.weights = None
+        self._done = np.zeros(n_rep, bool)
+
+    def done(self) -> np.ndarray:
+        return self._done
+
+    def write(self, out: BlockOutput) -> None:
+        rows = slice(out.start, out.stop)
+        self.eigenvalues[rows] = out.eigenvalues
+        self.failed[rows] = out.failed
+        self.fail_step[rows] = out.fail_step
+        if out.weights is not None:
+            if self.weights is None:
+                self.weights = np.empty((self.spec.replicas, *out.weights.shape[1:]))
+            self.weights[rows] = out.weights
+        self._done[rows] = True
+
+    def result(self) -> EnsembleResult:
+        spec = self.spec
+        return EnsembleResult(
+            config=spec.config, seed=spec.seed, steps=spec.config.snapshot_steps,
+            eigenvalues=self.eigenvalues, failed=self.failed, fail_step=self.fail_step,
+            weights=self.weights, bit_generator=spec.bit_generator,
+            normal_method=spec.normal_method,
+        )  # fmt: skip
+
+
+class StoreSink:
+    """Writes the blocks of one point into the HDF5 store as they finish."""
+
+    def __init__(self, path: Path, spec: PointSpec):
+        self.path, self.spec = Path(path), spec
+
+    def done(self) -> np.ndarray:
+        return store_module.done_mask(self.path, self.spec.name)
+
+    def write(self, out: BlockOutput) -> None:
+        store_module.write_block(self.path, self.spec.name, out)
 
 
 def _check_run_arguments(
@@ -124,6 +191,8 @@ def _check_run_arguments(
     check_choice(problems, "bit_generator", bit_generator, BIT_GENERATORS)
     check_choice(problems, "normal_method", normal_method, kernels.NORMAL_METHODS)
     problems.raise_if_any()
+    if backend == "dask":
+        backends.require_dask()
 
 
 def run_ensemble(
@@ -137,6 +206,9 @@ def run_ensemble(
     block_size: int | None = None,
     bit_generator: str = "SFC64",
     normal_method: str = "ziggurat",
+    store: str | Path | None = None,
+    overwrite: bool = False,
+    scheduler: str | None = None,
 ) -> EnsembleResult:
     """Train ``replicas`` independent copies of the model in ``config`` and record spectra.
 
@@ -145,8 +217,10 @@ def run_ensemble(
             :class:`dysonlearn.TeacherStudentConfig` or :class:`dysonlearn.DysonConfig`.
         replicas: number R of independent replicas.
         seed: root seed (int >= 0); None draws fresh entropy, recorded in ``result.seed``.
-        backend: "process" (a pool of worker processes, default) or "serial".
-        workers: worker processes for the process backend (default: all cores).
+        backend: "process" (a pool of worker processes, default), "serial", or "dask"
+            (a dask.distributed cluster at ``scheduler``, or a LocalCluster; needs the
+            optional extra ``pip install "dysonlearn[dask]"``).
+        workers: worker processes (default: all cores; for dask, LocalCluster workers).
         progress: show progress (a bar on a terminal, log lines otherwise).
         keep_weights: also return the final state: weights (R, N_h, N_v) of the RBM,
             students (R, N, N) of the teacher-student model, levels (R, N) of Dyson.
@@ -155,6 +229,11 @@ def run_ensemble(
         bit_generator: NumPy bit generator per replica ("SFC64", the fastest, by default).
         normal_method: how standard normals are drawn from it: "ziggurat" (the package's,
             fast, default) or "numpy" (NumPy's own, the stream of Generator.standard_normal).
+        store: an HDF5 file to stream finished blocks into (see dysonlearn.store). If it
+            exists and holds this same run, only the unfinished replicas are trained, and
+            the result is exactly that of an uninterrupted run; a different run there is
+            refused unless ``overwrite``.
+        scheduler: address of a running dask.distributed scheduler (backend "dask").
 
     Returns:
         EnsembleResult with eigenvalues (R, S, N), steps (S,), failed (R,), fail_step (R,).
@@ -165,33 +244,42 @@ def run_ensemble(
     _check_run_arguments(
         replicas, seed, backend, workers, block_size, bit_generator, normal_method
     )
-    model = model_for(config)
+    model_for(config)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy)
+    spec = PointSpec("point_000", config, replicas, int(seed), bit_generator, normal_method,
+                     keep_weights)  # fmt: skip
+    if store is None:
+        sink = MemorySink(spec)
+        execute_point(spec, sink, backend, workers, progress, block_size, scheduler)
+        return sink.result()
+    store = Path(store)
+    store_module.prepare(store, [spec], overwrite=overwrite)
+    execute_point(spec, StoreSink(store, spec), backend, workers, progress, block_size,
+                  scheduler)  # fmt: skip
+    return store_module.load_point(store, spec.name)
+
+
+def execute_point(
+    spec: PointSpec, sink, backend: str = "process", workers: int | None = None,
+    progress: bool = True, block_size: int | None = None, scheduler: str | None = None,
+    desc: str = "dysonlearn", pool: backends.WorkerPool | None = None,
+) -> int:  # fmt: skip
+    """Train the replicas of one point that ``sink`` does not hold yet; returns how many.
+
+    ``pool``: a running :class:`backends.WorkerPool` to reuse (the process backend), so
+    that the points of a scan do not each pay for starting worker processes.
+    """
+    config = spec.config
+    model = model_for(config)
     workers = backends.available_cores() if workers is None else workers
     if backend == "serial":
         workers = 1
+    todo = np.flatnonzero(~sink.done())
     cost = model.cost_per_replica_step(config)
-    blocks = plan_blocks(
-        replicas, workers, cost * config.steps, block_size, model.bytes_per_replica(config)
-    )
-    seeds = np.random.SeedSequence(seed).spawn(replicas)
-    snaps = config.snapshot_steps
-
-    eigenvalues = np.full((replicas, snaps.size, config.n_modes), np.nan)
-    failed = np.zeros(replicas, bool)
-    fail_step = np.full(replicas, -1, np.int64)
-    weights = None
-
-    def gather(out: BlockOutput) -> None:
-        nonlocal weights
-        eigenvalues[out.start : out.stop] = out.eigenvalues
-        failed[out.start : out.stop] = out.failed
-        fail_step[out.start : out.stop] = out.fail_step
-        if out.weights is not None:
-            if weights is None:
-                weights = np.empty((replicas, *out.weights.shape[1:]))
-            weights[out.start : out.stop] = out.weights
+    blocks = plan_blocks(todo, workers, cost * config.steps, block_size,
+                         model.bytes_per_replica(config))  # fmt: skip
+    seeds = np.random.SeedSequence(spec.seed).spawn(spec.replicas)
 
     def chunk_steps(n_rep: int) -> int:
         return max(1, int(_CHUNK_SECONDS / max(cost * n_rep, 1e-12)))
@@ -201,41 +289,41 @@ def run_ensemble(
             config=config,
             seeds=seeds[start:stop],
             start=start,
-            root_seed=seed,
-            bit_generator=bit_generator,
-            normal_method=normal_method,
-            keep_weights=keep_weights,
+            root_seed=spec.seed,
+            bit_generator=spec.bit_generator,
+            normal_method=spec.normal_method,
+            keep_weights=spec.keep_weights,
             chunk_steps=chunk_steps(stop - start),
         )
         for start, stop in blocks
     ]
-    with Progress(replicas * config.steps, enabled=progress) as bar:
+    if not tasks:
+        return 0
+    with Progress(todo.size * config.steps, enabled=progress, desc=desc) as bar:
         if backend == "serial":
-            with backends.single_threaded_blas():
-                for task in tasks:
-                    gather(train_block(task, report=bar.update))
+            for task in tasks:
+                sink.write(train_block(task, report=bar.update))
+        elif backend == "dask":
+            backends.run_on_dask(tasks, train_block, workers, scheduler, bar, sink.write)
+        elif pool is not None:
+            _run_in_pool(tasks, pool, bar, sink.write)
         else:
-            _run_in_pool(tasks, workers, bar, gather)
-
-    return EnsembleResult(
-        config=config, seed=int(seed), steps=snaps, eigenvalues=eigenvalues, failed=failed,
-        fail_step=fail_step, weights=weights, bit_generator=bit_generator,
-        normal_method=normal_method,
-    )  # fmt: skip
+            with backends.WorkerPool(min(workers, len(tasks))) as own_pool:
+                _run_in_pool(tasks, own_pool, bar, sink.write)
+    return int(todo.size)
 
 
-def _run_in_pool(tasks: list[BlockTask], workers: int, bar: Progress, gather) -> None:
-    pool, reports = backends.process_pool(min(workers, len(tasks)))
-
+def _run_in_pool(tasks: list[BlockTask], pool: backends.WorkerPool, bar: Progress,
+                 gather) -> None:  # fmt: skip
     def drain() -> None:
         while True:
             try:
-                bar.update(reports.get_nowait())
+                bar.update(pool.reports.get_nowait())
             except queue_module.Empty:
                 return
 
     try:
-        pending = {pool.submit(train_block, task) for task in tasks}
+        pending = {pool.executor.submit(train_block, task) for task in tasks}
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             drain()
@@ -243,7 +331,7 @@ def _run_in_pool(tasks: list[BlockTask], workers: int, bar: Progress, gather) ->
                 gather(future.result())
         drain()
     except BrokenProcessPool:
-        backends.stop_pool(pool)
+        pool.stop()
         raise RuntimeError(
             "a worker process of the 'process' backend died. If run_ensemble is called "
             'from a script, put the call under `if __name__ == "__main__":` (worker '
@@ -251,12 +339,17 @@ def _run_in_pool(tasks: list[BlockTask], workers: int, bar: Progress, gather) ->
         ) from None
     except BaseException:
         # Interrupted (Ctrl-C) or a block raised: drop queued blocks, stop the workers.
-        backends.stop_pool(pool)
+        pool.stop()
         raise
-    else:
-        pool.shutdown(wait=True)
-    finally:
-        reports.close()
 
 
-__all__ = ["BlockOutput", "BlockTask", "plan_blocks", "run_ensemble", "train_block"]
+__all__ = [
+    "BlockOutput",
+    "BlockTask",
+    "MemorySink",
+    "StoreSink",
+    "execute_point",
+    "plan_blocks",
+    "run_ensemble",
+    "train_block",
+]

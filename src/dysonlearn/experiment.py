@@ -56,6 +56,10 @@ class Experiment:
     bit_generator: str
     source: dict
 
+    def point_params(self) -> list[dict]:
+        """The scanned values of each point, e.g. [{"lr": 0.05}, {"lr": 0.1}]."""
+        return [{key: getattr(config, key) for key in self.scan} for config in self.points]
+
     def with_overrides(self, replicas: int | None = None, seed: int | None = None) -> Experiment:
         changes = {}
         if replicas is not None:

@@ -23,7 +23,6 @@ from .fits import (
     fit_slope_through_origin,
     fit_wigner,
 )
-from .modes import mode_statistics
 from .scaling import ScalingTable, scaling_table
 from .spacings import degenerate_groups, level_spacings
 from .statistics import binder_cumulant, freedman_diaconis_bins, gap_ratio, jackknife
@@ -47,7 +46,6 @@ __all__ = [
     "jackknife",
     "level_spacings",
     "marchenko_pastur_pdf",
-    "mode_statistics",
     "scaling_table",
     "semicircle2_cdf",
     "semicircle2_pdf",

@@ -8,6 +8,7 @@ are never counted as independent information.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,19 @@ from .densities import (
 from .statistics import freedman_diaconis_bins, jackknife
 
 _JACKKNIFE_BLOCKS = 32
+# The same pooled levels are fitted by the summary, the scaling table and the figures:
+# remember the last fits by the bytes of their data rather than refitting.
+_CACHE: dict = {}
+_CACHE_SIZE = 512
+
+
+def _cached(kind: str, data: np.ndarray, fit):
+    key = (kind, data.shape, hashlib.sha1(np.ascontiguousarray(data).tobytes()).hexdigest())
+    if key not in _CACHE:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = fit(data)
+    return _CACHE[key]
 
 
 @dataclass(frozen=True)
@@ -85,27 +99,32 @@ def _goodness(flat: np.ndarray, pdf, cdf) -> tuple[float, float]:
     return chi2_dof, float(stats.kstest(flat, cdf).pvalue)
 
 
-def _semicircle2_mle(flat: np.ndarray) -> np.ndarray:
-    """Maximum-likelihood (x0, sigma) of [A.10], started from its moments (var = 1.5 s^2)."""
-    start = np.array([flat.mean(), np.sqrt(flat.var() / 1.5)])
+def _semicircle2_mle(flat: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
+    """Maximum-likelihood (x0, sigma) of [A.10], by BFGS in (x0, log sigma), started from
+    the moments (variance 1.5 sigma^2) or from ``start``."""
+    if start is None:
+        start = np.array([flat.mean(), np.sqrt(flat.var() / 1.5)])
 
     def nll(params):
         x0, log_sigma = params
         density = semicircle2_pdf(flat, x0, np.exp(log_sigma))
         return -np.sum(np.log(np.maximum(density, 1e-300)))
 
-    best = optimize.minimize(nll, [start[0], np.log(start[1])], method="Nelder-Mead",
-                             options={"xatol": 1e-10, "fatol": 1e-10, "maxiter": 4000})  # fmt: skip
+    best = optimize.minimize(nll, [start[0], np.log(start[1])], method="BFGS")
     return np.array([best.x[0], np.exp(best.x[1])])
 
 
 def fit_semicircle2(samples) -> LevelFit:
     """Fit the two-level density [A.10] (free x0, sigma) to a degenerate pair's pooled levels."""
-    data = _by_replica(samples)
+    return _cached("semicircle2", _by_replica(samples), _fit_semicircle2)
+
+
+def _fit_semicircle2(data: np.ndarray) -> LevelFit:
     flat = data.ravel()
     params = _semicircle2_mle(flat)
     blocks = min(_JACKKNIFE_BLOCKS, data.shape[0])
-    _, errors = jackknife(lambda d: _semicircle2_mle(d.ravel()), data, blocks=blocks)
+    # Each leave-one-block-out fit starts from the full fit, which it barely moves.
+    _, errors = jackknife(lambda d: _semicircle2_mle(d.ravel(), params), data, blocks=blocks)
     x0, sigma = params
     chi2_dof, ks = _goodness(
         flat, lambda x: semicircle2_pdf(x, x0, sigma), lambda x: semicircle2_cdf(x, x0, sigma)

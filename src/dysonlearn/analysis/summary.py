@@ -62,8 +62,10 @@ def summarize_result(result, snapshots: int = 1) -> dict:
             })  # fmt: skip
         for mode in group:
             level = late[:, :, mode]
+            per_replica = level.mean(axis=1)
             out["levels"].append({
                 "mode": mode, "target": stationary[mode], "mean": float(level.mean()),
+                "mean_err": float(per_replica.std(ddof=1) / np.sqrt(per_replica.size)),
                 "std": float(level.std()), "predicted_width": widths[mode],
                 "gaussian_fit": asdict(fit_gaussian(level)) if len(group) == 1 else None,
             })  # fmt: skip
