@@ -139,7 +139,7 @@ def test_scaling_table_on_a_teacher_student_scan():
         for noise in (0.05, 0.1, 0.2)
     ]  # fmt: skip
     table = analysis.scaling_table(results, snapshots=3)
-    assert len(table.pairs) == 3 and len(table.levels) == 6
+    assert len(table.pairs) == 3 and len(table.levels) == 3  # one level per pair
     # <S> = sqrt(pi) sigma with sigma^2 = lr A^2 / B / (1 - lr / 2) [C.3], [A.6]: slope
     # sqrt(pi / (1 - lr / 2)) = 1.818 against sqrt(lr A^2 / B), up to ~3 % data noise.
     expected = np.sqrt(np.pi / (1 - 0.1 / 2))

@@ -70,8 +70,11 @@ def test_overrides_from_the_command_line(tmp_path):
 
 def test_the_embedded_default_is_a_valid_reference_experiment():
     experiment = load_experiment(default_experiment_path())
-    (config,) = experiment.points
-    assert (config.lr, config.batch_size, config.k, config.mu) == (0.1, 16, 3, 3.0)
+    assert experiment.scan == {"lr": [0.05, 0.1], "batch_size": [8, 16, 32]}
+    for config in experiment.points:
+        assert (config.k, config.mu, config.n_visible) == (3, 3.0, 10)
+        # Long enough for the slowest mode at the smallest lr (600 / lr steps, SPEC B.10).
+        assert config.steps >= 600 / config.lr
     assert experiment.replicas >= 256 and experiment.seed is not None
 
 

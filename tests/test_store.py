@@ -172,9 +172,10 @@ def test_dask_backend_gives_identical_numbers():
     np.testing.assert_array_equal(dask.eigenvalues, serial.eigenvalues)
 
 
-def test_dask_backend_without_dask_is_a_clear_error(monkeypatch, capsys):
+def test_dask_backend_without_dask_is_a_clear_error(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "distributed", None)  # import fails as if not installed
     with pytest.raises(dl.ConfigError, match=r'pip install "dysonlearn\[dask\]"'):
         dl.run_ensemble(CONFIG, replicas=2, seed=1, backend="dask", progress=False)
-    assert cli.main(["run", "--backend", "dask", "--quiet"]) == 2
+    assert cli.main(["run", "--backend", "dask", "--quiet", "-o", str(tmp_path)]) == 2
+    assert not (tmp_path / "results.h5").exists()
     assert "backend: 'dask' needs dask.distributed" in capsys.readouterr().err

@@ -23,13 +23,16 @@ from .fits import (
     fit_slope_through_origin,
     fit_wigner,
 )
+from .fokker_planck import FokkerPlanckMode, RelaxationFit, relaxation_rate
 from .scaling import ScalingTable, scaling_table
 from .spacings import degenerate_groups, level_spacings
 from .statistics import binder_cumulant, freedman_diaconis_bins, gap_ratio, jackknife
 from .summary import summarize
 
 __all__ = [
+    "FokkerPlanckMode",
     "LevelFit",
+    "RelaxationFit",
     "ScalingTable",
     "SlopeFit",
     "WignerFit",
@@ -46,6 +49,7 @@ __all__ = [
     "jackknife",
     "level_spacings",
     "marchenko_pastur_pdf",
+    "relaxation_rate",
     "scaling_table",
     "semicircle2_cdf",
     "semicircle2_pdf",

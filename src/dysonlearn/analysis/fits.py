@@ -81,6 +81,9 @@ class SlopeFit:
 def _by_replica(samples) -> np.ndarray:
     """(R, m) with replicas on rows (a flat array: one sample per row), finite values only."""
     data = np.asarray(samples, dtype=np.float64)
+    if data.ndim == 0 or data.shape[0] < 3 or data.size == 0:
+        raise ValueError(f"samples: need at least 3 replicas with finite values, got shape "
+                         f"{data.shape}")  # fmt: skip
     data = data.reshape(data.shape[0], -1) if data.ndim > 1 else data[:, None]
     keep = np.all(np.isfinite(data), axis=1)
     if keep.sum() < 3:

@@ -10,6 +10,7 @@ lambda_fit / kappa -> 1 as lr/B -> 0 (SPEC B.5).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -38,10 +39,13 @@ class PairRow:
 
 @dataclass(frozen=True)
 class LevelRow:
+    """One level (a degenerate pair counts once) of one scan point."""
+
     lr: float
     batch_size: int
+    noise: float | None
     ratio: float  # lr / B
-    mode: int
+    modes: tuple[int, ...]
     kappa: float
     lambda_fit: float
     lambda_fit_err: float
@@ -110,8 +114,15 @@ def scaling_table(results, snapshots: int = 1) -> ScalingTable:
     pairs, levels = [], []
     for result in results:
         config = result.config
-        alive = ~np.asarray(result.failed, bool)
-        late = np.asarray(result.eigenvalues)[alive, -snapshots:, :]
+        late = np.asarray(result.eigenvalues)[:, -snapshots:, :]
+        late = late[~np.asarray(result.failed, bool) & np.all(np.isfinite(late), axis=(1, 2))]
+        if late.shape[0] < 3:
+            warnings.warn(
+                f"scaling_table: a point (lr={config.lr}, batch_size={config.batch_size}) has "
+                f"{late.shape[0]} usable replicas; it is left out",
+                stacklevel=2,
+            )
+            continue
         stationary = config.stationary_levels
         kappas = level_kappas(config)
         noise = getattr(config, "noise", None)
@@ -129,13 +140,14 @@ def scaling_table(results, snapshots: int = 1) -> ScalingTable:
                     float(np.sqrt(config.lr * f / config.batch_size)), wigner.mean,
                     wigner.mean_err, pair_fit.sigma, pair_fit.sigma_err, binder, binder_err,
                 ))  # fmt: skip
-                fits = [(i, pair_fit), (j, pair_fit)]
+                fits = [((i, j), pair_fit)]
             else:
-                fits = [(m, fit_gaussian(late[:, :, m])) for m in group]
-            for mode, fit in fits:
+                fits = [((m,), fit_gaussian(late[:, :, m])) for m in group]
+            for modes, fit in fits:
                 levels.append(LevelRow(
-                    config.lr, config.batch_size, config.lr / config.batch_size, mode,
-                    float(kappas[mode]), float(_lambda(config, fit.x0)), fit.x0_err,
+                    config.lr, config.batch_size, noise, config.lr / config.batch_size,
+                    modes, float(kappas[modes[0]]), float(_lambda(config, fit.x0)),
+                    fit.x0_err,
                 ))  # fmt: skip
     spacing = width = relation = None
     if pairs:

@@ -1,0 +1,777 @@
+"""Figures of the article (Aarts, Lucini and Park, PRE 111 (2025) 015303), one function each.
+
+Every function returns a :class:`matplotlib.figure.Figure` and saves nothing;
+:func:`save_figures` writes every figure that applies to a result, or to a scan of them, as
+PNG files. Figures are built with matplotlib's object-oriented API on an Agg canvas: importing
+this module never switches the user's backend, no pyplot state is kept, and no window opens.
+
+Replicas that diverged (``result.failed``) or hold NaN are left out of every figure; a panel
+that has nothing to show (no degenerate pair, too few replicas) says so instead of failing.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from . import analysis
+from .config import DysonConfig, RBMConfig, TeacherStudentConfig
+from .result import EnsembleResult
+
+COLUMN = 3.4  # inches: one column of a two-column journal page
+PAGE = 7.0  # inches: the full width
+DPI = 200
+
+_STYLE = {
+    "font.size": 8,
+    "axes.labelsize": 8,
+    "axes.titlesize": 8,
+    "figure.titlesize": 8,
+    "legend.fontsize": 6.5,
+    "xtick.labelsize": 7,
+    "ytick.labelsize": 7,
+    "axes.linewidth": 0.6,
+    "lines.linewidth": 1.1,
+    "lines.markersize": 3.5,
+    "errorbar.capsize": 1.5,
+    "legend.frameon": False,
+    "legend.handlelength": 1.6,
+    "figure.dpi": DPI,
+    "savefig.dpi": DPI,
+}
+_HIST = {"histtype": "stepfilled", "color": "0.82", "edgecolor": "0.45", "linewidth": 0.5}
+_NOTE = {"ha": "center", "va": "center", "fontsize": 7, "color": "0.4"}
+
+
+def _styled(build):
+    """Build the figure inside the house style (artists read rcParams when they are made)."""
+
+    @functools.wraps(build)
+    def wrapper(*args, **kwargs) -> Figure:
+        with mpl.rc_context(_STYLE):
+            return build(*args, **kwargs)
+
+    return wrapper
+
+
+def _figure(width: float, height: float, nrows: int = 1, ncols: int = 1, **kwargs):
+    """A Figure on an Agg canvas with constrained layout, and its (nrows, ncols) axes."""
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, ncols, squeeze=False, **kwargs)
+    for ax in axes.flat:
+        # Ticks are made lazily at draw time, outside the style: give them their look here.
+        ax.tick_params(
+            which="both",
+            direction="in",
+            top=True,
+            right=True,
+            width=0.6,
+            labelsize=_STYLE["xtick.labelsize"],
+        )
+    return fig, axes
+
+
+def _note(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, **_NOTE)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _pm(value: float, error: float) -> str:
+    """'value \\pm error' in mathtext, both rounded to the error's two significant digits."""
+    if not (np.isfinite(error) and error > 0):
+        return f"{value:.4g}"
+    digits = max(0, 1 - math.floor(math.log10(error)))
+    return rf"{value:.{digits}f} \pm {error:.{digits}f}"
+
+
+def _as_list(results) -> list[EnsembleResult]:
+    return [results] if isinstance(results, EnsembleResult) else list(results)
+
+
+def _usable(result, snapshots: int | None = None) -> np.ndarray:
+    """Eigenvalues (R', S, N) of the replicas that did not diverge and are finite throughout
+    (over the last ``snapshots`` snapshots only, when given)."""
+    eigs = np.asarray(result.eigenvalues, dtype=np.float64)
+    if snapshots is not None:
+        eigs = eigs[:, -snapshots:, :]
+    keep = ~np.asarray(result.failed, bool) & np.all(np.isfinite(eigs), axis=(1, 2))
+    return eigs[keep]
+
+
+def _groups(config) -> tuple[list[tuple[int, int]], list[int]]:
+    """Degenerate pairs and non-degenerate modes of the stationary levels (larger groups,
+    which neither [A.10] nor a Gaussian describes, are left out)."""
+    groups = analysis.degenerate_groups(config.stationary_levels)
+    return [g for g in groups if len(g) == 2], [g[0] for g in groups if len(g) == 1]
+
+
+def _describe(config) -> str:
+    name = {RBMConfig: "RBM", TeacherStudentConfig: "teacher-student", DysonConfig: "Dyson"}
+    text = rf"{name.get(type(config), type(config).__name__)}, $\alpha={config.lr:g}$, "
+    text += rf"$B={config.batch_size}$"
+    if getattr(config, "noise", None) is not None:
+        text += rf", ${'g' if isinstance(config, DysonConfig) else 'A'}={config.noise:g}$"
+    return text
+
+
+def _level_label(config) -> str:
+    if isinstance(config, RBMConfig):
+        return r"$x^*=\mu^2-\kappa$ [B.4]"
+    if isinstance(config, TeacherStudentConfig):
+        return r"teacher $\kappa$"
+    return r"$x^*$"
+
+
+def _eigenvalue_label(config) -> str:
+    if isinstance(config, RBMConfig):
+        return r"eigenvalue $x$ of $\sigma_h^2 W^{T}W$"
+    return r"eigenvalue $x$ of $W$"
+
+
+def _hist(ax, values) -> np.ndarray:
+    """A density histogram with Freedman-Diaconis bins (SPEC D); returns the bin edges."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    edges = analysis.freedman_diaconis_bins(values)
+    ax.hist(values, bins=edges, density=True, **_HIST)
+    return edges
+
+
+@_styled
+def target_spectrum(target, mu: float | None = None) -> Figure:
+    """The eigenvalues kappa_k of the target kernel [B.5] as a level diagram (article Fig. 2).
+
+    Degenerate levels (:func:`~dysonlearn.analysis.degenerate_groups`) are drawn side by side
+    and marked with their multiplicity. Given ``mu``, the levels x* = mu^2 - kappa at which the
+    learnt eigenvalues of sigma_h^2 W^T W settle [B.4] are drawn beside them, each joined to its
+    kappa: the order reverses.
+    """
+    kappa = np.sort(np.asarray(target.spectrum, dtype=np.float64))
+    columns = [(r"$\kappa_k$ [B.5]", kappa)]
+    if mu is not None:
+        columns.append((r"$x^*=\mu^2-\kappa_k$ [B.4]", np.sort(mu**2 - kappa)))
+    fig, axes = _figure(COLUMN, 2.8)
+    ax = axes[0, 0]
+    for col, (_, levels) in enumerate(columns):
+        for group in analysis.degenerate_groups(levels):
+            y, g = levels[group[0]], len(group)
+            width = 0.56 / g
+            for k in range(g):
+                left = col - 0.3 + k * width
+                ax.plot([left + 0.02, left + width - 0.02], [y, y], color=f"C{col}", lw=1.6)
+            mark = rf" ($\times{g}$)" if g > 1 else ""
+            # Labels outside the pair of columns, so that the joining lines stay clear.
+            side = -1 if col == 0 and mu is not None else 1
+            ax.text(
+                col + 0.34 * side,
+                y,
+                f"{y:.3f}{mark}",
+                va="center",
+                fontsize=6.5,
+                ha="right" if side < 0 else "left",
+            )
+    if mu is not None:
+        for k in np.unique(np.round(kappa, 10)):
+            ax.plot([0.3, 0.7], [k, mu**2 - k], color="0.7", lw=0.5, ls=":")
+    ax.set_xticks(range(len(columns)), [label for label, _ in columns])
+    ax.tick_params(axis="x", top=False, length=0)
+    ax.set_xlim(-1.0 if mu is not None else -0.45, len(columns) - 0.05)
+    ax.set_ylabel("eigenvalue")
+    if target.kind == "free_scalar":
+        title = rf"free scalar field, $N={target.params['n']}$, $m={target.params['m']:g}$"
+    else:
+        title = rf"target kernel, $N={target.n}$"
+    ax.set_title(title + (rf", $\mu={mu:g}$" if mu is not None else ""))
+    return fig
+
+
+@_styled
+def learnt_histograms(result, snapshot: int = -1) -> Figure:
+    """Histogram of all learnt eigenvalues at one snapshot, with the stationary levels x*
+    [B.4] (article Fig. 3). The bin width is the median over the degenerate groups of each
+    group's own Freedman-Diaconis width (SPEC D): the width of all levels pooled would blur
+    them together."""
+    config = result.config
+    eigs = _usable(result)[:, snapshot, :]
+    fig, axes = _figure(COLUMN, 2.3)
+    ax = axes[0, 0]
+    step = int(np.asarray(result.steps)[snapshot])
+    ax.set_title(f"{_describe(config)}, step {step}, {eigs.shape[0]} replicas")
+    if eigs.shape[0] < 2:
+        _note(ax, "fewer than two usable replicas")
+        return fig
+    widths = [
+        np.diff(analysis.freedman_diaconis_bins(eigs[:, list(g)]))[0]
+        for g in analysis.degenerate_groups(config.stationary_levels)
+    ]
+    lo, hi = eigs.min(), eigs.max()
+    width = max(float(np.median(widths)), (hi - lo) / 400)
+    edges = lo + width * np.arange(math.ceil((hi - lo) / width) + 1)
+    ax.hist(eigs.ravel(), bins=edges, density=True, **_HIST, label="learnt eigenvalues")
+    for k, level in enumerate(np.unique(config.stationary_levels)):
+        label = _level_label(config) if k == 0 else None
+        ax.axvline(level, ymax=0.82, color="C3", ls="--", lw=0.7, label=label)
+    ax.set_xlabel(_eigenvalue_label(config))
+    ax.set_ylabel(r"density $\rho(x)$")
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.3)  # a strip at the top for the legend
+    ax.legend(loc="upper center", ncols=2)
+    return fig
+
+
+@_styled
+def spacing_figure(result, snapshots: int = 1) -> Figure:
+    """Spacings and level densities of the learnt spectrum (article Fig. 5).
+
+    One row per degenerate pair: the raw spacing S with P(S) [A.8] at the fitted <S>, the
+    normalised spacing s = S / <S> with the Wigner surmise [A.9] (and the Poisson law e^-s,
+    what no repulsion would give), and the pair's pooled levels with the two-level density
+    [A.10] fitted by :func:`~dysonlearn.analysis.fit_semicircle2`. Then the non-degenerate
+    levels, each with a Gaussian fit. The last ``snapshots`` snapshots are pooled;
+    Freedman-Diaconis bins; errors from a jackknife over replicas.
+    """
+    config = result.config
+    late = _usable(result, snapshots)
+    pairs, singles = _groups(config)
+    levels = config.stationary_levels
+    rows = len(pairs) + math.ceil(len(singles) / 3)
+    fig, axes = _figure(PAGE, 0.45 + 1.65 * max(rows, 1), max(rows, 1), 3)
+    if rows == 0:
+        _note(axes[0, 1], "no pairs or non-degenerate levels")
+    steps = np.asarray(result.steps)[-snapshots:]
+    pooled = f"step {steps[0]}" if steps.size == 1 else f"steps {steps[0]}-{steps[-1]}"
+    fig.suptitle(f"{_describe(config)}, {pooled}, {late.shape[0]} replicas")
+    text = {"fontsize": 6.5, "va": "top", "ha": "right", "x": 0.97, "y": 0.95}
+    for (i, j), (ax_s, ax_n, ax_x) in zip(pairs, axes):
+        ax_s.set_title(rf"modes {i}, {j}: $x^*={levels[i]:.4g}$", loc="left")
+        try:
+            spacing = late[:, :, j] - late[:, :, i]
+            wig = analysis.fit_wigner(spacing)
+            pair = analysis.fit_semicircle2(late[:, :, [i, j]])
+        except ValueError:
+            for ax in (ax_s, ax_n, ax_x):
+                _note(ax, "too few replicas")
+            continue
+        edges = _hist(ax_s, spacing)
+        grid = np.linspace(0, max(edges[-1], 3 * wig.mean), 300)
+        ax_s.plot(grid, analysis.spacing_pdf(grid, wig.mean), color="C0", label="[A.8]")
+        ax_s.text(
+            s=rf"$\langle S\rangle={_pm(wig.mean, wig.mean_err)}$",
+            transform=ax_s.transAxes,
+            **text,
+        )
+        ax_s.set(xlabel=rf"spacing $S=x_{{{j}}}-x_{{{i}}}$", ylabel=r"$P(S)$")
+        edges = _hist(ax_n, spacing / wig.mean)
+        grid = np.linspace(0, max(edges[-1], 3.0), 300)
+        ax_n.plot(grid, analysis.wigner_surmise(grid), color="C0", label="Wigner [A.9]")
+        ax_n.plot(grid, np.exp(-grid), color="0.5", ls=":", label=r"Poisson $e^{-s}$")
+        ax_n.text(s=f"KS $p={wig.ks_pvalue:.2g}$", transform=ax_n.transAxes, **text)
+        ax_n.set(xlabel=r"$s=S/\langle S\rangle$", ylabel=r"$P(s)$")
+        edges = _hist(ax_x, late[:, :, [i, j]])
+        grid = np.linspace(edges[0], edges[-1], 300)
+        ax_x.plot(
+            grid, analysis.semicircle2_pdf(grid, pair.x0, pair.sigma), color="C1", label="[A.10]"
+        )
+        ax_x.text(
+            s=rf"$x_0={_pm(pair.x0, pair.x0_err)}$"
+            "\n"
+            rf"$\sigma={_pm(pair.sigma, pair.sigma_err)}$"
+            "\n"
+            rf"$\chi^2/\mathrm{{dof}}={pair.chi2_dof:.3g}$",
+            transform=ax_x.transAxes,
+            **text,
+        )
+        ax_x.axvline(levels[i], ymax=0.66, color="C3", ls="--", lw=0.7, label=r"$x^*$")
+        ax_x.set(xlabel=rf"$x_{{{i}}}$, $x_{{{j}}}$ pooled", ylabel=r"$\rho(x)$")
+        # Headroom above the histograms for the legends and the fitted numbers.
+        for ax, room in ((ax_s, 1.3), (ax_n, 1.3), (ax_x, 1.6)):
+            ax.legend(loc="upper left")
+            ax.set_ylim(0, ax.get_ylim()[1] * room)
+    slots = axes[len(pairs) :].ravel()
+    for mode, ax in zip(singles, slots):
+        ax.set_title(rf"mode {mode}: $x^*={levels[mode]:.4g}$", loc="left")
+        try:
+            fit = analysis.fit_gaussian(late[:, :, mode])
+        except ValueError:
+            _note(ax, "too few replicas")
+            continue
+        edges = _hist(ax, late[:, :, mode])
+        grid = np.linspace(edges[0], edges[-1], 300)
+        ax.plot(grid, analysis.gaussian_pdf(grid, fit.x0, fit.sigma), color="C2", label="Gaussian")
+        ax.text(
+            s=rf"$x_0={_pm(fit.x0, fit.x0_err)}$"
+            "\n"
+            rf"$\sigma={_pm(fit.sigma, fit.sigma_err)}$"
+            "\n"
+            rf"$\chi^2/\mathrm{{dof}}={fit.chi2_dof:.3g}$",
+            transform=ax.transAxes,
+            **text,
+        )
+        ax.axvline(levels[mode], ymax=0.66, color="C3", ls="--", lw=0.7, label=r"$x^*$")
+        ax.set(xlabel=rf"$x_{{{mode}}}$", ylabel=r"$\rho(x)$")
+        ax.legend(loc="upper left")
+        ax.set_ylim(0, ax.get_ylim()[1] * 1.6)
+    for ax in slots[len(singles) :]:
+        ax.set_axis_off()
+    return fig
+
+
+def _scale_label(config) -> str:
+    """The fit variable sqrt(lr f / B) of :func:`~dysonlearn.analysis.scaling_table`."""
+    if isinstance(config, RBMConfig):
+        return r"$\sqrt{\alpha\,(\mu^2-\kappa)/B}$"
+    if isinstance(config, DysonConfig) and config.drift == "rbm":
+        return r"$\sqrt{\alpha f/B}$"
+    return r"$\sqrt{\alpha A^2/B}$"
+
+
+def _predicted_slope(config) -> tuple[float, str]:
+    """Slope of <S> = sqrt(pi) sigma against sqrt(lr f / B) at lr -> 0 and its equation."""
+    if isinstance(config, RBMConfig):
+        return math.sqrt(2 * math.pi), r"[B.9]: $\sqrt{2\pi}$"
+    return math.sqrt(math.pi), r"[C.3]: $\sqrt{\pi}$"
+
+
+def _fit_text(ax, fit) -> None:
+    """The fitted slope in the lower right corner, which lines through the origin leave free."""
+    text = (
+        rf"slope ${_pm(fit.slope, fit.slope_err)}$"
+        "\n"
+        rf"$\chi^2/\mathrm{{dof}}={fit.chi2_dof:.3g}$"
+    )
+    ax.text(0.96, 0.04, text, transform=ax.transAxes, ha="right", va="bottom", fontsize=6.5)
+
+
+@_styled
+def scaling_figure(results, snapshots: int = 1, table=None) -> Figure:
+    """The linear scaling rule over a scan of (lr, B) (article Fig. 6).
+
+    <S> and sqrt(pi) sigma of every degenerate pair (sigma from the [A.10] fit) against
+    sqrt(lr f / B), with the common lines through the origin fitted by
+    :func:`~dysonlearn.analysis.scaling_table` and the lr -> 0 prediction ([B.9] for the RBM,
+    [C.3] otherwise); then <S> against sqrt(pi) sigma, which [A.8] puts on the slope-1 line.
+    Pass ``table`` (a :class:`~dysonlearn.analysis.ScalingTable` of these results) to reuse it.
+    """
+    results = _as_list(results)
+    table = analysis.scaling_table(results, snapshots) if table is None else table
+    fig, axes = _figure(PAGE, 2.5, 1, 3)
+    axes = axes[0]
+    if not table.pairs:
+        for ax in axes:
+            _note(ax, "no degenerate pairs")
+        return fig
+    config = results[0].config
+    scale = np.array([p.scale for p in table.pairs])
+    spacing = np.array([[p.mean_spacing, p.mean_spacing_err] for p in table.pairs]).T
+    width = math.sqrt(math.pi) * np.array([[p.sigma, p.sigma_err] for p in table.pairs]).T
+    level = np.array([p.level for p in table.pairs])
+    distinct = np.unique(level)
+    slope, slope_label = _predicted_slope(config)
+    symbol = r"\kappa" if isinstance(config, TeacherStudentConfig) else "x^*"
+    panels = [
+        (axes[0], spacing, table.spacing_slope, r"$\langle S\rangle$"),
+        (axes[1], width, table.width_slope, r"$\sqrt{\pi}\,\sigma$ [A.10]"),
+    ]
+    for ax, (y, yerr), fit, ylabel in panels:
+        for k, value in enumerate(distinct):
+            at = level == value
+            ax.errorbar(
+                scale[at],
+                y[at],
+                yerr[at],
+                fmt="o",
+                color=f"C{k}",
+                ms=3,
+                label=rf"${symbol}={value:.4g}$",
+            )
+        line = np.array([0, scale.max() * 1.08])
+        ax.plot(line, fit.slope * line, color="k", lw=0.8, label="fit")
+        _fit_text(ax, fit)
+        ax.plot(line, slope * line, color="0.5", lw=0.8, ls=":", label=slope_label)
+        ax.set(xlabel=_scale_label(config), ylabel=ylabel, xlim=(0, line[1]))
+        # Room at the top left for the legend, above the lines through the origin.
+        ax.set_ylim(0, max(1.4 * max(slope, fit.slope) * line[1], 1.1 * (y + yerr).max()))
+    axes[0].legend(loc="upper left")  # the points rise to the right: the corner stays free
+    axes[1].legend(handles=axes[1].get_lines()[-2:], loc="upper left")
+    ax, fit = axes[2], table.spacing_vs_width
+    for k, value in enumerate(distinct):
+        at = level == value
+        ax.errorbar(
+            width[0, at],
+            spacing[0, at],
+            spacing[1, at],
+            width[1, at],
+            fmt="o",
+            color=f"C{k}",
+            ms=3,
+        )
+    line = np.array([0, max(width[0].max(), spacing[0].max()) * 1.25])
+    ax.plot(line, fit.slope * line, color="k", lw=0.8, label="fit")
+    _fit_text(ax, fit)
+    ax.plot(line, line, color="0.5", lw=0.8, ls=":", label="slope 1 [A.8]")
+    ax.set(
+        xlabel=r"$\sqrt{\pi}\,\sigma$",
+        ylabel=r"$\langle S\rangle$",
+        xlim=(0, line[1]),
+        ylim=(0, line[1]),
+    )
+    ax.legend(loc="upper left")
+    return fig
+
+
+@_styled
+def lambda_ratio_figure(results, snapshots: int = 1, table=None) -> Figure:
+    """lambda_fit / kappa of every learnt level against lr / B (article Fig. 7).
+
+    lambda_fit = mu^2 - x0 of the fitted centre x0 ([A.10] for a pair, a Gaussian otherwise)
+    for the RBM [B.4]; repulsion pushes it off 1, linearly in lr / B (SPEC B.5). The dashed
+    lines are weighted fits of 1 + c lr / B. Pass ``table`` to reuse a ScalingTable.
+    """
+    results = _as_list(results)
+    table = analysis.scaling_table(results, snapshots) if table is None else table
+    fig, axes = _figure(COLUMN, 3.0)
+    ax = axes[0, 0]
+    if not table.levels:
+        _note(ax, "no levels")
+        return fig
+    # The modes of a degenerate group share one fit: keep one row per (scan point, group).
+    copies = Counter((r.lr, r.batch_size, round(r.kappa, 9), r.lambda_fit) for r in table.levels)
+    rows = {(r.lr, r.batch_size, round(r.kappa, 9), r.lambda_fit): r for r in table.levels}
+    kappas = sorted({key[2] for key in rows})
+    for n, kappa in enumerate(kappas):
+        chosen = [r for key, r in rows.items() if key[2] == kappa]
+        x = np.array([r.ratio for r in chosen])
+        y = np.array([r.lambda_over_kappa for r in chosen])
+        err = np.array([r.lambda_fit_err / r.kappa for r in chosen])
+        mult = max(count for key, count in copies.items() if key[2] == kappa)
+        label = rf"$\kappa={kappa:.4g}$" + (rf" ($\times{mult}$)" if mult > 1 else "")
+        ax.errorbar(x, y, err, fmt="o", color=f"C{n}", ms=3, label=label)
+        if np.unique(x).size > 1 and np.all(err > 0):
+            fit = analysis.fit_slope_through_origin(x, y - 1, err)
+            line = np.array([0, x.max() * 1.05])
+            ax.plot(line, 1 + fit.slope * line, color=f"C{n}", lw=0.7, ls="--")
+    ax.axhline(1, color="0.5", lw=0.6, ls=":")
+    ax.ticklabel_format(axis="y", useOffset=False)
+    ratios = [r.ratio for r in table.levels]
+    ax.set(
+        xlabel=r"$\alpha/B$", ylabel=r"$\lambda_\mathrm{fit}/\kappa$", xlim=(0, 1.1 * max(ratios))
+    )
+    fig.legend(handles=ax.get_legend_handles_labels()[0], loc="outside lower center", ncols=3)
+    return fig
+
+
+@_styled
+def fokker_planck_figure(kappa: float, mu: float, D: float, levels: int = 4) -> Figure:
+    """One learning mode as a Fokker-Planck problem (article Fig. 8, SPEC B.6).
+
+    The potential V(x) [B.11] over [0, mu^2), with its unstable top at x = 0 and minimum at
+    x* = mu^2 - kappa; the stationary density P = psi0^2 [B.12] beside the harmonic Gaussian of
+    variance D / omega; the Schroedinger potential U(x) [B.13] with its lowest ``levels``
+    energies E_n (solid) against the harmonic n omega (dotted) and the eigenfunctions psi_n
+    drawn at their energies (arbitrary scale).
+    """
+    from .analysis.fokker_planck import FokkerPlanckMode
+
+    mode = FokkerPlanckMode(kappa, mu, D)
+    x_star, omega, top = mode.x_star, mode.omega, mu**2
+    fig, axes = _figure(PAGE, 2.5, 1, 3)
+    ax_v, ax_p, ax_u = axes[0]
+    fig.suptitle(
+        rf"$\kappa={kappa:g}$, $\mu={mu:g}$, $D={D:.3g}$: "
+        rf"$x^*={x_star:.4g}$, $\omega={omega:.3g}$"
+    )
+
+    x = np.linspace(0, top, 4001)[:-1]
+    v = mode.potential(x) - mode.potential(x_star)
+    barrier = max(v[0], 1e-12)
+    # V climbs logarithmically to +inf at mu^2: show it until it leaves the frame.
+    beyond = np.flatnonzero((x > x_star) & (v > 3 * barrier))
+    right = min(top, 1.1 * x[beyond[0]]) if beyond.size else top
+    ax_v.plot(x, v, color="C0")
+    ax_v.axvline(x_star, color="C3", ls="--", lw=0.7, label=r"$x^*=\mu^2-\kappa$")
+    ax_v.set(
+        xlabel="$x$",
+        ylabel=r"$V(x)-V(x^*)$ [B.11]",
+        xlim=(0, right),
+        ylim=(-0.15 * barrier, 3 * barrier),
+    )
+    ax_v.legend(loc="upper left")
+
+    spread = math.sqrt(D / omega)
+    x = np.linspace(max(0.0, x_star - 6 * spread), min(top, x_star + 6 * spread), 800)[:-1]
+    ax_p.plot(x, mode.stationary_pdf(x), color="C0", label=r"$P=\psi_0^2$ [B.12]")
+    harmonic = analysis.gaussian_pdf(x, x_star, spread)
+    ax_p.plot(x, harmonic, color="0.5", ls=":", label=r"Gaussian, var $D/\omega$")
+    ax_p.set(xlabel="$x$", ylabel=r"$P_\mathrm{stat}(x)$", xlim=(x[0], x[-1]))
+    ax_p.set_ylim(0, 1.3 * ax_p.get_ylim()[1])
+    ax_p.legend(loc="upper left")
+
+    energies = np.asarray(mode.spectrum(levels), dtype=np.float64)
+    x = np.linspace(0, top, 20001)[:-1]
+    u = mode.schrodinger_potential(x)
+    floor = np.nanmin(u)
+    ceiling = floor + 1.35 * (max(energies[-1], omega) - floor)
+    inside = np.flatnonzero(u <= ceiling)
+    pad = 0.05 * (x[inside[-1]] - x[inside[0]])
+    lo, hi = max(0.0, x[inside[0]] - pad), min(x[-1], x[inside[-1]] + pad)
+    x = np.linspace(lo, hi, 1000)
+    ax_u.plot(x, mode.schrodinger_potential(x), color="k", lw=0.9, label="$U(x)$ [B.13]")
+    psi = np.asarray(mode.eigenfunctions(levels, x), dtype=np.float64)
+    psi[psi == 0] = np.nan  # outside the grid of the eigenproblem (e.g. its basin of x*)
+    amplitude = 0.35 * np.min(np.diff(energies)) if levels > 1 else 0.35 * omega
+    for n, (energy, wave) in enumerate(zip(energies, psi)):
+        in_omega = energy / omega if abs(energy / omega) >= 5e-4 else 0.0  # no "-0.000"
+        ax_u.axhline(energy, color=f"C{n}", lw=0.6)
+        ax_u.plot(
+            x,
+            energy + amplitude * wave / (np.nanmax(np.abs(wave), initial=0.0) or 1.0),
+            color=f"C{n}",
+            lw=0.9,
+            label=rf"$E_{n}={in_omega:.3f}\,\omega$, $\psi_{n}$",
+        )
+    for energy in mode.harmonic_spectrum(levels):
+        ax_u.axhline(energy, color="0.5", ls=":", lw=0.7)
+    ax_u.plot([], [], color="0.5", ls=":", lw=0.7, label=r"$n\,\omega$ (harmonic)")
+    ax_u.set(
+        xlabel="$x$",
+        ylabel=r"$U(x)$, $E_n$",
+        xlim=(lo, hi),
+        ylim=(floor - 0.05 * (ceiling - floor), ceiling),
+    )
+    ax_u.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return fig
+
+
+@_styled
+def teacher_student_scaling(results, snapshots: int = 1) -> Figure:
+    """<S> of degenerate teacher pairs against sqrt(pi lr A^2 / B) (article Fig. 9).
+
+    The solid line is [C.3] at lr -> 0, <S> = sqrt(pi lr A^2 / B); the dashed ones include the
+    finite-lr factor 1 / sqrt(1 - lr / 2) [A.6], one per lr (colours match the points). Below,
+    <S> over that corrected prediction. Non-teacher-student results are ignored.
+    """
+    rows = []  # (x, <S>, error, lr)
+    for result in _as_list(results):
+        config = result.config
+        if not isinstance(config, TeacherStudentConfig):
+            continue
+        late = _usable(result, snapshots)
+        for i, j in _groups(config)[0]:
+            try:
+                wig = analysis.fit_wigner(late[:, :, j] - late[:, :, i])
+            except ValueError:
+                continue
+            x = math.sqrt(math.pi * config.lr * config.noise**2 / config.batch_size)
+            rows.append((x, wig.mean, wig.mean_err, config.lr))
+    fig, axes = _figure(COLUMN, 3.8, 2, 1, sharex=True, height_ratios=(2, 1))
+    ax, ax_r = axes[:, 0]
+    if not rows:
+        _note(ax, "no degenerate teacher-student pairs")
+        ax_r.set_axis_off()
+        return fig
+    x, s, err, lr = np.array(rows).T
+    line = np.array([0, x.max() * 1.08])
+    ax.plot(line, line, color="k", lw=0.8, label=r"[C.3], $\alpha\to0$")
+    for n, rate in enumerate(np.unique(lr)):
+        at, factor = lr == rate, 1 / math.sqrt(1 - rate / 2)
+        ax.errorbar(
+            x[at], s[at], err[at], fmt="o", color=f"C{n}", ms=3, label=rf"$\alpha={rate:g}$"
+        )
+        ax.plot(line, factor * line, color=f"C{n}", lw=0.7, ls="--")
+        ax_r.errorbar(
+            x[at],
+            s[at] / (factor * x[at]),
+            err[at] / (factor * x[at]),
+            fmt="o",
+            color=f"C{n}",
+            ms=3,
+        )
+    ax.plot([], [], color="0.4", lw=0.7, ls="--", label=r"$\times 1/\sqrt{1-\alpha/2}$")
+    ax.set(ylabel=r"$\langle S\rangle$", xlim=(0, line[1]), ylim=(0, None))
+    ax.legend(loc="upper left")
+    ax_r.axhline(1, color="k", lw=0.8)
+    ax_r.set(xlabel=r"$\sqrt{\pi\alpha A^2/B}$", ylabel=r"$\langle S\rangle$ / [C.3]")
+    return fig
+
+
+@_styled
+def marchenko_pastur_figure(result) -> Figure:
+    """The initial spectrum of an RBM against Marchenko-Pastur [B.7].
+
+    The recorded eigenvalues at step 0 are those of sigma_h^2 W^T W; divided by
+    sigma_h^2 N_h they are those of W^T W / N_h, of ratio c = N_v / N_h and sigma_w^2 =
+    ``config.init_variance`` [B.4]. (For N_v > N_h the N_h nonzero ones, divided by N_v, follow
+    [B.7] with c = N_h / N_v.) Every replica with a finite start counts, diverged or not: the
+    initial law does not depend on what training did later.
+    """
+    config = result.config
+    if not isinstance(config, RBMConfig):
+        raise TypeError(f"result: needs an RBMConfig result, got {type(config).__name__}")
+    small, large = sorted((config.n_visible, config.n_hidden))
+    start = np.asarray(result.eigenvalues, dtype=np.float64)[:, 0, -small:]
+    start = start[np.all(np.isfinite(start), axis=1)] / (config.sigma_h**2 * large)
+    ratio, sigma_w = small / large, math.sqrt(config.init_variance)
+    fig, axes = _figure(COLUMN, 2.4)
+    ax = axes[0, 0]
+    ax.set_title(
+        rf"$N_v={config.n_visible}$, $N_h={config.n_hidden}$, "
+        rf"$\sigma_w={sigma_w:.3g}$, {start.shape[0]} replicas, step "
+        f"{int(np.asarray(result.steps)[0])}"
+    )
+    if start.size < 2:
+        _note(ax, "no finite initial spectra")
+        return fig
+    edges = _hist(ax, start)
+    ax.patches[0].set_label("initial eigenvalues")
+    edge = sigma_w**2 * (1 + math.sqrt(ratio)) ** 2
+    grid = np.linspace(0, max(edges[-1], edge) * 1.05, 2000)[1:]
+    ax.plot(
+        grid,
+        analysis.marchenko_pastur_pdf(grid, ratio, sigma_w),
+        color="C0",
+        label=rf"Marchenko-Pastur [B.7], $c={ratio:.3g}$",
+    )
+    heights = np.histogram(start, edges, density=True)[0]
+    ax.set_ylim(0, 1.35 * heights.max())
+    ax.set_xlim(0, grid[-1])
+    transposed = config.n_visible > config.n_hidden
+    ax.set_xlabel(r"eigenvalue $y$ of " + (r"$WW^T/N_v$" if transposed else r"$W^TW/N_h$"))
+    ax.set_ylabel(r"$\rho(y)$")
+    ax.legend(loc="upper right")
+    return fig
+
+
+@_styled
+def trajectories_figure(result, replicas: int = 20) -> Figure:
+    """The learnt eigenvalues over training: per mode, the mean over the surviving replicas with
+    a band of one standard deviation, ``replicas`` single replicas as thin lines, and the
+    stationary levels x* [B.4] (dashed). Modes of one degenerate group share a colour."""
+    config = result.config
+    eigs = _usable(result)
+    steps = np.asarray(result.steps)
+    fig, axes = _figure(COLUMN, 2.8)
+    ax = axes[0, 0]
+    ax.set_title(f"{_describe(config)}, {eigs.shape[0]} replicas")
+    for level in np.unique(config.stationary_levels):
+        ax.axhline(level, color="0.3", ls="--", lw=0.6)
+    if eigs.shape[0] == 0:
+        _note(ax, "no usable replicas")
+        return fig
+    groups = analysis.degenerate_groups(config.stationary_levels)
+    mean, spread = eigs.mean(axis=0), eigs.std(axis=0)
+    for n, group in enumerate(groups):
+        color = f"C{n % 10}"
+        for m in group:
+            ax.plot(steps, eigs[:replicas, :, m].T, color=color, lw=0.3, alpha=0.35)
+            ax.fill_between(
+                steps,
+                mean[:, m] - spread[:, m],
+                mean[:, m] + spread[:, m],
+                color=color,
+                alpha=0.25,
+                lw=0,
+            )
+            ax.plot(steps, mean[:, m], color=color, marker="o", ms=2.5, lw=1.0)
+    ax.set(xlabel="training step", ylabel=_eigenvalue_label(config), xlim=(steps[0], steps[-1]))
+    handles = [
+        Line2D([], [], color="0.3", marker="o", ms=2.5, label="mean over replicas"),
+        Patch(color="0.3", alpha=0.25, lw=0, label=r"$\pm1$ standard deviation"),
+        Line2D([], [], color="0.3", lw=0.3, label=f"{min(replicas, eigs.shape[0])} replicas"),
+        Line2D([], [], color="0.3", ls="--", lw=0.6, label=_level_label(config)),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=2)
+    return fig
+
+
+def _slug(config) -> str:
+    slug = f"lr{config.lr:g}_B{config.batch_size}"
+    noise = getattr(config, "noise", None)
+    return slug + (f"_A{noise:g}" if noise is not None else "")
+
+
+def save_figures(
+    results, outdir, snapshots: int = 1, dpi: int = DPI, per_point: bool = True
+) -> list[Path]:
+    """Write every figure that applies to ``results`` as PNG files in ``outdir``.
+
+    ``results``: one EnsembleResult, or a list of them (a scan). Per result (unless
+    ``per_point`` is False and there are several, which saves most of the time of a scan):
+    ``histograms``, ``spacings``, ``trajectories`` and, for an RBM, ``marchenko_pastur``,
+    suffixed ``_<index>_lr<lr>_B<B>[_A<noise>]`` for a scan. Once: ``target_spectrum`` and
+    ``fokker_planck`` (the slowest mode, largest kappa, with D from
+    ``FokkerPlanckMode.from_training``; skipped with a warning if
+    :mod:`dysonlearn.analysis.fokker_planck` cannot be imported) for the first RBM, ``scaling`` and
+    ``lambda_ratio`` when there are degenerate pairs, ``teacher_student_scaling`` for
+    teacher-student results. Returns the paths written.
+    """
+    results = _as_list(results)
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    written = []
+
+    def save(fig: Figure, name: str) -> None:
+        path = outdir / f"{name}.png"
+        fig.savefig(path, dpi=dpi)
+        written.append(path)
+
+    scan = len(results) > 1
+    for index, result in enumerate(results if per_point or not scan else []):
+        tag = f"_{index:02d}_{_slug(result.config)}" if scan else ""
+        save(learnt_histograms(result), f"histograms{tag}")
+        save(spacing_figure(result, snapshots), f"spacings{tag}")
+        save(trajectories_figure(result), f"trajectories{tag}")
+        if isinstance(result.config, RBMConfig):
+            save(marchenko_pastur_figure(result), f"marchenko_pastur{tag}")
+    rbm = next((r.config for r in results if isinstance(r.config, RBMConfig)), None)
+    if rbm is not None:
+        save(target_spectrum(rbm.target, rbm.mu), "target_spectrum")
+        try:
+            from .analysis.fokker_planck import FokkerPlanckMode
+        except ImportError:
+            warnings.warn(
+                "fokker_planck: dysonlearn.analysis.fokker_planck is missing; figure skipped",
+                stacklevel=2,
+            )
+        else:
+            kappa = float(np.max(rbm.target.spectrum))
+            if 0 < kappa < rbm.mu**2:  # x* > 0: the mode has a stable level
+                mode = FokkerPlanckMode.from_training(kappa, rbm.mu, rbm.lr, rbm.batch_size)
+                save(fokker_planck_figure(kappa, rbm.mu, mode.D), "fokker_planck")
+    try:
+        table = analysis.scaling_table(results, snapshots)
+    except ValueError as exc:
+        warnings.warn(f"scaling: figures skipped ({exc})", stacklevel=2)
+        table = None
+    if table is not None and table.pairs:
+        save(scaling_figure(results, snapshots, table=table), "scaling")
+        save(lambda_ratio_figure(results, snapshots, table=table), "lambda_ratio")
+    if any(isinstance(r.config, TeacherStudentConfig) for r in results):
+        save(teacher_student_scaling(results, snapshots), "teacher_student_scaling")
+    return written
+
+
+__all__ = [
+    "COLUMN",
+    "DPI",
+    "PAGE",
+    "fokker_planck_figure",
+    "lambda_ratio_figure",
+    "learnt_histograms",
+    "marchenko_pastur_figure",
+    "save_figures",
+    "scaling_figure",
+    "spacing_figure",
+    "target_spectrum",
+    "teacher_student_scaling",
+    "trajectories_figure",
+]

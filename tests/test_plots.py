@@ -1,0 +1,178 @@
+"""Figures of dysonlearn.plots on small real ensembles: each builds, and save_figures writes."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+pytest.importorskip("matplotlib")
+
+import matplotlib.image
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+import dysonlearn as dl
+from dysonlearn import plots
+
+
+@pytest.fixture(scope="module")
+def rbm():
+    """Reference RBM, short: 64 replicas, four snapshots after step 0."""
+    cfg = dl.RBMConfig(steps=2000, snapshots=4)
+    return dl.run_ensemble(cfg, replicas=64, seed=1, progress=False, backend="serial")
+
+
+@pytest.fixture(scope="module")
+def rbm_with_failures(rbm):
+    """The same ensemble with three replicas marked diverged (NaN after step 1000)."""
+    eigs = rbm.eigenvalues.copy()
+    failed = rbm.failed.copy()
+    fail_step = rbm.fail_step.copy()
+    eigs[:3, 3:, :] = np.nan
+    failed[:3] = True
+    fail_step[:3] = 1200
+    return dataclasses.replace(rbm, eigenvalues=eigs, failed=failed, fail_step=fail_step)
+
+
+@pytest.fixture(scope="module")
+def ts_scan():
+    """Teacher-student scan over lr, degenerate teacher kappa = (2, 2)."""
+    return [
+        dl.run_ensemble(
+            dl.TeacherStudentConfig(noise=0.1, lr=lr, steps=1500, snapshots=3),
+            replicas=128,
+            seed=2,
+            progress=False,
+            backend="serial",
+        )
+        for lr in (0.1, 0.2, 0.4)
+    ]
+
+
+@pytest.fixture(scope="module")
+def ts_nondegenerate():
+    cfg = dl.TeacherStudentConfig(teacher=(1.0, 2.0), noise=0.1, steps=1500, snapshots=3)
+    return dl.run_ensemble(cfg, replicas=64, seed=3, progress=False, backend="serial")
+
+
+def built(fig):
+    """Check that fig is a drawn Figure with visible axes, then close it."""
+    assert isinstance(fig, Figure)
+    assert any(ax.get_visible() and ax.axison for ax in fig.axes)
+    plt.close(fig)
+
+
+def test_target_spectrum_marks_degeneracies():
+    target = dl.targets.free_scalar(n=10, m=2.0)
+    fig = plots.target_spectrum(target, mu=3.0)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    # 4, 4.382 (x2), 5.382 (x2), 6.618 (x2), 7.618 (x2), 8 [B.5] and their x* [B.4].
+    assert sum("times2" in t for t in texts) == 8
+    assert any(t.startswith("4.382") for t in texts) and any(t.startswith("1.382") for t in texts)
+    built(fig)
+    built(plots.target_spectrum(target))
+
+
+def test_learnt_histograms(rbm, rbm_with_failures):
+    fig = plots.learnt_histograms(rbm)
+    # one dashed line per distinct stationary level x*
+    assert len(fig.axes[0].lines) == np.unique(rbm.config.stationary_levels).size
+    built(fig)
+    built(plots.learnt_histograms(rbm_with_failures, snapshot=-1))
+    built(plots.learnt_histograms(rbm, snapshot=0))
+
+
+def test_spacing_figure_has_a_row_per_pair(rbm, rbm_with_failures):
+    fig = plots.spacing_figure(rbm, snapshots=2)
+    # 4 degenerate pairs (3 panels each) and 2 non-degenerate levels, one empty slot
+    assert len(fig.axes) == 5 * 3
+    assert sum(ax.axison for ax in fig.axes) == 4 * 3 + 2
+    built(fig)
+    built(plots.spacing_figure(rbm_with_failures))
+
+
+def test_spacing_figure_without_pairs(ts_nondegenerate):
+    fig = plots.spacing_figure(ts_nondegenerate)
+    assert sum(ax.axison for ax in fig.axes) == 2  # two Gaussian levels, no pair rows
+    built(fig)
+
+
+def test_scaling_and_lambda_figures(rbm, ts_scan):
+    table = dl.analysis.scaling_table(ts_scan)
+    built(plots.scaling_figure(ts_scan, table=table))
+    built(plots.lambda_ratio_figure(ts_scan, table=table))
+    built(plots.scaling_figure(rbm))  # one point: its four pairs still make a line
+    built(plots.lambda_ratio_figure(rbm))
+
+
+def test_scaling_figure_without_pairs(ts_nondegenerate):
+    fig = plots.scaling_figure(ts_nondegenerate)
+    assert any("no degenerate pairs" in t.get_text() for t in fig.axes[0].texts)
+    plt.close(fig)
+
+
+def test_teacher_student_scaling(ts_scan, ts_nondegenerate, rbm):
+    fig = plots.teacher_student_scaling(ts_scan)
+    assert len(fig.axes) == 2
+    built(fig)
+    # only non-degenerate or non-teacher-student results: a note, no error
+    fig = plots.teacher_student_scaling([ts_nondegenerate, rbm])
+    assert any("no degenerate" in t.get_text() for t in fig.axes[0].texts)
+    plt.close(fig)
+
+
+def test_marchenko_pastur_figure(rbm, rbm_with_failures, ts_scan):
+    built(plots.marchenko_pastur_figure(rbm))
+    built(plots.marchenko_pastur_figure(rbm_with_failures))
+    with pytest.raises(TypeError, match="RBMConfig"):
+        plots.marchenko_pastur_figure(ts_scan[0])
+
+
+def test_marchenko_pastur_figure_more_visible_than_hidden():
+    cfg = dl.RBMConfig(n_visible=10, n_hidden=6, steps=10, snapshots=1)
+    result = dl.run_ensemble(cfg, replicas=32, seed=4, progress=False, backend="serial")
+    built(plots.marchenko_pastur_figure(result))
+
+
+def test_trajectories_figure(rbm, rbm_with_failures, ts_scan):
+    built(plots.trajectories_figure(rbm, replicas=5))
+    built(plots.trajectories_figure(rbm_with_failures))
+    built(plots.trajectories_figure(ts_scan[0]))
+
+
+def test_fokker_planck_figure():
+    fp = pytest.importorskip("dysonlearn.analysis.fokker_planck")
+    mode = fp.FokkerPlanckMode.from_training(8.0, 3.0, 0.1, 16)
+    fig = plots.fokker_planck_figure(8.0, 3.0, mode.D)
+    assert len(fig.axes) == 3
+    built(fig)
+
+
+def check_png(path):
+    assert path.suffix == ".png" and path.stat().st_size > 10_000
+    image = matplotlib.image.imread(path)
+    assert image.ndim == 3 and image.shape[0] > 200 and image.shape[1] > 200
+
+
+def test_save_figures_single_rbm(rbm_with_failures, tmp_path):
+    paths = plots.save_figures(rbm_with_failures, tmp_path / "figures")
+    names = {p.stem for p in paths}
+    expected = {"histograms", "spacings", "trajectories", "marchenko_pastur", "target_spectrum"}
+    expected |= {"scaling", "lambda_ratio"}
+    assert expected <= names
+    assert names - expected <= {"fokker_planck"}
+    assert len(paths) == len(names)
+    for path in paths:
+        check_png(path)
+
+
+def test_save_figures_scan(ts_scan, tmp_path):
+    paths = plots.save_figures(ts_scan, tmp_path)
+    names = {p.name for p in paths}
+    assert "histograms_00_lr0.1_B16_A0.1.png" in names
+    assert "spacings_02_lr0.4_B16_A0.1.png" in names
+    assert {"scaling.png", "lambda_ratio.png", "teacher_student_scaling.png"} <= names
+    assert not any(n.startswith(("marchenko_pastur", "target_spectrum")) for n in names)
+    assert len(paths) == 3 * 3 + 3
+    for path in paths:
+        check_png(path)
