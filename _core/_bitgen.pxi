@@ -1,8 +1,13 @@
-# The bitgen_t behind a numpy.random.BitGenerator (its capsule), as numpy's own Cython
-# examples obtain it. The caller keeps the Python object alive while the pointer is used.
+# What every block kernel's Python entry point shares: the bitgen_t behind each replica's
+# numpy.random.BitGenerator (its capsule, as numpy's own Cython examples obtain it; the
+# caller keeps the Python objects alive while the pointers are used), and the checks of
+# the bookkeeping arrays, so that no kernel can be handed a buffer it would overrun.
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
+from libc.stdint cimport int64_t, uint8_t
 from libc.stdlib cimport free, malloc
 from numpy.random cimport bitgen_t
+
+NORMAL_METHODS = {"ziggurat": DL_NORMALS_ZIGGURAT, "numpy": DL_NORMALS_NUMPY}
 
 
 cdef bitgen_t* bitgen_pointer(object bit_generator) except NULL:
@@ -27,3 +32,21 @@ cdef bitgen_t** bitgen_array(object bit_generators, Py_ssize_t n) except NULL:
         free(gens)
         raise
     return gens
+
+
+cdef int check_block(double[:, :, ::1] eigenvalues, uint8_t[::1] failed,
+                     int64_t[::1] fail_step, Py_ssize_t n_rep, Py_ssize_t n_snap,
+                     Py_ssize_t n, int64_t start, int64_t stop,
+                     str normals_method) except -1:
+    """Validate a block's output arrays and step range; the normal method's code."""
+    if (eigenvalues.shape[0] != n_rep or eigenvalues.shape[1] != n_snap
+            or eigenvalues.shape[2] != n):
+        raise ValueError(f"eigenvalues must have shape ({n_rep}, {n_snap}, {n})")
+    if failed.shape[0] != n_rep or fail_step.shape[0] != n_rep:
+        raise ValueError(f"failed and fail_step must have length {n_rep}")
+    if start < 0 or stop < start:
+        raise ValueError("need 0 <= start <= stop")
+    if normals_method not in NORMAL_METHODS:
+        raise ValueError(f"normals_method must be one of {sorted(NORMAL_METHODS)}, "
+                         f"got {normals_method!r}")
+    return NORMAL_METHODS[normals_method]

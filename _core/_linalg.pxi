@@ -4,8 +4,22 @@
 # links, never linked by hand. All matrices are column-major as BLAS sees them; a
 # row-major (rows, cols) array is the column-major (cols, rows) matrix of its transpose.
 
+from libc.stdlib cimport free, malloc
 from scipy.linalg.cython_blas cimport dgemm, dsymm, dsyrk, dtrmm
 from scipy.linalg.cython_lapack cimport dpotrf, dsyevd
+
+
+cdef inline double* alloc_work(Py_ssize_t doubles, int** lapack_iwork) noexcept nogil:
+    """One block of `doubles` doubles plus the int workspace of dsyevd (its caller frees
+    both); NULL, with nothing left allocated, when memory is short."""
+    cdef double* block = <double*> malloc(doubles * sizeof(double))
+    lapack_iwork[0] = <int*> malloc(sizeof(int))
+    if block == NULL or lapack_iwork[0] == NULL:
+        free(block)
+        free(lapack_iwork[0])
+        lapack_iwork[0] = NULL
+        return NULL
+    return block
 
 
 cdef inline void gram_upper(int n_rows, int n_cols, double scale, const double* w,

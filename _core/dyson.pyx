@@ -32,15 +32,11 @@ include "_bitgen.pxi"
 dl_normal_setup()
 
 DRIFTS = {"linear": DYSON_LINEAR, "rbm": DYSON_RBM}
-NORMAL_METHODS = {"ziggurat": DL_NORMALS_ZIGGURAT, "numpy": DL_NORMALS_NUMPY}
 
 
 cdef int dyson_work_alloc(DysonWork* work, const DysonParams* p) noexcept nogil:
-    work.matrix = <double*> malloc((p.n * p.n + 2 * p.n + 1) * sizeof(double))
-    work.lapack_iwork = <int*> malloc(sizeof(int))
-    if work.matrix == NULL or work.lapack_iwork == NULL:
-        free(work.matrix)
-        free(work.lapack_iwork)
+    work.matrix = alloc_work(p.n * p.n + 2 * p.n + 1, &work.lapack_iwork)
+    if work.matrix == NULL:
         return -1
     work.lapack_work = work.matrix + p.n * p.n
     return 0
@@ -163,17 +159,8 @@ def dyson_advance(double[:, ::1] levels not None, const double[::1] targets not 
     cdef Py_ssize_t n_snap = snapshot_steps.shape[0]
     if drift not in DRIFTS:
         raise ValueError(f"drift must be one of {sorted(DRIFTS)}, got {drift!r}")
-    if normals_method not in NORMAL_METHODS:
-        raise ValueError(f"normals_method must be one of {sorted(NORMAL_METHODS)}")
     if n < 1 or batch_size < 1 or targets.shape[0] != n:
         raise ValueError(f"need n >= 1 levels, batch_size >= 1 and {n} targets")
-    if (eigenvalues.shape[0] != n_rep or eigenvalues.shape[1] != n_snap
-            or eigenvalues.shape[2] != n):
-        raise ValueError(f"eigenvalues must have shape ({n_rep}, {n_snap}, {n})")
-    if failed.shape[0] != n_rep or fail_step.shape[0] != n_rep:
-        raise ValueError(f"failed and fail_step must have length {n_rep}")
-    if start < 0 or stop < start:
-        raise ValueError("need 0 <= start <= stop")
     cdef DysonParams p
     p.n = n
     p.batch_size = batch_size
@@ -181,7 +168,8 @@ def dyson_advance(double[:, ::1] levels not None, const double[::1] targets not 
     p.lr = lr
     p.noise = noise
     p.mu = mu
-    cdef int method = NORMAL_METHODS[normals_method]
+    cdef int method = check_block(eigenvalues, failed, fail_step, n_rep, n_snap, n,
+                                  start, stop, normals_method)
     cdef bitgen_t** gens = bitgen_array(bit_generators, n_rep)
     cdef DysonWork work
     cdef dl_normal_source normals

@@ -7,22 +7,19 @@ include "_bitgen.pxi"
 
 dl_normal_setup()
 
-METHODS = {"ziggurat": DL_NORMALS_ZIGGURAT, "numpy": DL_NORMALS_NUMPY}
-
-
 def standard_normals(object bit_generator, Py_ssize_t n, str method="ziggurat"):
     """n standard normals from bit_generator, drawn as the kernels draw them.
 
     method "ziggurat": the kernels' default sampler (dl_normal.h); "numpy": numpy's
     random_standard_normal, i.e. ``Generator(bit_generator).standard_normal(n)``.
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {sorted(METHODS)}, got {method!r}")
+    if method not in NORMAL_METHODS:
+        raise ValueError(f"method must be one of {sorted(NORMAL_METHODS)}, got {method!r}")
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
     cdef dl_normal_source source
     source.bitgen = bitgen_pointer(bit_generator)
-    source.method = METHODS[method]
+    source.method = NORMAL_METHODS[method]
     source.buffer = NULL
     source.position = 0
     out = np.empty(n)

@@ -36,7 +36,6 @@ include "_bitgen.pxi"
 
 dl_normal_setup()
 
-NORMAL_METHODS = {"ziggurat": DL_NORMALS_ZIGGURAT, "numpy": DL_NORMALS_NUMPY}
 
 
 cdef Py_ssize_t pcd_normals_per_step(const RBMParams* p) noexcept nogil:
@@ -50,11 +49,8 @@ cdef Py_ssize_t pcd_normals_per_step(const RBMParams* p) noexcept nogil:
 cdef int rbm_work_alloc(RBMWork* work, const RBMParams* p) noexcept nogil:
     cdef Py_ssize_t nv = p.n_visible, nh = p.n_hidden, nb = p.batch_size
     cdef Py_ssize_t total = nb * nh + nb * nv + 2 * nv * nv + nh * nv + 2 * nv + 1
-    cdef double* block = <double*> malloc(total * sizeof(double))
-    work.lapack_iwork = <int*> malloc(sizeof(int))
-    if block == NULL or work.lapack_iwork == NULL:
-        free(block)
-        free(work.lapack_iwork)
+    cdef double* block = alloc_work(total, &work.lapack_iwork)
+    if block == NULL:
         return -1
     work.hidden = block
     work.target_samples = work.hidden + nb * nh
@@ -220,17 +216,8 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
         raise ValueError(f"c_target must have shape ({nv}, {nv})")
     if chol is not None and (chol.shape[0] != nv or chol.shape[1] != nv):
         raise ValueError(f"chol must have shape ({nv}, {nv})")
-    if (eigenvalues.shape[0] != n_rep or eigenvalues.shape[1] != n_snap
-            or eigenvalues.shape[2] != nv):
-        raise ValueError(f"eigenvalues must have shape ({n_rep}, {n_snap}, {nv})")
-    if failed.shape[0] != n_rep or fail_step.shape[0] != n_rep:
-        raise ValueError(f"failed and fail_step must have length {n_rep}")
-    if start < 0 or stop < start:
-        raise ValueError("need 0 <= start <= stop")
-    if normals_method not in NORMAL_METHODS:
-        raise ValueError(f"normals_method must be one of {sorted(NORMAL_METHODS)}, "
-                         f"got {normals_method!r}")
-    cdef int method = NORMAL_METHODS[normals_method]
+    cdef int method = check_block(eigenvalues, failed, fail_step, n_rep, n_snap, nv,
+                                  start, stop, normals_method)
 
     cdef bitgen_t** gens = bitgen_array(bit_generators, n_rep)
     cdef RBMWork work

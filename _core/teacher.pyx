@@ -37,18 +37,14 @@ include "_bitgen.pxi"
 dl_normal_setup()
 
 SAMPLERS = {"wishart": TS_WISHART, "explicit": TS_EXPLICIT}
-NORMAL_METHODS = {"ziggurat": DL_NORMALS_ZIGGURAT, "numpy": DL_NORMALS_NUMPY}
 
 
 cdef int ts_work_alloc(TSWork* work, const TSParams* p) noexcept nogil:
     cdef Py_ssize_t n = p.n, nb = p.batch_size, m = n * (n + 1) // 2
     cdef Py_ssize_t factor = n * n if n * n > nb * n else nb * n
     cdef Py_ssize_t total = 4 * n * n + factor + nb * m + 2 * n + 1
-    cdef double* block = <double*> malloc(total * sizeof(double))
-    work.lapack_iwork = <int*> malloc(sizeof(int))
-    if block == NULL or work.lapack_iwork == NULL:
-        free(block)
-        free(work.lapack_iwork)
+    cdef double* block = alloc_work(total, &work.lapack_iwork)
+    if block == NULL:
         return -1
     work.cov = block
     work.xi = work.cov + n * n
@@ -295,15 +291,6 @@ def ts_advance(double[:, :, ::1] weights not None, const double[:, :, ::1] teach
     if weights.shape[2] != n or teachers.shape[0] != n_rep or teachers.shape[1] != n \
             or teachers.shape[2] != n:
         raise ValueError(f"weights and teachers must both have shape ({n_rep}, {n}, {n})")
-    if (eigenvalues.shape[0] != n_rep or eigenvalues.shape[1] != n_snap
-            or eigenvalues.shape[2] != n):
-        raise ValueError(f"eigenvalues must have shape ({n_rep}, {n_snap}, {n})")
-    if failed.shape[0] != n_rep or fail_step.shape[0] != n_rep:
-        raise ValueError(f"failed and fail_step must have length {n_rep}")
-    if start < 0 or stop < start:
-        raise ValueError("need 0 <= start <= stop")
-    if normals_method not in NORMAL_METHODS:
-        raise ValueError(f"normals_method must be one of {sorted(NORMAL_METHODS)}")
     cdef int n_points = 0
     if reference:
         if point_noise is None or dataset_index is None or order is None:
@@ -320,7 +307,8 @@ def ts_advance(double[:, :, ::1] weights not None, const double[:, :, ::1] teach
         for r in range(n_rep):
             if not 0 <= dataset_index[r] < inputs.shape[0]:
                 raise ValueError(f"dataset_index[{r}] out of range")
-    cdef int method = NORMAL_METHODS[normals_method]
+    cdef int method = check_block(eigenvalues, failed, fail_step, n_rep, n_snap, n,
+                                  start, stop, normals_method)
     cdef bitgen_t** gens = bitgen_array(bit_generators, n_rep)
     cdef TSWork work
     cdef TSData data
