@@ -125,20 +125,21 @@ def test_sigint_then_resume_equals_an_uninterrupted_run(tmp_path):
     """Ctrl-C a running `dysonlearn run` in a subprocess, run it again, and compare bitwise
     with a run that was never interrupted."""
     config = tmp_path / "exp.toml"
-    # Slow enough to be caught mid-run: RBM blocks of ~0.5 s each.
+    # Slow enough to be caught mid-run even on a loaded machine: 64 RBMs x 25000 steps is
+    # about 9 s of work (5.5 us a replica-step) in blocks of 8 replicas, ~1 s each.
     config.write_text(
-        "[model]\nkind='rbm'\n[train]\nlr=0.1\nbatch_size=16\nsteps=3000\nsnapshots=3\n"
-        "[ensemble]\nreplicas=48\nseed=9\n"
+        "[model]\nkind='rbm'\n[train]\nlr=0.1\nbatch_size=16\nsteps=25000\nsnapshots=3\n"
+        "[ensemble]\nreplicas=64\nseed=9\n"
     )
     out = tmp_path / "interrupted"
     argv = [sys.executable, "-m", "dysonlearn", "run", str(config), "-o", str(out),
             "--workers", "2"]  # fmt: skip
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     path = out / "results.h5"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     # Wait until at least one block is stored, then interrupt.
     while time.monotonic() < deadline:
-        time.sleep(0.2)
+        time.sleep(0.05)
         if path.exists():
             try:
                 _, infos = store_module.describe(path)
@@ -152,7 +153,7 @@ def test_sigint_then_resume_equals_an_uninterrupted_run(tmp_path):
     assert "Run the same command again to resume" in err
     assert "Traceback" not in err
     _, infos = store_module.describe(path)
-    assert 0 < infos[0].done < 48
+    assert 0 < infos[0].done < 64
     resumed = subprocess.run(argv + ["--quiet"], capture_output=True, text=True, check=False)
     assert resumed.returncode == 0, resumed.stderr
     straight = tmp_path / "straight"

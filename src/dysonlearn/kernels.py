@@ -102,6 +102,7 @@ def rbm_pcd(
     failed: np.ndarray | None = None,
     fail_step: np.ndarray | None = None,
     normal_method: str = "ziggurat",
+    eigenvalues: np.ndarray | None = None,
 ) -> np.ndarray:
     """Train R Gaussian RBMs by PCD from step ``start`` to ``stop``, in place [B.2]-[B.6].
 
@@ -119,6 +120,8 @@ def rbm_pcd(
         failed, fail_step: (R,) uint8 and int64 divergence flags, updated in place;
             replicas already flagged are skipped. Fresh ones are made if None.
         normal_method: "ziggurat" (default) or "numpy", see the module docstring.
+        eigenvalues: (R, S, N_v) array to write the spectra into (only the snapshots within
+            [start, stop] are written), so that successive calls fill one array.
 
     Returns:
         eigenvalues (R, S, N_v): ascending spectra at the snapshots, NaN where a snapshot
@@ -132,7 +135,7 @@ def rbm_pcd(
     _check_normal_method(normal_method)
     c_target = np.ascontiguousarray(c_target, dtype=np.float64)
     chol = None if target_chol is None else np.ascontiguousarray(target_chol, dtype=np.float64)
-    eigenvalues = np.full((n_rep, steps.size, n_vis), np.nan)
+    eigenvalues = _spectra_out(eigenvalues, n_rep, steps.size, n_vis)
     _rbm.pcd_advance(
         weights, chains, gens, c_target, chol, float(lr), float(mu), float(sigma_h), int(k),
         int(start), int(stop), steps, eigenvalues, failed, fail_step, normal_method,
@@ -169,6 +172,13 @@ def rbm_pcd_step_given_normals(
     )  # fmt: skip
 
 
+def _spectra_out(eigenvalues, n_rep: int, n_snap: int, n: int) -> np.ndarray:
+    """The caller's (R, S, N) output array, checked, or a fresh one filled with NaN."""
+    if eigenvalues is None:
+        return np.full((n_rep, n_snap, n), np.nan)
+    return _state_array("eigenvalues", eigenvalues, 3, f"({n_rep}, {n_snap}, {n})")
+
+
 def _bookkeeping(n_rep: int, snapshot_steps, failed, fail_step):
     """Validated snapshot steps and divergence flags (fresh ones when None)."""
     steps = np.ascontiguousarray(snapshot_steps, dtype=np.int64).reshape(-1)
@@ -199,6 +209,7 @@ def teacher_student(
     normal_method: str = "ziggurat",
     dataset: tuple | None = None,
     shuffle: bool = True,
+    eigenvalues: np.ndarray | None = None,
 ) -> np.ndarray:
     """Train R teacher-student replicas from ``start`` to ``stop`` in place [C.1].
 
@@ -214,6 +225,7 @@ def teacher_student(
             finite data set (packed upper triangles of the per-point noise) visited in
             batches; ``order`` holds each replica's visiting order and is updated in place.
         shuffle: reference protocol: a fresh random order every epoch.
+        eigenvalues: (R, S, N) array to write the spectra into, as for :func:`rbm_pcd`.
 
     Returns:
         eigenvalues (R, S, N): ascending eigenvalues of the symmetric students (singular
@@ -223,7 +235,7 @@ def teacher_student(
     n_rep, n, _ = weights.shape
     steps, failed, fail_step = _bookkeeping(n_rep, snapshot_steps, failed, fail_step)
     _check_normal_method(normal_method)
-    eigenvalues = np.full((n_rep, steps.size, n), np.nan)
+    eigenvalues = _spectra_out(eigenvalues, n_rep, steps.size, n)
     extra = {}
     if dataset is not None:
         inputs, point_noise, dataset_index, order = dataset
@@ -288,6 +300,7 @@ def dyson(
     failed: np.ndarray | None = None,
     fail_step: np.ndarray | None = None,
     normal_method: str = "ziggurat",
+    eigenvalues: np.ndarray | None = None,
 ) -> np.ndarray:
     """Advance R replicas of the eigenvalue-level Dyson Brownian motion [A.4] in place.
 
@@ -296,6 +309,7 @@ def dyson(
         targets: (N,) the kappa driving each sorted level (``DysonConfig.level_targets``).
         lr, noise, batch_size: alpha, g and B of [A.4].
         drift: "linear" (kappa_i - x_i) or "rbm" (2 x (1/kappa_i - 1/(mu^2 - x)) [B.10]).
+        eigenvalues: (R, S, N) array to write the levels into, as for :func:`rbm_pcd`.
 
     Returns:
         eigenvalues (R, S, N): the levels at the snapshots within [start, stop], else NaN.
@@ -304,7 +318,7 @@ def dyson(
     n_rep, n = levels.shape
     steps, failed, fail_step = _bookkeeping(n_rep, snapshot_steps, failed, fail_step)
     _check_normal_method(normal_method)
-    eigenvalues = np.full((n_rep, steps.size, n), np.nan)
+    eigenvalues = _spectra_out(eigenvalues, n_rep, steps.size, n)
     _dyson.dyson_advance(
         levels, np.ascontiguousarray(targets, dtype=np.float64), bit_generators(generators),
         float(lr), float(noise), int(batch_size), drift, float(mu), int(start), int(stop),

@@ -41,14 +41,12 @@ def advance(
     fail_step: np.ndarray, normal_method: str = "ziggurat",
 ) -> None:  # fmt: skip
     """Advance from ``start`` to ``stop`` in place; fill the snapshots in that span."""
-    eig = kernels.dyson(
+    kernels.dyson(
         state.levels, config.level_targets, generators, lr=config.lr, noise=config.noise,
         batch_size=config.batch_size, start=start, stop=stop, drift=config.drift,
         mu=config.mu or 0.0, snapshot_steps=snapshot_steps, failed=failed,
-        fail_step=fail_step, normal_method=normal_method,
+        fail_step=fail_step, normal_method=normal_method, eigenvalues=eigenvalues,
     )  # fmt: skip
-    within = (snapshot_steps >= start) & (snapshot_steps <= stop)
-    eigenvalues[:, within] = eig[:, within]
 
 
 def final_weights(state: DysonState) -> np.ndarray:

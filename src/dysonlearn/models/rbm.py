@@ -63,14 +63,12 @@ def advance(
     """Train from ``start`` to ``stop`` in place; fill the snapshots that fall in that span."""
     covariance = config.target.covariance
     chol = np.linalg.cholesky(covariance) if config.target_mode == "sampled" else None
-    eig = kernels.rbm_pcd(
+    kernels.rbm_pcd(
         state.weights, state.chains, generators, covariance,
         lr=config.lr, mu=config.mu, sigma_h=config.sigma_h, k=config.k,
         start=start, stop=stop, snapshot_steps=snapshot_steps, target_chol=chol,
-        failed=failed, fail_step=fail_step, normal_method=normal_method,
+        failed=failed, fail_step=fail_step, normal_method=normal_method, eigenvalues=eigenvalues,
     )  # fmt: skip
-    within = (snapshot_steps >= start) & (snapshot_steps <= stop)
-    eigenvalues[:, within] = eig[:, within]
 
 
 def final_weights(state: RBMState) -> np.ndarray:

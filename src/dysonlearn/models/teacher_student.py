@@ -86,14 +86,13 @@ def advance(
     fail_step: np.ndarray, normal_method: str = "ziggurat",
 ) -> None:  # fmt: skip
     """Train from ``start`` to ``stop`` in place; fill the snapshots in that span."""
-    eig = kernels.teacher_student(
+    kernels.teacher_student(
         state.weights, state.teachers, generators, lr=config.lr, noise=config.noise,
         batch_size=config.batch_size, start=start, stop=stop, sampler=config.sampler,
         snapshot_steps=snapshot_steps, failed=failed, fail_step=fail_step,
         normal_method=normal_method, dataset=state.dataset, shuffle=config.shuffle,
+        eigenvalues=eigenvalues,
     )  # fmt: skip
-    within = (snapshot_steps >= start) & (snapshot_steps <= stop)
-    eigenvalues[:, within] = eig[:, within]
 
 
 def final_weights(state: TeacherStudentState) -> np.ndarray:
