@@ -22,6 +22,7 @@ cdef struct RBMParams:
     double mu
     double sigma_h
     bint sampled_target
+    bint collapsed          # sample the k-sweep transition directly (see rbm.pyx)
 
 
 cdef struct RBMWork:
@@ -29,7 +30,14 @@ cdef struct RBMWork:
     double* target_samples  # (batch_size, n_visible), sampled-target mode
     double* delta           # (n_visible, n_visible): C_target - C_model
     double* weights_old     # (n_hidden, n_visible)
-    double* gram            # (n_visible, n_visible)
+    double* gram            # (n_visible, n_visible) scratch, destroyed by LAPACK
+    double* xmat            # (n_visible, n_visible) X = sigma_h^2 W^T W of the current W
+    double* apow            # (n_visible, n_visible) A^k, collapsed sampler
+    double* asq             # (n_visible, n_visible) A^2
+    double* series          # (n_visible, n_visible) sum_{j<k} A^(2j)
+    double* cov             # (n_visible, n_visible) Sigma_k, then its Cholesky factor
+    double* tmp             # (n_visible, n_visible)
+    double* visible_noise   # (batch_size, n_visible)
     double* lapack_work     # 2 n_visible + 1
     int* lapack_iwork       # 1
 

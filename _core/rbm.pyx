@@ -10,14 +10,29 @@ One PCD step of one replica, SPEC [B.2]-[B.6], with B persistent visible chains:
     W      += lr sigma_h^2 W (C_target - C_model)          [B.6]
 
 In sampled-target mode C_target is replaced by (1/B) sum_b t_b t_b^T with t_b = L z_b,
-L L^T = K_phi^-1. A replica has diverged when W is not finite or when the largest
+L L^T = K_phi^-1.
+
+The collapsed sampler draws the same k-sweep transition of the chains in one go. With h
+marginalised, one sweep phi -> h -> phi is Gaussian and linear in phi:
+
+    phi' = A phi + (sigma_h / mu^2) W^T eps_h + eps_phi / mu,
+    A = sigma_h^2 W^T W / mu^2 = X / mu^2,
+    Cov(noise) = Q = sigma_h^2 W^T W / mu^4 + 1 / mu^2 = (1 + A) / mu^2,
+
+so k sweeps give phi_k = A^k phi_0 + xi, xi ~ N(0, Sigma_k) with
+Sigma_k = sum_{j<k} A^j Q A^j = (1 + A) sum_{j<k} A^(2j) / mu^2 (A and Q commute: both are
+functions of X). Sampling it costs B N_v normals per step instead of k B (N_v + N_h), and
+a few N_v^3 products and one Cholesky factorisation of Sigma_k per step. As k -> infinity
+Sigma_k -> (mu^2 - X)^-1 = K^-1 [B.4], the model's covariance. Same law, fewer variates. A replica has diverged when W is not finite or when the largest
 eigenvalue of X = sigma_h^2 W^T W reaches mu^2 ([B.4]: K = mu^2 - X must stay positive).
 
 Order of the standard normals drawn in one step (this order defines the kernel and is
 what the deterministic entry point `pcd_step_given_normals` consumes):
 
-    eps_h (B, N_h); then for j < k: eps_phi (B, N_v), and eps_h (B, N_h) if j < k - 1;
-    then, sampled-target mode only, z (B, N_v).
+    gibbs:      eps_h (B, N_h); then for j < k: eps_phi (B, N_v), and eps_h (B, N_h) if
+                j < k - 1; then, sampled-target mode only, z (B, N_v).
+    collapsed:  xi's standard normals (B, N_v) (xi_b = L z_b, L L^T = Sigma_k); then,
+                sampled-target mode only, z (B, N_v).
 
 Layout: the batch of chains, a row-major (B, N_v) array, is the column-major (N_v, B)
 matrix Phi^T, so every product of the step is one BLAS call over all chains at once.
@@ -41,6 +56,8 @@ dl_normal_setup()
 cdef Py_ssize_t pcd_normals_per_step(const RBMParams* p) noexcept nogil:
     cdef Py_ssize_t nb = p.batch_size
     cdef Py_ssize_t n = p.k * nb * (p.n_visible + p.n_hidden)
+    if p.collapsed:
+        n = nb * p.n_visible
     if p.sampled_target:
         n += nb * p.n_visible
     return n
@@ -48,16 +65,23 @@ cdef Py_ssize_t pcd_normals_per_step(const RBMParams* p) noexcept nogil:
 
 cdef int rbm_work_alloc(RBMWork* work, const RBMParams* p) noexcept nogil:
     cdef Py_ssize_t nv = p.n_visible, nh = p.n_hidden, nb = p.batch_size
-    cdef Py_ssize_t total = nb * nh + nb * nv + 2 * nv * nv + nh * nv + 2 * nv + 1
+    cdef Py_ssize_t total = nb * nh + 2 * nb * nv + 8 * nv * nv + nh * nv + 2 * nv + 1
     cdef double* block = alloc_work(total, &work.lapack_iwork)
     if block == NULL:
         return -1
     work.hidden = block
     work.target_samples = work.hidden + nb * nh
-    work.delta = work.target_samples + nb * nv
+    work.visible_noise = work.target_samples + nb * nv
+    work.delta = work.visible_noise + nb * nv
     work.weights_old = work.delta + nv * nv
     work.gram = work.weights_old + nh * nv
-    work.lapack_work = work.gram + nv * nv
+    work.xmat = work.gram + nv * nv
+    work.apow = work.xmat + nv * nv
+    work.asq = work.apow + nv * nv
+    work.series = work.asq + nv * nv
+    work.cov = work.series + nv * nv
+    work.tmp = work.cov + nv * nv
+    work.lapack_work = work.tmp + nv * nv
     return 0
 
 
@@ -69,15 +93,70 @@ cdef void rbm_work_free(RBMWork* work) noexcept nogil:
 
 
 cdef int pcd_check(const RBMParams* p, const double* weights, RBMWork* work) noexcept nogil:
-    """PCD_OK, PCD_NONFINITE or PCD_UNSTABLE for the state W ([B.4])."""
-    cdef Py_ssize_t i
+    """PCD_OK, PCD_NONFINITE or PCD_UNSTABLE for the state W ([B.4]).
+
+    Leaves X = sigma_h^2 W^T W (full, symmetric) in work.xmat: the collapsed sampler's next
+    step needs exactly this matrix, so it is formed once per step.
+    """
+    cdef Py_ssize_t i, j, nv = p.n_visible
     cdef double s2 = p.sigma_h * p.sigma_h
-    for i in range(p.n_hidden * p.n_visible):
+    for i in range(p.n_hidden * nv):
         if not isfinite(weights[i]):
             return PCD_NONFINITE
-    gram_upper(p.n_hidden, p.n_visible, s2, weights, work.gram)
+    gram_upper(p.n_hidden, p.n_visible, s2, weights, work.xmat)
+    for j in range(nv):
+        for i in range(j + 1, nv):
+            work.xmat[i + j * nv] = work.xmat[j + i * nv]
+    memcpy(work.gram, work.xmat, nv * nv * sizeof(double))
     if not below_bound(p.n_visible, p.mu * p.mu, work.gram):
         return PCD_UNSTABLE
+    return PCD_OK
+
+
+cdef int collapsed_sweeps(const RBMParams* p, double* chains, dl_normal_source* normals,
+                          RBMWork* w) noexcept nogil:
+    """chains <- A^k chains + xi, xi ~ N(0, Sigma_k) (module docstring); needs w.xmat.
+
+    All matrices are polynomials in the symmetric X, hence symmetric: storage order is
+    irrelevant for them. Returns PCD_UNSTABLE if Sigma_k is not positive definite (it is
+    whenever max x < mu^2, which pcd_check enforces).
+    """
+    cdef int nv = p.n_visible, nb = p.batch_size, i, j, info = 0
+    cdef int n2 = nv * nv
+    cdef double inv_mu2 = 1.0 / (p.mu * p.mu), one = 1.0, zero = 0.0
+    cdef double* a = w.tmp
+    for i in range(n2):
+        a[i] = w.xmat[i] * inv_mu2
+    memcpy(w.apow, a, n2 * sizeof(double))
+    for i in range(n2):
+        w.series[i] = 0.0
+    for i in range(nv):
+        w.series[i * (nv + 1)] = 1.0
+    if p.k > 1:
+        dgemm(b'N', b'N', &nv, &nv, &nv, &one, a, &nv, a, &nv, &zero, w.asq, &nv)
+        for j in range(1, p.k):
+            # A^(j+1) = A^j A, and Horner for sum_{i<k} A^(2i): series <- 1 + A^2 series.
+            dgemm(b'N', b'N', &nv, &nv, &nv, &one, w.apow, &nv, a, &nv, &zero, w.cov, &nv)
+            memcpy(w.apow, w.cov, n2 * sizeof(double))
+            dgemm(b'N', b'N', &nv, &nv, &nv, &one, w.asq, &nv, w.series, &nv, &zero, w.cov,
+                  &nv)
+            for i in range(n2):
+                w.series[i] = w.cov[i]
+            for i in range(nv):
+                w.series[i * (nv + 1)] += 1.0
+    # Sigma_k = (1 + A) series / mu^2: a = 1 + A, then one product.
+    for i in range(nv):
+        a[i * (nv + 1)] += 1.0
+    dgemm(b'N', b'N', &nv, &nv, &nv, &inv_mu2, a, &nv, w.series, &nv, &zero, w.cov, &nv)
+    dpotrf(b'L', &nv, w.cov, &nv, &info)
+    if info != 0:
+        return PCD_UNSTABLE
+    # xi = L z for every chain (column-major Z^T (N_v, B)), then phi' = A^k phi + xi.
+    dl_draw_normals(normals, w.visible_noise, nb * nv)
+    dtrmm(b'L', b'L', b'N', b'N', &nv, &nb, &one, w.cov, &nv, w.visible_noise, &nv)
+    dgemm(b'N', b'N', &nv, &nb, &nv, &one, w.apow, &nv, chains, &nv, &one, w.visible_noise,
+          &nv)
+    memcpy(chains, w.visible_noise, nb * nv * sizeof(double))
     return PCD_OK
 
 
@@ -89,33 +168,49 @@ cdef int spectrum(const RBMParams* p, const double* weights, RBMWork* work,
                              work.lapack_iwork)
 
 
-cdef int pcd_step(const RBMParams* p, double* weights, double* chains,
-                  const double* c_target, const double* chol, dl_normal_source* normals,
-                  RBMWork* work) noexcept nogil:
-    """One PCD step [B.2]-[B.6] of one replica, in place; returns pcd_check's status."""
+cdef void gibbs_sweeps(const RBMParams* p, const double* weights, double* chains,
+                       dl_normal_source* normals, RBMWork* work) noexcept nogil:
+    """One phi -> h draw, then k times (h -> phi, phi -> h), the last h skipped [B.2], [B.3]."""
     cdef int nv = p.n_visible, nh = p.n_hidden, nb = p.batch_size, j
     cdef double s2 = p.sigma_h * p.sigma_h
     cdef double inv_mu = 1.0 / p.mu
     cdef double inv_mu2 = inv_mu * inv_mu
     cdef double sigma_h = p.sigma_h
-    cdef double one = 1.0, zero = 0.0
-    cdef double inv_b = 1.0 / nb, minus_inv_b = -1.0 / nb
-    cdef double rate = p.lr * s2
     cdef double* hidden = work.hidden
-
     # [B.2] H^T (N_h, B) = s2 W Phi^T + sigma_h E: the noise is written first, then scaled
     # by beta inside the same dgemm, so the step allocates and copies nothing.
     dl_draw_normals(normals, hidden, nb * nh)
-    dgemm(b'T', b'N', &nh, &nb, &nv, &s2, weights, &nv, chains, &nv, &sigma_h, hidden, &nh)
+    dgemm(b'T', b'N', &nh, &nb, &nv, &s2, <double*> weights, &nv, chains, &nv, &sigma_h,
+          hidden, &nh)
     for j in range(p.k):
         # [B.3] Phi^T (N_v, B) = W^T H^T / mu^2 + E / mu; chains keep this final phi.
         dl_draw_normals(normals, chains, nb * nv)
-        dgemm(b'N', b'N', &nv, &nb, &nh, &inv_mu2, weights, &nv, hidden, &nh, &inv_mu,
-              chains, &nv)
+        dgemm(b'N', b'N', &nv, &nb, &nh, &inv_mu2, <double*> weights, &nv, hidden, &nh,
+              &inv_mu, chains, &nv)
         if j + 1 < p.k:
             dl_draw_normals(normals, hidden, nb * nh)
-            dgemm(b'T', b'N', &nh, &nb, &nv, &s2, weights, &nv, chains, &nv, &sigma_h,
-                  hidden, &nh)
+            dgemm(b'T', b'N', &nh, &nb, &nv, &s2, <double*> weights, &nv, chains, &nv,
+                  &sigma_h, hidden, &nh)
+
+
+cdef int pcd_step(const RBMParams* p, double* weights, double* chains,
+                  const double* c_target, const double* chol, dl_normal_source* normals,
+                  RBMWork* work) noexcept nogil:
+    """One PCD step [B.2]-[B.6] of one replica, in place; returns pcd_check's status.
+
+    The collapsed sampler needs work.xmat to hold X of the incoming W, which pcd_check
+    (run on every state before it is stepped) guarantees.
+    """
+    cdef int nv = p.n_visible, nh = p.n_hidden, nb = p.batch_size
+    cdef double one = 1.0, zero = 0.0
+    cdef double inv_b = 1.0 / nb, minus_inv_b = -1.0 / nb
+    cdef double rate = p.lr * p.sigma_h * p.sigma_h
+
+    if p.collapsed:
+        if collapsed_sweeps(p, chains, normals, work) != PCD_OK:
+            return PCD_UNSTABLE
+    else:
+        gibbs_sweeps(p, weights, chains, normals, work)
 
     # delta = C_target - C_model (upper triangle).
     if p.sampled_target:
@@ -165,10 +260,15 @@ cdef int64_t pcd_run(const RBMParams* p, double* weights, double* chains,
     return -1
 
 
+SAMPLERS = ("gibbs", "collapsed")
+
+
 cdef RBMParams _params(int n_visible, int n_hidden, int batch_size, int k, double lr,
-                       double mu, double sigma_h, bint sampled) except *:
+                       double mu, double sigma_h, bint sampled, str sampler) except *:
     if n_visible < 1 or n_hidden < 1 or batch_size < 1 or k < 1:
         raise ValueError("n_visible, n_hidden, batch_size and k must all be >= 1")
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
     cdef RBMParams p
     p.n_visible = n_visible
     p.n_hidden = n_hidden
@@ -178,13 +278,15 @@ cdef RBMParams _params(int n_visible, int n_hidden, int batch_size, int k, doubl
     p.mu = mu
     p.sigma_h = sigma_h
     p.sampled_target = sampled
+    p.collapsed = sampler == "collapsed"
     return p
 
 
-def normals_per_step(int n_visible, int n_hidden, int batch_size, int k, bint sampled_target):
+def normals_per_step(int n_visible, int n_hidden, int batch_size, int k, bint sampled_target,
+                     str sampler="gibbs"):
     """Number of standard normals one PCD step of one replica consumes."""
     cdef RBMParams p = _params(n_visible, n_hidden, batch_size, k, 0.0, 1.0, 1.0,
-                               sampled_target)
+                               sampled_target, sampler)
     return pcd_normals_per_step(&p)
 
 
@@ -193,7 +295,8 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
                 const double[:, ::1] chol, double lr, double mu, double sigma_h, int k,
                 int64_t start, int64_t stop, const int64_t[::1] snapshot_steps not None,
                 double[:, :, ::1] eigenvalues not None, uint8_t[::1] failed not None,
-                int64_t[::1] fail_step not None, str normals_method="ziggurat"):
+                int64_t[::1] fail_step not None, str normals_method="ziggurat",
+                str sampler="gibbs"):
     """Advance R replicas in place from step `start` to `stop` without the GIL.
 
     weights (R, N_h, N_v), chains (R, B, N_v), bit_generators: R numpy BitGenerators, one
@@ -209,7 +312,7 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
     cdef Py_ssize_t n_rep = weights.shape[0], r
     cdef int nh = weights.shape[1], nv = weights.shape[2], nb = chains.shape[1]
     cdef Py_ssize_t n_snap = snapshot_steps.shape[0]
-    cdef RBMParams p = _params(nv, nh, nb, k, lr, mu, sigma_h, chol is not None)
+    cdef RBMParams p = _params(nv, nh, nb, k, lr, mu, sigma_h, chol is not None, sampler)
     if chains.shape[0] != n_rep or chains.shape[2] != nv:
         raise ValueError(f"chains must have shape ({n_rep}, B, {nv})")
     if c_target.shape[0] != nv or c_target.shape[1] != nv:
@@ -250,7 +353,7 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
 def pcd_step_given_normals(double[:, ::1] weights not None, double[:, ::1] chains not None,
                            const double[::1] normals not None,
                            const double[:, ::1] c_target not None, const double[:, ::1] chol,
-                           double lr, double mu, double sigma_h, int k):
+                           double lr, double mu, double sigma_h, int k, str sampler="gibbs"):
     """One PCD step of one replica with the standard normals supplied by the caller.
 
     The same arithmetic as `pcd_advance`; `normals` must hold exactly
@@ -258,7 +361,7 @@ def pcd_step_given_normals(double[:, ::1] weights not None, double[:, ::1] chain
     (0 ok, 1 non-finite W, 2 unstable: max eigenvalue of sigma_h^2 W^T W >= mu^2).
     """
     cdef int nh = weights.shape[0], nv = weights.shape[1], nb = chains.shape[0]
-    cdef RBMParams p = _params(nv, nh, nb, k, lr, mu, sigma_h, chol is not None)
+    cdef RBMParams p = _params(nv, nh, nb, k, lr, mu, sigma_h, chol is not None, sampler)
     if chains.shape[1] != nv or c_target.shape[0] != nv or c_target.shape[1] != nv:
         raise ValueError("inconsistent shapes of weights, chains and c_target")
     if normals.shape[0] != pcd_normals_per_step(&p):
@@ -271,8 +374,10 @@ def pcd_step_given_normals(double[:, ::1] weights not None, double[:, ::1] chain
     src.position = 0
     if rbm_work_alloc(&work, &p) != 0:
         raise MemoryError()
-    status = pcd_step(&p, &weights[0, 0], &chains[0, 0], &c_target[0, 0],
-                      &chol[0, 0] if chol is not None else NULL, &src, &work)
+    status = pcd_check(&p, &weights[0, 0], &work)  # also forms X for the collapsed sampler
+    if status == PCD_OK:
+        status = pcd_step(&p, &weights[0, 0], &chains[0, 0], &c_target[0, 0],
+                          &chol[0, 0] if chol is not None else NULL, &src, &work)
     rbm_work_free(&work)
     return status
 

@@ -79,22 +79,37 @@ def test_small_lr_over_b_converges_to_the_target(target_mode, noise_factor):
 def scaling_runs():
     """Three settings: lr/B equal for the first two, four times smaller for the third."""
     out = {}
-    for lr, batch, steps, replicas in [(0.1, 16, 6000, 128), (0.05, 8, 12000, 128),
-                                       (0.1, 64, 6000, 64)]:  # fmt: skip
+    for lr, batch, steps, replicas, sampler in [
+        (0.1, 16, 6000, 128, "collapsed"),
+        (0.05, 8, 12000, 128, "collapsed"),
+        (0.1, 64, 6000, 64, "collapsed"),
+        (0.1, 16, 6000, 128, "gibbs"),
+    ]:
         snaps = list(range(steps // 2, steps + 1, steps // 12))
-        cfg = dl.RBMConfig(lr=lr, batch_size=batch, steps=steps, snapshots=snaps)
+        cfg = dl.RBMConfig(lr=lr, batch_size=batch, steps=steps, snapshots=snaps,
+                           sampler=sampler)  # fmt: skip
         res = dl.run_ensemble(cfg, replicas=replicas, seed=17, progress=False)
         assert not res.failed.any()
         # Spacings averaged over a replica's late snapshots (spaced by more than the
         # slowest relaxation time) are independent across replicas: their spread gives
         # the standard error of the ensemble mean.
         per_replica = pair_spacings(res.eigenvalues[:, 1:]).mean(axis=1)
-        out[(lr, batch)] = (per_replica.mean(0), per_replica.std(0, ddof=1) / np.sqrt(replicas))
+        out[(lr, batch, sampler)] = (
+            per_replica.mean(0),
+            per_replica.std(0, ddof=1) / np.sqrt(replicas),
+        )
     return out
 
 
+def test_collapsed_and_gibbs_samplers_give_the_same_spacings(scaling_runs):
+    """Same law, different draws: the stationary pair spacings agree within 4 combined
+    standard errors (about 2 per cent each here)."""
+    (s1, e1), (s2, e2) = scaling_runs[(0.1, 16, "collapsed")], scaling_runs[(0.1, 16, "gibbs")]
+    assert np.all(np.abs(s1 - s2) < 4 * np.hypot(e1, e2))
+
+
 def test_linear_scaling_rule_equal_ratio_gives_equal_spacings(scaling_runs):
-    (s1, e1), (s2, e2) = scaling_runs[(0.1, 16)], scaling_runs[(0.05, 8)]
+    (s1, e1), (s2, e2) = scaling_runs[(0.1, 16, "collapsed")], scaling_runs[(0.05, 8, "collapsed")]
     # Same lr/B: same stationary law [A.5] up to the finite-lr corrections of relative
     # order lr/2 [A.6], which differ by 2.5 per cent between lr = 0.1 and 0.05; allow
     # that plus four combined standard errors (about 2 per cent each here).
@@ -102,7 +117,7 @@ def test_linear_scaling_rule_equal_ratio_gives_equal_spacings(scaling_runs):
 
 
 def test_linear_scaling_rule_four_times_the_ratio_doubles_spacings(scaling_runs):
-    (s1, e1), (s4, e4) = scaling_runs[(0.1, 16)], scaling_runs[(0.1, 64)]
+    (s1, e1), (s4, e4) = scaling_runs[(0.1, 16, "collapsed")], scaling_runs[(0.1, 64, "collapsed")]
     ratio = s1 / s4
     ratio_err = ratio * np.hypot(e1 / s1, e4 / s4)
     # Widths grow like sqrt(lr/B) [A.6], so the ratio is sqrt(4) = 2 up to the

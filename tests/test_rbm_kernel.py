@@ -10,11 +10,24 @@ MU, SIGMA_H, LR, K = 3.0, 1.0, 0.1, 3
 TARGET = dl.targets.free_scalar(n=10, m=2.0)
 
 
-def reference_step(W, phi, take, c_target, lr, mu, sigma_h, k, chol=None):
+def collapsed_transition(W, mu, sigma_h, k):
+    """A^k and Sigma_k of the k-sweep chain transition, summed term by term as derived:
+    one sweep phi' = A phi + noise of covariance Q [B.2], [B.3]."""
+    A = sigma_h**2 * W.T @ W / mu**2
+    Q = sigma_h**2 * W.T @ W / mu**4 + np.eye(W.shape[1]) / mu**2
+    powers = [np.linalg.matrix_power(A, j) for j in range(k + 1)]
+    return powers[k], sum(powers[j] @ Q @ powers[j] for j in range(k))
+
+
+def reference_step(W, phi, take, c_target, lr, mu, sigma_h, k, chol=None, sampler="gibbs"):
     """One PCD step exactly as SPEC [B.2], [B.3], [B.6] state it; `take(shape)` gives normals."""
     B = phi.shape[0]
-    h = sigma_h**2 * phi @ W.T + sigma_h * take((B, W.shape[0]))  # [B.2], eta = 0
-    for j in range(k):
+    if sampler == "collapsed":
+        Ak, sigma_k = collapsed_transition(W, mu, sigma_h, k)
+        phi = phi @ Ak.T + take((B, W.shape[1])) @ np.linalg.cholesky(sigma_k).T
+    else:
+        h = sigma_h**2 * phi @ W.T + sigma_h * take((B, W.shape[0]))  # [B.2], eta = 0
+    for j in range(k if sampler == "gibbs" else 0):
         phi = h @ W / mu**2 + take((B, W.shape[1])) / mu  # [B.3]
         if j < k - 1:
             h = sigma_h**2 * phi @ W.T + sigma_h * take((B, W.shape[0]))
@@ -38,24 +51,35 @@ def reader(values):
     return take
 
 
+@pytest.mark.parametrize("sampler", ["gibbs", "collapsed"])
 @pytest.mark.parametrize("sampled", [False, True])
 @pytest.mark.parametrize(
     ("n_hidden", "batch", "k", "sigma_h"), [(10, 16, 3, 1.0), (7, 5, 1, 0.8), (12, 3, 2, 1.3)]
 )
-def test_one_step_with_given_normals_matches_numpy(sampled, n_hidden, batch, k, sigma_h):
+def test_one_step_with_given_normals_matches_numpy(sampler, sampled, n_hidden, batch, k, sigma_h):
     rng = np.random.default_rng(11)
     nv = 10
     W = rng.normal(0, 0.3, (n_hidden, nv))
     phi = rng.normal(size=(batch, nv))
     cov = TARGET.covariance
     chol = np.linalg.cholesky(cov) if sampled else None
-    n = kernels.rbm_normals_per_step(nv, n_hidden, batch, k, sampled)
-    assert n == k * batch * (nv + n_hidden) + (batch * nv if sampled else 0)
+    n = kernels.rbm_normals_per_step(nv, n_hidden, batch, k, sampled, sampler)
+    per_chain = k * (nv + n_hidden) if sampler == "gibbs" else nv
+    assert n == batch * per_chain + (batch * nv if sampled else 0)
     z = rng.standard_normal(n)
-    W_ref, phi_ref = reference_step(W, phi, reader(z), cov, LR, MU, sigma_h, k, chol)
+    W_ref, phi_ref = reference_step(W, phi, reader(z), cov, LR, MU, sigma_h, k, chol, sampler)
     W_c, phi_c = W.copy(), phi.copy()
     status = kernels.rbm_pcd_step_given_normals(
-        W_c, phi_c, z, cov, lr=LR, mu=MU, sigma_h=sigma_h, k=k, target_chol=chol
+        W_c,
+        phi_c,
+        z,
+        cov,
+        lr=LR,
+        mu=MU,
+        sigma_h=sigma_h,
+        k=k,
+        target_chol=chol,
+        sampler=sampler,
     )
     assert status == 0
     np.testing.assert_allclose(W_c, W_ref, rtol=0, atol=1e-12)
@@ -98,7 +122,39 @@ def test_generator_stream_drives_steps_in_documented_order(bitgen, method):
         np.testing.assert_allclose(eig[r], np.array(spectra), rtol=0, atol=1e-11)
 
 
-def test_chains_sample_the_model_when_weights_are_frozen():
+@pytest.mark.parametrize("sampler", ["gibbs", "collapsed"])
+def test_one_transition_has_the_derived_moments(sampler):
+    """For a fixed W (lr = 0), one step moves every chain phi_0 to a Gaussian of mean
+    A^k phi_0 and covariance Sigma_k: the derivation behind the collapsed sampler, checked
+    on both samplers' draws."""
+    nv, nh, B, k = 6, 8, 4, 3
+    rng = np.random.default_rng(5)
+    W = rng.normal(0, 0.3, (nh, nv))
+    W *= np.sqrt(6.0 / np.linalg.eigvalsh(W.T @ W)[-1])  # slow chains: max x = 6 of 9
+    v0 = rng.normal(size=(B, nv))
+    Ak, sigma_k = collapsed_transition(W, MU, 1.0, k)
+    R = 20000
+    weights, chains = np.repeat(W[None], R, 0), np.repeat(v0[None], R, 0)
+    gens = [np.random.SFC64(s) for s in np.random.SeedSequence(6).spawn(R)]
+    kernels.rbm_pcd(weights, chains, gens, np.eye(nv), lr=0.0, mu=MU, k=k, stop=1,
+                    sampler=sampler)  # fmt: skip
+    deviation = chains - v0 @ Ak.T
+    # Mean: each of the 24 entries within 5 standard errors sqrt(Sigma_ii / R).
+    se_mean = np.sqrt(np.diag(sigma_k) / R)
+    assert np.all(np.abs(deviation.mean(0)) < 5 * se_mean)
+    # Covariance from R B draws: entry (i, j) has standard error
+    # sqrt((S_ii S_jj + S_ij^2) / (R B)); 5 of them.
+    cov = np.einsum("rbi,rbj->ij", deviation, deviation) / (R * B)
+    d = np.diag(sigma_k)
+    se_cov = np.sqrt((np.outer(d, d) + sigma_k**2) / (R * B))
+    assert np.all(np.abs(cov - sigma_k) < 5 * se_cov)
+    # Sigma_k tends to the model covariance K^-1 = (mu^2 - X)^-1 as k grows [B.4].
+    _, sigma_inf = collapsed_transition(W, MU, 1.0, 200)
+    np.testing.assert_allclose(sigma_inf, np.linalg.inv(MU**2 * np.eye(nv) - W.T @ W), atol=1e-9)
+
+
+@pytest.mark.parametrize("sampler", ["gibbs", "collapsed"])
+def test_chains_sample_the_model_when_weights_are_frozen(sampler):
     """With lr = 0 the chains are an exact Gibbs sampler of p(phi): <phi phi^T> = K^-1 [B.4]."""
     rng = np.random.default_rng(3)
     R, B, nv, nh = 64, 16, 6, 8
@@ -115,7 +171,7 @@ def test_chains_sample_the_model_when_weights_are_frozen():
     acc = np.zeros((R, nv, nv))
     for step in range(burn_in + sweeps):
         kernels.rbm_pcd(weights, chains, gens, expected, lr=0.0, mu=MU, sigma_h=1.0, k=K,
-                        start=step, stop=step + 1)  # fmt: skip
+                        start=step, stop=step + 1, sampler=sampler)  # fmt: skip
         if step >= burn_in:
             acc += np.einsum("rbi,rbj->rij", chains, chains) / B
     np.testing.assert_array_equal(weights, np.repeat(W[None], R, axis=0))

@@ -78,11 +78,20 @@ def _check_normal_method(normal_method: str) -> None:
         )
 
 
+RBM_SAMPLERS = ("gibbs", "collapsed")
+
+
 def rbm_normals_per_step(
-    n_visible: int, n_hidden: int, batch_size: int, k: int, sampled_target: bool = False
+    n_visible: int,
+    n_hidden: int,
+    batch_size: int,
+    k: int,
+    sampled_target: bool = False,
+    sampler: str = "gibbs",
 ) -> int:
-    """Standard normals one PCD step of one replica draws: k B (N_v + N_h) [+ B N_v]."""
-    return _rbm.normals_per_step(n_visible, n_hidden, batch_size, k, sampled_target)
+    """Standard normals one PCD step of one replica draws: k B (N_v + N_h) for "gibbs",
+    B N_v for "collapsed", plus B N_v with a sampled target."""
+    return _rbm.normals_per_step(n_visible, n_hidden, batch_size, k, sampled_target, sampler)
 
 
 def rbm_pcd(
@@ -103,6 +112,7 @@ def rbm_pcd(
     fail_step: np.ndarray | None = None,
     normal_method: str = "ziggurat",
     eigenvalues: np.ndarray | None = None,
+    sampler: str = "gibbs",
 ) -> np.ndarray:
     """Train R Gaussian RBMs by PCD from step ``start`` to ``stop``, in place [B.2]-[B.6].
 
@@ -122,6 +132,8 @@ def rbm_pcd(
         normal_method: "ziggurat" (default) or "numpy", see the module docstring.
         eigenvalues: (R, S, N_v) array to write the spectra into (only the snapshots within
             [start, stop] are written), so that successive calls fill one array.
+        sampler: "gibbs" (the explicit k sweeps [B.2], [B.3]) or "collapsed" (the same
+            k-sweep transition drawn at once, B N_v normals a step; see _core/rbm.pyx).
 
     Returns:
         eigenvalues (R, S, N_v): ascending spectra at the snapshots, NaN where a snapshot
@@ -138,7 +150,7 @@ def rbm_pcd(
     eigenvalues = _spectra_out(eigenvalues, n_rep, steps.size, n_vis)
     _rbm.pcd_advance(
         weights, chains, gens, c_target, chol, float(lr), float(mu), float(sigma_h), int(k),
-        int(start), int(stop), steps, eigenvalues, failed, fail_step, normal_method,
+        int(start), int(stop), steps, eigenvalues, failed, fail_step, normal_method, sampler,
     )  # fmt: skip
     return eigenvalues
 
@@ -154,13 +166,15 @@ def rbm_pcd_step_given_normals(
     sigma_h: float = 1.0,
     k: int = 3,
     target_chol: np.ndarray | None = None,
+    sampler: str = "gibbs",
 ) -> int:
     """One PCD step of one replica (weights (N_h, N_v), chains (B, N_v)) with given normals.
 
     The arithmetic of :func:`rbm_pcd` exactly, with the standard normals supplied in the
-    kernel's order: eps_h (B, N_h); for j < k: eps_phi (B, N_v) and, if j < k - 1,
-    eps_h (B, N_h); in sampled mode then z (B, N_v). Returns 0 (ok), 1 (W not finite) or
-    2 (max eigenvalue of sigma_h^2 W^T W >= mu^2).
+    kernel's order. gibbs: eps_h (B, N_h); for j < k: eps_phi (B, N_v) and, if j < k - 1,
+    eps_h (B, N_h). collapsed: z (B, N_v) with xi_b = L z_b, L the lower Cholesky factor of
+    Sigma_k. Then, in sampled mode, z (B, N_v). Returns 0 (ok), 1 (W not finite) or 2 (max
+    eigenvalue of sigma_h^2 W^T W >= mu^2).
     """
     weights = _state_array("weights", weights, 2, "(N_h, N_v)")
     chains = _state_array("chains", chains, 2, "(B, N_v)")
@@ -168,7 +182,7 @@ def rbm_pcd_step_given_normals(
     chol = None if target_chol is None else np.ascontiguousarray(target_chol, dtype=np.float64)
     return _rbm.pcd_step_given_normals(
         weights, chains, normals, np.ascontiguousarray(c_target, dtype=np.float64), chol,
-        float(lr), float(mu), float(sigma_h), int(k),
+        float(lr), float(mu), float(sigma_h), int(k), sampler,
     )  # fmt: skip
 
 

@@ -68,6 +68,7 @@ def advance(
         lr=config.lr, mu=config.mu, sigma_h=config.sigma_h, k=config.k,
         start=start, stop=stop, snapshot_steps=snapshot_steps, target_chol=chol,
         failed=failed, fail_step=fail_step, normal_method=normal_method, eigenvalues=eigenvalues,
+        sampler=config.sampler,
     )  # fmt: skip
 
 
@@ -79,9 +80,12 @@ def cost_per_replica_step(config: RBMConfig) -> float:
     """Rough seconds per replica-step, for sizing blocks and progress chunks."""
     normals = kernels.rbm_normals_per_step(
         config.n_visible, config.n_hidden, config.batch_size, config.k,
-        config.target_mode == "sampled",
+        config.target_mode == "sampled", config.sampler,
     )  # fmt: skip
-    flops = 2 * config.batch_size * config.n_visible * config.n_hidden * (2 * config.k + 1)
+    nv, nh, nb = config.n_visible, config.n_hidden, config.batch_size
+    flops = 2 * nb * nv * nh * (2 * config.k + 1)
+    if config.sampler == "collapsed":
+        flops = 2 * nv**3 * (2 * config.k + 1) + 4 * nb * nv * nv + 2 * nb * nv * nh
     return normals * _SECONDS_PER_NORMAL + flops * 2.5e-10
 
 
