@@ -122,38 +122,41 @@ cdef int collapsed_sweeps(const RBMParams* p, double* chains, dl_normal_source* 
     whenever max x < mu^2, which pcd_check enforces).
     """
     cdef int nv = p.n_visible, nb = p.batch_size, i, j, info = 0
-    cdef int n2 = nv * nv
+    cdef int n2 = nv * nv, top = max(p.k, 2 * p.k - 2)
     cdef double inv_mu2 = 1.0 / (p.mu * p.mu), one = 1.0, zero = 0.0
     cdef double* a = w.tmp
+    cdef double* power = w.asq      # the current power of A ...
+    cdef double* spare = w.cov      # ... and the buffer the next one is written to
+    cdef double* swap
     for i in range(n2):
         a[i] = w.xmat[i] * inv_mu2
-    memcpy(w.apow, a, n2 * sizeof(double))
-    for i in range(n2):
         w.series[i] = 0.0
+        power[i] = a[i]
     for i in range(nv):
         w.series[i * (nv + 1)] = 1.0
-    if p.k > 1:
-        dgemm(b'N', b'N', &nv, &nv, &nv, &one, a, &nv, a, &nv, &zero, w.asq, &nv)
-        for j in range(1, p.k):
-            # A^(j+1) = A^j A, and Horner for sum_{i<k} A^(2i): series <- 1 + A^2 series.
-            dgemm(b'N', b'N', &nv, &nv, &nv, &one, w.apow, &nv, a, &nv, &zero, w.cov, &nv)
-            memcpy(w.apow, w.cov, n2 * sizeof(double))
-            dgemm(b'N', b'N', &nv, &nv, &nv, &one, w.asq, &nv, w.series, &nv, &zero, w.cov,
-                  &nv)
+    memcpy(w.apow, a, n2 * sizeof(double))
+    # Successive powers A^2 .. A^max(k, 2k - 2): keep A^k, add the even ones up to
+    # A^(2k - 2) into sum_{j<k} A^(2j). One product per power: 2k - 3 of them for k >= 2.
+    for j in range(2, top + 1):
+        dgemm(b'N', b'N', &nv, &nv, &nv, &one, power, &nv, a, &nv, &zero, spare, &nv)
+        swap = power
+        power = spare
+        spare = swap
+        if j == p.k:
+            memcpy(w.apow, power, n2 * sizeof(double))
+        if j % 2 == 0 and j <= 2 * p.k - 2:
             for i in range(n2):
-                w.series[i] = w.cov[i]
-            for i in range(nv):
-                w.series[i * (nv + 1)] += 1.0
-    # Sigma_k = (1 + A) series / mu^2: a = 1 + A, then one product.
+                w.series[i] += power[i]
+    # Sigma_k = (1 + A) series / mu^2, into the spare buffer; then its Cholesky factor.
     for i in range(nv):
         a[i * (nv + 1)] += 1.0
-    dgemm(b'N', b'N', &nv, &nv, &nv, &inv_mu2, a, &nv, w.series, &nv, &zero, w.cov, &nv)
-    dpotrf(b'L', &nv, w.cov, &nv, &info)
+    dgemm(b'N', b'N', &nv, &nv, &nv, &inv_mu2, a, &nv, w.series, &nv, &zero, spare, &nv)
+    dpotrf(b'L', &nv, spare, &nv, &info)
     if info != 0:
         return PCD_UNSTABLE
     # xi = L z for every chain (column-major Z^T (N_v, B)), then phi' = A^k phi + xi.
     dl_draw_normals(normals, w.visible_noise, nb * nv)
-    dtrmm(b'L', b'L', b'N', b'N', &nv, &nb, &one, w.cov, &nv, w.visible_noise, &nv)
+    dtrmm(b'L', b'L', b'N', b'N', &nv, &nb, &one, spare, &nv, w.visible_noise, &nv)
     dgemm(b'N', b'N', &nv, &nb, &nv, &one, w.apow, &nv, chains, &nv, &one, w.visible_noise,
           &nv)
     memcpy(chains, w.visible_noise, nb * nv * sizeof(double))

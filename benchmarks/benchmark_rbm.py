@@ -52,15 +52,21 @@ def replica_generators(name: str, replicas: int, seed: int = SEED) -> list:
 
 
 class PCDStep:
-    """R replicas x STEPS PCD steps: kernel vs NumPy baseline, SFC64 vs PCG64.
+    """R replicas x STEPS PCD steps: kernels vs the NumPy baseline, SFC64 vs PCG64.
 
-    "kernel" draws its normals with the package's ziggurat (the default), "kernel-npnormal"
-    with NumPy's own sampler (the same normals the baseline draws), which isolates what
-    the faster sampler buys from what the compiled step buys.
+    "collapsed" is the default kernel (the k-sweep transition drawn at once, B N_v normals
+    a step); "gibbs" the explicit sweeps with the package's ziggurat normals;
+    "gibbs-npnormal" the explicit sweeps with NumPy's own normal sampler (the very normals
+    the baseline draws), which isolates what the faster sampler buys from what the
+    compiled step buys.
     """
 
     # Tuples, not lists: asv accepts any sequence, and class attributes stay immutable.
-    params = ((1, 256), ("kernel", "kernel-npnormal", "numpy"), ("SFC64", "PCG64"))
+    params = (
+        (1, 256),
+        ("collapsed", "gibbs", "gibbs-npnormal", "numpy"),
+        ("SFC64", "PCG64"),
+    )
     param_names = ("replicas", "implementation", "bit_generator")
     timeout = 300
 
@@ -71,9 +77,10 @@ class PCDStep:
         self.weights0, self.chains0 = reference_state(replicas)
         self.weights = self.weights0.copy()
         self.chains = self.chains0.copy()
-        if implementation.startswith("kernel"):
+        if implementation != "numpy":
             self.generators = replica_generators(bit_generator, replicas)
-            self.normal_method = "numpy" if implementation == "kernel-npnormal" else "ziggurat"
+            self.normal_method = "numpy" if implementation.endswith("npnormal") else "ziggurat"
+            self.sampler = implementation.split("-")[0]
             self._advance = self._advance_kernel
         else:
             # The baseline draws for all replicas from one Generator (batched calls).
@@ -88,6 +95,7 @@ class PCDStep:
         rbm_pcd(
             self.weights, self.chains, self.generators, self.c_target,
             lr=LR, mu=MU, sigma_h=SIGMA_H, k=K, stop=steps, normal_method=self.normal_method,
+            sampler=self.sampler,
         )  # fmt: skip
 
     def _advance_numpy(self, steps):
@@ -190,3 +198,60 @@ class PeakMemory:
         else:
             rng = np.random.default_rng(SEED)
             pcd_steps_numpy(weights, chains, rng, self.c_target, LR, MU, SIGMA_H, K, self.steps)
+
+
+class SpectrumCost:
+    """What recording spectra costs: none, 5 snapshots, or one at every step (dsyevd on
+    X = sigma_h^2 W^T W each time), R = 256, collapsed kernel."""
+
+    params = (("none", "five", "every"),)
+    param_names = ("snapshots",)
+
+    def setup(self, snapshots):
+        self._blas = threadpool_limits(limits=1)
+        self.c_target = free_scalar(N_VISIBLE, 2.0).covariance
+        self.weights0, self.chains0 = reference_state(256)
+        self.generators = replica_generators("SFC64", 256)
+        self.steps = {"none": (), "five": np.linspace(0, STEPS, 6).astype(int),
+                      "every": np.arange(STEPS + 1)}[snapshots]  # fmt: skip
+
+    def teardown(self, snapshots):
+        self._blas.restore_original_limits()
+
+    def track_us_per_replica_step(self, snapshots):
+        def run():
+            weights, chains = self.weights0.copy(), self.chains0.copy()
+            rbm_pcd(weights, chains, self.generators, self.c_target, lr=LR, mu=MU, k=K,
+                    stop=STEPS, snapshot_steps=self.steps, sampler="collapsed")  # fmt: skip
+
+        best = float("inf")
+        for _ in range(TRACK_REPEATS):
+            start = time.perf_counter()
+            run()
+            best = min(best, time.perf_counter() - start)
+        return best / (256 * STEPS) * 1e6
+
+    track_us_per_replica_step.unit = "us/replica-step"
+
+
+class EnsembleThroughput:
+    """run_ensemble end to end (planning, worker processes, gathering) against workers:
+    512 replicas x 5000 steps of the reference configuration (about 8 s of work, so that
+    starting the worker processes, ~0.5 s, does not hide the scaling). On a 2-core machine
+    the ratio workers=1 / workers=2 is the parallel speed-up."""
+
+    params = ((1, 2),)
+    param_names = ("workers",)
+    timeout = 600
+    repeat = (1, 3, 60.0)
+    number = 1
+
+    def setup(self, workers):
+        from dysonlearn import RBMConfig
+
+        self.config = RBMConfig(steps=5000, snapshots=2)
+
+    def time_run_ensemble(self, workers):
+        from dysonlearn import run_ensemble
+
+        run_ensemble(self.config, replicas=512, seed=SEED, workers=workers, progress=False)
