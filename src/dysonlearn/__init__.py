@@ -17,17 +17,21 @@ from .ensemble import run_ensemble
 from .errors import ConfigError
 from .result import EnsembleResult
 from .store import load
+from .tracker import SpectrumTracker, TrackerConfig, load_tracked
 
 __all__ = [
     "ConfigError",
     "DysonConfig",
     "EnsembleResult",
     "RBMConfig",
+    "SpectrumTracker",
     "TeacherStudentConfig",
+    "TrackerConfig",
     "__version__",
     "analysis",
     "kernels",
     "load",
+    "load_tracked",
     "run_ensemble",
     "targets",
 ]

@@ -24,7 +24,15 @@ import numpy as np
 from ._core import dyson as _dyson
 from ._core import random as _random
 from ._core import rbm as _rbm
+from ._core import spectra as _spectra
 from ._core import teacher as _teacher
+
+# Batched spectra in the compiled core (LAPACK over a stack, GIL released): x (R, N, N)
+# symmetric -> (R, N); w (R, N, M) -> eigenvalues of w^T w (R, M) or singular values
+# (R, min(N, M)); all ascending. SpectrumTracker is built on them.
+eigvalsh_batched = _spectra.eigvalsh_batched
+gram_eigvalsh_batched = _spectra.gram_eigvalsh_batched
+singular_values_batched = _spectra.singular_values_batched
 
 NORMAL_METHODS = ("ziggurat", "numpy")
 

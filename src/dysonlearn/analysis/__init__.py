@@ -28,6 +28,7 @@ from .scaling import ScalingTable, scaling_table
 from .spacings import degenerate_groups, level_spacings
 from .statistics import binder_cumulant, freedman_diaconis_bins, gap_ratio, jackknife
 from .summary import summarize
+from .unfolding import marchenko_pastur_cdf, semicircle_cdf, unfold
 
 __all__ = [
     "FokkerPlanckMode",
@@ -48,13 +49,16 @@ __all__ = [
     "gaussian_pdf",
     "jackknife",
     "level_spacings",
+    "marchenko_pastur_cdf",
     "marchenko_pastur_pdf",
     "relaxation_rate",
     "scaling_table",
     "semicircle2_cdf",
     "semicircle2_pdf",
+    "semicircle_cdf",
     "spacing_pdf",
     "summarize",
+    "unfold",
     "wigner_cdf",
     "wigner_surmise",
 ]
