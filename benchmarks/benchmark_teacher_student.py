@@ -35,26 +35,14 @@ def _best_per_replica_step(run) -> float:
     return best / (REPLICAS * STEPS) * 1e6
 
 
-class TeacherStudentStep:
-    params = ((2, 10), ("kernel-wishart", "kernel-explicit", "numpy"))
+class _Steps:
+    """Shared harness: BLAS on one thread, ``self._run`` (set by ``prepare``) timed."""
+
     param_names = ("n", "implementation")
 
     def setup(self, n, implementation):
         self._blas = threadpool_limits(limits=1)
-        self.teachers = np.tile(np.diag(np.full(n, 2.0)), (REPLICAS, 1, 1))
-        self.weights = self.teachers.copy()
-        if implementation == "numpy":
-            rng = np.random.default_rng(SEED)
-            self._run = lambda: teacher_student_steps_numpy(
-                self.weights, self.teachers, rng, LR, NOISE, BATCH, STEPS
-            )
-        else:
-            gens = [np.random.SFC64(s) for s in np.random.SeedSequence(SEED).spawn(REPLICAS)]
-            sampler = implementation.split("-")[1]
-            self._run = lambda: kernels.teacher_student(
-                self.weights, self.teachers, gens, lr=LR, noise=NOISE, batch_size=BATCH,
-                stop=STEPS, sampler=sampler,
-            )  # fmt: skip
+        self.prepare(n, implementation)
         self._run()  # warm up
 
     def teardown(self, n, implementation):
@@ -69,12 +57,33 @@ class TeacherStudentStep:
     track_us_per_replica_step.unit = "us/replica-step"
 
 
-class DysonStep:
-    params = ((2, 10), ("kernel", "numpy"))
-    param_names = ("n", "implementation")
+def _generators():
+    return [np.random.SFC64(s) for s in np.random.SeedSequence(SEED).spawn(REPLICAS)]
 
-    def setup(self, n, implementation):
-        self._blas = threadpool_limits(limits=1)
+
+class TeacherStudentStep(_Steps):
+    params = ((2, 10), ("kernel-wishart", "kernel-explicit", "numpy"))
+
+    def prepare(self, n, implementation):
+        self.teachers = np.tile(np.diag(np.full(n, 2.0)), (REPLICAS, 1, 1))
+        self.weights = self.teachers.copy()
+        if implementation == "numpy":
+            rng = np.random.default_rng(SEED)
+            self._run = lambda: teacher_student_steps_numpy(
+                self.weights, self.teachers, rng, LR, NOISE, BATCH, STEPS
+            )
+        else:
+            gens, sampler = _generators(), implementation.split("-")[1]
+            self._run = lambda: kernels.teacher_student(
+                self.weights, self.teachers, gens, lr=LR, noise=NOISE, batch_size=BATCH,
+                stop=STEPS, sampler=sampler,
+            )  # fmt: skip
+
+
+class DysonStep(_Steps):
+    params = ((2, 10), ("kernel", "numpy"))
+
+    def prepare(self, n, implementation):
         targets = np.full(n, 2.0)
         self.levels = np.tile(np.linspace(1.9, 2.1, n), (REPLICAS, 1))
         if implementation == "numpy":
@@ -83,19 +92,7 @@ class DysonStep:
                 self.levels, targets, rng, LR, NOISE, BATCH, STEPS
             )
         else:
-            gens = [np.random.SFC64(s) for s in np.random.SeedSequence(SEED).spawn(REPLICAS)]
+            gens = _generators()
             self._run = lambda: kernels.dyson(
                 self.levels, targets, gens, lr=LR, noise=NOISE, batch_size=BATCH, stop=STEPS
             )
-        self._run()
-
-    def teardown(self, n, implementation):
-        self._blas.restore_original_limits()
-
-    def time_steps(self, n, implementation):
-        self._run()
-
-    def track_us_per_replica_step(self, n, implementation):
-        return _best_per_replica_step(self._run)
-
-    track_us_per_replica_step.unit = "us/replica-step"
