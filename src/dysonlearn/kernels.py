@@ -57,8 +57,12 @@ def _state_array(name: str, array: np.ndarray, ndim: int, shape_doc: str) -> np.
     return array
 
 
-def bit_generators(generators: Sequence) -> list[np.random.BitGenerator]:
-    """BitGenerators from a sequence of numpy Generators or BitGenerators."""
+def bit_generators(generators, replicas: int | None = None) -> list[np.random.BitGenerator]:
+    """BitGenerators from a sequence of numpy Generators or BitGenerators (one per replica),
+    or from a single one, which then serves all ``replicas`` in turn (replica r draws
+    after replica r - 1 in each call: results then depend on how replicas are grouped)."""
+    if isinstance(generators, np.random.Generator | np.random.BitGenerator):
+        generators = [generators] * (1 if replicas is None else replicas)
     out = []
     for i, g in enumerate(generators):
         if isinstance(g, np.random.Generator):
@@ -127,7 +131,8 @@ def rbm_pcd(
     Args:
         weights: (R, N_h, N_v) weights W, updated in place.
         chains: (R, B, N_v) persistent visible chains, updated in place.
-        generators: R numpy Generators or BitGenerators, one per replica.
+        generators: R numpy Generators or BitGenerators, one per replica (or a single one
+            shared by all, in turn).
         c_target: (N_v, N_v) target covariance K_phi^-1 (analytic-target mode).
         lr, mu, sigma_h, k: learning rate, model parameters [B.1], Gibbs sweeps per step.
         stop, start: the steps start+1 .. stop are taken.
@@ -150,7 +155,7 @@ def rbm_pcd(
     weights = _state_array("weights", weights, 3, "(R, N_h, N_v)")
     chains = _state_array("chains", chains, 3, "(R, B, N_v)")
     n_rep, _, n_vis = weights.shape
-    gens = bit_generators(generators)
+    gens = bit_generators(generators, n_rep)
     steps, failed, fail_step = _bookkeeping(n_rep, snapshot_steps, failed, fail_step)
     _check_normal_method(normal_method)
     c_target = np.ascontiguousarray(c_target, dtype=np.float64)
@@ -269,7 +274,8 @@ def teacher_student(
             "shuffle": bool(shuffle),
         }
     _teacher.ts_advance(
-        weights, np.ascontiguousarray(teachers, dtype=np.float64), bit_generators(generators),
+        weights, np.ascontiguousarray(teachers, dtype=np.float64),
+        bit_generators(generators, n_rep),
         float(lr), float(noise), int(batch_size), sampler, int(start), int(stop), steps,
         eigenvalues, failed, fail_step, normal_method, **extra,
     )  # fmt: skip
@@ -342,7 +348,8 @@ def dyson(
     _check_normal_method(normal_method)
     eigenvalues = _spectra_out(eigenvalues, n_rep, steps.size, n)
     _dyson.dyson_advance(
-        levels, np.ascontiguousarray(targets, dtype=np.float64), bit_generators(generators),
+        levels, np.ascontiguousarray(targets, dtype=np.float64),
+        bit_generators(generators, n_rep),
         float(lr), float(noise), int(batch_size), drift, float(mu), int(start), int(stop),
         steps, eigenvalues, failed, fail_step, normal_method,
     )  # fmt: skip
