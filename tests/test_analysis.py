@@ -126,6 +126,8 @@ def test_degenerate_groups_and_spacings():
     x_star = dl.targets.free_scalar(10, 2.0).learnt_spectrum(3.0)
     groups = analysis.degenerate_groups(x_star)
     assert groups == [(0,), (1, 2), (3, 4), (5, 6), (7, 8), (9,)]
+    kappa = dl.targets.free_scalar(10, 2.0).spectrum
+    assert analysis.degenerate_groups(kappa, mu=3.0) == groups
     eigs = np.arange(10.0)[None, :] ** 2
     np.testing.assert_array_equal(analysis.level_spacings(eigs, [(1, 2), (3, 4)]), [[3.0, 7.0]])
 

@@ -7,17 +7,22 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def degenerate_groups(spectrum, tol: float = 1e-8) -> list[tuple[int, ...]]:
-    """Indices of the ascending ``spectrum`` grouped into runs of equal levels.
+def degenerate_groups(
+    spectrum, tol: float = 1e-8, mu: float | None = None
+) -> list[tuple[int, ...]]:
+    """Indices of the ascending learnt levels grouped into runs of equal levels.
 
-    Levels closer than ``tol`` times the spectrum's scale are one group. Pass the
-    *learnt* target (e.g. ``target.learnt_spectrum(mu)``, ascending) so that the indices
-    address sorted learnt eigenvalues directly; for the RBM x* = mu^2 - kappa reverses
-    the order of kappa.
+    ``spectrum`` is the ascending stationary spectrum of the learnt matrix (the teacher's
+    kappa, ``config.stationary_levels``, ...); for the RBM pass the target's kappa with
+    ``mu``: the learnt levels are then x* = mu^2 - kappa, sorted ascending (which reverses
+    the order of kappa), and the indices address the sorted learnt eigenvalues directly.
+    Levels closer than ``tol`` times the spectrum's scale are one group.
 
     Returns every group, singletons included, in ascending order of level.
     """
     levels = np.asarray(spectrum, dtype=np.float64)
+    if mu is not None:
+        levels = np.sort(mu * mu - levels)
     if levels.ndim != 1:
         raise ValueError(f"spectrum: must be one-dimensional, got shape {levels.shape}")
     if np.any(np.diff(levels) < 0):
