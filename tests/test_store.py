@@ -26,6 +26,7 @@ def test_store_round_trip_and_layout(tmp_path):
     np.testing.assert_array_equal(res.eigenvalues, memory.eigenvalues)
     loaded = store_module.load(path)
     np.testing.assert_array_equal(loaded.eigenvalues, memory.eigenvalues)
+    assert dl.analysis.summarize(path) == dl.analysis.summarize(memory)
     assert loaded.config == CONFIG and loaded.seed == 3 and loaded.weights.shape == (12, 2, 2)
     with h5py.File(path) as handle:
         assert handle.attrs["format"] == "dysonlearn-results"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
 
 import numpy as np
@@ -75,11 +76,17 @@ def summarize_result(result, snapshots: int = 1) -> dict:
 
 
 def summarize(results, snapshots: int = 1) -> dict:
-    """A dict of every fitted number and its error for one result or a scan of results.
+    """A dict of every fitted number and its error for a result, a scan, or a store.
 
-    For a scan (several results of one model), adds the scaling table: the common slopes
-    of <S> and sqrt(pi) sigma against sqrt(lr f / B) and lambda_fit / kappa (SPEC B.5).
+    ``results``: an EnsembleResult, a list of them (a scan), or the path of a results store
+    (``dysonlearn.store``; its finished replicas). For a scan (several results of one
+    model), adds the scaling table: the common slopes of <S> and sqrt(pi) sigma against
+    sqrt(lr f / B) and lambda_fit / kappa (SPEC B.5).
     """
+    if isinstance(results, str | os.PathLike):
+        from ..store import load
+
+        results = load(results)
     if not isinstance(results, list | tuple):
         return summarize_result(results, snapshots)
     out = {"points": [summarize_result(r, snapshots) for r in results]}
