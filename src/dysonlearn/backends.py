@@ -6,6 +6,7 @@ Each worker process caps its BLAS to one thread (threadpoolctl): the kernels cal
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -48,6 +49,7 @@ class WorkerPool:
     """
 
     def __init__(self, workers: int):
+        self.workers = workers
         methods = multiprocessing.get_all_start_methods()
         # forkserver: no fork of a process that already runs BLAS threads; spawn elsewhere.
         ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
@@ -69,13 +71,44 @@ class WorkerPool:
             if process.is_alive():
                 process.terminate()
 
+    @property
+    def stopped(self) -> bool:
+        return self._stopped
+
+    def close(self) -> None:
+        """Let the workers finish and exit."""
+        if not self._stopped:
+            self._stopped = True
+            self.executor.shutdown(wait=True)
+        self.reports.close()
+
     def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc) -> None:
-        if not self._stopped:
-            self.executor.shutdown(wait=True)
-        self.reports.close()
+        self.close()
+
+
+_shared: WorkerPool | None = None
+
+
+def shared_pool(workers: int) -> WorkerPool:
+    """A pool kept between calls of run_ensemble, so that a script calling it many times
+    starts worker processes (about half a second) once; replaced when the number of
+    workers changes or after an interruption stopped it, closed at exit."""
+    global _shared
+    if _shared is not None and (_shared.stopped or _shared.workers != workers):
+        _shared.close()
+        _shared = None
+    if _shared is None:
+        _shared = WorkerPool(workers)
+    return _shared
+
+
+@atexit.register
+def _close_shared_pool() -> None:
+    if _shared is not None:
+        _shared.stop()
 
 
 def require_dask() -> None:

@@ -267,8 +267,9 @@ def execute_point(
 ) -> int:  # fmt: skip
     """Train the replicas of one point that ``sink`` does not hold yet; returns how many.
 
-    ``pool``: a running :class:`backends.WorkerPool` to reuse (the process backend), so
-    that the points of a scan do not each pay for starting worker processes.
+    ``pool``: a running :class:`backends.WorkerPool` to use (the process backend); by
+    default the pool kept between calls (:func:`backends.shared_pool`), so that the points
+    of a scan or repeated calls do not each pay for starting worker processes.
     """
     config = spec.config
     model = model_for(config)
@@ -305,11 +306,8 @@ def execute_point(
                 sink.write(train_block(task, report=bar.update))
         elif backend == "dask":
             backends.run_on_dask(tasks, train_block, workers, scheduler, bar, sink.write)
-        elif pool is not None:
-            _run_in_pool(tasks, pool, bar, sink.write)
         else:
-            with backends.WorkerPool(min(workers, len(tasks))) as own_pool:
-                _run_in_pool(tasks, own_pool, bar, sink.write)
+            _run_in_pool(tasks, pool or backends.shared_pool(workers), bar, sink.write)
     return int(todo.size)
 
 
