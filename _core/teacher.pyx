@@ -96,9 +96,7 @@ cdef void fresh_batch(const TSParams* p, dl_normal_source* variates, TSWork* w) 
                 w.cov[j * n + i] = acc * inv_b
         # Xi_B directly: off-diagonal N(0, 1/B), diagonal N(0, 2/B).
         dl_draw_normals(variates, w.sample_noise, m)
-        for i in range(m):
-            w.sample_noise[i] *= sqrt(inv_b)
-        unpack_noise(n, w.sample_noise, 1.0, w.xi)
+        unpack_noise(n, w.sample_noise, sqrt(inv_b), w.xi)
         for i in range(n):
             w.xi[i * n + i] *= sqrt2
     else:

@@ -96,6 +96,15 @@ def _pm(value: float, error: float) -> str:
     return rf"{value:.{digits}f} \pm {error:.{digits}f}"
 
 
+def _fit_label(fit) -> str:
+    """x0, sigma (with errors) and chi^2/dof of a LevelFit, one per line, in mathtext."""
+    return (
+        rf"$x_0={_pm(fit.x0, fit.x0_err)}$" "\n"
+        rf"$\sigma={_pm(fit.sigma, fit.sigma_err)}$" "\n"
+        rf"$\chi^2/\mathrm{{dof}}={fit.chi2_dof:.3g}$"
+    )  # fmt: skip
+
+
 def _as_list(results) -> list[EnsembleResult]:
     return [results] if isinstance(results, EnsembleResult) else list(results)
 
@@ -282,15 +291,7 @@ def spacing_figure(result, snapshots: int = 1) -> Figure:
         ax_x.plot(
             grid, analysis.semicircle2_pdf(grid, pair.x0, pair.sigma), color="C1", label="[A.10]"
         )
-        ax_x.text(
-            s=rf"$x_0={_pm(pair.x0, pair.x0_err)}$"
-            "\n"
-            rf"$\sigma={_pm(pair.sigma, pair.sigma_err)}$"
-            "\n"
-            rf"$\chi^2/\mathrm{{dof}}={pair.chi2_dof:.3g}$",
-            transform=ax_x.transAxes,
-            **text,
-        )
+        ax_x.text(s=_fit_label(pair), transform=ax_x.transAxes, **text)
         ax_x.axvline(levels[i], ymax=0.66, color="C3", ls="--", lw=0.7, label=r"$x^*$")
         ax_x.set(xlabel=rf"$x_{{{i}}}$, $x_{{{j}}}$ pooled", ylabel=r"$\rho(x)$")
         # Headroom above the histograms for the legends and the fitted numbers.
@@ -308,15 +309,7 @@ def spacing_figure(result, snapshots: int = 1) -> Figure:
         edges = _hist(ax, late[:, :, mode])
         grid = np.linspace(edges[0], edges[-1], 300)
         ax.plot(grid, analysis.gaussian_pdf(grid, fit.x0, fit.sigma), color="C2", label="Gaussian")
-        ax.text(
-            s=rf"$x_0={_pm(fit.x0, fit.x0_err)}$"
-            "\n"
-            rf"$\sigma={_pm(fit.sigma, fit.sigma_err)}$"
-            "\n"
-            rf"$\chi^2/\mathrm{{dof}}={fit.chi2_dof:.3g}$",
-            transform=ax.transAxes,
-            **text,
-        )
+        ax.text(s=_fit_label(fit), transform=ax.transAxes, **text)
         ax.axvline(levels[mode], ymax=0.66, color="C3", ls="--", lw=0.7, label=r"$x^*$")
         ax.set(xlabel=rf"$x_{{{mode}}}$", ylabel=r"$\rho(x)$")
         ax.legend(loc="upper left")
