@@ -13,3 +13,12 @@ class ConfigError(ValueError):
     def __init__(self, problems: str | list[str]):
         self.problems = [problems] if isinstance(problems, str) else list(problems)
         super().__init__("\n".join(self.problems))
+
+
+class StoreError(ConfigError):
+    """A results store or output that cannot be used as it is: damaged, locked by another
+    run, not writable, or on a full disk.
+
+    A :class:`ConfigError`, so that the command line answers it like any bad input (exit 2,
+    one line); the message says what is wrong and what can be recovered.
+    """

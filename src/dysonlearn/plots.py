@@ -25,6 +25,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from . import analysis
+from ._version import __version__
 from .config import DysonConfig, RBMConfig, TeacherStudentConfig
 from .result import EnsembleResult
 
@@ -49,6 +50,9 @@ _STYLE = {
     "figure.dpi": DPI,
     "savefig.dpi": DPI,
 }
+# The "Software" text of every PNG that save_figures writes: how `dysonlearn run
+# --overwrite` tells its own figures from a user's images in the same directory.
+FIGURE_SOFTWARE = "dysonlearn"
 _HIST = {"histtype": "stepfilled", "color": "0.82", "edgecolor": "0.45", "linewidth": 0.5}
 _NOTE = {"ha": "center", "va": "center", "fontsize": 7, "color": "0.4"}
 
@@ -714,7 +718,7 @@ def save_figures(
 
     def save(fig: Figure, name: str) -> None:
         path = outdir / f"{name}.png"
-        fig.savefig(path, dpi=dpi)
+        fig.savefig(path, dpi=dpi, metadata={"Software": f"{FIGURE_SOFTWARE} {__version__}"})
         written.append(path)
 
     scan = len(results) > 1
