@@ -2,6 +2,10 @@
 #
 # One replica: levels x (n,) ascending, float64; targets (n,) per sorted level:
 # kappa_i for the linear drift, the RBM's kappa_i of level i for the RBM drift [B.10].
+#
+# Divergence: a step fails when a level is non-finite, outside [0, mu^2) for the RBM drift, or
+# of magnitude above DysonParams.bound. Code that fills a DysonParams itself must set `bound`
+# (DBL_MAX, from libc.float, for no bound: the behaviour before the bound existed).
 from libc.stdint cimport int64_t
 
 include "_normal.pxi"
@@ -18,6 +22,7 @@ cdef struct DysonParams:
     double lr
     double noise
     double mu
+    double bound        # |x_i| > bound: the replica has left the region of meaningful dynamics
 
 
 cdef struct DysonWork:

@@ -18,8 +18,15 @@ Normals per step: n (n + 1) / 2, the upper triangle of H row by row.
 Drifts: DYSON_LINEAR K_i = kappa_i - x_i; DYSON_RBM K_i = 2 x (1/kappa_i - 1/(mu^2 - x))
 [B.10], whose levels live in [0, mu^2): a level pushed below 0 is reflected (x = xi^2 of a
 singular value xi that changed sign), one that reaches mu^2 has diverged [B.4].
+
+Divergence: a replica fails at the step where a level goes non-finite, leaves [0, mu^2) (RBM
+drift), or, given a bound (DysonParams.bound, the `bound` argument of dyson_advance), where
+|x_i| exceeds it: for the linear drift the model adapter derives that bound from the
+configuration's scale, far beyond any level the stationary state or the relaxation to it
+reaches. Failed replicas are stopped and flagged with the step.
 """
-from libc.math cimport NAN, isfinite, sqrt, hypot
+from libc.float cimport DBL_MAX
+from libc.math cimport NAN, fabs, isfinite, sqrt, hypot
 from libc.stdint cimport int64_t, uint8_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
@@ -50,9 +57,11 @@ cdef void dyson_work_free(DysonWork* work) noexcept nogil:
 
 
 cdef inline bint in_domain(const DysonParams* p, const double* levels) noexcept nogil:
+    """Every level finite, within the bound (DBL_MAX if none) and, RBM drift, in [0, mu^2)."""
     cdef int i
     for i in range(p.n):
-        if not isfinite(levels[i]):
+        # False for NaN and inf too (the bound is at most DBL_MAX): one comparison a level.
+        if not (fabs(levels[i]) <= p.bound):
             return False
     if p.drift == DYSON_RBM and (levels[0] < 0.0 or levels[p.n - 1] >= p.mu * p.mu):
         return False
@@ -80,7 +89,8 @@ cdef inline void reflect_at_zero(int n, double* levels) noexcept nogil:
 
 cdef int dyson_step(const DysonParams* p, double* levels, const double* targets,
                     dl_normal_source* normals, DysonWork* w) noexcept nogil:
-    """One step in place; 0, or 1 if a level left the finite numbers (or [0, mu^2))."""
+    """One step in place; 0, or 1 if a level left the finite numbers, the bound or (RBM
+    drift) [0, mu^2)."""
     cdef int n = p.n, i, j
     cdef double scale = p.lr * p.noise / sqrt(<double> p.batch_size)
     cdef double diag_scale = scale * sqrt(2.0)
@@ -148,11 +158,13 @@ def dyson_advance(double[:, ::1] levels not None, const double[::1] targets not 
                   double mu, int64_t start, int64_t stop,
                   const int64_t[::1] snapshot_steps not None,
                   double[:, :, ::1] eigenvalues not None, uint8_t[::1] failed not None,
-                  int64_t[::1] fail_step not None, str normals_method="ziggurat"):
+                  int64_t[::1] fail_step not None, str normals_method="ziggurat",
+                  object bound=None):
     """Advance R replicas' levels (R, n), ascending, in place from `start` to `stop`.
 
     targets (n,): kappa of each sorted level (see the module docstring); eigenvalues
-    (R, S, n) receives the levels at each snapshot step within [start, stop].
+    (R, S, n) receives the levels at each snapshot step within [start, stop]. bound: a
+    replica with a level |x_i| > bound is flagged as diverged (None: no bound).
     """
     cdef Py_ssize_t n_rep = levels.shape[0], r
     cdef int n = levels.shape[1]
@@ -168,6 +180,13 @@ def dyson_advance(double[:, ::1] levels not None, const double[::1] targets not 
     p.lr = lr
     p.noise = noise
     p.mu = mu
+    p.bound = DBL_MAX
+    if bound is not None:
+        p.bound = bound
+        if not p.bound > 0.0:
+            raise ValueError(f"bound must be a positive number or None, got {bound!r}")
+        if p.bound > DBL_MAX:
+            p.bound = DBL_MAX
     cdef int method = check_block(eigenvalues, failed, fail_step, n_rep, n_snap, n,
                                   start, stop, normals_method)
     cdef bitgen_t** gens = bitgen_array(bit_generators, n_rep)

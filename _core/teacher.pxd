@@ -4,6 +4,10 @@
 # Reference protocol only: a finite data set of P points, inputs (P, n) and per-point
 # noise (P, n (n + 1) / 2) as packed upper triangles (row-major, i <= j) of Xi_p, plus the
 # replica's visiting order (P,) int32.
+#
+# Divergence: a step fails (returns nonzero) when an entry of W is non-finite or its
+# magnitude exceeds TSParams.bound. Code that fills a TSParams itself must set `bound`
+# (DBL_MAX, from libc.float, for "non-finite only", the behaviour before the bound existed).
 from libc.stdint cimport int32_t, int64_t
 
 include "_normal.pxi"
@@ -21,6 +25,7 @@ cdef struct TSParams:
     bint shuffle        # reference: a fresh visiting order every epoch
     double lr
     double noise
+    double bound        # |W_ij| > bound: the replica has left the region of meaningful dynamics
 
 
 cdef struct TSData:

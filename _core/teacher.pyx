@@ -23,8 +23,16 @@ Reference protocol (the published code): a finite data set of P points with per-
 noise, visited in batches of B (in a fresh random order each epoch when shuffling), the
 unsymmetrised data term (W_T - W) C_B, and singular values of the (then non-symmetric) W
 as the spectrum. The spectrum is otherwise the ascending eigenvalues of the symmetric W.
+
+Divergence: a step fails when an entry of W is non-finite or, given a bound (TSParams.bound,
+the `bound` argument of ts_advance), when |W_ij| exceeds it: a replica that far out has left
+the region where [C.1] describes learning (the model adapter derives the bound from the
+configuration's scale). The replica is then stopped and flagged with the step. The check is
+one comparison per entry of W, against DBL_MAX when no bound is given, so that it also
+catches inf and NaN; it never changes the arithmetic of a replica that does not fail.
 """
-from libc.math cimport NAN, isfinite, sqrt
+from libc.float cimport DBL_MAX
+from libc.math cimport NAN, fabs, isfinite, sqrt
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy, memset
@@ -144,6 +152,20 @@ cdef void data_batch(const TSParams* p, const TSData* data, int64_t step,
         unpack_noise(n, data.point_noise + <Py_ssize_t> point * m, inv_b, w.xi)
 
 
+cdef inline int escaped(const TSParams* p, const double* weights,
+                        Py_ssize_t count) noexcept nogil:
+    """0 if every |W_ij| <= bound; 1 if an entry is non-finite, 2 if one exceeds the bound.
+
+    `not (|w| <= bound)` is true for NaN, for inf (bound is at most DBL_MAX) and beyond the
+    bound: one comparison per entry on the path every surviving replica takes.
+    """
+    cdef Py_ssize_t i
+    for i in range(count):
+        if not (fabs(weights[i]) <= p.bound):
+            return 2 if isfinite(weights[i]) else 1
+    return 0
+
+
 cdef inline int wishart_step_2x2(const TSParams* p, double* weights, const double* teacher,
                                   dl_normal_source* variates) noexcept nogil:
     """The N = 2 Wishart step written out: the article's setting, and the tightest loop.
@@ -169,13 +191,18 @@ cdef inline int wishart_step_2x2(const TSParams* p, double* weights, const doubl
     weights[1] += p.lr * (g01 + noise_off * z[2])
     weights[2] = weights[1]
     weights[3] += p.lr * (g11 + noise_diag * z[3])
-    return 0 if isfinite(weights[0]) and isfinite(weights[1]) and isfinite(weights[3]) else 1
+    # weights[2] is a copy of weights[1]: the other three entries decide.
+    if fabs(weights[0]) <= p.bound and fabs(weights[1]) <= p.bound \
+            and fabs(weights[3]) <= p.bound:
+        return 0
+    return 2 if isfinite(weights[0]) and isfinite(weights[1]) and isfinite(weights[3]) else 1
 
 
 cdef int ts_step(const TSParams* p, double* weights, const double* teacher,
                  const TSData* data, int64_t step, dl_normal_source* variates,
                  TSWork* w) noexcept nogil:
-    """One step [C.1] of one replica in place; 0, or 1 if W left the finite numbers."""
+    """One step [C.1] of one replica in place; 0, or 1 if W left the finite numbers, 2 if
+    an entry exceeds p.bound."""
     cdef int n = p.n, i, j, k
     cdef double acc
     cdef double* g = w.grad
@@ -201,10 +228,7 @@ cdef int ts_step(const TSParams* p, double* weights, const double* teacher,
                 weights[i * n + j] += p.lr * (
                     0.5 * (g[i * n + j] + g[j * n + i]) + p.noise * w.xi[i * n + j]
                 )
-    for i in range(n * n):
-        if not isfinite(weights[i]):
-            return 1
-    return 0
+    return escaped(p, weights, n * n)
 
 
 cdef int ts_spectrum(const TSParams* p, const double* weights, TSWork* w,
@@ -226,14 +250,14 @@ cdef int64_t ts_run(const TSParams* p, double* weights, const double* teacher,
                     const TSData* data, dl_normal_source* variates, TSWork* w,
                     int64_t start, int64_t stop, const int64_t* snapshot_steps,
                     Py_ssize_t n_snapshots, double* eigenvalues) noexcept nogil:
-    """Advance one replica from `start` to `stop`; -1, or the step at which it diverged."""
-    cdef Py_ssize_t s = 0, i
+    """Advance one replica from `start` to `stop`; -1, or the step at which it diverged
+    (`start` itself when the state it is handed is already outside the bound)."""
+    cdef Py_ssize_t s = 0
     cdef int64_t t
     while s < n_snapshots and snapshot_steps[s] < start:
         s += 1
-    for i in range(p.n * p.n):
-        if not isfinite(weights[i]):
-            return start
+    if escaped(p, weights, p.n * p.n) != 0:
+        return start
     if s < n_snapshots and snapshot_steps[s] == start:
         ts_spectrum(p, weights, w, eigenvalues + s * p.n)
         s += 1
@@ -246,8 +270,18 @@ cdef int64_t ts_run(const TSParams* p, double* weights, const double* teacher,
     return -1
 
 
+cdef double bound_value(object bound) except? -1.0:
+    """The bound as the kernels compare with it: None (or inf) is DBL_MAX, non-finite only."""
+    if bound is None:
+        return DBL_MAX
+    cdef double value = bound
+    if not value > 0.0:
+        raise ValueError(f"bound must be a positive number or None, got {bound!r}")
+    return value if value < DBL_MAX else DBL_MAX
+
+
 cdef TSParams _params(int n, int batch_size, str sampler, bint reference, bint shuffle,
-                      double lr, double noise) except *:
+                      double lr, double noise, object bound=None) except *:
     if n < 1 or batch_size < 1:
         raise ValueError("n and batch_size must be >= 1")
     if sampler not in SAMPLERS:
@@ -262,6 +296,7 @@ cdef TSParams _params(int n, int batch_size, str sampler, bint reference, bint s
     p.shuffle = shuffle
     p.lr = lr
     p.noise = noise
+    p.bound = bound_value(bound)
     return p
 
 
@@ -272,7 +307,7 @@ def ts_advance(double[:, :, ::1] weights not None, const double[:, :, ::1] teach
                int64_t[::1] fail_step not None, str normals_method="ziggurat",
                const double[:, :, ::1] inputs=None, const double[:, :, ::1] point_noise=None,
                const int64_t[::1] dataset_index=None, int32_t[:, ::1] order=None,
-               bint shuffle=True):
+               bint shuffle=True, object bound=None):
     """Advance R teacher-student replicas in place from `start` to `stop` without the GIL.
 
     weights (R, n, n) students; teachers (R, n, n); one BitGenerator per replica. The
@@ -280,12 +315,14 @@ def ts_advance(double[:, :, ::1] weights not None, const double[:, :, ::1] teach
     (D, P, n (n + 1) / 2), dataset_index (R,) (which of the D data sets each replica
     visits) and order (R, P) int32 (each replica's visiting order, updated in place).
     eigenvalues (R, S, n) receives the spectrum at each snapshot step in [start, stop].
+    bound: a replica with an entry |W_ij| > bound is flagged as diverged (None: only
+    non-finite entries are).
     """
     cdef Py_ssize_t n_rep = weights.shape[0], r
     cdef int n = weights.shape[1]
     cdef Py_ssize_t n_snap = snapshot_steps.shape[0]
     cdef bint reference = inputs is not None
-    cdef TSParams p = _params(n, batch_size, sampler, reference, shuffle, lr, noise)
+    cdef TSParams p = _params(n, batch_size, sampler, reference, shuffle, lr, noise, bound)
     if weights.shape[2] != n or teachers.shape[0] != n_rep or teachers.shape[1] != n \
             or teachers.shape[2] != n:
         raise ValueError(f"weights and teachers must both have shape ({n_rep}, {n}, {n})")
@@ -354,14 +391,15 @@ def variates_per_step(int n, int batch_size, str sampler):
 
 def ts_step_given_variates(double[:, ::1] weights not None, const double[:, ::1] teacher not None,
                            const double[::1] variates not None, double lr, double noise,
-                           int batch_size, str sampler):
+                           int batch_size, str sampler, object bound=None):
     """One fresh-data step of one replica with the variates supplied by the caller.
 
     The same arithmetic as `ts_advance`; `variates` in the documented order, where a
-    chi-squared variate is given as its value. Returns 0, or 1 if W became non-finite.
+    chi-squared variate is given as its value. Returns 0, or 1 if W became non-finite, 2 if
+    an entry exceeds `bound`.
     """
     cdef int n = weights.shape[0]
-    cdef TSParams p = _params(n, batch_size, sampler, False, False, lr, noise)
+    cdef TSParams p = _params(n, batch_size, sampler, False, False, lr, noise, bound)
     cdef TSWork work
     cdef dl_normal_source src
     cdef int status

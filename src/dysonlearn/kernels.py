@@ -9,6 +9,9 @@ Shapes follow the package's axis order (replica, ..., mode):
 State arrays must be C-contiguous float64; they are updated in place, never copied.
 Randomness: one NumPy BitGenerator (or Generator) per replica; the kernel consumes its
 stream in a fixed documented order, so a replica's path depends only on its generator.
+Divergence: a replica whose state goes non-finite (or, with ``bound``, leaves the region
+where its dynamics are meaningful) is stopped at that step and flagged in ``failed`` /
+``fail_step``; later calls skip it and its later snapshots stay NaN.
 Standard normals are drawn by ``normal_method``: "ziggurat" (the package's branch-free
 ziggurat, ``_core/dl_normal.h``, the default: less than half the cost of NumPy's) or
 "numpy" (NumPy's own sampler: the kernel then consumes exactly the stream of
@@ -199,6 +202,16 @@ def rbm_pcd_step_given_normals(
     )  # fmt: skip
 
 
+def _bound(bound) -> float | None:
+    """The escape bound as the kernels take it: None, or a float > 0 (inf: no bound)."""
+    if bound is None:
+        return None
+    value = float(bound)
+    if not value > 0:
+        raise ValueError(f"bound: must be a positive number or None, got {bound!r}")
+    return value
+
+
 def _spectra_out(eigenvalues, n_rep: int, n_snap: int, n: int) -> np.ndarray:
     """The caller's (R, S, N) output array, checked, or a fresh one filled with NaN."""
     if eigenvalues is None:
@@ -237,26 +250,54 @@ def teacher_student(
     dataset: tuple | None = None,
     shuffle: bool = True,
     eigenvalues: np.ndarray | None = None,
+    bound: float | None = None,
 ) -> np.ndarray:
     """Train R teacher-student replicas from ``start`` to ``stop`` in place [C.1].
 
-    Args:
-        weights: (R, N, N) students, updated in place.
-        teachers: (R, N, N) symmetric teachers.
-        generators: R numpy Generators or BitGenerators.
-        lr, noise, batch_size: alpha, A and B of [C.1].
-        sampler: "wishart" (C_B by Bartlett, batch-mean noise drawn directly, B >= N) or
-            "explicit" (B inputs and B noise matrices per step). Fresh data every step.
-        dataset: the reference protocol instead: ``(inputs (D, P, N), point_noise
-            (D, P, N (N + 1) / 2), dataset_index (R,) int64, order (R, P) int32)``, a
-            finite data set (packed upper triangles of the per-point noise) visited in
-            batches; ``order`` holds each replica's visiting order and is updated in place.
-        shuffle: reference protocol: a fresh random order every epoch.
-        eigenvalues: (R, S, N) array to write the spectra into, as for :func:`rbm_pcd`.
+    Parameters
+    ----------
+    weights : numpy.ndarray
+        (R, N, N) students, updated in place.
+    teachers : numpy.ndarray
+        (R, N, N) symmetric teachers.
+    generators : sequence
+        R numpy Generators or BitGenerators.
+    lr, noise, batch_size : float, float, int
+        alpha, A and B of [C.1].
+    stop, start : int
+        The steps start+1 .. stop are taken.
+    sampler : {"wishart", "explicit"}
+        "wishart" (C_B by Bartlett, batch-mean noise drawn directly, B >= N) or "explicit"
+        (B inputs and B noise matrices per step). Fresh data every step.
+    snapshot_steps : sequence of int
+        Increasing steps; the spectrum is recorded at those within [start, stop].
+    failed, fail_step : numpy.ndarray, optional
+        (R,) uint8 and int64 divergence flags, updated in place; replicas already flagged
+        are skipped. Fresh ones are made if None.
+    normal_method : {"ziggurat", "numpy"}
+        See the module docstring.
+    dataset : tuple, optional
+        The reference protocol instead: ``(inputs (D, P, N), point_noise
+        (D, P, N (N + 1) / 2), dataset_index (R,) int64, order (R, P) int32)``, a finite
+        data set (packed upper triangles of the per-point noise) visited in batches;
+        ``order`` holds each replica's visiting order and is updated in place.
+    shuffle : bool
+        Reference protocol: a fresh random order every epoch.
+    eigenvalues : numpy.ndarray, optional
+        (R, S, N) array to write the spectra into, as for :func:`rbm_pcd`.
+    bound : float, optional
+        Escape bound: a replica with an entry ``|W_ij| > bound`` after a step (or at
+        ``start``) is flagged as diverged at that step, like one whose W goes non-finite.
+        None (the default) flags non-finite W only. ``run_ensemble`` passes
+        ``models.teacher_student.escape_bound(config)``. The check changes no arithmetic:
+        replicas that stay inside get the same bits with and without it.
 
-    Returns:
-        eigenvalues (R, S, N): ascending eigenvalues of the symmetric students (singular
-        values in the reference protocol) at the snapshots within [start, stop], else NaN.
+    Returns
+    -------
+    numpy.ndarray
+        (R, S, N) ascending eigenvalues of the symmetric students (singular values in the
+        reference protocol) at the snapshots within [start, stop], else NaN (also at and
+        after the step a replica diverged).
     """
     weights = _state_array("weights", weights, 3, "(R, N, N)")
     n_rep, n, _ = weights.shape
@@ -277,7 +318,7 @@ def teacher_student(
         weights, np.ascontiguousarray(teachers, dtype=np.float64),
         bit_generators(generators, n_rep),
         float(lr), float(noise), int(batch_size), sampler, int(start), int(stop), steps,
-        eigenvalues, failed, fail_step, normal_method, **extra,
+        eigenvalues, failed, fail_step, normal_method, bound=_bound(bound), **extra,
     )  # fmt: skip
     return eigenvalues
 
@@ -296,19 +337,41 @@ def teacher_student_step_given_variates(
     noise: float,
     batch_size: int,
     sampler: str = "wishart",
+    bound: float | None = None,
 ) -> int:
     """One fresh-data step [C.1] of one replica (N, N) with the variates supplied.
 
-    Order (the kernel's): Wishart: for each row i of the Bartlett factor, the chi-squared
-    value L_ii^2 (dof B - i) then the normals L_i0 .. L_i,i-1; then the N (N + 1) / 2
-    normals of Xi_B (upper triangle, row-major). Explicit: the B N normals of the inputs,
-    then B N (N + 1) / 2 normals (upper triangles of the B noise matrices).
+    The arithmetic of :func:`teacher_student` exactly.
+
+    Parameters
+    ----------
+    weights : numpy.ndarray
+        (N, N) student, updated in place.
+    teacher : numpy.ndarray
+        (N, N) symmetric teacher.
+    variates : numpy.ndarray
+        In the kernel's order. Wishart: for each row i of the Bartlett factor, the
+        chi-squared value L_ii^2 (dof B - i) then the normals L_i0 .. L_i,i-1; then the
+        N (N + 1) / 2 normals of Xi_B (upper triangle, row-major). Explicit: the B N
+        normals of the inputs, then B N (N + 1) / 2 normals (upper triangles of the B noise
+        matrices). :func:`teacher_student_variates_per_step` says how many.
+    lr, noise, batch_size : float, float, int
+        alpha, A and B of [C.1].
+    sampler : {"wishart", "explicit"}
+        As for :func:`teacher_student`.
+    bound : float, optional
+        Escape bound on ``|W_ij|``, as for :func:`teacher_student` (None: none).
+
+    Returns
+    -------
+    int
+        0, 1 if W became non-finite, or 2 if an entry exceeds ``bound``.
     """
     weights = _state_array("weights", weights, 2, "(N, N)")
     return _teacher.ts_step_given_variates(
         weights, np.ascontiguousarray(teacher, dtype=np.float64),
         np.ascontiguousarray(variates, dtype=np.float64).reshape(-1),
-        float(lr), float(noise), int(batch_size), sampler,
+        float(lr), float(noise), int(batch_size), sampler, _bound(bound),
     )  # fmt: skip
 
 
@@ -329,18 +392,46 @@ def dyson(
     fail_step: np.ndarray | None = None,
     normal_method: str = "ziggurat",
     eigenvalues: np.ndarray | None = None,
+    bound: float | None = None,
 ) -> np.ndarray:
     """Advance R replicas of the eigenvalue-level Dyson Brownian motion [A.4] in place.
 
-    Args:
-        levels: (R, N) ascending levels, updated in place.
-        targets: (N,) the kappa driving each sorted level (``DysonConfig.level_targets``).
-        lr, noise, batch_size: alpha, g and B of [A.4].
-        drift: "linear" (kappa_i - x_i) or "rbm" (2 x (1/kappa_i - 1/(mu^2 - x)) [B.10]).
-        eigenvalues: (R, S, N) array to write the levels into, as for :func:`rbm_pcd`.
+    Parameters
+    ----------
+    levels : numpy.ndarray
+        (R, N) ascending levels, updated in place.
+    targets : numpy.ndarray
+        (N,) the kappa driving each sorted level (``DysonConfig.level_targets``).
+    generators : sequence
+        R numpy Generators or BitGenerators.
+    lr, noise, batch_size : float, float, int
+        alpha, g and B of [A.4].
+    stop, start : int
+        The steps start+1 .. stop are taken.
+    drift : {"linear", "rbm"}
+        "linear" (kappa_i - x_i) or "rbm" (2 x (1/kappa_i - 1/(mu^2 - x)) [B.10]).
+    mu : float
+        The RBM's mu ("rbm" drift only).
+    snapshot_steps : sequence of int
+        Increasing steps; the levels are recorded at those within [start, stop].
+    failed, fail_step : numpy.ndarray, optional
+        (R,) uint8 and int64 divergence flags, updated in place; replicas already flagged
+        are skipped. Fresh ones are made if None.
+    normal_method : {"ziggurat", "numpy"}
+        See the module docstring.
+    eigenvalues : numpy.ndarray, optional
+        (R, S, N) array to write the levels into, as for :func:`rbm_pcd`.
+    bound : float, optional
+        Escape bound: a replica with a level ``|x_i| > bound`` is flagged as diverged at
+        that step. None (the default) flags only non-finite levels (and, for the "rbm"
+        drift, levels outside [0, mu^2)). ``run_ensemble`` passes
+        ``models.dyson.escape_bound(config)``. It changes no arithmetic.
 
-    Returns:
-        eigenvalues (R, S, N): the levels at the snapshots within [start, stop], else NaN.
+    Returns
+    -------
+    numpy.ndarray
+        (R, S, N) levels at the snapshots within [start, stop], else NaN (also at and
+        after the step a replica diverged).
     """
     levels = _state_array("levels", levels, 2, "(R, N)")
     n_rep, n = levels.shape
@@ -351,6 +442,6 @@ def dyson(
         levels, np.ascontiguousarray(targets, dtype=np.float64),
         bit_generators(generators, n_rep),
         float(lr), float(noise), int(batch_size), drift, float(mu), int(start), int(stop),
-        steps, eigenvalues, failed, fail_step, normal_method,
+        steps, eigenvalues, failed, fail_step, normal_method, _bound(bound),
     )  # fmt: skip
     return eigenvalues

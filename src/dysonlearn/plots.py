@@ -5,8 +5,10 @@ Every function returns a :class:`matplotlib.figure.Figure` and saves nothing;
 PNG files. Figures are built with matplotlib's object-oriented API on an Agg canvas: importing
 this module never switches the user's backend, no pyplot state is kept, and no window opens.
 
-Replicas that diverged (``result.failed``) or hold NaN are left out of every figure; a panel
-that has nothing to show (no degenerate pair, too few replicas) says so instead of failing.
+Replicas that diverged (``result.failed``) or hold NaN are left out of every figure, and the
+titles say how many ("57 of 64 replicas (7 diverged)"); a panel that has nothing to show (no
+degenerate pair, all replicas diverged) says so instead of failing, and a scan point with
+nothing to show is left out of the scan figures with a note naming it.
 """
 
 from __future__ import annotations
@@ -123,6 +125,23 @@ def _usable(result, snapshots: int | None = None) -> np.ndarray:
     return eigs[keep]
 
 
+def _replicas_text(result, kept: int) -> str:
+    """What a figure rests on: "64 replicas", or "57 of 64 replicas (7 diverged)"."""
+    failed = np.asarray(result.failed, bool)
+    if kept == failed.size:
+        return f"{kept} replicas"
+    text = f"{kept} of {failed.size} replicas"
+    return text + (f" ({int(failed.sum())} diverged)" if failed.any() else "")
+
+
+def _nothing_usable(result, kept: int) -> str:
+    """The note of a panel without enough replicas, saying why."""
+    failed = np.asarray(result.failed, bool)
+    if failed.size and failed.all():
+        return f"all {failed.size} replicas diverged"
+    return f"too few usable replicas: {kept} ({int(failed.sum())} of {failed.size} diverged)"
+
+
 def _groups(config) -> tuple[list[tuple[int, int]], list[int]]:
     """Degenerate pairs and non-degenerate modes of the stationary levels (larger groups,
     which neither [A.10] nor a Gaussian describes, are left out)."""
@@ -220,9 +239,9 @@ def learnt_histograms(result, snapshot: int = -1) -> Figure:
     fig, axes = _figure(COLUMN, 2.3)
     ax = axes[0, 0]
     step = int(np.asarray(result.steps)[snapshot])
-    ax.set_title(f"{_describe(config)}, step {step}, {eigs.shape[0]} replicas")
+    ax.set_title(f"{_describe(config)}, step {step}, {_replicas_text(result, eigs.shape[0])}")
     if eigs.shape[0] < 2:
-        _note(ax, "fewer than two usable replicas")
+        _note(ax, _nothing_usable(result, eigs.shape[0]))
         return fig
     widths = [
         np.diff(analysis.freedman_diaconis_bins(eigs[:, list(g)]))[0]
@@ -263,7 +282,9 @@ def spacing_figure(result, snapshots: int = 1) -> Figure:
         _note(axes[0, 1], "no pairs or non-degenerate levels")
     steps = np.asarray(result.steps)[-snapshots:]
     pooled = f"step {steps[0]}" if steps.size == 1 else f"steps {steps[0]}-{steps[-1]}"
-    fig.suptitle(f"{_describe(config)}, {pooled}, {late.shape[0]} replicas")
+    fig.suptitle(f"{_describe(config)}, {pooled}, {_replicas_text(result, late.shape[0])}")
+    # The fits need 3 replicas: say why a panel stays empty (all diverged, say).
+    empty = _nothing_usable(result, late.shape[0]) if late.shape[0] < 3 else "too few replicas"
     text = {"fontsize": 6.5, "va": "top", "ha": "right", "x": 0.97, "y": 0.95}
     for (i, j), (ax_s, ax_n, ax_x) in zip(pairs, axes):
         ax_s.set_title(rf"modes {i}, {j}: $x^*={levels[i]:.4g}$", loc="left")
@@ -273,7 +294,7 @@ def spacing_figure(result, snapshots: int = 1) -> Figure:
             pair = analysis.fit_semicircle2(late[:, :, [i, j]])
         except ValueError:
             for ax in (ax_s, ax_n, ax_x):
-                _note(ax, "too few replicas")
+                _note(ax, empty)
             continue
         edges = _hist(ax_s, spacing)
         grid = np.linspace(0, max(edges[-1], 3 * wig.mean), 300)
@@ -308,7 +329,7 @@ def spacing_figure(result, snapshots: int = 1) -> Figure:
         try:
             fit = analysis.fit_gaussian(late[:, :, mode])
         except ValueError:
-            _note(ax, "too few replicas")
+            _note(ax, empty)
             continue
         edges = _hist(ax, late[:, :, mode])
         grid = np.linspace(edges[0], edges[-1], 300)
@@ -339,8 +360,25 @@ def _predicted_slope(config) -> tuple[float, str]:
     return math.sqrt(math.pi), r"[C.3]: $\sqrt{\pi}$"
 
 
+def _skipped_note(fig, table) -> None:
+    """Name the scan points a scaling figure leaves out (all diverged, say), as its title."""
+    if not table.skipped:
+        return
+    left_out = "; ".join(
+        rf"$\alpha={p.lr:g}$, $B={p.batch_size}$"
+        + (rf", $A={p.noise:g}$" if p.noise is not None else "")
+        + f": {p.reason}"
+        for p in table.skipped
+    )
+    fig.suptitle(f"left out: {left_out}", fontsize=6.5, color="0.4")
+
+
 def _fit_text(ax, fit) -> None:
     """The fitted slope in the lower right corner, which lines through the origin leave free."""
+    if fit is None:
+        ax.text(0.96, 0.04, "no fit", transform=ax.transAxes, ha="right", va="bottom",
+                fontsize=6.5)  # fmt: skip
+        return
     text = (
         rf"slope ${_pm(fit.slope, fit.slope_err)}$"
         "\n"
@@ -358,14 +396,16 @@ def scaling_figure(results, snapshots: int = 1, table=None) -> Figure:
     :func:`~dysonlearn.analysis.scaling_table` and the lr -> 0 prediction ([B.9] for the RBM,
     [C.3] otherwise); then <S> against sqrt(pi) sigma, which [A.8] puts on the slope-1 line.
     Pass ``table`` (a :class:`~dysonlearn.analysis.ScalingTable` of these results) to reuse it.
+    Points without usable replicas (all diverged) are left out and named in the title.
     """
     results = _as_list(results)
     table = analysis.scaling_table(results, snapshots) if table is None else table
     fig, axes = _figure(PAGE, 2.5, 1, 3)
     axes = axes[0]
+    _skipped_note(fig, table)
     if not table.pairs:
         for ax in axes:
-            _note(ax, "no degenerate pairs")
+            _note(ax, "no point with usable replicas" if table.skipped else "no degenerate pairs")
         return fig
     config = results[0].config
     scale = np.array([p.scale for p in table.pairs])
@@ -392,12 +432,15 @@ def scaling_figure(results, snapshots: int = 1, table=None) -> Figure:
                 label=rf"${symbol}={value:.4g}$",
             )
         line = np.array([0, scale.max() * 1.08])
-        ax.plot(line, fit.slope * line, color="k", lw=0.8, label="fit")
+        if fit is not None:
+            ax.plot(line, fit.slope * line, color="k", lw=0.8, label="fit")
         _fit_text(ax, fit)
         ax.plot(line, slope * line, color="0.5", lw=0.8, ls=":", label=slope_label)
         ax.set(xlabel=_scale_label(config), ylabel=ylabel, xlim=(0, line[1]))
         # Room at the top left for the legend, above the lines through the origin.
-        ax.set_ylim(0, max(1.4 * max(slope, fit.slope) * line[1], 1.1 * (y + yerr).max()))
+        steepest = max(slope, fit.slope) if fit is not None else slope
+        top = np.nanmax(y + np.nan_to_num(yerr), initial=0.0)
+        ax.set_ylim(0, max(1.4 * steepest * line[1], 1.1 * top))
     axes[0].legend(loc="upper left")  # the points rise to the right: the corner stays free
     axes[1].legend(handles=axes[1].get_lines()[-2:], loc="upper left")
     ax, fit = axes[2], table.spacing_vs_width
@@ -412,8 +455,9 @@ def scaling_figure(results, snapshots: int = 1, table=None) -> Figure:
             color=f"C{k}",
             ms=3,
         )
-    line = np.array([0, max(width[0].max(), spacing[0].max()) * 1.25])
-    ax.plot(line, fit.slope * line, color="k", lw=0.8, label="fit")
+    line = np.array([0, max(np.nanmax(width[0]), np.nanmax(spacing[0])) * 1.25])
+    if fit is not None:
+        ax.plot(line, fit.slope * line, color="k", lw=0.8, label="fit")
     _fit_text(ax, fit)
     ax.plot(line, line, color="0.5", lw=0.8, ls=":", label="slope 1 [A.8]")
     ax.set(
@@ -432,14 +476,16 @@ def lambda_ratio_figure(results, snapshots: int = 1, table=None) -> Figure:
 
     lambda_fit = mu^2 - x0 of the fitted centre x0 ([A.10] for a pair, a Gaussian otherwise)
     for the RBM [B.4]; repulsion pushes it off 1, linearly in lr / B (SPEC B.5). The dashed
-    lines are weighted fits of 1 + c lr / B. Pass ``table`` to reuse a ScalingTable.
+    lines are weighted fits of 1 + c lr / B. Pass ``table`` to reuse a ScalingTable. Points
+    without usable replicas (all diverged) are left out and named in the title.
     """
     results = _as_list(results)
     table = analysis.scaling_table(results, snapshots) if table is None else table
     fig, axes = _figure(COLUMN, 3.0)
     ax = axes[0, 0]
+    _skipped_note(fig, table)
     if not table.levels:
-        _note(ax, "no levels")
+        _note(ax, "no point with usable replicas" if table.skipped else "no levels")
         return fig
     # The modes of a degenerate group share one fit: keep one row per (scan point, group).
     copies = Counter((r.lr, r.batch_size, round(r.kappa, 9), r.lambda_fit) for r in table.levels)
@@ -555,15 +601,25 @@ def teacher_student_scaling(results, snapshots: int = 1) -> Figure:
 
     The solid line is [C.3] at lr -> 0, <S> = sqrt(pi lr A^2 / B); the dashed ones include the
     finite-lr factor 1 / sqrt(1 - lr / 2) [A.6], one per lr (colours match the points). Below,
-    <S> over that corrected prediction. Non-teacher-student results are ignored.
+    <S> over that corrected prediction. Non-teacher-student results are ignored; a point
+    whose replicas all diverged is left out and named in the title, and at lr >= 2 (no
+    stationary state) there is no corrected prediction to draw or divide by.
     """
     rows = []  # (x, <S>, error, lr)
+    left_out = []
     for result in _as_list(results):
         config = result.config
         if not isinstance(config, TeacherStudentConfig):
             continue
         late = _usable(result, snapshots)
-        for i, j in _groups(config)[0]:
+        pairs = _groups(config)[0]
+        if pairs and late.shape[0] < 3:
+            left_out.append(
+                rf"$\alpha={config.lr:g}$, $B={config.batch_size}$, "
+                rf"$A={config.noise:g}$: {_nothing_usable(result, late.shape[0])}"
+            )
+            continue
+        for i, j in pairs:
             try:
                 wig = analysis.fit_wigner(late[:, :, j] - late[:, :, i])
             except ValueError:
@@ -572,18 +628,24 @@ def teacher_student_scaling(results, snapshots: int = 1) -> Figure:
             rows.append((x, wig.mean, wig.mean_err, config.lr))
     fig, axes = _figure(COLUMN, 3.8, 2, 1, sharex=True, height_ratios=(2, 1))
     ax, ax_r = axes[:, 0]
+    if left_out:
+        fig.suptitle("left out: " + "; ".join(left_out), fontsize=6.5, color="0.4")
     if not rows:
-        _note(ax, "no degenerate teacher-student pairs")
+        _note(ax, "no point with usable replicas" if left_out else
+              "no degenerate teacher-student pairs")  # fmt: skip
         ax_r.set_axis_off()
         return fig
     x, s, err, lr = np.array(rows).T
     line = np.array([0, x.max() * 1.08])
     ax.plot(line, line, color="k", lw=0.8, label=r"[C.3], $\alpha\to0$")
     for n, rate in enumerate(np.unique(lr)):
-        at, factor = lr == rate, 1 / math.sqrt(1 - rate / 2)
+        at = lr == rate
         ax.errorbar(
             x[at], s[at], err[at], fmt="o", color=f"C{n}", ms=3, label=rf"$\alpha={rate:g}$"
         )
+        if rate >= 2:  # [A.6] has no stationary width there
+            continue
+        factor = 1 / math.sqrt(1 - rate / 2)
         ax.plot(line, factor * line, color=f"C{n}", lw=0.7, ls="--")
         ax_r.errorbar(
             x[at],
@@ -658,11 +720,11 @@ def trajectories_figure(result, replicas: int = 20) -> Figure:
     steps = np.asarray(result.steps)
     fig, axes = _figure(COLUMN, 2.8)
     ax = axes[0, 0]
-    ax.set_title(f"{_describe(config)}, {eigs.shape[0]} replicas")
+    ax.set_title(f"{_describe(config)}, {_replicas_text(result, eigs.shape[0])}")
     for level in np.unique(config.stationary_levels):
         ax.axhline(level, color="0.3", ls="--", lw=0.6)
     if eigs.shape[0] == 0:
-        _note(ax, "no usable replicas")
+        _note(ax, _nothing_usable(result, 0))
         return fig
     groups = analysis.degenerate_groups(config.stationary_levels)
     mean, spread = eigs.mean(axis=0), eigs.std(axis=0)

@@ -6,11 +6,13 @@ f = A^2 (the noise) for the teacher-student and linear Dyson models [C.3]. The C
 says both are one straight line through the origin, common to all pairs and points, and
 that <S> = sqrt(pi) sigma (slope 1) [A.8]. The learnt levels' centres drift with lr/B:
 lambda_fit / kappa -> 1 as lr/B -> 0 (SPEC B.5).
+
+Diverged replicas are skipped; a scan point left with fewer than 3 usable replicas (all
+diverged, say) gives no rows and is listed in ``ScalingTable.skipped`` with its counts.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -56,14 +58,32 @@ class LevelRow:
 
 
 @dataclass(frozen=True)
+class SkippedPoint:
+    """A scan point that gives no rows: too few usable replicas, or its fits failed."""
+
+    lr: float
+    batch_size: int
+    noise: float | None
+    replicas: int
+    failed: int  # diverged
+    usable: int  # neither diverged nor non-finite in the pooled snapshots
+    reason: str
+
+
+@dataclass(frozen=True)
 class ScalingTable:
-    """Rows per (scan point, pair) and per (scan point, level), and the common slopes."""
+    """Rows per (scan point, pair) and per (scan point, level), and the common slopes.
+
+    A slope is None when no rows (or no rows with a positive, finite error) are left to
+    fit; ``skipped`` lists the scan points that gave no rows, and why.
+    """
 
     pairs: tuple[PairRow, ...]
     levels: tuple[LevelRow, ...]
     spacing_slope: SlopeFit | None  # <S> against sqrt(lr f / B)
     width_slope: SlopeFit | None  # sqrt(pi) sigma against sqrt(lr f / B)
     spacing_vs_width: SlopeFit | None  # <S> against sqrt(pi) sigma: 1 expected [A.8]
+    skipped: tuple[SkippedPoint, ...] = ()
 
     def to_dict(self) -> dict:
         def slope(fit):
@@ -78,6 +98,7 @@ class ScalingTable:
             "spacing_slope": slope(self.spacing_slope),
             "width_slope": slope(self.width_slope),
             "spacing_vs_width": slope(self.spacing_vs_width),
+            "skipped_points": [asdict(point) for point in self.skipped],
         }
 
 
@@ -105,50 +126,63 @@ def _lambda(config, x0: float) -> float:
     return config.mu**2 - x0 if isinstance(config, RBMConfig) else x0
 
 
+def _slope(x, y, err) -> SlopeFit | None:
+    """fit_slope_through_origin over the rows it can use (finite, error > 0); None if none."""
+    x, y, err = (np.asarray(a, dtype=np.float64) for a in (x, y, err))
+    keep = np.isfinite(x) & np.isfinite(y) & np.isfinite(err) & (err > 0)
+    if not keep.any():
+        return None
+    return fit_slope_through_origin(x[keep], y[keep], err[keep])
+
+
 def scaling_table(results, snapshots: int = 1) -> ScalingTable:
     """Fit every pair and level of every scan point; slopes common to all of them.
 
-    results: EnsembleResults of one model over a scan of lr, B (and noise). The last
-    ``snapshots`` snapshots of the surviving replicas are pooled.
+    Parameters
+    ----------
+    results : list of EnsembleResult
+        One model over a scan of lr, B (and noise).
+    snapshots : int
+        The last ``snapshots`` snapshots of the surviving replicas are pooled.
+
+    Returns
+    -------
+    ScalingTable
+        Diverged replicas are skipped; a point with fewer than 3 usable replicas, or whose
+        fits fail, gives no rows and is listed in ``skipped`` with its counts and the reason.
     """
-    pairs, levels = [], []
+    pairs, levels, skipped = [], [], []
     for result in results:
         config = result.config
-        late = np.asarray(result.eigenvalues)[:, -snapshots:, :]
-        late = late[~np.asarray(result.failed, bool) & np.all(np.isfinite(late), axis=(1, 2))]
-        if late.shape[0] < 3:
-            warnings.warn(
-                f"scaling_table: a point (lr={config.lr}, batch_size={config.batch_size}) has "
-                f"{late.shape[0]} usable replicas; it is left out",
-                stacklevel=2,
-            )
-            continue
-        stationary = config.stationary_levels
-        kappas = level_kappas(config)
         noise = getattr(config, "noise", None)
-        for group in degenerate_groups(stationary):
-            if len(group) == 2:
-                i, j = group
-                pooled = late[:, :, [i, j]]
-                wigner = fit_wigner(late[:, :, j] - late[:, :, i])
-                pair_fit = fit_semicircle2(pooled)
-                binder, binder_err = jackknife(binder_cumulant, pooled,
-                                               blocks=min(32, pooled.shape[0]))  # fmt: skip
-                f = scale_factor(config, stationary[i], kappas[i])
-                pairs.append(PairRow(
-                    config.lr, config.batch_size, noise, (i, j), float(stationary[i]),
-                    float(np.sqrt(config.lr * f / config.batch_size)), wigner.mean,
-                    wigner.mean_err, pair_fit.sigma, pair_fit.sigma_err, binder, binder_err,
-                ))  # fmt: skip
-                fits = [((i, j), pair_fit)]
+        failed = np.asarray(result.failed, bool)
+        late = np.asarray(result.eigenvalues)[:, -snapshots:, :]
+        usable = ~failed & np.all(np.isfinite(late), axis=(1, 2))
+        late = late[usable]
+
+        # No warning for a skipped point: the table carries it, and the summary, the
+        # Markdown and the figures built from the table name it (a warning would repeat
+        # once per figure).
+        reason = None
+        if late.shape[0] < 3:
+            if failed.size and failed.all():
+                reason = f"all {failed.size} replicas diverged"
             else:
-                fits = [((m,), fit_gaussian(late[:, :, m])) for m in group]
-            for modes, fit in fits:
-                levels.append(LevelRow(
-                    config.lr, config.batch_size, noise, config.lr / config.batch_size,
-                    modes, float(kappas[modes[0]]), float(_lambda(config, fit.x0)),
-                    fit.x0_err,
-                ))  # fmt: skip
+                reason = (f"{late.shape[0]} usable replicas ({int(failed.sum())} of "
+                          f"{failed.size} diverged)")  # fmt: skip
+        else:
+            try:
+                point_pairs, point_levels = _point_rows(config, late, noise)
+            except (ValueError, ArithmeticError) as exc:
+                reason = f"its fits failed ({exc})"
+        if reason is not None:
+            skipped.append(SkippedPoint(
+                config.lr, config.batch_size, noise, int(failed.size), int(failed.sum()),
+                int(usable.sum()), reason,
+            ))  # fmt: skip
+            continue
+        pairs += point_pairs
+        levels += point_levels
     spacing = width = relation = None
     if pairs:
         scale = np.array([p.scale for p in pairs])
@@ -158,7 +192,38 @@ def scaling_table(results, snapshots: int = 1) -> ScalingTable:
         )
         w = np.sqrt(np.pi) * np.array([p.sigma for p in pairs])
         w_err = np.sqrt(np.pi) * np.array([p.sigma_err for p in pairs])
-        spacing = fit_slope_through_origin(scale, s, s_err)
-        width = fit_slope_through_origin(scale, w, w_err)
-        relation = fit_slope_through_origin(w, s, np.hypot(s_err, w_err))
-    return ScalingTable(tuple(pairs), tuple(levels), spacing, width, relation)
+        spacing = _slope(scale, s, s_err)
+        width = _slope(scale, w, w_err)
+        relation = _slope(w, s, np.hypot(s_err, w_err))
+    return ScalingTable(tuple(pairs), tuple(levels), spacing, width, relation, tuple(skipped))
+
+
+def _point_rows(config, late: np.ndarray, noise) -> tuple[list[PairRow], list[LevelRow]]:
+    """The pair and level rows of one scan point from its usable replicas (R', S, N)."""
+    pairs, levels = [], []
+    stationary = config.stationary_levels
+    kappas = level_kappas(config)
+    for group in degenerate_groups(stationary):
+        if len(group) == 2:
+            i, j = group
+            pooled = late[:, :, [i, j]]
+            wigner = fit_wigner(late[:, :, j] - late[:, :, i])
+            pair_fit = fit_semicircle2(pooled)
+            binder, binder_err = jackknife(binder_cumulant, pooled,
+                                           blocks=min(32, pooled.shape[0]))  # fmt: skip
+            f = scale_factor(config, stationary[i], kappas[i])
+            pairs.append(PairRow(
+                config.lr, config.batch_size, noise, (i, j), float(stationary[i]),
+                float(np.sqrt(config.lr * f / config.batch_size)), wigner.mean,
+                wigner.mean_err, pair_fit.sigma, pair_fit.sigma_err, binder, binder_err,
+            ))  # fmt: skip
+            fits = [((i, j), pair_fit)]
+        else:
+            fits = [((m,), fit_gaussian(late[:, :, m])) for m in group]
+        for modes, fit in fits:
+            levels.append(LevelRow(
+                config.lr, config.batch_size, noise, config.lr / config.batch_size,
+                modes, float(kappas[modes[0]]), float(_lambda(config, fit.x0)),
+                fit.x0_err,
+            ))  # fmt: skip
+    return pairs, levels

@@ -70,8 +70,17 @@ def gap_ratio(eigenvalues) -> float:
     return float(np.mean(lo / hi))
 
 
+# A heavy tail (a few replicas far out, as near the edge of stability) makes the range many
+# thousand interquartile ranges wide; FD's width would then ask for millions of bins.
+MAX_BINS = 1000
+
+
 def freedman_diaconis_bins(x) -> np.ndarray:
-    """Histogram bin edges of width 2 IQR / n^(1/3) spanning the data (SPEC D)."""
+    """Histogram bin edges of width 2 IQR / n^(1/3) spanning the data (SPEC D).
+
+    At most ``MAX_BINS`` bins: beyond that (a heavy tail) the bins are widened to span the
+    data in ``MAX_BINS``. Non-finite values are ignored.
+    """
     x = np.asarray(x, dtype=np.float64).ravel()
     x = x[np.isfinite(x)]
     if x.size < 2:
@@ -81,5 +90,7 @@ def freedman_diaconis_bins(x) -> np.ndarray:
     lo, hi = x.min(), x.max()
     if width <= 0 or hi <= lo:
         return np.array([lo - 0.5, hi + 0.5])
-    count = max(1, int(np.ceil((hi - lo) / width)))
+    count = max(1, int(min(np.ceil((hi - lo) / width), MAX_BINS)))
+    if count == MAX_BINS:
+        width = max(width, (hi - lo) / MAX_BINS)
     return np.linspace(lo, lo + count * width, count + 1)

@@ -12,6 +12,10 @@ from .scaling import scaling_table
 from .spacings import degenerate_groups
 from .statistics import binder_cumulant, gap_ratio, jackknife
 
+# Below this many usable replicas nothing is fitted (a jackknife needs at least 2 blocks, a
+# spread at least 2 values, and every fit of fits.py at least 3 replicas).
+_MIN_REPLICAS = 3
+
 
 def _clean(value):
     """JSON-safe: NumPy scalars as Python numbers, NaN as None."""
@@ -26,62 +30,185 @@ def _clean(value):
     return value
 
 
+def usable_replicas(result, snapshots: int | None = None) -> np.ndarray:
+    """(R,) bool: the replicas that did not diverge and are finite throughout.
+
+    Parameters
+    ----------
+    result : EnsembleResult
+        The ensemble.
+    snapshots : int, optional
+        Look only at the last ``snapshots`` snapshots (all of them when None).
+
+    Returns
+    -------
+    numpy.ndarray
+        True for the replicas every statistic uses; the others are skipped.
+    """
+    eigs = np.asarray(result.eigenvalues, dtype=np.float64)
+    if snapshots is not None:
+        eigs = eigs[:, -snapshots:, :]
+    return ~np.asarray(result.failed, bool) & np.all(np.isfinite(eigs), axis=(1, 2))
+
+
+def replica_note(replicas: int, failed: int, usable: int) -> str | None:
+    """Why an ensemble has no statistics, in one line, or None when it has.
+
+    Parameters
+    ----------
+    replicas, failed, usable : int
+        Replicas in all, those that diverged, those left to analyse.
+
+    Returns
+    -------
+    str or None
+        E.g. "64 replicas, all diverged: no statistics".
+    """
+    if usable >= _MIN_REPLICAS:
+        return None
+    if replicas == 0:
+        return "no replicas: no statistics"
+    if failed == replicas:
+        return f"{replicas} replicas, all diverged: no statistics"
+    return (f"{replicas} replicas, {failed} diverged, {usable} usable: fewer than "
+            f"{_MIN_REPLICAS}, no statistics")  # fmt: skip
+
+
+def predicted_widths(config) -> np.ndarray:
+    """``config.level_widths``, NaN where the formula has no value.
+
+    [A.6] has a stationary width only for lr c < 2; a configuration outside (built around
+    validation, or read from an old store) gets NaN instead of an exception.
+
+    Parameters
+    ----------
+    config : model configuration
+        Anything with ``level_widths`` and ``n_modes``.
+
+    Returns
+    -------
+    numpy.ndarray
+        (N,) predicted widths, NaN where undefined.
+    """
+    try:
+        with np.errstate(all="ignore"):
+            widths = np.asarray(config.level_widths, dtype=np.float64)
+    except (ArithmeticError, ValueError):
+        return np.full(config.n_modes, np.nan)
+    return np.where(np.isfinite(widths), widths, np.nan)
+
+
 def summarize_result(result, snapshots: int = 1) -> dict:
     """Fits of one ensemble: each level ([A.10] for a degenerate pair's pooled levels, a
-    Gaussian otherwise), each pair's <S>, Wigner KS and Binder cumulant, the gap ratio."""
+    Gaussian otherwise), each pair's <S>, Wigner KS and Binder cumulant, the gap ratio.
+
+    Replicas that diverged (``result.failed``) or hold non-finite values in the analysed
+    snapshots are skipped: ``replicas`` counts all of them, ``failed`` those that diverged,
+    ``analysed`` those the numbers come from. With fewer than 3 left nothing is fitted and
+    ``note`` says why (e.g. "64 replicas, all diverged: no statistics"); a fit that fails on
+    the survivors is left out with a note instead of raising.
+
+    Parameters
+    ----------
+    result : EnsembleResult
+        The ensemble.
+    snapshots : int
+        Pool the last ``snapshots`` snapshots.
+
+    Returns
+    -------
+    dict
+        JSON-safe (NaN as None).
+    """
     config = result.config
-    alive = ~np.asarray(result.failed, bool)
-    late = np.asarray(result.eigenvalues)[alive, -snapshots:, :]
+    failed = np.asarray(result.failed, bool)
+    usable = usable_replicas(result, snapshots)
+    late = np.asarray(result.eigenvalues)[usable, -snapshots:, :]
     stationary = config.stationary_levels
-    widths = config.level_widths
+    widths = predicted_widths(config)
     out = {
         "config": config.to_dict(),
         "seed": result.seed,
-        "replicas": int(alive.size),
-        "failed": int((~alive).sum()),
+        "replicas": int(failed.size),
+        "failed": int(failed.sum()),
+        "analysed": int(usable.sum()),
         "steps": [int(s) for s in np.asarray(result.steps)[-snapshots:]],
         "levels": [],
         "pairs": [],
     }
-    if late.shape[0] < 3:
-        out["note"] = "fewer than 3 surviving replicas: nothing fitted"
+    if failed.any():
+        out["fail_steps"] = {
+            "first": int(np.min(result.fail_step[failed])),
+            "last": int(np.max(result.fail_step[failed])),
+        }
+    note = replica_note(out["replicas"], out["failed"], out["analysed"])
+    if note is not None:
+        out["note"] = note
         return _clean(out)
+    problems = []
     for group in degenerate_groups(stationary):
         if len(group) == 2:
             i, j = group
             pooled = late[:, :, [i, j]]
-            pair_fit = fit_semicircle2(pooled)
-            wigner = fit_wigner(late[:, :, j] - late[:, :, i])
-            binder, binder_err = jackknife(binder_cumulant, pooled,
-                                           blocks=min(32, pooled.shape[0]))  # fmt: skip
-            out["pairs"].append({
-                "modes": [i, j], "target": stationary[i], "fit": asdict(pair_fit),
-                "mean_spacing": wigner.mean, "mean_spacing_err": wigner.mean_err,
-                "wigner_ks_pvalue": wigner.ks_pvalue, "binder": binder, "binder_err": binder_err,
-                "predicted_sigma": widths[i],
-                "predicted_mean_spacing": np.sqrt(np.pi) * widths[i],
-            })  # fmt: skip
+            try:
+                pair_fit = fit_semicircle2(pooled)
+                wigner = fit_wigner(late[:, :, j] - late[:, :, i])
+                binder, binder_err = jackknife(binder_cumulant, pooled,
+                                               blocks=min(32, pooled.shape[0]))  # fmt: skip
+            except (ValueError, ArithmeticError) as exc:
+                problems.append(f"pair {i}-{j} not fitted ({exc})")
+            else:
+                out["pairs"].append({
+                    "modes": [i, j], "target": stationary[i], "fit": asdict(pair_fit),
+                    "mean_spacing": wigner.mean, "mean_spacing_err": wigner.mean_err,
+                    "wigner_ks_pvalue": wigner.ks_pvalue, "binder": binder,
+                    "binder_err": binder_err, "predicted_sigma": widths[i],
+                    "predicted_mean_spacing": np.sqrt(np.pi) * widths[i],
+                })  # fmt: skip
         for mode in group:
             level = late[:, :, mode]
             per_replica = level.mean(axis=1)
+            gaussian = None
+            if len(group) == 1:
+                try:
+                    gaussian = asdict(fit_gaussian(level))
+                except (ValueError, ArithmeticError) as exc:
+                    problems.append(f"mode {mode}: Gaussian not fitted ({exc})")
             out["levels"].append({
                 "mode": mode, "target": stationary[mode], "mean": float(level.mean()),
                 "mean_err": float(per_replica.std(ddof=1) / np.sqrt(per_replica.size)),
                 "std": float(level.std()), "predicted_width": widths[mode],
-                "gaussian_fit": asdict(fit_gaussian(level)) if len(group) == 1 else None,
+                "gaussian_fit": gaussian,
             })  # fmt: skip
     if late.shape[-1] >= 3:
         out["gap_ratio"] = gap_ratio(late[:, -1, :])
+    if problems:
+        out["note"] = "; ".join(problems)
     return _clean(out)
 
 
 def summarize(results, snapshots: int = 1) -> dict:
     """A dict of every fitted number and its error for a result, a scan, or a store.
 
-    ``results``: an EnsembleResult, a list of them (a scan), or the path of a results store
-    (``dysonlearn.store``; its finished replicas). For a scan (several results of one
-    model), adds the scaling table: the common slopes of <S> and sqrt(pi) sigma against
-    sqrt(lr f / B) and lambda_fit / kappa (SPEC B.5).
+    Diverged replicas are skipped everywhere and counted (see :func:`summarize_result`);
+    a point where none survive has no fitted numbers, a note, and no row in the scaling
+    table, which lists it under ``skipped_points``.
+
+    Parameters
+    ----------
+    results : EnsembleResult, list of EnsembleResult, str or os.PathLike
+        One result, a scan, or the path of a results store (``dysonlearn.store``; its
+        finished replicas).
+    snapshots : int
+        Pool the last ``snapshots`` snapshots of every replica.
+
+    Returns
+    -------
+    dict
+        For one result, :func:`summarize_result`; for a scan, ``points`` (one each),
+        ``replicas`` and ``failed`` (totals over the points) and, with two points or more,
+        the scaling table: the common slopes of <S> and sqrt(pi) sigma against
+        sqrt(lr f / B) and lambda_fit / kappa (SPEC B.5).
     """
     if isinstance(results, str | os.PathLike):
         from ..store import load
@@ -89,7 +216,12 @@ def summarize(results, snapshots: int = 1) -> dict:
         results = load(results)
     if not isinstance(results, list | tuple):
         return summarize_result(results, snapshots)
-    out = {"points": [summarize_result(r, snapshots) for r in results]}
+    points = [summarize_result(r, snapshots) for r in results]
+    out = {
+        "points": points,
+        "replicas": sum(p["replicas"] for p in points),
+        "failed": sum(p["failed"] for p in points),
+    }
     if len(results) >= 2:
         out["scaling"] = _clean(scaling_table(results, snapshots).to_dict())
     return out

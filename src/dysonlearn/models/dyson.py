@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .. import kernels
 from ..config import DysonConfig
+
+# Escape bound of the linear drift: a level beyond ESCAPE_FACTOR times the configuration's
+# scale (see escape_bound) has diverged. 1e6 for the reasons given in
+# models/teacher_student.py, whose levels these are ([C.2]); here the argument is even
+# simpler, because the noise is additive: for 0 < lr < 2 the drift contracts x - kappa by
+# |1 - lr| < 1 each step and the noise matrix moves the levels by at most its norm
+# (Weyl), so the levels stay within a few stationary widths of kappa once they have relaxed
+# from the start, and the Gaussian tails make 1e6 times the scale unreachable. Only lr >= 2
+# (no stationary state: each step multiplies x - kappa by |1 - lr| >= 1) gets there. The RBM
+# drift needs no bound: its levels live in [0, mu^2) and leaving it is divergence already.
+ESCAPE_FACTOR = 1e6
 
 
 @dataclass
@@ -40,13 +52,53 @@ def advance(
     snapshot_steps: np.ndarray, eigenvalues: np.ndarray, failed: np.ndarray,
     fail_step: np.ndarray, normal_method: str = "ziggurat",
 ) -> None:  # fmt: skip
-    """Advance from ``start`` to ``stop`` in place; fill the snapshots in that span."""
+    """Advance from ``start`` to ``stop`` in place; fill the snapshots in that span.
+
+    A replica whose levels leave the finite numbers, :func:`escape_bound` (linear drift) or
+    [0, mu^2) (RBM drift) is flagged in ``failed`` / ``fail_step`` and skipped from then on.
+    """
     kernels.dyson(
         state.levels, config.level_targets, generators, lr=config.lr, noise=config.noise,
         batch_size=config.batch_size, start=start, stop=stop, drift=config.drift,
         mu=config.mu or 0.0, snapshot_steps=snapshot_steps, failed=failed,
         fail_step=fail_step, normal_method=normal_method, eigenvalues=eigenvalues,
+        bound=escape_bound(config),
     )  # fmt: skip
+
+
+def escape_bound(config: DysonConfig) -> float | None:
+    """The magnitude of a level beyond which a replica has diverged (linear drift).
+
+    ``ESCAPE_FACTOR`` (1e6, the module's comment says why) times the configuration's scale
+    ``max(1, max |kappa|, start, g sqrt(N), 2 sqrt(N) sigma)``: the targets, the largest
+    starting level (``max |init_levels|``, or the semicircle edge ``2 sqrt(N) init_std`` of
+    the random start), the noise g and the spread of N repelling levels of width sigma
+    [A.6] (left out at lr >= 2, where no stationary state exists).
+
+    Parameters
+    ----------
+    config : DysonConfig
+        The configuration being trained.
+
+    Returns
+    -------
+    float or None
+        The bound passed to :func:`dysonlearn.kernels.dyson`; None for the "rbm" drift
+        (whose domain [0, mu^2) is checked instead) or when the bound is not finite.
+    """
+    if config.drift != "linear":
+        return None
+    root_n = math.sqrt(config.n_modes)
+    if config.init_levels is not None:
+        start = float(np.max(np.abs(np.asarray(config.init_levels, dtype=np.float64))))
+    else:
+        start = 2.0 * root_n * float(config.init_std)
+    scales = [1.0, float(np.max(np.abs(config.level_targets))), start,
+              root_n * float(config.noise)]  # fmt: skip
+    if config.lr < 2:
+        scales.append(2.0 * root_n * float(np.max(config.level_widths)))
+    bound = ESCAPE_FACTOR * max(scales)
+    return bound if math.isfinite(bound) else None
 
 
 def final_weights(state: DysonState) -> np.ndarray:

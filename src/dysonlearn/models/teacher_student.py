@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,6 +14,26 @@ from ..config import TeacherStudentConfig
 # root seed (replicas use SeedSequence(seed).spawn(R)[i], spawn keys (i,)); two-element
 # keys can never collide with theirs.
 SHARED_DATA_KEY = (0xDA7A, 0)
+
+# Escape bound: a student with an entry |W_ij| beyond ESCAPE_FACTOR times the configuration's
+# scale (see escape_bound) has diverged. Why 1e6:
+# - Never reached where [C.1] describes learning. The start has |W_ij| < 10 init_std (a
+#   N(0, init_std^2) entry beyond 10 sigma has probability 1e-23). The mean update contracts
+#   W - W_T by 1 - lr (|1 - lr| < 1 for 0 < lr < 2), so the relaxation from there stays
+#   within a few times max(|W_0|, |W_T|) (|W_T|_ij <= max |kappa|), and the stationary
+#   student fluctuates around W_T with the width of [A.6]. 1e6 times the largest of these
+#   is 1e6 standard deviations out: even by Chebyshev alone (any law with that variance) a
+#   replica-step lands there with probability <= 1e-12, i.e. < 1e-3 over 1e4 replicas of
+#   1e5 steps; with the near-Gaussian fluctuations of a stable setting, never.
+# - Reached quickly where the dynamics expand: at lr >= 2, or when lr lambda_max(C_B) > 2
+#   happens often enough (small B) that the product of the factors (1 - lr C_B) grows, |W|
+#   grows like exp(lambda t) and crosses 1e6 times its scale about 14 / lambda steps after
+#   it starts to grow, instead of running on to 1e50-1e300 and then into inf, and the float
+#   arithmetic of every step stays far from overflow.
+# - In between (contracting on average but with strong multiplicative noise, e.g. B = 1 and
+#   lr near 1) the stationary law has a power-law tail and infinite variance; a replica out
+#   at 1e6 times its scale there is reported as diverged, which is what it is for a user.
+ESCAPE_FACTOR = 1e6
 
 
 @dataclass
@@ -85,14 +106,45 @@ def advance(
     stop: int, snapshot_steps: np.ndarray, eigenvalues: np.ndarray, failed: np.ndarray,
     fail_step: np.ndarray, normal_method: str = "ziggurat",
 ) -> None:  # fmt: skip
-    """Train from ``start`` to ``stop`` in place; fill the snapshots in that span."""
+    """Train from ``start`` to ``stop`` in place; fill the snapshots in that span.
+
+    A replica whose student leaves the finite numbers or :func:`escape_bound` is flagged
+    in ``failed`` / ``fail_step`` at that step and skipped from then on.
+    """
     kernels.teacher_student(
         state.weights, state.teachers, generators, lr=config.lr, noise=config.noise,
         batch_size=config.batch_size, start=start, stop=stop, sampler=config.sampler,
         snapshot_steps=snapshot_steps, failed=failed, fail_step=fail_step,
         normal_method=normal_method, dataset=state.dataset, shuffle=config.shuffle,
-        eigenvalues=eigenvalues,
+        eigenvalues=eigenvalues, bound=escape_bound(config),
     )  # fmt: skip
+
+
+def escape_bound(config: TeacherStudentConfig) -> float | None:
+    """The magnitude of a student's entry beyond which the replica has diverged.
+
+    ``ESCAPE_FACTOR`` (1e6, the module's comment says why) times the configuration's scale
+    ``max(1, max |kappa|, init_std, A, sigma)``, where kappa are the teacher's eigenvalues
+    (they bound the teacher's entries), A is the noise and sigma the stationary width [A.6]
+    (left out at lr >= 2, where no stationary state exists).
+
+    Parameters
+    ----------
+    config : TeacherStudentConfig
+        The configuration being trained.
+
+    Returns
+    -------
+    float or None
+        The bound passed to :func:`dysonlearn.kernels.teacher_student`; None when it is not
+        a finite number (absurd scales), so that only non-finite students are flagged.
+    """
+    scales = [1.0, float(np.max(np.abs(config.teacher_spectrum))), float(config.init_std),
+              float(config.noise)]  # fmt: skip
+    if config.lr < 2:
+        scales.append(float(np.max(config.level_widths)))
+    bound = ESCAPE_FACTOR * max(scales)
+    return bound if math.isfinite(bound) else None
 
 
 def final_weights(state: TeacherStudentState) -> np.ndarray:

@@ -1,0 +1,401 @@
+"""Divergence in every model (issue 10, section 4): flagged in the kernels, skipped and counted
+by the summary, the fits, the Markdown and the figures."""
+
+import dataclasses
+import hashlib
+import json
+
+import numpy as np
+import pytest
+
+import dysonlearn as dl
+from dysonlearn import analysis, kernels, plots, report
+from dysonlearn.models import dyson as dyson_model
+from dysonlearn.models import teacher_student as ts_model
+
+TS, DY = dl.TeacherStudentConfig, dl.DysonConfig
+
+
+def run(config, replicas=64, seed=1):
+    return dl.run_ensemble(config, replicas=replicas, seed=seed, backend="serial",
+                           progress=False)  # fmt: skip
+
+
+def unvalidated(config, **fields):
+    """``config`` with fields set around validation (which refuses them), as a configuration
+    read from an old store or built by hand could carry them."""
+    for name, value in fields.items():
+        object.__setattr__(config, name, value)
+    return config
+
+
+def generators(replicas, seed):
+    return [np.random.SFC64(s) for s in np.random.SeedSequence(seed).spawn(replicas)]
+
+
+# --- the kernels flag what leaves the region of meaningful dynamics -------------------------
+
+# Valid settings (lr < 2) where lr lambda_max(C_B) > 2 is frequent enough that the dynamics
+# expand for some replicas: about half have crossed the escape bound by the last step.
+TS_DIVERGING = {
+    "explicit": TS(lr=1.95, batch_size=1, sampler="explicit", steps=45, snapshots=4),
+    "wishart": TS(lr=1.9, batch_size=2, steps=90, snapshots=4),
+    "reference": TS(
+        lr=1.9,
+        batch_size=2,
+        protocol="reference",
+        dataset_size=40,
+        dataset_shared=False,
+        steps=55,
+        snapshots=5,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TS_DIVERGING))
+def test_teacher_student_replicas_fail_at_the_first_step_beyond_the_bound(name):
+    """fail_step is exactly the first step at which max |W_ij| exceeds the escape bound, found
+    by stepping the same replicas one step at a time without a bound (the bound changes no
+    arithmetic, so both runs follow the same paths); survivors stay finite and inside."""
+    config, replicas, seed = TS_DIVERGING[name], 48, 11
+    bound = ts_model.escape_bound(config)
+    snaps = config.snapshot_steps
+
+    def start():
+        gens = generators(replicas, seed)
+        shared = np.random.default_rng(seed)
+        state = ts_model.initial_state(config, [np.random.Generator(g) for g in gens], shared)
+        return state, gens
+
+    state, gens = start()
+    eigenvalues = np.full((replicas, snaps.size, config.n_modes), np.nan)
+    failed, fail_step = np.zeros(replicas, np.uint8), np.full(replicas, -1, np.int64)
+    ts_model.advance(config, state, gens, 0, config.steps, snaps, eigenvalues, failed,
+                     fail_step)  # fmt: skip
+
+    oracle, oracle_gens = start()
+    first = np.full(replicas, -1)
+    for t in range(1, config.steps + 1):
+        kernels.teacher_student(
+            oracle.weights, oracle.teachers, oracle_gens, lr=config.lr, noise=config.noise,
+            batch_size=config.batch_size, start=t - 1, stop=t, sampler=config.sampler,
+            dataset=oracle.dataset, shuffle=config.shuffle,
+        )  # fmt: skip
+        out = ~np.all(np.abs(oracle.weights) <= bound, axis=(1, 2))
+        first[out & (first < 0)] = t
+
+    assert 0 < failed.sum() < replicas  # a known fraction: the oracle's
+    np.testing.assert_array_equal(failed.astype(bool), first >= 0)
+    np.testing.assert_array_equal(fail_step, first)
+    assert np.all((fail_step[failed == 1] >= 1) & (fail_step[failed == 1] <= config.steps))
+    alive = failed == 0
+    assert np.all(np.isfinite(state.weights[alive]))
+    assert np.all(np.abs(state.weights[alive]) <= bound)
+    assert np.all(np.isfinite(eigenvalues[alive]))
+    for r in np.flatnonzero(failed):  # spectra up to the failure, NaN after it
+        before = snaps < fail_step[r]
+        assert np.all(np.isfinite(eigenvalues[r, before]))
+        assert np.all(np.isnan(eigenvalues[r, ~before]))
+
+
+def test_teacher_student_divergence_through_run_ensemble():
+    config = TS_DIVERGING["explicit"]
+    res = run(config)
+    assert 0 < res.failed.sum() < res.n_replicas
+    assert np.all((res.fail_step[res.failed] >= 1) & (res.fail_step[res.failed] <= config.steps))
+    assert np.all(res.fail_step[~res.failed] == -1)
+    assert np.all(np.isfinite(res.eigenvalues[~res.failed]))
+    assert np.all(np.abs(res.eigenvalues[~res.failed]) <= ts_model.escape_bound(config))
+
+
+def test_dyson_rbm_drift_replicas_that_reach_mu_squared_are_flagged():
+    """A valid (lr c < 2) RBM-drift setting whose noise carries some levels to mu^2 [B.4]."""
+    config = DY(kappa=(4.0, 4.382, 4.382), drift="rbm", mu=3.0, lr=0.2, batch_size=1,
+                noise=3.0, steps=300, snapshots=6)  # fmt: skip
+    res = run(config)
+    assert 0 < res.failed.sum() < res.n_replicas
+    steps = res.fail_step[res.failed]
+    assert np.all((steps >= 1) & (steps <= config.steps))
+    alive = res.eigenvalues[~res.failed]
+    assert np.all(np.isfinite(alive)) and np.all((alive >= 0) & (alive < config.mu**2))
+    assert dyson_model.escape_bound(config) is None  # [0, mu^2) is its bound
+
+
+def test_dyson_linear_bound_catches_an_expanding_drift():
+    """lr > 2 (refused by validation, allowed by the array API) multiplies x - kappa by
+    |1 - lr| > 1 each step: every replica crosses the bound, at the step an unbounded
+    one-step-at-a-time run says it does."""
+    replicas, lr, bound = 16, 2.5, 1e4
+    kappa = np.array([1.0, 2.0, 2.0])
+
+    def start():
+        levels = np.tile(np.array([0.5, 1.0, 3.0]), (replicas, 1))
+        return levels, generators(replicas, 5)
+
+    levels, gens = start()
+    failed, fail_step = np.zeros(replicas, np.uint8), np.full(replicas, -1, np.int64)
+    kernels.dyson(levels, kappa, gens, lr=lr, noise=0.3, batch_size=4, stop=200, failed=failed,
+                  fail_step=fail_step, bound=bound)  # fmt: skip
+    oracle, oracle_gens = start()
+    first = np.full(replicas, -1)
+    for t in range(1, 60):
+        kernels.dyson(oracle, kappa, oracle_gens, lr=lr, noise=0.3, batch_size=4, start=t - 1,
+                      stop=t)  # fmt: skip
+        first[(np.abs(oracle).max(axis=1) > bound) & (first < 0)] = t
+    assert failed.all()
+    np.testing.assert_array_equal(fail_step, first)
+
+
+def test_configurations_past_validation_diverge_by_the_bound():
+    """lr >= 2 built around validation: the adapters' bound (without the stationary width,
+    which does not exist there) stops every replica long before overflow."""
+    for config, model in [
+        (unvalidated(TS(steps=400, snapshots=2), lr=2.5), ts_model),
+        (unvalidated(DY(steps=400, snapshots=2), lr=2.5), dyson_model),
+    ]:
+        bound = model.escape_bound(config)
+        assert 1e6 <= bound < 1e8
+        gens = generators(8, 2)
+        state = model.initial_state(config, [np.random.Generator(g) for g in gens],
+                                    np.random.default_rng(2))  # fmt: skip
+        snaps = config.snapshot_steps
+        eigenvalues = np.full((8, snaps.size, config.n_modes), np.nan)
+        failed, fail_step = np.zeros(8, np.uint8), np.full(8, -1, np.int64)
+        model.advance(config, state, gens, 0, config.steps, snaps, eigenvalues, failed,
+                      fail_step)  # fmt: skip
+        assert failed.all() and np.all((fail_step > 1) & (fail_step < 100))
+        assert np.all(np.isfinite(model.final_weights(state)))
+
+
+def test_escape_bound_scales_with_the_configuration():
+    assert ts_model.escape_bound(TS()) == 1e6 * 2.0  # max(1, |kappa|, init, A, width) = 2
+    assert ts_model.escape_bound(TS(teacher=(-30.0, 1.0))) == 3e7
+    # Near lr = 2 with B = 1 the stationary width [A.6] exceeds A itself: it sets the scale.
+    wide = TS(noise=10.0, lr=1.9, batch_size=1, sampler="explicit")
+    assert ts_model.escape_bound(wide) == pytest.approx(1e6 * 10.0 * np.sqrt(1.9 / 0.05))
+    assert dyson_model.escape_bound(DY(init_levels=(100.0, -400.0))) == 4e8
+    # A stable ensemble never comes near it: the default setting's students stay within a
+    # few widths of the teacher, a millionth of the bound.
+    res = run(TS(steps=300, snapshots=1), replicas=32)
+    assert not res.failed.any() and np.abs(res.eigenvalues).max() < 1e-5 * 2e6
+
+
+def test_bound_argument_is_checked():
+    w, t = np.zeros((1, 2, 2)), np.eye(2)[None]
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(ValueError, match="bound"):
+            kernels.teacher_student(w, t, [np.random.SFC64(0)], lr=0.1, noise=0.1,
+                                    batch_size=4, stop=1, bound=bad)  # fmt: skip
+        with pytest.raises(ValueError, match="bound"):
+            kernels.dyson(np.zeros((1, 2)), np.ones(2), [np.random.SFC64(0)], lr=0.1,
+                          noise=0.1, batch_size=4, stop=1, bound=bad)  # fmt: skip
+    variates = np.zeros(kernels.teacher_student_variates_per_step(2, 4))
+    far = np.full((2, 2), 10.0)
+    assert (
+        kernels.teacher_student_step_given_variates(
+            far.copy(), np.eye(2), variates, lr=0.1, noise=0.1, batch_size=4, bound=5.0
+        )
+        == 2
+    )
+    assert (
+        kernels.teacher_student_step_given_variates(
+            far.copy(), np.eye(2), variates, lr=0.1, noise=0.1, batch_size=4
+        )
+        == 0
+    )
+
+
+# --- replicas that do not fail: the same bits as before the bound existed -------------------
+
+# sha256 of eigenvalues.tobytes() + weights.tobytes() (the final state) of 4 replicas, seed 3,
+# serial, SFC64, ziggurat normals. These were computed by the code BEFORE the escape bound was
+# added (commit b6372a8), so they pin that non-failing replicas are bitwise unchanged by it.
+FINGERPRINTS = {
+    "ts-wishart-2": "6a4d52bcccd5ec8a88b243cfb41b8f31cf7de042865125427700414abbae2f68",
+    "ts-wishart-3": "60d0a0128142d755388d5c3d775a93de9dcc858ab0e3577fb40e59dd23734429",
+    "ts-explicit": "0426ca42e791fe8efebe478efd4163b9b38768b584a9a6b026e985033663d004",
+    "ts-reference": "6d2b3cff31b5fe018bdb48bd11da2058b7fba100a824484d6d238f37d4391b89",
+    "dyson-linear-2": "e518b06a34c406ce73f6199b409d522cc74630999241e93d8db27427378a2b16",
+    "dyson-linear-3": "ab4b5a42aeb8f6159dad66d220d4d257678baebcd07ad49d02c4c5472c15a43b",
+    "dyson-rbm": "594aa89179c98febd62e7ee07dc85b403b0b182509b12d536f82e6eb5bb9f1ef",
+}
+FINGERPRINT_CONFIGS = {
+    "ts-wishart-2": TS(steps=200, snapshots=2),
+    "ts-wishart-3": TS(teacher=(1.0, 2.0, 3.0), batch_size=8, steps=200, snapshots=2),
+    "ts-explicit": TS(sampler="explicit", batch_size=4, steps=200, snapshots=2, lr=0.5),
+    "ts-reference": TS(
+        protocol="reference", batch_size=4, dataset_size=40, steps=200, snapshots=2
+    ),
+    "dyson-linear-2": DY(steps=200, snapshots=2, lr=1.5),
+    "dyson-linear-3": DY(kappa=(1.0, 2.0, 2.0), steps=200, snapshots=2, noise=0.5),
+    "dyson-rbm": DY(kappa=(4.0, 4.382, 4.382), drift="rbm", mu=3.0, steps=200, snapshots=2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FINGERPRINTS))
+def test_non_failing_replicas_are_bitwise_unchanged(name):
+    res = dl.run_ensemble(FINGERPRINT_CONFIGS[name], replicas=4, seed=3, backend="serial",
+                          progress=False, keep_weights=True)  # fmt: skip
+    assert not res.failed.any()
+    digest = hashlib.sha256(res.eigenvalues.tobytes() + res.weights.tobytes()).hexdigest()
+    assert digest == FINGERPRINTS[name]
+
+
+def test_survivors_of_a_diverging_block_equal_an_unbounded_run():
+    """Platform-independent form of the same promise: with and without the bound, the
+    replicas that do not cross it have the same bits."""
+    config = TS_DIVERGING["explicit"]
+    out = []
+    for bound in (ts_model.escape_bound(config), None):
+        gens = generators(32, 4)
+        state = ts_model.initial_state(config, [np.random.Generator(g) for g in gens])
+        failed = np.zeros(32, np.uint8)
+        eig = kernels.teacher_student(
+            state.weights, state.teachers, gens, lr=config.lr, noise=config.noise,
+            batch_size=1, sampler="explicit", stop=config.steps,
+            snapshot_steps=config.snapshot_steps, failed=failed, bound=bound,
+        )  # fmt: skip
+        out.append((eig, state.weights, failed))
+    (eig, w, failed), (eig0, w0, _) = out
+    alive = failed == 0
+    assert 0 < alive.sum() < 32
+    assert eig[alive].tobytes() == eig0[alive].tobytes()
+    assert w[alive].tobytes() == w0[alive].tobytes()
+
+
+# --- the analysis skips diverged replicas and says how many ---------------------------------
+
+
+def small_rbm(lr):
+    """A 4 x 4 RBM (one degenerate pair, kappa = 4, 6, 6, 8): large lr makes it diverge."""
+    return dl.RBMConfig(n_visible=4, n_hidden=4, target=dl.targets.free_scalar(4, 2.0), lr=lr,
+                        steps=300, snapshots=3)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def outcomes():
+    """Teacher-student, RBM and Dyson ensembles with none, some and all replicas diverged."""
+    return {
+        "ts_none": run(TS(steps=600, snapshots=3)),
+        "ts_some": run(TS_DIVERGING["explicit"]),
+        "ts_all": run(TS(lr=1.95, batch_size=1, sampler="explicit", steps=200, snapshots=4)),
+        "rbm_some": run(small_rbm(lr=1.6), replicas=32),
+        "rbm_all": run(small_rbm(lr=3.0), replicas=16),
+        "dyson_some": run(
+            DY(
+                kappa=(4.0, 4.382, 4.382),
+                drift="rbm",
+                mu=3.0,
+                lr=0.2,
+                batch_size=1,
+                noise=3.0,
+                steps=300,
+                snapshots=3,
+            )
+        ),
+    }
+
+
+def test_outcomes_are_what_their_names_say(outcomes):
+    for name, res in outcomes.items():
+        n = int(res.failed.sum())
+        expected = {"none": n == 0, "some": 3 <= n <= res.n_replicas - 3,
+                    "all": n == res.n_replicas}[name.split("_")[1]]  # fmt: skip
+        assert expected, (name, n)
+
+
+@pytest.mark.parametrize("name", ["ts_some", "rbm_some", "dyson_some"])
+def test_summary_of_some_diverged_uses_the_survivors(outcomes, name):
+    res = outcomes[name]
+    n_failed = int(res.failed.sum())
+    point = analysis.summarize(res)
+    assert (point["replicas"], point["failed"]) == (res.n_replicas, n_failed)
+    assert point["analysed"] == res.n_replicas - n_failed
+    survivors = res.eigenvalues[~res.failed, -1, :]
+    assert [m["mean"] for m in point["levels"]] == pytest.approx(survivors.mean(axis=0),
+                                                                 rel=1e-12)  # fmt: skip
+    assert point["fail_steps"]["first"] == res.fail_step[res.failed].min()
+    summary = report.build_summary([res], [{}])
+    json.loads(json.dumps(summary))
+    text = report.markdown(summary)
+    assert (f"{res.n_replicas} replicas, {n_failed} diverged and skipped; statistics of "
+            f"{res.n_replicas - n_failed} replicas") in text  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["ts_all", "rbm_all"])
+def test_summary_of_all_diverged_has_no_numbers_and_says_so(outcomes, name):
+    res = outcomes[name]
+    point = analysis.summarize(res)
+    assert (point["failed"], point["analysed"]) == (res.n_replicas, 0)
+    assert point["levels"] == [] and point["pairs"] == []
+    assert point["note"] == f"{res.n_replicas} replicas, all diverged: no statistics"
+    text = report.markdown(report.build_summary([res], [{}]))
+    assert f"{res.n_replicas} replicas, all diverged" in text and "no statistics" in text
+
+
+def test_scan_with_a_dead_point_fits_the_others_and_names_it(outcomes):
+    scan = [outcomes["ts_none"], outcomes["ts_some"], outcomes["ts_all"]]
+    summary = report.build_summary(scan, [{"point": i} for i in range(3)])
+    json.loads(json.dumps(summary))
+    assert summary["replicas"] == 192
+    assert summary["failed"] == sum(int(r.failed.sum()) for r in scan)
+    skipped = summary["scaling"]["skipped_points"]
+    assert len(skipped) == 1 and skipped[0]["failed"] == skipped[0]["replicas"] == 64
+    # The slopes come from the surviving points alone.
+    alone = analysis.scaling_table(scan[:2])
+    assert summary["scaling"]["spacing_slope"]["slope"] == alone.spacing_slope.slope
+    text = report.markdown(summary)
+    assert f"3 points, 192 replicas, {summary['failed']} diverged and skipped." in text
+    assert "left out: lr=1.95, batch_size=1, noise=0.1: all 64 replicas diverged" in text
+
+
+def test_scan_where_everything_diverged(outcomes, tmp_path):
+    scan = [outcomes["ts_all"], outcomes["ts_all"]]
+    summary = report.build_summary(scan, [{"point": 0}, {"point": 1}])
+    scaling = summary["scaling"]
+    assert scaling["pairs"] == [] and scaling["spacing_slope"] is None
+    text = report.markdown(summary)
+    assert text.count("64 replicas, all diverged") == 2
+    assert "n/a (no pair to fit)" in text
+    written = plots.save_figures(scan, tmp_path)
+    assert {p.name for p in written} >= {"histograms_00_lr1.95_B1_A0.1.png",
+                                         "teacher_student_scaling.png"}  # fmt: skip
+
+
+def test_report_past_validation_lr_at_or_above_two(outcomes):
+    """The configurations behind issue 10's crashes (ZeroDivisionError at lr = 2, TypeError
+    at 2.5): no predicted width exists, so it reads n/a; nothing raises."""
+    for lr in (2.0, 2.5):
+        res = outcomes["ts_none"]
+        res = dataclasses.replace(res, config=unvalidated(TS(steps=600, snapshots=3), lr=lr))
+        summary = report.build_summary([res], [{"lr": lr}])
+        assert all(m["predicted_width"] is None for m in summary["points"][0]["levels"])
+        assert "| n/a |" in report.markdown(summary)
+        plots.teacher_student_scaling(res).canvas.draw()
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+
+def _titles(fig):
+    texts = [ax.get_title() for ax in fig.axes]
+    texts += [t.get_text() for ax in fig.axes for t in ax.texts]
+    return " ".join(texts + [fig._suptitle.get_text() if fig._suptitle else ""])
+
+
+@pytest.mark.parametrize("name", ["ts_some", "ts_all", "rbm_some", "rbm_all", "dyson_some"])
+def test_every_figure_draws_what_exists(outcomes, name):
+    res = outcomes[name]
+    n, total = int(res.failed.sum()), res.n_replicas
+    figures = [plots.learnt_histograms(res), plots.spacing_figure(res),
+               plots.trajectories_figure(res), plots.scaling_figure(res),
+               plots.lambda_ratio_figure(res), plots.teacher_student_scaling(res)]  # fmt: skip
+    if isinstance(res.config, dl.RBMConfig):
+        figures.append(plots.marchenko_pastur_figure(res))
+    for fig in figures:
+        fig.canvas.draw()
+    text = " ".join(_titles(fig) for fig in figures)
+    if n == total:
+        assert f"all {total} replicas diverged" in text
+    else:
+        assert f"{total - n} of {total} replicas ({n} diverged)" in text
