@@ -1,37 +1,53 @@
 """dysonlearn: weight-matrix spectra during learning as Dyson Brownian motion.
 
 Train large ensembles of small models at C speed, record the spectra of their weight
-matrices, and test the Coulomb-gas picture of stochastic gradient descent (see SPEC.md).
+matrices, and test the Coulomb-gas picture of stochastic gradient descent.
 
     import dysonlearn as dl
     cfg = dl.RBMConfig(lr=0.1, batch_size=16, steps=5000,
                        target=dl.targets.free_scalar(n=10, m=2.0))
     res = dl.run_ensemble(cfg, replicas=512, seed=1234)
     res.eigenvalues        # (replicas, snapshots + 1, N), ascending
+
+The names below are imported on first use (PEP 562), so that ``import dysonlearn`` and
+the command line start without loading NumPy, SciPy and h5py until they are needed.
 """
 
-from . import analysis, kernels, targets
-from ._version import __version__
-from .config import DysonConfig, RBMConfig, TeacherStudentConfig
-from .ensemble import run_ensemble
-from .errors import ConfigError
-from .result import EnsembleResult
-from .store import load
-from .tracker import SpectrumTracker, TrackerConfig, load_tracked
+from __future__ import annotations
 
-__all__ = [
-    "ConfigError",
-    "DysonConfig",
-    "EnsembleResult",
-    "RBMConfig",
-    "SpectrumTracker",
-    "TeacherStudentConfig",
-    "TrackerConfig",
-    "__version__",
-    "analysis",
-    "kernels",
-    "load",
-    "load_tracked",
-    "run_ensemble",
-    "targets",
-]
+import importlib
+
+from ._version import __version__
+
+# Public name -> the submodule that defines it.
+_EXPORTS = {
+    "ConfigError": "errors",
+    "StoreError": "errors",
+    "DysonConfig": "config",
+    "RBMConfig": "config",
+    "TeacherStudentConfig": "config",
+    "EnsembleResult": "result",
+    "run_ensemble": "ensemble",
+    "load": "store",
+    "repair": "store",
+    "SpectrumTracker": "tracker",
+    "TrackerConfig": "tracker",
+    "load_tracked": "tracker",
+}
+_SUBMODULES = ("analysis", "kernels", "targets")
+
+__all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
+    raise AttributeError(f"module 'dysonlearn' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

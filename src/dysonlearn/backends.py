@@ -9,6 +9,10 @@ from __future__ import annotations
 import atexit
 import multiprocessing
 import os
+import select
+import signal
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from typing import Self
 
@@ -16,6 +20,8 @@ from threadpoolctl import threadpool_limits
 
 BACKENDS = ("serial", "process", "dask")
 
+# Set by the command line: its users never call run_ensemble from a script of their own.
+called_from_cli = False
 # Set in worker processes by _init_worker: where train_block reports replica-steps done.
 progress_queue = None
 _blas_limit = None
@@ -35,10 +41,69 @@ def single_threaded_blas():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _init_worker(queue) -> None:
+# Signals that stop a run: the main process handles them and ends its workers itself.
+STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+def _init_worker(queue, parent_pid: int) -> None:
     global progress_queue, _blas_limit
     progress_queue = queue
     _blas_limit = threadpool_limits(limits=1, user_api="blas")
+    # Ctrl-C reaches the whole process group, a batch scheduler's SIGTERM every process of
+    # the job: the main process decides what to do (save, say so, stop the workers), so
+    # the workers ignore these and are ended by the main process with SIGKILL.
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
+    exit_with(parent_pid)
+
+
+def exit_with(pid: int, poll_seconds: float = 1.0) -> threading.Thread:
+    """End this process as soon as process ``pid`` has exited, however it exited.
+
+    A worker process would otherwise outlive a main process killed with SIGKILL (its
+    queues never close) and keep computing. A daemon thread waits on a pidfd where the
+    platform has them (Linux >= 5.3), else polls every ``poll_seconds``; the kernels run
+    without the GIL, so the thread gets to run while a block trains.
+
+    Parameters
+    ----------
+    pid : int
+        The process to outlive by at most about ``poll_seconds``.
+    poll_seconds : float
+        Polling interval where pidfds are not available.
+
+    Returns
+    -------
+    threading.Thread
+        The (daemon) watching thread.
+    """
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            fd = None
+        if fd is not None:
+            select.select([fd], [], [])  # readable once the process has exited
+            os._exit(1)
+        while True:
+            time.sleep(poll_seconds)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # pragma: no cover - the pid is alive, someone else's
+                pass
+
+    thread = threading.Thread(target=watch, name="dysonlearn-exit-with-parent", daemon=True)
+    thread.start()
+    return thread
+
+
+class WorkerDied(RuntimeError):
+    """A worker process of the process backend died (killed, or out of memory)."""
 
 
 class WorkerPool:
@@ -56,20 +121,41 @@ class WorkerPool:
         self.reports = ctx.Queue()
         self.executor = ProcessPoolExecutor(
             max_workers=workers, mp_context=ctx, initializer=_init_worker,
-            initargs=(self.reports,),
+            initargs=(self.reports, os.getpid()),
         )  # fmt: skip
         self._stopped = False
+
+    def processes(self) -> list:
+        """The worker processes started so far (multiprocessing.Process objects)."""
+        return list((getattr(self.executor, "_processes", None) or {}).values())
+
+    def died(self, saved: str = "") -> WorkerDied:
+        """The error to raise when the pool broke: which worker died and how."""
+        codes = [p.exitcode for p in self.processes() if p.exitcode not in (None, 0)]
+        how = ""
+        if codes and codes[0] < 0:
+            try:
+                how = f" (killed by {signal.Signals(-codes[0]).name})"
+            except ValueError:
+                how = f" (killed by signal {-codes[0]})"
+        elif codes:
+            how = f" (exit status {codes[0]})"
+        return WorkerDied(
+            f"a worker process died{how}, perhaps killed or out of memory{saved}"
+        )
 
     def stop(self) -> None:
         """Cancel queued work and end the workers now (they hold no state worth keeping)."""
         if self._stopped:
             return
         self._stopped = True
-        processes = list((getattr(self.executor, "_processes", None) or {}).values())
+        processes = self.processes()
         self.executor.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             if process.is_alive():
-                process.terminate()
+                process.kill()  # they ignore SIGTERM (see _init_worker)
+        for process in processes:
+            process.join(timeout=5)
 
     @property
     def stopped(self) -> bool:
@@ -124,14 +210,70 @@ def require_dask() -> None:
         ) from None
 
 
-def run_on_dask(tasks, function, workers: int, scheduler: str | None, bar, gather) -> None:
+def check_scheduler_address(address: str) -> None:
+    """Refuse a scheduler address that is not an address (before connecting).
+
+    Raises
+    ------
+    ConfigError
+        The address has no host, an unknown scheme, or a port that is not a number.
+    """
+    from urllib.parse import urlsplit
+
+    from .errors import ConfigError
+
+    text = str(address)
+    parts = urlsplit(text if "://" in text else "tcp://" + text)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme not in ("tcp", "tls", "inproc", "ucx", "ws", "wss") or not parts.hostname or (
+        parts.scheme in ("tcp", "tls") and port is not None and not 0 < port < 65536
+    ):
+        raise ConfigError(
+            f"scheduler: must be a dask.distributed address such as tcp://host:8786, got {text!r}"
+        )
+
+
+def connect_dask(scheduler: str, timeout: float):
+    """A dask.distributed Client of the scheduler at ``scheduler``, or a ConfigError.
+
+    Parameters
+    ----------
+    scheduler : str
+        Address of a running scheduler.
+    timeout : float
+        Seconds to wait for the connection (and the scheduler's first answer): an address
+        where nothing listens, or a listener that never answers, is refused after it.
+    """
+    from distributed import Client
+
+    from .errors import ConfigError
+
+    check_scheduler_address(scheduler)
+    try:
+        return Client(scheduler, timeout=timeout)
+    except (OSError, TimeoutError, ValueError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(
+            f"scheduler: cannot connect to {scheduler!r} within {timeout:g} s ({detail}); "
+            "check the address, or give more time with --scheduler-timeout"
+        ) from None
+
+
+def run_on_dask(tasks, function, workers: int, scheduler: str | None, bar, gather,
+                timeout: float = 10.0) -> None:  # fmt: skip
     """Run ``function(task)`` for every task on a dask.distributed cluster.
 
-    Connects to ``scheduler`` when given, else starts a LocalCluster of ``workers``
-    single-threaded worker processes for the duration of the call. Progress advances as
-    blocks finish (workers of a remote cluster cannot reach this process's queue).
+    Connects to ``scheduler`` when given (waiting at most ``timeout`` seconds), else
+    starts a LocalCluster of ``workers`` single-threaded worker processes for the duration
+    of the call. Progress advances as blocks finish (workers of a remote cluster cannot
+    reach this process's queue).
     """
     require_dask()
+    import logging
+
     from distributed import Client, LocalCluster, as_completed
 
     cluster = None
@@ -139,7 +281,9 @@ def run_on_dask(tasks, function, workers: int, scheduler: str | None, bar, gathe
         cluster = LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
         )
-    client = Client(scheduler if scheduler is not None else cluster)
+        client = Client(cluster)
+    else:
+        client = connect_dask(scheduler, timeout)
     try:
         futures = [client.submit(function, task, pure=False) for task in tasks]
         sizes = {f.key: len(t.seeds) * t.config.steps for f, t in zip(futures, tasks, strict=True)}
@@ -148,6 +292,9 @@ def run_on_dask(tasks, function, workers: int, scheduler: str | None, bar, gathe
                 gather(future.result())
                 bar.update(sizes[future.key])
         except BaseException:
+            # Interrupted: the cluster's shutdown logs its workers' tracebacks at length;
+            # the run says in one line what happened.
+            logging.getLogger("distributed").setLevel(logging.CRITICAL)
             client.cancel(futures)
             raise
     finally:

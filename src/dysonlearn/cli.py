@@ -5,31 +5,77 @@
     dysonlearn analyze RESULTS.h5 [-o OUTDIR]
     dysonlearn reproduce {rbm,teacher-student,all} [--scale smoke|small|paper] [-o OUTDIR]
     dysonlearn info RESULTS.h5
+    dysonlearn repair OUTDIR
 
 Exit status: 0 success, 2 bad input (one line per problem on stderr, no traceback),
-1 anything else, 130 interrupted (completed blocks are kept; the same command resumes).
+1 anything else, 128 + the signal when stopped by a signal (130 Ctrl-C, 143 SIGTERM,
+129 SIGHUP; the completed blocks are kept and the same command resumes).
+
+This module imports only the standard library at first: the numerical stack is imported
+inside :func:`main`, after the signal handlers are in place, so that even Ctrl-C during
+start-up ends in one line.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from . import store as store_module
 from ._version import __version__
-from .backends import BACKENDS, WorkerPool, available_cores, require_dask
-from .ensemble import StoreSink, execute_point
 from .errors import ConfigError
-from .experiment import Experiment, default_experiment_path, load_experiment
-from .report import build_summary, markdown, point_label, write_summary
-from .store import PointSpec
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 RESULTS_FILE = "results.h5"
+BACKENDS = ("serial", "process", "dask")
+_STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+class Stopped(KeyboardInterrupt):
+    """A stop signal (SIGINT, SIGTERM, SIGHUP) arrived: unwind like Ctrl-C, saving work.
+
+    A KeyboardInterrupt, so that every ``except KeyboardInterrupt`` cleanup (stopping
+    workers, consolidating the store) runs for SIGTERM and SIGHUP exactly as for Ctrl-C.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def exit_status(self) -> int:
+        """128 + the signal number, the shell's convention."""
+        return 128 + self.signum
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name
+
+
+@contextlib.contextmanager
+def _stop_signals():
+    """Turn SIGINT, SIGTERM and SIGHUP into :class:`Stopped` for the duration."""
+
+    def handler(signum, frame):
+        # Cleanup (saving, stopping workers) must not be cut short by a second signal.
+        for other in _STOP_SIGNALS:
+            signal.signal(other, signal.SIG_IGN)
+        raise Stopped(signum)
+
+    try:
+        previous = {s: signal.signal(s, handler) for s in _STOP_SIGNALS}
+    except ValueError:  # not the main thread (e.g. called from a thread): leave signals be
+        yield
+        return
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 def _int_at_least(minimum: int):
@@ -47,6 +93,16 @@ def _int_at_least(minimum: int):
     return parse
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}")
+    return value
+
+
 _positive_int = _int_at_least(1)
 _seed = _int_at_least(0)
 
@@ -54,16 +110,24 @@ _seed = _int_at_least(0)
 def _add_execution_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--outdir", type=Path, default=Path("dysonlearn-output"),
                         help="output directory (default: ./dysonlearn-output)")  # fmt: skip
-    parser.add_argument("--workers", type=_positive_int, help="workers (default: all cores)")
+    parser.add_argument("--workers", type=_positive_int,
+                        help="worker processes (default: all cores; at most the cores "
+                        "available and the blocks to train)")  # fmt: skip
+    parser.add_argument("--oversubscribe", action="store_true",
+                        help="allow more workers than cores")  # fmt: skip
     parser.add_argument("--backend", choices=BACKENDS, default="process")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="dask.distributed scheduler to use (backend dask)")  # fmt: skip
+    parser.add_argument("--scheduler-timeout", type=_positive_seconds, default=10.0,
+                        metavar="SECONDS",
+                        help="how long to wait for the scheduler (default: 10)")  # fmt: skip
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace results of a different run in OUTDIR")  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``dysonlearn`` command."""
     parser = argparse.ArgumentParser(
         prog="dysonlearn",
         description="Ensembles of learning weight matrices and their Dyson Brownian motion.",
@@ -89,6 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="what a results store holds")
     info.add_argument("results", type=Path, metavar="RESULTS.h5")
 
+    repair = commands.add_parser(
+        "repair", help="rebuild OUTDIR/results.h5 from what a crashed run committed",
+        description="Rebuild the results store of OUTDIR (or the given results file) from "
+        "its journal of committed blocks, after a crash or a full disk.",
+    )  # fmt: skip
+    repair.add_argument("outdir", type=Path, metavar="OUTDIR")
+
     reproduce = commands.add_parser(
         "reproduce", help="the article's experiments, figures and comparison table"
     )
@@ -98,9 +169,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def point_specs(experiment: Experiment, seed: int) -> list[PointSpec]:
+def _note(args, message: str) -> None:
+    if not getattr(args, "quiet", False):
+        print(f"dysonlearn: {message}", file=sys.stderr)
+
+
+def point_specs(experiment, seed: int) -> list:
     """One PointSpec per scan point. Points get independent seeds derived from the root one
     (their replicas would otherwise share random streams across the scan)."""
+    import numpy as np
+
+    from .store import PointSpec
+
     n = len(experiment.points)
     if n == 1:
         seeds = [seed]
@@ -124,59 +204,150 @@ def point_specs(experiment: Experiment, seed: int) -> list[PointSpec]:
     ]
 
 
-def _stored_seed(path: Path) -> int | None:
-    """The root seed of the run in an existing store (to resume a run without a seed)."""
-    if not path.exists():
-        return None
-    root, _ = store_module.describe(path)
-    return int(root["seed"]) if root.get("seed") not in (None, "") else None
+def _check_execution(args) -> None:
+    """Backend, scheduler and worker options, checked before anything is written."""
+    from . import backends
+
+    if args.scheduler is not None and args.backend != "dask":
+        raise ConfigError(
+            f"--scheduler: is used only with --backend dask (backend is {args.backend!r}), "
+            f"got {args.scheduler!r}"
+        )
+    if args.backend == "dask":
+        backends.require_dask()  # before touching the store: a missing extra is bad input
+        if args.scheduler is not None:
+            backends.connect_dask(args.scheduler, args.scheduler_timeout).close()
+
+
+def _workers(args, experiment) -> int:
+    """--workers capped at the cores (unless --oversubscribe) and at the blocks to train."""
+    from .backends import available_cores
+
+    cores = available_cores()
+    wanted = args.workers or cores
+    workers = wanted if args.oversubscribe else min(wanted, cores)
+    if args.backend != "serial":
+        # Never more workers than replicas: each would otherwise start for a block of none.
+        workers = min(workers, experiment.replicas * len(experiment.points))
+    if args.workers is not None and workers < args.workers and args.backend != "serial":
+        reason = "the cores available" if workers == min(wanted, cores) else "the replicas"
+        _note(args, f"--workers {args.workers} capped at {workers}, {reason}"
+              + (" (--oversubscribe allows more than the cores)" if reason.startswith("the c")
+                 else ""))  # fmt: skip
+    return workers
+
+
+def _root_seed(experiment, path: Path, args) -> int:
+    """The experiment's seed; else the seed of the run being resumed; else fresh entropy,
+    printed so that ``--seed`` reproduces the run."""
+    import numpy as np
+
+    from .store import stored_root_seed
+
+    if experiment.seed is not None:
+        return int(experiment.seed)
+    if not args.overwrite:
+        stored = stored_root_seed(path)
+        if stored is not None:
+            return stored
+    seed = int(np.random.SeedSequence().entropy)
+    _note(args, f"no seed given; this run's seed is {seed} (--seed {seed} reproduces it)")
+    return seed
+
+
+def _remove_old_outputs(outdir: Path) -> None:
+    """--overwrite: remove the summaries and figures a previous analysis wrote here."""
+    from .plots import FIGURE_SOFTWARE
+
+    for name in ("summary.json", "summary.md"):
+        (outdir / name).unlink(missing_ok=True)
+    for figure in outdir.glob("*.png"):
+        if _png_software(figure).startswith(FIGURE_SOFTWARE):
+            figure.unlink(missing_ok=True)
+
+
+def _png_software(path: Path) -> str:
+    """The "Software" text of a PNG file ("" if none or unreadable): dysonlearn tags its
+    figures, so that only they are removed by --overwrite, never a user's own images."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return str(image.info.get("Software", ""))
+    except OSError:
+        return ""
+
+
+def train(experiment, outdir: Path, args) -> Path:
+    """Train every point of ``experiment`` into OUTDIR/results.h5, resuming what a store
+    there holds; returns the store's path. Raises :class:`Stopped` (with the store saved)
+    when a stop signal arrives."""
+    from .ensemble import StoreSink, execute_point
+    from .report import point_label
+    from .store import RunStore
+
+    _check_execution(args)
+    path = outdir / RESULTS_FILE
+    seed = _root_seed(experiment, path, args)
+    specs = point_specs(experiment, seed)
+    workers = _workers(args, experiment)
+    with RunStore(path, specs, seed, overwrite=args.overwrite) as run_store:
+        if args.overwrite:
+            _remove_old_outputs(outdir)
+        saved, total = run_store.saved()
+        if run_store.resumed and saved < total:
+            _note(args, f"resuming the run in {path} ({saved} of {total} replicas saved)")
+        try:
+            for spec in specs:
+                execute_point(
+                    spec, StoreSink(run_store, spec), backend=args.backend, workers=workers,
+                    progress=not args.quiet, scheduler=args.scheduler,
+                    scheduler_timeout=args.scheduler_timeout,
+                    desc=point_label(dict(spec.params)) if spec.params else "dysonlearn",
+                )  # fmt: skip
+                run_store.consolidate()
+        except BaseException as exc:
+            exc.add_note(_saved_note(run_store, path))
+            raise
+    return path
+
+
+def _saved_note(run_store, path: Path) -> str:
+    saved, total = run_store.saved()
+    return f"{saved} of {total} replicas are saved in {path}"
 
 
 def run_experiment(
-    experiment: Experiment, outdir: Path, args, snapshots: int = 1, per_point: bool = True
+    experiment, outdir: Path, args, snapshots: int = 1, per_point: bool = True
 ) -> int:
     """Train every point into OUTDIR/results.h5 (resuming), then analyse it, pooling the
     last ``snapshots`` snapshots (``per_point``: figures for every scan point too)."""
-    if args.backend == "dask":
-        require_dask()  # before touching the store: a missing extra is bad input
-    path = outdir / RESULTS_FILE
-    seed = experiment.seed
-    if seed is None:
-        seed = None if args.overwrite else _stored_seed(path)
-        seed = int(np.random.SeedSequence().entropy) if seed is None else seed
-    specs = point_specs(experiment, seed)
-    resumed = store_module.prepare(path, specs, overwrite=args.overwrite)
-    if resumed and not args.quiet:
-        print(f"dysonlearn: resuming the run in {path}", file=sys.stderr)
-    try:
-        with contextlib.ExitStack() as stack:
-            pool = None
-            if args.backend == "process":
-                workers = args.workers or available_cores()
-                pool = stack.enter_context(WorkerPool(workers))
-            for spec in specs:
-                execute_point(
-                    spec, StoreSink(path, spec), backend=args.backend, workers=args.workers,
-                    progress=not args.quiet, scheduler=args.scheduler, pool=pool,
-                    desc=point_label(dict(spec.params)) if spec.params else "dysonlearn",
-                )  # fmt: skip
-    except KeyboardInterrupt:
-        _, infos = store_module.describe(path)
-        done, total = sum(i.done for i in infos), sum(i.replicas for i in infos)
-        print(
-            f"dysonlearn: interrupted; {done} of {total} replicas are saved in {path}. "
-            "Run the same command again to resume.",
-            file=sys.stderr,
-        )
-        return EXIT_INTERRUPTED
+    path = train(experiment, outdir, args)
     return analyze_store(path, outdir, args.quiet, snapshots, per_point)
+
+
+def _check_output_dir(outdir: Path) -> None:
+    import os
+
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"output: {str(outdir)!r} exists and is not a directory") from None
+    except OSError as exc:
+        raise ConfigError(f"output: cannot create {str(outdir)!r} ({exc.strerror})") from None
+    if not os.access(outdir, os.W_OK | os.X_OK):
+        raise ConfigError(f"output: the directory {str(outdir)!r} is not writable")
 
 
 def analyze_store(
     path: Path, outdir: Path, quiet: bool = False, snapshots: int = 1, per_point: bool = True
 ) -> int:
     """Summaries (JSON, Markdown) and figures of every point of a store."""
+    from . import store as store_module
+    from .report import build_summary, markdown, write_summary
+
     _, infos = store_module.describe(path)
+    _check_output_dir(outdir)
     results = [store_module.load_point(path, info.name) for info in infos]
     summary = build_summary(results, [info.params for info in infos], snapshots)
     written = write_summary(outdir, summary)
@@ -194,27 +365,51 @@ def _figures(results, outdir: Path, snapshots: int = 1, per_point: bool = True) 
 
 
 def command_run(args) -> int:
+    from .experiment import default_experiment_path, load_experiment
+
     path = Path(args.config) if args.config else default_experiment_path()
     experiment = load_experiment(path).with_overrides(replicas=args.replicas, seed=args.seed)
     return run_experiment(experiment, args.outdir, args)
 
 
 def command_analyze(args) -> int:
+    from . import store as store_module
+
     outdir = args.outdir if args.outdir is not None else args.results.parent
-    store_module.describe(args.results)  # a clear error for a missing or foreign file
+    store_module.describe(args.results)  # a clear error for a missing, foreign or damaged file
     return analyze_store(args.results, outdir)
 
 
 def command_info(args) -> int:
+    from . import store as store_module
+    from .report import point_label
+
     root, infos = store_module.describe(args.results)
     print(f"{args.results}: dysonlearn results (format {root.get('format_version')}), "
           f"written by dysonlearn {root.get('dysonlearn_version')} on {root.get('created')}")  # fmt: skip
-    print(f"root seed {root.get('seed')}; numpy {root.get('numpy_version')}, "
-          f"scipy {root.get('scipy_version')}, h5py {root.get('h5py_version')}")  # fmt: skip
+    print(f"root seed {root.get('seed')} (--seed {root.get('seed')} reproduces the run); "
+          f"numpy {root.get('numpy_version')}, scipy {root.get('scipy_version')}, "
+          f"h5py {root.get('h5py_version')}")  # fmt: skip
     for info in infos:
         state = "complete" if info.done == info.replicas else "incomplete"
+        pending = (f", {info.pending} more committed in the journal (run the same command, "
+                   "or dysonlearn repair, to merge them)") if info.pending else ""  # fmt: skip
         print(f"  {info.name}: {info.config.kind}, {point_label(info.params)}; "
-              f"{info.done}/{info.replicas} replicas done ({state}), {info.failed} diverged")  # fmt: skip
+              f"{info.done}/{info.replicas} replicas done ({state}), {info.failed} diverged"
+              f"{pending}")  # fmt: skip
+    return EXIT_OK
+
+
+def command_repair(args) -> int:
+    from . import store as store_module
+
+    target = args.outdir
+    path = target / RESULTS_FILE if target.is_dir() or not target.suffix else target
+    if not path.exists() and not store_module.Journal(path).exists():
+        raise ConfigError(f"repair: no results store in {str(target)!r} (no {path.name})")
+    saved, total = store_module.repair(path)
+    state = "complete" if saved == total else "run the same command to train the rest"
+    print(f"dysonlearn: {path} holds {saved} of {total} replicas ({state})")
     return EXIT_OK
 
 
@@ -240,22 +435,56 @@ COMMANDS = {
     "run": command_run,
     "analyze": command_analyze,
     "info": command_info,
+    "repair": command_repair,
     "reproduce": command_reproduce,
 }
 
 
+def _notes(exc: BaseException) -> str:
+    notes = getattr(exc, "__notes__", None)
+    return f"; {'; '.join(notes)}" if notes else ""
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)  # exits 2 on a usage error
-    try:
-        return COMMANDS[args.command](args)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"dysonlearn: error: {problem}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("dysonlearn: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    """Run the ``dysonlearn`` command; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 success, 2 bad input, 1 failure, 128 + signal number when stopped by a signal.
+    """
+    with _stop_signals():
+        try:
+            parser = build_parser()
+            args = parser.parse_args(argv)  # exits 2 on a usage error
+            from . import backends
+
+            backends.called_from_cli = True
+            return COMMANDS[args.command](args)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                print(f"dysonlearn: error: {problem}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt as exc:
+            signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
+            name = signal.Signals(signum).name
+            saved = _notes(exc)
+            resume = ". Run the same command again to resume." if saved else ""
+            print(f"dysonlearn: stopped by {name}{saved}{resume}", file=sys.stderr)
+            return 128 + signum
+        except Exception as exc:  # noqa: BLE001 - the command line never shows a traceback
+            from .backends import WorkerDied
+
+            if isinstance(exc, WorkerDied):
+                print(f"dysonlearn: error: {exc}{_notes(exc)}; run the same command to "
+                      "resume", file=sys.stderr)  # fmt: skip
+                return EXIT_FAILURE
+            raise
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,6 +11,7 @@ again from their seeds.
 from __future__ import annotations
 
 import math
+import warnings
 import queue as queue_module
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -25,7 +26,7 @@ from .models import model_for
 from .progress import Progress
 from .result import EnsembleResult
 from .store import PointSpec
-from .validation import Problems, check_choice, check_int, is_int
+from .validation import Problems, check_choice, check_int, is_int, is_real
 
 BIT_GENERATORS = ("SFC64", "PCG64", "PCG64DXSM", "Philox", "MT19937")
 
@@ -164,21 +165,30 @@ class MemorySink:
 
 
 class StoreSink:
-    """Writes the blocks of one point into the HDF5 store as they finish."""
+    """Commits the blocks of one point to a results store as they finish.
 
-    def __init__(self, path: Path, spec: PointSpec):
-        self.path, self.spec = Path(path), spec
+    Parameters
+    ----------
+    run_store : dysonlearn.store.RunStore
+        The open (locked) store of the run.
+    spec : PointSpec
+        The point whose blocks this sink receives.
+    """
+
+    def __init__(self, run_store: store_module.RunStore, spec: PointSpec):
+        self.run_store, self.spec = run_store, spec
 
     def done(self) -> np.ndarray:
-        return store_module.done_mask(self.path, self.spec.name)
+        return self.run_store.done(self.spec.name)
 
     def write(self, out: BlockOutput) -> None:
-        store_module.write_block(self.path, self.spec.name, out)
+        self.run_store.write_block(self.spec.name, out)
 
 
 def _check_run_arguments(
-    replicas, seed, backend, workers, block_size, bit_generator, normal_method
-) -> None:
+    replicas, seed, backend, workers, block_size, bit_generator, normal_method,
+    scheduler=None, scheduler_timeout=10.0,
+) -> None:  # fmt: skip
     problems = Problems()
     check_int(problems, "replicas", replicas, 1)
     if seed is not None and (not is_int(seed) or seed < 0):
@@ -190,9 +200,16 @@ def _check_run_arguments(
         check_int(problems, "block_size", block_size, 1)
     check_choice(problems, "bit_generator", bit_generator, BIT_GENERATORS)
     check_choice(problems, "normal_method", normal_method, kernels.NORMAL_METHODS)
+    if scheduler is not None and backend != "dask":
+        problems.add("scheduler", f"is used only by backend 'dask' (backend is {backend!r})",
+                     scheduler)  # fmt: skip
+    if not is_real(scheduler_timeout) or not scheduler_timeout > 0:
+        problems.add("scheduler_timeout", "must be a number of seconds > 0", scheduler_timeout)
     problems.raise_if_any()
     if backend == "dask":
         backends.require_dask()
+        if scheduler is not None:
+            backends.check_scheduler_address(scheduler)
 
 
 def run_ensemble(
@@ -209,6 +226,7 @@ def run_ensemble(
     store: str | Path | None = None,
     overwrite: bool = False,
     scheduler: str | None = None,
+    scheduler_timeout: float = 10.0,
 ) -> EnsembleResult:
     """Train ``replicas`` independent copies of the model in ``config`` and record spectra.
 
@@ -234,6 +252,7 @@ def run_ensemble(
             the result is exactly that of an uninterrupted run; a different run there is
             refused unless ``overwrite``.
         scheduler: address of a running dask.distributed scheduler (backend "dask").
+        scheduler_timeout: seconds to wait for that scheduler before giving up.
 
     Returns:
         EnsembleResult with eigenvalues (R, S, N), steps (S,), failed (R,), fail_step (R,).
@@ -242,34 +261,56 @@ def run_ensemble(
         ConfigError: invalid arguments (the configuration validated itself already).
     """
     _check_run_arguments(
-        replicas, seed, backend, workers, block_size, bit_generator, normal_method
-    )
+        replicas, seed, backend, workers, block_size, bit_generator, normal_method,
+        scheduler, scheduler_timeout,
+    )  # fmt: skip
     model_for(config)
+    requested = workers
+    workers = worker_count(workers, backend)
+    if requested is not None and workers < requested and backend == "process":
+        warnings.warn(
+            f"workers: {requested} capped at {workers}, the cores available",
+            RuntimeWarning, stacklevel=2,
+        )  # fmt: skip
     if seed is None:
         seed = int(np.random.SeedSequence().entropy)
     spec = PointSpec("point_000", config, replicas, int(seed), bit_generator, normal_method,
                      keep_weights)  # fmt: skip
     if store is None:
         sink = MemorySink(spec)
-        execute_point(spec, sink, backend, workers, progress, block_size, scheduler)
+        execute_point(spec, sink, backend, workers, progress, block_size, scheduler,
+                      scheduler_timeout=scheduler_timeout)  # fmt: skip
         return sink.result()
     store = Path(store)
-    store_module.prepare(store, [spec], overwrite=overwrite)
-    execute_point(spec, StoreSink(store, spec), backend, workers, progress, block_size,
-                  scheduler)  # fmt: skip
+    with store_module.RunStore(store, [spec], spec.seed, overwrite=overwrite) as run_store:
+        execute_point(spec, StoreSink(run_store, spec), backend, workers, progress,
+                      block_size, scheduler, scheduler_timeout=scheduler_timeout)  # fmt: skip
     return store_module.load_point(store, spec.name)
+
+
+def worker_count(workers: int | None, backend: str, oversubscribe: bool = False) -> int:
+    """Workers to run: all cores by default; at most the cores available unless
+    ``oversubscribe`` (more processes than cores only slow each other down)."""
+    cores = backends.available_cores()
+    if backend == "serial":
+        return 1
+    if workers is None:
+        return cores
+    return workers if oversubscribe else min(workers, cores)
 
 
 def execute_point(
     spec: PointSpec, sink, backend: str = "process", workers: int | None = None,
     progress: bool = True, block_size: int | None = None, scheduler: str | None = None,
     desc: str = "dysonlearn", pool: backends.WorkerPool | None = None,
+    scheduler_timeout: float = 10.0,
 ) -> int:  # fmt: skip
     """Train the replicas of one point that ``sink`` does not hold yet; returns how many.
 
     ``pool``: a running :class:`backends.WorkerPool` to use (the process backend); by
     default the pool kept between calls (:func:`backends.shared_pool`), so that the points
-    of a scan or repeated calls do not each pay for starting worker processes.
+    of a scan or repeated calls do not each pay for starting worker processes. The pool
+    started by default has at most one worker per block.
     """
     config = spec.config
     model = model_for(config)
@@ -305,9 +346,11 @@ def execute_point(
             for task in tasks:
                 sink.write(train_block(task, report=bar.update))
         elif backend == "dask":
-            backends.run_on_dask(tasks, train_block, workers, scheduler, bar, sink.write)
+            backends.run_on_dask(tasks, train_block, min(workers, len(tasks)), scheduler, bar,
+                                 sink.write, timeout=scheduler_timeout)  # fmt: skip
         else:
-            _run_in_pool(tasks, pool or backends.shared_pool(workers), bar, sink.write)
+            pool = pool or backends.shared_pool(min(workers, len(tasks)))
+            _run_in_pool(tasks, pool, bar, sink.write)
     return int(todo.size)
 
 
@@ -320,6 +363,7 @@ def _run_in_pool(tasks: list[BlockTask], pool: backends.WorkerPool, bar: Progres
             except queue_module.Empty:
                 return
 
+    finished = 0
     try:
         pending = {pool.executor.submit(train_block, task) for task in tasks}
         while pending:
@@ -327,16 +371,21 @@ def _run_in_pool(tasks: list[BlockTask], pool: backends.WorkerPool, bar: Progres
             drain()
             for future in done:
                 gather(future.result())
+                finished += 1
         drain()
     except BrokenProcessPool:
+        hint = ""
+        if finished == 0 and not backends.called_from_cli:
+            hint = (
+                '. If run_ensemble is called from a script, put the call under `if __name__ '
+                '== "__main__":` (worker processes import the main module), or use '
+                'backend="serial"'
+            )
+        error = pool.died(hint)
         pool.stop()
-        raise RuntimeError(
-            "a worker process of the 'process' backend died. If run_ensemble is called "
-            'from a script, put the call under `if __name__ == "__main__":` (worker '
-            'processes import the main module); or use backend="serial".'
-        ) from None
+        raise error from None
     except BaseException:
-        # Interrupted (Ctrl-C) or a block raised: drop queued blocks, stop the workers.
+        # Interrupted (Ctrl-C, SIGTERM) or a block raised: drop queued blocks, stop the workers.
         pool.stop()
         raise
 

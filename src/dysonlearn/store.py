@@ -1,42 +1,64 @@
 """The HDF5 results store (h5py): one file per experiment, one group per scan point.
 
-Layout (a contract, see DESIGN.md):
+Layout of the file (a contract, see DESIGN.md):
 
     /                      attrs: format, format_version, dysonlearn_version, run (JSON of
-                           every point's configuration and ensemble settings), seed,
-                           created, numpy_version, scipy_version, h5py_version
+                           every point's configuration and ensemble settings), seed (the
+                           root seed of the run, as a decimal string), created,
+                           numpy_version, scipy_version, h5py_version
     /point_000 ...         attrs: params (JSON of the scanned values), config (JSON),
                            replicas, seed, bit_generator, normal_method
         eigenvalues (R, S, N) float64, NaN until written, chunked by replica block
         steps (S,) int64   failed (R,) bool   fail_step (R,) int64   done (R,) bool
         weights (R, ...)   the final state, when asked for
 
-A block is written data first, flushed, and only then marked done (and flushed again), so
-a reader never takes a half-written block for a finished one: a crash loses at most the
-blocks in flight. The file is opened for each write and closed after it.
+Crash safety. The HDF5 file is never written in place: it is a consolidated view, rebuilt
+into a temporary file and renamed over the old one (:func:`dysonlearn.journal.atomic_write`),
+so a reader sees the old view or the new one, never a half-written file. While a run is
+in progress each finished block is committed to a file of its own in the journal beside
+the store (``results.h5.journal/``, see :mod:`dysonlearn.journal`); the view is rebuilt from
+the previous view and the journal after every scan point and when a run stops (finished,
+interrupted or failed), and the journal is removed once the view holds the whole run. A
+crash at any moment (kill -9, power loss, a full disk) therefore loses at most the blocks
+in flight: the same run resumes from the view and the journal, and ``dysonlearn repair``
+rebuilds the view from them.
 """
 
 from __future__ import annotations
 
 import datetime
+import io
 import json
+import os
+import shutil
+import sys
+import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
 import numpy as np
 import scipy
 
+from . import journal as journal_module
 from ._version import __version__
 from .config import DysonConfig, RBMConfig, TeacherStudentConfig
-from .errors import ConfigError
+from .errors import ConfigError, StoreError
+from .journal import Journal, NoSpaceError
 from .result import EnsembleResult
 
 FORMAT = "dysonlearn-results"
 FORMAT_VERSION = 1
 _CONFIG_CLASSES = {c.kind: c for c in (RBMConfig, TeacherStudentConfig, DysonConfig)}
 _CHUNK_REPLICAS = 64
+# Rows copied at a time from the old view into the new: bounds the memory of a rebuild.
+_COPY_ROWS = 4096
+# Views up to this size are built in memory and then written (see _write_view).
+_IN_MEMORY_VIEW_BYTES = 256 << 20
+# Seconds between rebuilds of the view while blocks keep arriving (see RunStore).
+_REFRESH_SECONDS = 60.0
+_ROOT_KEYS = ("dysonlearn_version", "created", "numpy_version", "scipy_version", "h5py_version")
 
 
 @dataclass(frozen=True)
@@ -53,6 +75,7 @@ class PointSpec:
     params: tuple = ()
 
     def run_record(self) -> dict:
+        """The JSON-able record of this point that a resumed run must match."""
         return {
             "name": self.name,
             "config": self.config.to_dict(),
@@ -66,7 +89,7 @@ class PointSpec:
 
 def config_from_dict(data: dict):
     """The model configuration written by ``config.to_dict()``."""
-    kind = data.get("kind")
+    kind = data.get("kind") if isinstance(data, dict) else None
     if kind not in _CONFIG_CLASSES:
         raise ConfigError(f"config.kind: unknown model kind {kind!r} in the store")
     return _CONFIG_CLASSES[kind].from_dict(data)
@@ -76,119 +99,164 @@ def _canonical(record) -> str:
     return json.dumps(record, sort_keys=True)
 
 
-def _open(path: Path, mode: str) -> h5py.File:
+def _manifest(points: list[PointSpec], root_seed: int) -> dict:
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "dysonlearn_version": __version__,
+        "run": [p.run_record() for p in points],
+        "params": [dict(p.params) for p in points],
+        "seed": str(root_seed),
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "numpy_version": np.__version__,
+        "scipy_version": scipy.__version__,
+        "h5py_version": h5py.__version__,
+    }
+
+
+# -- reading the view ------------------------------------------------------------------------
+
+
+class _Damaged(Exception):
+    """The view exists but cannot be read as a store (internal; becomes a StoreError)."""
+
+
+def _recoverable(path: Path) -> str:
+    """What can be recovered of a store whose view is damaged or missing, in one clause."""
+    journal = Journal(path)
+    if not journal.exists():
+        return "nothing can be recovered: run the experiment again with --overwrite"
     try:
-        return h5py.File(path, mode)
-    except FileNotFoundError:
-        raise ConfigError(f"results: file not found: {str(path)!r}") from None
+        manifest = journal.read_manifest()
+        total = sum(int(r["replicas"]) for r in manifest["run"])
+    except (StoreError, KeyError, TypeError, ValueError):
+        return "its journal is damaged too: run the experiment again with --overwrite"
+    saved = sum(b.stop - b.start for b in journal.blocks())
+    return (
+        f"its journal holds {saved} of {total} replicas: `dysonlearn repair "
+        f"{str(path.parent)!r}` (or the same run command) rebuilds it"
+    )
+
+
+def _open_view(path: Path) -> h5py.File:
+    """Open the view for reading; clear errors for a missing, foreign or newer file."""
+    if not path.exists():
+        if Journal(path).exists():
+            raise StoreError(f"results: {str(path)!r} is missing; {_recoverable(path)}")
+        raise ConfigError(f"results: file not found: {str(path)!r}")
+    if path.is_dir():
+        raise ConfigError(f"results: {str(path)!r} is a directory, not a results file")
+    try:
+        handle = h5py.File(path, "r")
     except OSError as exc:
+        if Journal(path).exists() or _looks_like_hdf5(path):
+            raise StoreError(
+                f"results: {str(path)!r} is damaged (unreadable HDF5: {exc}); "
+                f"{_recoverable(path)}"
+            ) from None
         raise ConfigError(f"results: {str(path)!r} is not a readable HDF5 file ({exc})") from None
-
-
-def _check_format(handle: h5py.File, path: Path) -> None:
     if handle.attrs.get("format") != FORMAT:
+        handle.close()
         raise ConfigError(
             f"results: {str(path)!r} is an HDF5 file but not a dysonlearn results store"
         )
-    version = int(handle.attrs.get("format_version", -1))
+    try:
+        version = int(handle.attrs.get("format_version", -1))
+    except (TypeError, ValueError):
+        version = -1
     if version > FORMAT_VERSION:
+        handle.close()
         raise ConfigError(
             f"results: {str(path)!r} has store format {version}; this dysonlearn reads "
             f"up to {FORMAT_VERSION} (upgrade dysonlearn)"
         )
+    return handle
 
 
-def prepare(path: Path, points: list[PointSpec], overwrite: bool = False) -> bool:
-    """Create the store for ``points``, or check that an existing one holds the same run.
-
-    Returns True when an existing store is resumed. A store of a different run is refused
-    (ConfigError) unless ``overwrite``, which replaces it.
-    """
-    path = Path(path)
-    run = [p.run_record() for p in points]
-    if path.exists() and not overwrite:
-        with _open(path, "r") as handle:
-            _check_format(handle, path)
-            stored = json.loads(handle.attrs["run"])
-        if _canonical(stored) != _canonical(run):
-            raise ConfigError(
-                f"output: {str(path)!r} holds a different run (configuration, seed or "
-                "replicas differ); pass --overwrite (overwrite=True) to replace it, or "
-                "choose another output"
-            )
-        return True
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with h5py.File(path, "w") as handle:
-        handle.attrs.update({
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "dysonlearn_version": __version__,
-            "run": _canonical(run),
-            "seed": str(points[0].seed) if points else "",
-            "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "numpy_version": np.__version__,
-            "scipy_version": scipy.__version__,
-            "h5py_version": h5py.__version__,
-        })  # fmt: skip
-        for point in points:
-            _create_point(handle, point)
-    return False
+def _looks_like_hdf5(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(8) == b"\x89HDF\r\n\x1a\n"
+    except OSError:
+        return False
 
 
-def _create_point(handle: h5py.File, point: PointSpec) -> None:
-    config, n_rep = point.config, point.replicas
-    steps = config.snapshot_steps
-    group = handle.create_group(point.name)
-    group.attrs.update({
-        "params": json.dumps(dict(point.params)),
-        "config": _canonical(config.to_dict()),
-        "replicas": n_rep,
-        "seed": str(point.seed),
-        "bit_generator": point.bit_generator,
-        "normal_method": point.normal_method,
-    })  # fmt: skip
-    chunk = min(n_rep, _CHUNK_REPLICAS)
-    group.create_dataset(
-        "eigenvalues", shape=(n_rep, steps.size, config.n_modes), dtype="f8",
-        chunks=(chunk, steps.size, config.n_modes), fillvalue=np.nan,
-    )  # fmt: skip
-    group.create_dataset("steps", data=steps)
-    group.create_dataset("failed", shape=(n_rep,), dtype=bool, fillvalue=False)
-    group.create_dataset("fail_step", shape=(n_rep,), dtype="i8", fillvalue=-1)
-    group.create_dataset("done", shape=(n_rep,), dtype=bool, fillvalue=False)
+def _attr_text(attrs, key: str) -> str:
+    value = attrs[key]
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def done_mask(path: Path, name: str) -> np.ndarray:
-    """(R,) bool: the replicas of one point whose block has been written completely."""
-    with _open(Path(path), "r") as handle:
-        return handle[name]["done"][...]
+@dataclass(frozen=True)
+class _PointView:
+    """One point group of the view, checked against its own attributes."""
+
+    name: str
+    params: dict
+    config: object
+    replicas: int
+    seed: int
+    bit_generator: str
+    normal_method: str
+    n_snapshots: int
+    weights_shape: tuple | None = field(default=None)
 
 
-def write_block(path: Path, name: str, block) -> None:
-    """Write one finished block (an ensemble BlockOutput): data, flush, then done, flush."""
-    with h5py.File(path, "a") as handle:
+def _read_point_meta(handle: h5py.File, name: str) -> _PointView:
+    """A point's attributes and dataset shapes, checked; raises _Damaged if inconsistent."""
+    try:
         group = handle[name]
-        rows = slice(block.start, block.stop)
-        group["eigenvalues"][rows] = block.eigenvalues
-        group["failed"][rows] = block.failed
-        group["fail_step"][rows] = block.fail_step
-        if block.weights is not None:
-            if "weights" not in group:
-                n_rep = group["done"].shape[0]
-                group.create_dataset(
-                    "weights", shape=(n_rep, *block.weights.shape[1:]), dtype="f8",
-                    chunks=(min(n_rep, _CHUNK_REPLICAS), *block.weights.shape[1:]),
-                    fillvalue=np.nan,
-                )  # fmt: skip
-            group["weights"][rows] = block.weights
-        handle.flush()
-        group["done"][rows] = True
-        handle.flush()
+        params = json.loads(_attr_text(group.attrs, "params"))
+        config = config_from_dict(json.loads(_attr_text(group.attrs, "config")))
+        replicas = int(group.attrs["replicas"])
+        seed = int(_attr_text(group.attrs, "seed"))
+        steps = group["steps"].shape
+        expected = {
+            "eigenvalues": (replicas, config.snapshot_steps.size, config.n_modes),
+            "steps": (config.snapshot_steps.size,),
+            "failed": (replicas,),
+            "fail_step": (replicas,),
+            "done": (replicas,),
+        }
+        for key, shape in expected.items():
+            if group[key].shape != shape:
+                raise _Damaged(f"{name}/{key} has shape {group[key].shape}, expected {shape}")
+        weights = group["weights"].shape[1:] if "weights" in group else None
+        return _PointView(
+            name, params, config, replicas, seed, _attr_text(group.attrs, "bit_generator"),
+            _attr_text(group.attrs, "normal_method"), steps[0], weights,
+        )  # fmt: skip
+    except _Damaged:
+        raise
+    except (KeyError, ValueError, TypeError, OSError, json.JSONDecodeError) as exc:
+        raise _Damaged(f"{name}: {type(exc).__name__}: {exc}") from None
+
+
+def _point_names(handle: h5py.File) -> list[str]:
+    return sorted(k for k in handle if k.startswith("point_") and isinstance(handle[k], h5py.Group))
+
+
+def _damage_error(path: Path, reason: str) -> StoreError:
+    return StoreError(f"results: {str(path)!r} is damaged ({reason}); {_recoverable(path)}")
 
 
 @dataclass(frozen=True)
 class PointInfo:
-    """What ``info`` reports of one point."""
+    """What ``info`` reports of one point.
+
+    Attributes
+    ----------
+    name : str
+        The point's group, ``point_000`` ...
+    params : dict
+        Its scanned values.
+    config : object
+        Its model configuration.
+    replicas, done, failed : int
+        Replicas in all, finished (in the view), and diverged among the finished.
+    pending : int
+        Replicas committed in the journal but not yet in the view (an interrupted run;
+        the next run or ``dysonlearn repair`` merges them).
+    """
 
     name: str
     params: dict
@@ -196,49 +264,102 @@ class PointInfo:
     replicas: int
     done: int
     failed: int
+    pending: int = 0
 
 
 def describe(path: Path) -> tuple[dict, list[PointInfo]]:
-    """Root attributes and the progress of every point, without loading the spectra."""
+    """Root attributes and the progress of every point, without loading the spectra.
+
+    Parameters
+    ----------
+    path : path-like
+        The store's HDF5 file.
+
+    Returns
+    -------
+    root : dict
+        The root attributes (``seed`` is the root seed of the run).
+    infos : list of PointInfo
+        One per scan point.
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, not HDF5, or not a dysonlearn store.
+    StoreError
+        The store is damaged; the message says what can be recovered.
+    """
     path = Path(path)
-    with _open(path, "r") as handle:
-        _check_format(handle, path)
-        root = {k: (v.item() if hasattr(v, "item") else v) for k, v in handle.attrs.items()}
-        infos = []
-        for name in sorted(k for k in handle if isinstance(handle[k], h5py.Group)):
-            group = handle[name]
-            done = group["done"][...]
-            infos.append(PointInfo(
-                name, json.loads(group.attrs["params"]),
-                config_from_dict(json.loads(group.attrs["config"])),
-                int(group.attrs["replicas"]), int(done.sum()),
-                int((group["failed"][...] & done).sum()),
-            ))  # fmt: skip
+    journal = Journal(path)
+    pending_blocks = journal.blocks() if journal.exists() else []
+    with _open_view(path) as handle:
+        try:
+            root = {k: (v.item() if hasattr(v, "item") else v) for k, v in handle.attrs.items()}
+            json.loads(_attr_text(handle.attrs, "run"))
+            infos = []
+            for name in _point_names(handle):
+                meta = _read_point_meta(handle, name)
+                group = handle[name]
+                done = group["done"][...]
+                merged = np.zeros_like(done)
+                for block in pending_blocks:
+                    if block.point == name:
+                        merged[block.start : block.stop] = True
+                infos.append(PointInfo(
+                    name, meta.params, meta.config, meta.replicas, int(done.sum()),
+                    int((group["failed"][...] & done).sum()), int((merged & ~done).sum()),
+                ))  # fmt: skip
+        except _Damaged as exc:
+            raise _damage_error(path, str(exc)) from None
+        except (KeyError, ValueError, TypeError, OSError, json.JSONDecodeError) as exc:
+            raise _damage_error(path, f"{type(exc).__name__}: {exc}") from None
+    if not infos:
+        raise _damage_error(path, "it holds no scan point")
     return root, infos
 
 
 def load_point(path: Path, name: str, complete_only: bool = True) -> EnsembleResult:
-    """One point as an EnsembleResult (only its finished replicas, in index order)."""
+    """One point as an EnsembleResult (only its finished replicas, in index order).
+
+    Parameters
+    ----------
+    path : path-like
+        The store's HDF5 file.
+    name : str
+        The point's group, e.g. ``"point_000"``.
+    complete_only : bool
+        Leave out replicas whose block was never finished (default).
+
+    Raises
+    ------
+    ConfigError, StoreError
+        As :func:`describe`, or the point does not exist.
+    """
     path = Path(path)
-    with _open(path, "r") as handle:
-        _check_format(handle, path)
+    with _open_view(path) as handle:
         if name not in handle:
             raise ConfigError(f"results: {str(path)!r} has no point {name!r}")
-        group = handle[name]
-        done = group["done"][...]
-        keep = done if complete_only else np.ones_like(done)
-        weights = group["weights"][...][keep] if "weights" in group else None
-        return EnsembleResult(
-            config=config_from_dict(json.loads(group.attrs["config"])),
-            seed=int(group.attrs["seed"]),
-            steps=group["steps"][...],
-            eigenvalues=group["eigenvalues"][...][keep],
-            failed=group["failed"][...][keep],
-            fail_step=group["fail_step"][...][keep],
-            weights=weights,
-            bit_generator=str(group.attrs["bit_generator"]),
-            normal_method=str(group.attrs["normal_method"]),
-        )
+        try:
+            meta = _read_point_meta(handle, name)
+            group = handle[name]
+            done = group["done"][...]
+            keep = done if complete_only else np.ones_like(done)
+            weights = group["weights"][...][keep] if "weights" in group else None
+            return EnsembleResult(
+                config=meta.config,
+                seed=meta.seed,
+                steps=group["steps"][...],
+                eigenvalues=group["eigenvalues"][...][keep],
+                failed=group["failed"][...][keep],
+                fail_step=group["fail_step"][...][keep],
+                weights=weights,
+                bit_generator=meta.bit_generator,
+                normal_method=meta.normal_method,
+            )
+        except _Damaged as exc:
+            raise _damage_error(path, str(exc)) from None
+        except (KeyError, ValueError, TypeError, OSError) as exc:
+            raise _damage_error(path, f"{name}: {type(exc).__name__}: {exc}") from None
 
 
 def load(path) -> EnsembleResult | list[EnsembleResult]:
@@ -246,6 +367,21 @@ def load(path) -> EnsembleResult | list[EnsembleResult]:
 
     Replicas whose block was never finished (an interrupted run) are left out, with a
     warning; run the same command again to complete them.
+
+    Parameters
+    ----------
+    path : path-like
+        The store's HDF5 file (``OUTDIR/results.h5``).
+
+    Returns
+    -------
+    EnsembleResult or list of EnsembleResult
+        One per scan point.
+
+    Raises
+    ------
+    ConfigError, StoreError
+        The file is missing, foreign or damaged (the message says what can be recovered).
     """
     _, infos = describe(Path(path))
     incomplete = [i.name for i in infos if i.done < i.replicas]
@@ -257,3 +393,461 @@ def load(path) -> EnsembleResult | list[EnsembleResult]:
         )
     results = [load_point(Path(path), info.name) for info in infos]
     return results[0] if len(results) == 1 else results
+
+
+def stored_root_seed(path: Path) -> int | None:
+    """The root seed of the run held by a store (journal or view), or None if none is
+    readable; lets a run without a seed resume."""
+    path = Path(path)
+    journal = Journal(path)
+    try:
+        seed = journal.read_manifest()["seed"] if journal.exists() else None
+        if seed is None and path.is_file():
+            with _open_view(path) as handle:
+                seed = _attr_text(handle.attrs, "seed")
+        return int(seed) if seed not in (None, "") else None
+    except (ConfigError, KeyError, TypeError, ValueError, OSError):
+        return None
+
+
+# -- rebuilding the view ----------------------------------------------------------------------
+
+
+def _manifest_from_view(path: Path) -> dict:
+    """The manifest of a store written before journals existed (or whose journal is gone)."""
+    with _open_view(path) as handle:
+        try:
+            manifest = {key: _attr_text(handle.attrs, key) for key in _ROOT_KEYS}
+            manifest.update(
+                format=FORMAT,
+                format_version=FORMAT_VERSION,
+                run=json.loads(_attr_text(handle.attrs, "run")),
+                seed=_attr_text(handle.attrs, "seed"),
+            )
+            names = [r["name"] for r in manifest["run"]]
+            manifest["params"] = [
+                json.loads(_attr_text(handle[name].attrs, "params")) for name in names
+            ]
+        except (KeyError, ValueError, TypeError, OSError, json.JSONDecodeError) as exc:
+            raise _damage_error(path, f"{type(exc).__name__}: {exc}") from None
+    return manifest
+
+
+def _readable_old_view(path: Path, manifest: dict) -> h5py.File | None:
+    """The current view if it holds this run intact, else None (rebuild from the journal)."""
+    if not path.is_file():
+        return None
+    try:
+        handle = h5py.File(path, "r")
+    except OSError:
+        return None
+    try:
+        if _canonical(json.loads(_attr_text(handle.attrs, "run"))) != _canonical(
+            manifest["run"]
+        ):
+            raise _Damaged("a different run")
+        for record in manifest["run"]:
+            meta = _read_point_meta(handle, record["name"])
+            if meta.replicas != record["replicas"]:
+                raise _Damaged("replicas")
+        return handle
+    except (_Damaged, KeyError, ValueError, TypeError, OSError, json.JSONDecodeError):
+        handle.close()
+        return None
+
+
+def _view_bytes(manifest: dict) -> int:
+    """About how large the view of a run is on disk (to refuse a rebuild that cannot fit)."""
+    size = 1 << 16
+    for record in manifest["run"]:
+        config = config_from_dict(record["config"])
+        per_replica = 8 * config.snapshot_steps.size * config.n_modes + 10
+        if record.get("keep_weights"):
+            per_replica += 8 * config.n_modes * config.n_modes * 2
+        size += int(record["replicas"]) * per_replica + (1 << 14)
+    return size
+
+
+def _write_view(tmp: Path, manifest: dict, old: h5py.File | None, journal: Journal) -> None:
+    """Write the whole view to ``tmp``.
+
+    A view of moderate size is built in memory and written with plain file I/O, so that a
+    full disk is an ordinary OSError (HDF5 writing to a full disk reports errors from
+    object destructors, and has been seen to crash). A larger one is written by HDF5
+    directly, after :func:`rebuild_view` has checked the free space.
+    """
+    if _view_bytes(manifest) <= _IN_MEMORY_VIEW_BYTES:
+        buffer = io.BytesIO()
+        with h5py.File(buffer, "w") as out:
+            _fill_view(out, manifest, old, journal)
+        with open(tmp, "wb") as handle:
+            handle.write(buffer.getbuffer())
+        return
+    previous = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: None  # HDF5's destructor errors: reported below
+    try:
+        with h5py.File(tmp, "w") as out:
+            _fill_view(out, manifest, old, journal)
+    finally:
+        sys.unraisablehook = previous
+
+
+def _fill_view(out: h5py.File, manifest: dict, old: h5py.File | None, journal: Journal) -> None:
+    out.attrs.update({
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "run": _canonical(manifest["run"]),
+        "seed": manifest["seed"],
+        **{key: manifest[key] for key in _ROOT_KEYS},
+    })  # fmt: skip
+    for record, params in zip(manifest["run"], manifest["params"], strict=True):
+        name = record["name"]
+        config = config_from_dict(record["config"])
+        group = _create_point(out, name, record, config, params)
+        if old is not None:
+            _copy_rows(old[name], group)
+        for block, arrays in journal_module.iter_rows(journal.blocks(name)):
+            rows = slice(block.start, block.stop)
+            group["eigenvalues"][rows] = arrays["eigenvalues"]
+            group["failed"][rows] = arrays["failed"]
+            group["fail_step"][rows] = arrays["fail_step"]
+            if "weights" in arrays:
+                _weights_dataset(group, arrays["weights"].shape[1:])[rows] = arrays["weights"]
+            group["done"][rows] = True
+        journal_module.write_point("fill view")
+
+
+def _create_point(handle: h5py.File, name: str, record: dict, config, params: dict) -> h5py.Group:
+    n_rep = int(record["replicas"])
+    steps = config.snapshot_steps
+    group = handle.create_group(name)
+    group.attrs.update({
+        "params": json.dumps(params),
+        "config": _canonical(record["config"]),
+        "replicas": n_rep,
+        "seed": str(record["seed"]),
+        "bit_generator": record["bit_generator"],
+        "normal_method": record["normal_method"],
+    })  # fmt: skip
+    chunk = max(1, min(n_rep, _CHUNK_REPLICAS))
+    group.create_dataset(
+        "eigenvalues", shape=(n_rep, steps.size, config.n_modes), dtype="f8",
+        chunks=(chunk, steps.size, config.n_modes), fillvalue=np.nan,
+    )  # fmt: skip
+    group.create_dataset("steps", data=steps)
+    group.create_dataset("failed", shape=(n_rep,), dtype=bool, fillvalue=False)
+    group.create_dataset("fail_step", shape=(n_rep,), dtype="i8", fillvalue=-1)
+    group.create_dataset("done", shape=(n_rep,), dtype=bool, fillvalue=False)
+    return group
+
+
+def _weights_dataset(group: h5py.Group, shape: tuple) -> h5py.Dataset:
+    if "weights" not in group:
+        n_rep = group["done"].shape[0]
+        group.create_dataset(
+            "weights", shape=(n_rep, *shape), dtype="f8",
+            chunks=(max(1, min(n_rep, _CHUNK_REPLICAS)), *shape), fillvalue=np.nan,
+        )  # fmt: skip
+    return group["weights"]
+
+
+def _copy_rows(source: h5py.Group, target: h5py.Group) -> None:
+    """Copy the finished rows of a point from the old view, a slab of rows at a time."""
+    n_rep = source["done"].shape[0]
+    for first in range(0, n_rep, _COPY_ROWS):
+        rows = slice(first, min(first + _COPY_ROWS, n_rep))
+        done = source["done"][rows]
+        if not done.any():
+            continue
+        for key in ("eigenvalues", "failed", "fail_step"):
+            slab = target[key][rows]
+            slab[done] = source[key][rows][done]
+            target[key][rows] = slab
+        if "weights" in source:
+            weights = _weights_dataset(target, source["weights"].shape[1:])
+            slab = weights[rows]
+            slab[done] = source["weights"][rows][done]
+            weights[rows] = slab
+        target["done"][rows] = done | target["done"][rows]
+
+
+def rebuild_view(path: Path, journal: Journal, manifest: dict) -> None:
+    """Rebuild the view from the current view (if intact) and the journal, atomically, then
+    drop the journal's blocks that it now holds.
+
+    Raises
+    ------
+    NoSpaceError
+        Not enough free space for the new view (nothing changed).
+    """
+    needed = _view_bytes(manifest)
+    free = shutil.disk_usage(path.parent).free
+    if free < needed:
+        raise NoSpaceError(f"no space left on {str(path.parent)!r}")
+    merged = journal.blocks()
+    old = _readable_old_view(path, manifest)
+    try:
+        journal_module.atomic_write(
+            path, lambda tmp: _write_view(tmp, manifest, old, journal), "view"
+        )
+    except (OSError, RuntimeError) as exc:
+        # HDF5 reports a failed write as an OSError or RuntimeError whose message holds the
+        # errno ("errno = 28"); a full disk is also told by looking.
+        if journal_module.mentions_no_space(exc) or shutil.disk_usage(path.parent).free < needed:
+            raise NoSpaceError(f"no space left on {str(path.parent)!r}") from None
+        raise StoreError(f"results: cannot write {str(path)!r}: {exc}") from None
+    finally:
+        if old is not None:
+            old.close()
+    journal.remove_blocks(merged)
+
+
+def repair(path: Path) -> tuple[int, int]:
+    """Rebuild a store's view from what was committed (its journal and intact view).
+
+    Parameters
+    ----------
+    path : path-like
+        The store's HDF5 file (which may be missing or damaged).
+
+    Returns
+    -------
+    (saved, total) : tuple of int
+        Replicas the rebuilt view holds, and replicas in the run.
+
+    Raises
+    ------
+    StoreError
+        Nothing can be recovered (no journal and no readable view), or another run holds
+        the store.
+    """
+    path = Path(path)
+    journal = Journal(path)
+    if not journal.exists():
+        describe(path)  # raises with what is wrong when the view is not intact
+        _, infos = describe(path)
+        return sum(i.done for i in infos), sum(i.replicas for i in infos)
+    journal.lock()
+    try:
+        journal.remove_stale_temporaries()
+        manifest = journal.read_manifest()
+        try:
+            config_from_dict(manifest["run"][0]["config"])
+        except (KeyError, IndexError, TypeError, ConfigError) as exc:
+            raise StoreError(
+                f"results: the journal of {str(path)!r} has a damaged manifest ({exc}); run "
+                "the experiment again with --overwrite"
+            ) from None
+        rebuild_view(path, journal, manifest)
+    finally:
+        journal.unlock()
+    _, infos = describe(path)
+    return sum(i.done for i in infos), sum(i.replicas for i in infos)
+
+
+# -- a run writing into a store -----------------------------------------------------------------
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse, before any work, an output that cannot be written."""
+    folder = path.parent
+    if path.is_dir():
+        raise StoreError(f"output: {str(path)!r} is a directory, not a results file")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise StoreError(f"output: {str(folder)!r} exists and is not a directory") from None
+    except OSError as exc:
+        raise StoreError(
+            f"output: cannot create the directory {str(folder)!r} ({exc.strerror})"
+        ) from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise StoreError(f"output: the directory {str(folder)!r} is not writable")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise StoreError(
+            f"output: {str(path)!r} is read-only; make it writable (chmod u+w) to resume, or "
+            "choose another output"
+        )
+
+
+class RunStore:
+    """A results store that a run is writing: locked, resumable, crash-safe.
+
+    Use as a context manager around training: entering takes the store's lock and creates
+    (or checks, to resume) the run; :meth:`write_block` commits each finished block;
+    :meth:`consolidate` rebuilds the view; leaving consolidates and, once the run is
+    complete, removes the journal.
+
+    Parameters
+    ----------
+    path : path-like
+        The store's HDF5 file.
+    points : list of PointSpec
+        The run's scan points.
+    root_seed : int
+        The root seed of the run (written to the store, so that a seedless run resumes).
+    overwrite : bool
+        Replace a store that holds a different run (default: refuse it).
+
+    Attributes
+    ----------
+    resumed : bool
+        Whether an existing store of this run was found.
+    """
+
+    def __init__(self, path, points: list[PointSpec], root_seed: int, overwrite: bool = False):
+        self.path = Path(path)
+        self.points = list(points)
+        self.root_seed = int(root_seed)
+        self.overwrite = overwrite
+        self.journal = Journal(self.path)
+        self.resumed = False
+        self._manifest: dict = {}
+        self._done: dict[str, np.ndarray] = {}
+        self._dirty = False
+        self._last_rebuild = time.monotonic()
+        self._rebuild_seconds = 0.0
+
+    def __enter__(self) -> RunStore:
+        _check_writable(self.path)
+        try:
+            self.journal.lock()
+        except PermissionError as exc:
+            raise StoreError(f"output: cannot write in {str(self.path.parent)!r} ({exc.strerror})"
+                             ) from None  # fmt: skip
+        try:
+            self._prepare()
+        except BaseException:
+            self.journal.unlock()
+            raise
+        return self
+
+    def _prepare(self) -> None:
+        manifest = _manifest(self.points, self.root_seed)
+        self.journal.remove_stale_temporaries()
+        if self.overwrite:
+            self.journal.clear()
+        elif self.journal.exists():
+            stored = self.journal.read_manifest()
+            self._check_same_run(stored.get("run"))
+            manifest, self.resumed = stored, True
+        elif self.path.exists():
+            stored = _manifest_from_view(self.path)
+            self._check_same_run(stored["run"])
+            manifest, self.resumed = stored, True
+        self._manifest = manifest
+        self.journal.write_manifest(manifest)
+        old = _readable_old_view(self.path, manifest) if self.resumed else None
+        if self.resumed and old is None and self.path.exists() and not self.journal.blocks():
+            # A view that cannot be read and nothing in the journal: refuse rather than
+            # silently start over (a crash never does this; something else damaged it).
+            raise _damage_error(self.path, "its points cannot be read")
+        self._done = {}
+        for point in self.points:
+            done = np.zeros(point.replicas, bool)
+            if old is not None:
+                done |= old[point.name]["done"][...]
+            for block in self.journal.blocks(point.name):
+                done[block.start : block.stop] = True
+            self._done[point.name] = done
+        if old is not None:
+            old.close()
+        if old is None or self.journal.blocks():
+            self._dirty = True
+            self.consolidate()
+
+    def _check_same_run(self, stored_run) -> None:
+        run = [p.run_record() for p in self.points]
+        if _canonical(stored_run) != _canonical(run):
+            raise StoreError(
+                f"output: {str(self.path)!r} holds a different run (configuration, seed or "
+                "replicas differ); pass --overwrite (overwrite=True) to replace it, or "
+                "choose another output"
+            )
+
+    def done(self, name: str) -> np.ndarray:
+        """(R,) bool: the replicas of point ``name`` committed so far."""
+        return self._done[name].copy()
+
+    def saved(self) -> tuple[int, int]:
+        """(replicas committed, replicas in the run)."""
+        return (
+            sum(int(d.sum()) for d in self._done.values()),
+            sum(p.replicas for p in self.points),
+        )
+
+    def complete(self) -> bool:
+        """Whether every replica of every point is committed."""
+        return all(d.all() for d in self._done.values())
+
+    def write_block(self, name: str, block) -> None:
+        """Commit one finished block (a :class:`dysonlearn.ensemble.BlockOutput`).
+
+        Raises
+        ------
+        NoSpaceError
+            The disk is full; the message says how much is saved and how to resume.
+        """
+        arrays = {"eigenvalues": block.eigenvalues, "failed": block.failed,
+                  "fail_step": block.fail_step}  # fmt: skip
+        if block.weights is not None:
+            arrays["weights"] = block.weights
+        try:
+            self.journal.commit_block(name, block.start, arrays)
+        except NoSpaceError as exc:
+            raise self._no_space(exc) from None
+        self._done[name][block.start : block.stop] = True
+        self._dirty = True
+        # Keep the view reasonably fresh for readers during a long point, at a bounded
+        # cost: at most once a minute, and never more than ~5% of the time in rebuilds.
+        now = time.monotonic()
+        if now - self._last_rebuild > max(_REFRESH_SECONDS, 20 * self._rebuild_seconds):
+            self.consolidate()
+
+    def _no_space(self, exc: Exception) -> NoSpaceError:
+        saved, total = self.saved()
+        blocks = len(self.journal.blocks())
+        return NoSpaceError(
+            f"output: {exc}; {saved} of {total} replicas are saved ({blocks} blocks in the "
+            "journal); free space and run the same command to resume"
+        )
+
+    def consolidate(self) -> None:
+        """Rebuild the view from the previous view and the journal (atomically)."""
+        # A stop signal may land between a block's rename and the bookkeeping after it:
+        # the journal itself says whether there is anything to merge.
+        if not self._dirty and not self.journal.blocks():
+            return
+        start = time.monotonic()
+        try:
+            rebuild_view(self.path, self.journal, self._manifest)
+        except NoSpaceError as exc:
+            raise self._no_space(exc) from None
+        self._dirty = False
+        self._last_rebuild = time.monotonic()
+        self._rebuild_seconds = self._last_rebuild - start
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self.consolidate()
+            if self.complete():
+                self.journal.remove()
+        except (StoreError, OSError):
+            # Leaving on an error already: what is committed stays in the journal, and the
+            # error that stopped the run is the one to report.
+            if exc_type is None:
+                raise
+        finally:
+            self.journal.unlock()
+
+
+__all__ = [
+    "PointInfo",
+    "PointSpec",
+    "RunStore",
+    "describe",
+    "load",
+    "load_point",
+    "repair",
+    "stored_root_seed",
+]
