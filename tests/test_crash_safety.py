@@ -305,3 +305,20 @@ def test_a_killed_worker_is_one_line(tmp_path):
     assert "a worker process died" in err and "SIGKILL" in err
     assert "__main__" not in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1, err
+
+
+def test_ctrl_c_at_any_moment_of_start_up_is_one_line(tmp_path):
+    """SIGINT to the whole process group (as a terminal's Ctrl-C) at moments spread over
+    imports, store creation and worker start-up: one line, exit 130, never a traceback."""
+    config = tmp_path / "exp.toml"
+    config.write_text(RBM_RUN)
+    for delay in (0.3, 0.6, 0.8, 0.9, 1.0, 1.1, 1.3, 1.6):
+        argv = [sys.executable, "-m", "dysonlearn", "run", str(config), "-o",
+                str(tmp_path / "out"), "--workers", "2", "--quiet"]  # fmt: skip
+        proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, (delay, err)
+        assert err.startswith("dysonlearn: stopped by SIGINT"), (delay, err)
+        assert len(err.strip().splitlines()) == 1, (delay, err)

@@ -133,7 +133,7 @@ def test_run_arguments_are_validated():
     text = str(err.value)
     for field in ("replicas", "seed", "backend", "workers", "bit_generator"):
         assert f"{field}:" in text
-    with pytest.raises(TypeError, match="config"):
+    with pytest.raises(dl.ConfigError, match="config"):
         dl.run_ensemble({"lr": 0.1}, replicas=2)
 
 

@@ -7,6 +7,7 @@ Each worker process caps its BLAS to one thread (threadpoolctl): the kernels cal
 from __future__ import annotations
 
 import atexit
+import contextlib
 import multiprocessing
 import os
 import select
@@ -17,6 +18,9 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Self
 
 from threadpoolctl import threadpool_limits
+
+from . import stopping
+from .stopping import STOP_SIGNALS
 
 BACKENDS = ("serial", "process", "dask")
 
@@ -41,10 +45,23 @@ def single_threaded_blas():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-# Signals that stop a run: the main process handles them and ends its workers itself.
-STOP_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
+@contextlib.contextmanager
+def stop_signals_blocked():
+    """Hold back stop signals while child processes start.
+
+    A child inherits the signal mask: one started now cannot be interrupted by Ctrl-C
+    during its own start-up (where it would print a traceback of its imports). Signals
+    that arrive meanwhile are delivered to this process when the block ends.
+    """
+    with stopping.deferred():  # and no Stopped raised half-way through starting one
+        if not hasattr(signal, "pthread_sigmask"):  # pragma: no cover - Windows
+            yield
+            return
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _init_worker(queue, parent_pid: int) -> None:
@@ -56,6 +73,8 @@ def _init_worker(queue, parent_pid: int) -> None:
     # the workers ignore these and are ended by the main process with SIGKILL.
     for signum in STOP_SIGNALS:
         signal.signal(signum, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # started with them blocked (see above)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     exit_with(parent_pid)
 
 
@@ -123,11 +142,14 @@ class WorkerPool:
             max_workers=workers, mp_context=ctx, initializer=_init_worker,
             initargs=(self.reports, os.getpid()),
         )  # fmt: skip
+        # The executor's own table of its processes (it drops its reference on shutdown).
+        table = getattr(self.executor, "_processes", None)
+        self._process_table = table if table is not None else {}
         self._stopped = False
 
     def processes(self) -> list:
         """The worker processes started so far (multiprocessing.Process objects)."""
-        return list((getattr(self.executor, "_processes", None) or {}).values())
+        return list(self._process_table.values())
 
     def died(self, saved: str = "") -> WorkerDied:
         """The error to raise when the pool broke: which worker died and how."""
@@ -149,8 +171,17 @@ class WorkerPool:
         if self._stopped:
             return
         self._stopped = True
-        processes = self.processes()
+        # Kill first, shut down after: shutting down releases the queues' semaphores, and a
+        # worker still starting up would fail to attach to them, loudly.
+        self._kill_workers()
+        manager = getattr(self.executor, "_executor_manager_thread", None)
         self.executor.shutdown(wait=False, cancel_futures=True)
+        if manager is not None:  # it may still start a worker; let it finish, then kill that
+            manager.join(timeout=5)
+        self._kill_workers()
+
+    def _kill_workers(self) -> None:
+        processes = list(self._process_table.values())
         for process in processes:
             if process.is_alive():
                 process.kill()  # they ignore SIGTERM (see _init_worker)
@@ -228,8 +259,12 @@ def check_scheduler_address(address: str) -> None:
         port = parts.port
     except ValueError:
         port = -1
-    if parts.scheme not in ("tcp", "tls", "inproc", "ucx", "ws", "wss") or not parts.hostname or (
-        parts.scheme in ("tcp", "tls") and port is not None and not 0 < port < 65536
+    host = parts.hostname or ""
+    if (
+        parts.scheme not in ("tcp", "tls", "inproc", "ucx", "ws", "wss")
+        or not host
+        or any(c.isspace() for c in host)
+        or (parts.scheme in ("tcp", "tls") and (port is None or not 0 < port < 65536))
     ):
         raise ConfigError(
             f"scheduler: must be a dask.distributed address such as tcp://host:8786, got {text!r}"
@@ -252,14 +287,28 @@ def connect_dask(scheduler: str, timeout: float):
     from .errors import ConfigError
 
     check_scheduler_address(scheduler)
-    try:
-        return Client(scheduler, timeout=timeout)
-    except (OSError, TimeoutError, ValueError) as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ConfigError(
-            f"scheduler: cannot connect to {scheduler!r} within {timeout:g} s ({detail}); "
-            "check the address, or give more time with --scheduler-timeout"
-        ) from None
+    outcome: dict = {}
+
+    def connect() -> None:
+        try:
+            outcome["client"] = Client(scheduler, timeout=timeout)
+        except Exception as exc:  # noqa: BLE001 - reported below, in the caller's thread
+            outcome["error"] = exc
+
+    # Client's own timeout covers connecting, not a listener that accepts and then never
+    # answers the handshake: wait for it in a thread, at most a little past the timeout.
+    thread = threading.Thread(target=connect, name="dysonlearn-dask-connect", daemon=True)
+    thread.start()
+    thread.join(timeout + 2.0)
+    if "client" in outcome:
+        return outcome["client"]
+    error = outcome.get("error")
+    detail = "no answer" if error is None else (str(error).splitlines() or [""])[0]
+    raise ConfigError(
+        f"scheduler: cannot connect to {scheduler!r} within {timeout:g} s "
+        f"({detail or type(error).__name__}); check the address, or give more time with "
+        "--scheduler-timeout"
+    )
 
 
 def run_on_dask(tasks, function, workers: int, scheduler: str | None, bar, gather,
@@ -278,9 +327,12 @@ def run_on_dask(tasks, function, workers: int, scheduler: str | None, bar, gathe
 
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
+        # silence_logs: a stopped run's workers otherwise log every cancelled task.
+        with stop_signals_blocked():
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True,
+                dashboard_address=None, silence_logs=logging.CRITICAL,
+            )  # fmt: skip
         client = Client(cluster)
     else:
         client = connect_dask(scheduler, timeout)

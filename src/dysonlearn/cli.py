@@ -19,65 +19,17 @@ start-up ends in one line.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import signal
 import sys
 from pathlib import Path
 
 from ._version import __version__
 from .errors import ConfigError
+from .stopping import Stopped, handled
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 RESULTS_FILE = "results.h5"
 BACKENDS = ("serial", "process", "dask")
-_STOP_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
-
-
-class Stopped(KeyboardInterrupt):
-    """A stop signal (SIGINT, SIGTERM, SIGHUP) arrived: unwind like Ctrl-C, saving work.
-
-    A KeyboardInterrupt, so that every ``except KeyboardInterrupt`` cleanup (stopping
-    workers, consolidating the store) runs for SIGTERM and SIGHUP exactly as for Ctrl-C.
-    """
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-
-    @property
-    def exit_status(self) -> int:
-        """128 + the signal number, the shell's convention."""
-        return 128 + self.signum
-
-    @property
-    def name(self) -> str:
-        return signal.Signals(self.signum).name
-
-
-@contextlib.contextmanager
-def _stop_signals():
-    """Turn SIGINT, SIGTERM and SIGHUP into :class:`Stopped` for the duration."""
-
-    def handler(signum, frame):
-        # Cleanup (saving, stopping workers) must not be cut short by a second signal.
-        for other in _STOP_SIGNALS:
-            signal.signal(other, signal.SIG_IGN)
-        raise Stopped(signum)
-
-    try:
-        previous = {s: signal.signal(s, handler) for s in _STOP_SIGNALS}
-    except ValueError:  # not the main thread (e.g. called from a thread): leave signals be
-        yield
-        return
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
-
-
 def _int_at_least(minimum: int):
     """An argparse type: an integer >= minimum, with the rule in the error message."""
 
@@ -458,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     int
         0 success, 2 bad input, 1 failure, 128 + signal number when stopped by a signal.
     """
-    with _stop_signals():
+    with handled():
         try:
             parser = build_parser()
             args = parser.parse_args(argv)  # exits 2 on a usage error

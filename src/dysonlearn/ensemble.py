@@ -365,7 +365,8 @@ def _run_in_pool(tasks: list[BlockTask], pool: backends.WorkerPool, bar: Progres
 
     finished = 0
     try:
-        pending = {pool.executor.submit(train_block, task) for task in tasks}
+        with backends.stop_signals_blocked():  # submitting starts the worker processes
+            pending = {pool.executor.submit(train_block, task) for task in tasks}
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             drain()

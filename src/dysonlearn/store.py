@@ -735,13 +735,15 @@ class RunStore:
             stored = _manifest_from_view(self.path)
             self._check_same_run(stored["run"])
             manifest, self.resumed = stored, True
-        self._manifest = manifest
-        self.journal.write_manifest(manifest)
         old = _readable_old_view(self.path, manifest) if self.resumed else None
         if self.resumed and old is None and self.path.exists() and not self.journal.blocks():
             # A view that cannot be read and nothing in the journal: refuse rather than
             # silently start over (a crash never does this; something else damaged it).
+            if not self.journal.exists():
+                self.journal.remove()  # only the lock: leave no journal of nothing behind
             raise _damage_error(self.path, "its points cannot be read")
+        self._manifest = manifest
+        self.journal.write_manifest(manifest)
         self._done = {}
         for point in self.points:
             done = np.zeros(point.replicas, bool)

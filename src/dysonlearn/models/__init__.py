@@ -12,6 +12,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..config import DysonConfig, RBMConfig, TeacherStudentConfig
+from ..errors import ConfigError
 from . import dyson, rbm, teacher_student
 
 _MODELS = {RBMConfig: rbm, TeacherStudentConfig: teacher_student, DysonConfig: dyson}
@@ -22,4 +23,4 @@ def model_for(config: object) -> ModuleType:
     for config_class, module in _MODELS.items():
         if isinstance(config, config_class):
             return module
-    raise TypeError(f"config: expected a dysonlearn model configuration, got {type(config)!r}")
+    raise ConfigError(f"config: expected a dysonlearn model configuration, got {type(config)!r}")
