@@ -178,3 +178,35 @@ def test_dyson_experiment_and_model_specific_keys(tmp_path, capsys):
     rbm_with_noise = SMALL.replace("batch_size = 8", "batch_size = 8\nnoise = 0.1")
     assert cli.main(["run", str(write(tmp_path, rbm_with_noise)), "--quiet"]) == 2
     assert "train.noise: unknown key" in capsys.readouterr().err
+
+
+def test_workers_are_capped_at_the_cores_with_a_note(tmp_path, capsys, monkeypatch):
+    from dysonlearn import backends
+
+    monkeypatch.setattr(backends, "available_cores", lambda: 2)
+    config = write(tmp_path, SMALL.replace("lr = [0.05, 0.1]", "lr = 0.1"))
+    args = ["run", str(config), "-o", str(tmp_path / "out"), "--workers", "10000"]
+    assert cli.main(args) == 0
+    err = capsys.readouterr().err
+    assert "--workers 10000 capped at 2, the cores available" in err
+    assert cli.main([*args[:3], str(tmp_path / "o2"), "--workers", "64", "--oversubscribe",
+                     "--quiet"]) == 0  # fmt: skip
+    assert "capped" not in capsys.readouterr().err  # --quiet, and 6 replicas: capped at 6
+
+
+def test_overwrite_removes_the_old_figures_but_not_other_images(tmp_path):
+    out = tmp_path / "out"
+    scan = write(tmp_path, SMALL)
+    single = write(tmp_path, SMALL.replace("lr = [0.05, 0.1]", "lr = 0.1"), "single.toml")
+    assert cli.main(["run", str(scan), "-o", str(out), "--backend", "serial", "--quiet"]) == 0
+    per_point = {p.name for p in out.glob("histograms_*.png")}
+    assert per_point  # a scan draws a figure per point
+    mine = out / "my_plot.png"
+    import matplotlib.pyplot as plt
+
+    plt.figure().savefig(mine)
+    plt.close("all")
+    assert cli.main(["run", str(single), "-o", str(out), "--backend", "serial", "--quiet",
+                     "--overwrite"]) == 0  # fmt: skip
+    assert not {p.name for p in out.glob("histograms_*.png")}  # the old scan's figures: gone
+    assert (out / "histograms.png").exists() and mine.exists()

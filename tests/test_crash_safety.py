@@ -322,3 +322,33 @@ def test_ctrl_c_at_any_moment_of_start_up_is_one_line(tmp_path):
         assert proc.returncode == 130, (delay, err)
         assert err.startswith("dysonlearn: stopped by SIGINT"), (delay, err)
         assert len(err.strip().splitlines()) == 1, (delay, err)
+
+
+def test_a_seedless_scan_resumes_and_its_printed_seed_reproduces_it(tmp_path, capsys):
+    seedless = {**SCAN, "ensemble": {"replicas": 6}}
+    toml = tmp_path / "exp.toml"
+    toml.write_text(_toml(seedless))
+    outdir = tmp_path / "out"
+    argv = ["run", str(toml), "-o", str(outdir), "--backend", "serial"]
+
+    def crash():  # killed half-way through the scan
+        journal.write_point = _crash_at(30)
+        cli.main([*argv, "--quiet"])
+
+    assert _in_child(crash) == KILLED
+    seed = store_module.stored_root_seed(outdir / "results.h5")
+    assert seed is not None
+    capsys.readouterr()
+    assert cli.main([*argv, "--quiet"]) == 0  # resumes instead of "holds a different run"
+    assert cli.main(["info", str(outdir / "results.h5")]) == 0
+    assert f"root seed {seed} " in capsys.readouterr().out
+    again = tmp_path / "again"
+    assert cli.main(["run", str(toml), "-o", str(again), "--backend", "serial", "--quiet",
+                     "--seed", str(seed)]) == 0  # fmt: skip
+    got, expected = _arrays(outdir / "results.h5"), _arrays(again / "results.h5")
+    for key in expected:
+        np.testing.assert_array_equal(got[key], expected[key])
+    # A fresh seedless run says which seed it drew.
+    assert cli.main([*argv[:3], str(tmp_path / "third"), "--backend", "serial"]) == 0
+    drawn = capsys.readouterr().err
+    assert "no seed given; this run's seed is" in drawn and "--seed" in drawn
