@@ -1,5 +1,7 @@
 """Validation of RBMConfig: every rule, with a message naming field, value and rule."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -100,6 +102,35 @@ def test_round_trip_through_a_dict_and_frozen():
     assert cfg.replace(lr=0.2).lr == 0.2
 
 
-def test_unlearnable_target_warns():
-    with pytest.warns(UserWarning, match="exceeds mu\\^2"):
-        dl.RBMConfig(n_visible=2, target=dl.targets.from_spectrum([1.0, 12.0]))
+def test_unlearnable_target_is_refused_once():
+    # x* = mu^2 - kappa must be > 0 [B.4]: a target at or above mu^2 = 9 cannot be learnt.
+    for top in (12.0, 9.0):
+        with pytest.raises(dl.ConfigError) as err:
+            dl.RBMConfig(n_visible=2, target=dl.targets.from_spectrum([1.0, top]))
+        assert len(err.value.problems) == 1
+        assert err.value.problems[0].startswith("target: every eigenvalue kappa must be below")
+        assert "mu^2 = 9" in err.value.problems[0] and f"the largest is {top:g}" in str(err.value)
+    dl.RBMConfig(n_visible=2, target=dl.targets.from_spectrum([1.0, 8.99]))
+
+
+def test_numpy_values_are_stored_as_python_numbers():
+    cfg = dl.RBMConfig(
+        n_visible=np.int64(10), lr=np.float32(0.1), batch_size=np.int64(8), k=np.int32(3),
+        snapshots=np.array([10, 100]), steps=np.int64(100),
+    )  # fmt: skip
+    assert type(cfg.n_visible) is int and type(cfg.k) is int and type(cfg.lr) is float
+    assert cfg.lr == float(np.float32(0.1)) and cfg.snapshots == (10, 100)
+    json.dumps(cfg.to_dict())
+    assert dl.RBMConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_memory_estimates():
+    cfg = dl.RBMConfig(n_visible=10, n_hidden=20, batch_size=16, steps=100, snapshots=5)
+    assert cfg.n_snapshots == 6 == cfg.snapshot_steps.size
+    assert cfg.result_bytes_per_replica == 8 * 6 * 10 + 16
+    assert cfg.state_bytes_per_replica == 8 * (20 * 10 + 16 * 10)
+    assert cfg.bytes_for_one_replica == (
+        cfg.shared_bytes + cfg.state_bytes_per_replica + cfg.result_bytes_per_replica
+    )
+    assert dl.RBMConfig(steps=100, snapshots=[10, 100]).n_snapshots == 3
+    assert dl.RBMConfig(steps=100, snapshots=[0, 100]).n_snapshots == 2

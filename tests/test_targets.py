@@ -1,5 +1,6 @@
 """Target kernels and spectra, SPEC [B.5]."""
 
+import json
 import re
 
 import numpy as np
@@ -47,3 +48,23 @@ def test_from_spectrum_and_from_kernel():
 def test_invalid_targets_raise_config_errors(build, message):
     with pytest.raises(dl.ConfigError, match=re.escape(message)):
         build()
+
+
+def test_targets_take_numbers_only_and_round_trip():
+    # Strings, booleans and ragged lists are refused, not converted by NumPy.
+    for values in (["1", "2"], [True, 2.0], [[1.0, 2.0], [3.0]], "12"):
+        with pytest.raises(dl.ConfigError, match="target.values: must be a non-empty list"):
+            dl.targets.from_spectrum(values)
+    with pytest.raises(dl.ConfigError, match="target.matrix: must be a square"):
+        dl.targets.from_kernel([["2", "0"], ["0", "2"]])
+    with pytest.raises(dl.ConfigError) as err:
+        dl.targets.Target.from_dict({"kind": "free_scalar", "n": 4, "values": [1.0]})
+    assert err.value.problems == [
+        "target.values: unknown key for kind 'free_scalar'; allowed: n, m"
+    ]
+    for target in (
+        dl.targets.free_scalar(np.int64(6), np.float32(1.5)),
+        dl.targets.from_spectrum(np.array([1.0, 2.0])),
+        dl.targets.from_kernel(np.array([[2.0, 0.5], [0.5, 1.0]])),
+    ):
+        assert dl.targets.Target.from_dict(json.loads(json.dumps(target.to_dict()))) == target

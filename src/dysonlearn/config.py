@@ -10,19 +10,38 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-import warnings
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
 from . import targets
 from .errors import ConfigError
-from .validation import Problems, check_choice, check_int, check_positive, is_int, is_real
+from .validation import (
+    INT64_MAX,
+    INT_MAX,
+    STEPS_MAX,
+    Problems,
+    check_choice,
+    check_int,
+    check_positive,
+    format_bytes,
+    is_int,
+    is_real,
+    memory_problem,
+    real_array,
+)
 
 INIT_SCHEMES = ("normal", "mp_geometric", "mp_hidden")
 RBM_SAMPLERS = ("collapsed", "gibbs")
 TARGET_MODES = ("analytic", "sampled")
 CHAIN_INITS = ("ones", "zeros", "normal", "target")
+
+# The kernels index N x N matrices with a C int: N^2 <= INT_MAX.
+MAX_MODES = math.isqrt(INT_MAX)
+_C_INT = "the compiled kernel takes a C int"
+_MATRIX_INDEX = "the kernel indexes n_visible x n_visible matrices with a C int"
+_STEPS_WHY = "step counters are int64, and replicas x steps must stay within int64 too"
 
 
 def snapshot_steps(snapshots: int | tuple[int, ...], steps: int) -> np.ndarray:
@@ -30,6 +49,18 @@ def snapshot_steps(snapshots: int | tuple[int, ...], steps: int) -> np.ndarray:
 
     ``snapshots = n`` gives n evenly spaced steps after 0, the last at ``steps``
     (step_i = floor(i * steps / n)); a sequence gives those steps, with 0 prepended.
+
+    Parameters
+    ----------
+    snapshots : int or sequence of int
+        n, or the steps themselves.
+    steps : int
+        The number of training steps.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 (S,), increasing, starting at 0.
     """
     if is_int(snapshots):
         n = int(snapshots)
@@ -46,26 +77,46 @@ def _check_snapshots(problems: Problems, snapshots: object, steps: object) -> No
         if snapshots < 1 or (steps_ok and snapshots > steps):
             problems.add("snapshots", "must be an integer in [1, steps]", snapshots)
         return
-    try:
-        listed = list(snapshots)  # type: ignore[call-overload]
-    except TypeError:
+    if not isinstance(snapshots, tuple):  # lists and arrays were made tuples already
         problems.add("snapshots", "must be an integer or an increasing list of steps", snapshots)
         return
+    listed = snapshots
     if not listed or not all(is_int(s) for s in listed):
         problems.add("snapshots", "must be a non-empty list of integer steps", snapshots)
     elif any(b <= a for a, b in itertools.pairwise(listed)):
-        problems.add("snapshots", "must be strictly increasing", listed)
+        problems.add("snapshots", "must be strictly increasing", list(listed))
     elif listed[0] < 0 or (steps_ok and listed[-1] > steps):
-        problems.add("snapshots", "every step must lie in [0, steps]", listed)
+        problems.add("snapshots", "every step must lie in [0, steps]", list(listed))
 
 
-def _as_tuple(value):
-    """Lists (and nested lists) as tuples, so that frozen configurations stay hashable."""
-    if isinstance(value, list | tuple | np.ndarray):
-        return tuple(_as_tuple(v) for v in value)
+def _plain(value):
+    """NumPy scalars and arrays, lists and other numbers as plain Python values and tuples.
+
+    Configurations keep only ``int``, ``float``, ``bool``, ``str``, ``None`` and (nested)
+    tuples of them, so that they stay hashable and their ``to_dict`` goes to JSON as it is
+    (``np.int64(8)`` or ``np.float32(0.1)`` would not). Values keep their meaning: a float32
+    becomes the float64 the kernels would have converted it to anyway.
+    """
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist()) if value.ndim else _plain(value.item())
     if isinstance(value, np.generic):
-        return value.item()
+        return _plain(value.item())
+    if isinstance(value, list | tuple):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, bool | str) or value is None:
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
     return value
+
+
+class _Text(str):
+    """A string shown without quotes after "got" in a message ("got 12 rows")."""
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def _as_list(value):
@@ -74,31 +125,161 @@ def _as_list(value):
     return value
 
 
+def _square(value: float) -> float:
+    """value^2 as a float, inf instead of OverflowError (Python's ``**`` raises)."""
+    value = float(value)
+    return value * value
+
+
+def _check_size_product(
+    problems: Problems, field: str, names: str, product: int, value: object
+) -> bool:
+    """A product of sizes that the kernel forms in a C int must not exceed INT_MAX."""
+    if product > INT_MAX:
+        problems.add(
+            field,
+            f"{names} must be at most 2**31 - 1 = {INT_MAX} ({_C_INT}), but it is {product} for",
+            value,
+        )
+        return False
+    return True
+
+
+def _check_memory(problems: Problems, parts: list[tuple[float, str, str]], value_of) -> None:
+    """Refuse a configuration whose single replica cannot fit in the memory available.
+
+    ``parts`` lists (bytes, field, what) of everything one replica needs: the problem
+    names the field of the largest part, which is what the user should change.
+    """
+    total = sum(part[0] for part in parts)
+    size, field, what = max(parts, key=lambda part: part[0])
+    rule = memory_problem(total, "one replica", detail=f"{format_bytes(size)} of it for {what}")
+    if rule is not None:
+        problems.add(field, rule, value_of(field))
+
+
 class _ModelConfig:
-    """What every model configuration shares: snapshots, copies, dict round trips."""
+    """What every model configuration shares: snapshots, copies, dict round trips, sizes."""
 
     kind = ""
 
-    def _normalise_sequences(self, *names: str) -> None:
-        for name in names:
-            value = getattr(self, name)
-            if not isinstance(value, str | bytes) and not is_int(value):
-                try:
-                    object.__setattr__(self, name, _as_tuple(value))
-                except TypeError:
-                    pass
+    def _normalise(self) -> None:
+        """Make every field a plain Python value (see :func:`_plain`), before validation."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            plain = _plain(value)
+            if plain is not value:
+                object.__setattr__(self, f.name, plain)
+
+    def _check_sizes(
+        self,
+        problems: Problems,
+        limits: list[tuple[str, int, str]],
+        products: list[tuple[str, str, int]],
+        modes_field: str | None = None,
+    ) -> bool:
+        """Sizes that cannot work, for sizes already known to be integers >= 1.
+
+        Memory first: a size too large for this machine is refused with the estimate and
+        the memory available (the more useful message). Then the ranges of the compiled
+        kernel: each ``(field, maximum, why)`` of ``limits``, each ``(field, names,
+        product)`` of ``products`` (products of sizes the kernel forms in a C int) and, for
+        ``modes_field``, N^2 in a C int. Returns whether every size passed.
+        """
+        spectra = problems.ok("snapshots", "steps")
+        before = len(problems.messages)
+        _check_memory(problems, self._memory_parts(spectra), lambda name: getattr(self, name))
+        if len(problems.messages) > before:
+            # Too large for memory says it all: the ranges below would only repeat it.
+            return False
+        for field, maximum, why in limits:
+            if problems.ok(field):
+                check_int(problems, field, getattr(self, field), 1, maximum, why)
+        if modes_field is not None and problems.ok(modes_field) and self.n_modes > MAX_MODES:
+            problems.add(
+                modes_field,
+                f"must have at most {MAX_MODES} modes (the kernel indexes N x N matrices "
+                "with a C int)",
+                _Text(f"{self.n_modes} modes"),
+            )
+        fields = [limit[0] for limit in limits] + ([modes_field] if modes_field else [])
+        for field, names, product in products:
+            if problems.ok(*fields):
+                _check_size_product(problems, field, names, product, getattr(self, field))
+        return problems.ok(*fields)
 
     @property
     def snapshot_steps(self) -> np.ndarray:
         """Steps of the recorded spectra, step 0 included, int64 (S,)."""
         return snapshot_steps(self.snapshots, self.steps)
 
+    @property
+    def n_snapshots(self) -> int:
+        """S, the number of spectra recorded per replica (step 0 included).
+
+        Equals ``len(self.snapshot_steps)`` without building the array.
+        """
+        if is_int(self.snapshots):
+            return int(self.snapshots) + 1
+        return len(self.snapshots) + (0 if self.snapshots[0] == 0 else 1)
+
+    @property
+    def result_bytes_per_replica(self) -> int:
+        """Bytes of one replica's results: its spectra, S x N float64, and its failure flag
+        and step (16 bytes, padding included).
+
+        The ensemble's result arrays take ``replicas * result_bytes_per_replica`` bytes
+        (weights kept with ``keep_weights`` come on top).
+        """
+        return 8 * self.n_snapshots * self.n_modes + 16
+
+    @property
+    def state_bytes_per_replica(self) -> int:
+        """Bytes of one replica's training state (weights, chains, per-replica data), the
+        part of memory that grows with the number of replicas trained at once."""
+        raise NotImplementedError
+
+    @property
+    def shared_bytes(self) -> int:
+        """Bytes needed once per process however many replicas it trains: the kernel's work
+        space, the target's matrices, a data set shared by all replicas."""
+        raise NotImplementedError
+
+    @property
+    def bytes_for_one_replica(self) -> int:
+        """Bytes needed to train a single replica and keep its results: ``shared_bytes +
+        state_bytes_per_replica + result_bytes_per_replica``. Validation refuses a
+        configuration for which this exceeds :func:`dysonlearn.validation.available_memory`.
+        """
+        return self.shared_bytes + self.state_bytes_per_replica + self.result_bytes_per_replica
+
     def replace(self, **changes):
-        """A copy with some fields changed (validated again)."""
+        """A copy with some fields changed (validated again).
+
+        Parameters
+        ----------
+        **changes
+            Fields and their new values.
+
+        Returns
+        -------
+        The same configuration class.
+
+        Raises
+        ------
+        ConfigError
+            If the changed configuration is invalid.
+        """
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
-        """Plain JSON-able form; ``type(cfg).from_dict(cfg.to_dict()) == cfg``."""
+        """Plain JSON-able form; ``type(cfg).from_dict(cfg.to_dict()) == cfg``.
+
+        Returns
+        -------
+        dict
+            ``{"kind": ..., field: value, ...}``, tuples as lists, the target as a dict.
+        """
         out = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
@@ -107,15 +288,79 @@ class _ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict):
+        """Rebuild a configuration from :meth:`to_dict`'s form.
+
+        Parameters
+        ----------
+        data : dict
+            Field names and values (a ``kind`` key is ignored; a target may be a dict).
+
+        Returns
+        -------
+        The configuration.
+
+        Raises
+        ------
+        ConfigError
+            Unknown fields or invalid values, one line per problem.
+        """
+        if not isinstance(data, dict):
+            raise ConfigError(f"config: must be a dict of fields, got {type(data).__name__}")
         data = dict(data)
         data.pop("kind", None)
         names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
+        unknown = sorted(set(map(str, data)) - names)
         if unknown:
             raise ConfigError([f"{key}: unknown field of {cls.__name__}" for key in unknown])
         if isinstance(data.get("target"), dict):
             data["target"] = targets.Target.from_dict(data["target"])
         return cls(**data)
+
+
+def check_replicas(config, replicas: object, field: str = "replicas") -> list[str]:
+    """The problems of training ``replicas`` replicas of ``config`` and gathering them.
+
+    Two rules: replicas x steps (the replica-steps a run counts) must fit in int64, and the
+    results of all replicas (``replicas * config.result_bytes_per_replica``, gathered in
+    memory by ``run_ensemble`` and by the summary of a stored run) plus what one replica
+    needs to train must fit in the memory available.
+
+    Parameters
+    ----------
+    config : RBMConfig, TeacherStudentConfig or DysonConfig
+        A valid configuration.
+    replicas : object
+        The number of replicas asked for (anything: it is checked).
+    field : str, optional
+        How the caller names the number of replicas in messages ("ensemble.replicas").
+
+    Returns
+    -------
+    list of str
+        One message per problem; empty if the ensemble is possible.
+    """
+    problems = Problems()
+    if not check_int(problems, field, replicas, 1):
+        return problems.messages
+    if replicas * config.steps > INT64_MAX:
+        problems.add(
+            field,
+            f"replicas x steps must be at most 2**63 - 1 (replica-steps are counted in "
+            f"int64): with steps = {config.steps} at most {INT64_MAX // config.steps} "
+            "replicas",
+            replicas,
+        )
+        return problems.messages
+    needed = config.bytes_for_one_replica + (replicas - 1) * config.result_bytes_per_replica
+    rule = memory_problem(
+        needed,
+        f"gathering the results of {replicas} replicas",
+        detail=f"each (snapshots + 1) x N = {config.n_snapshots} x {config.n_modes} doubles, "
+        "gathered in memory",
+    )
+    if rule is not None:
+        problems.add(field, rule + "; use fewer replicas or snapshots", replicas)
+    return problems.messages
 
 
 @dataclass(frozen=True)
@@ -165,18 +410,19 @@ class RBMConfig(_ModelConfig):
     kind = "rbm"
 
     def __post_init__(self) -> None:
-        if self.target is None and is_int(self.n_visible) and self.n_visible >= 2:
-            object.__setattr__(self, "target", targets.free_scalar(n=self.n_visible, m=2.0))
-        self._normalise_sequences("snapshots")
+        self._normalise()
         problems = Problems()
-        check_int(problems, "n_visible", self.n_visible, 1)
-        check_int(problems, "n_hidden", self.n_hidden, 1)
+        sizes = check_int(problems, "n_visible", self.n_visible, 1)
+        sizes &= check_int(problems, "n_hidden", self.n_hidden, 1)
         mu_ok = check_positive(problems, "mu", self.mu)
         sigma_ok = check_positive(problems, "sigma_h", self.sigma_h)
-        check_int(problems, "k", self.k, 1)
-        check_positive(problems, "lr", self.lr)
-        check_int(problems, "batch_size", self.batch_size, 1)
-        check_int(problems, "steps", self.steps, 1)
+        # The collapsed sampler forms A^(2k - 2): its exponent is a C int too.
+        check_int(
+            problems, "k", self.k, 1, 2**30, "the kernel counts up to 2k - 2 sweeps in a C int"
+        )
+        lr_ok = check_positive(problems, "lr", self.lr)
+        sizes &= check_int(problems, "batch_size", self.batch_size, 1)
+        check_int(problems, "steps", self.steps, 1, STEPS_MAX, _STEPS_WHY)
         _check_snapshots(problems, self.snapshots, self.steps)
         check_choice(problems, "init", self.init, INIT_SCHEMES)
         check_choice(problems, "target_mode", self.target_mode, TARGET_MODES)
@@ -186,36 +432,123 @@ class RBMConfig(_ModelConfig):
             init_ok = check_positive(problems, "init_std", self.init_std)
         else:
             init_ok = check_positive(problems, "init_scale", self.init_scale)
-        if not isinstance(self.target, targets.Target):
+        # Squares that the kernel and the rules below form must not overflow to inf.
+        if mu_ok and not math.isfinite(_square(self.mu)):
+            problems.add("mu", "must have a finite square mu^2", self.mu)
+            mu_ok = False
+        if sigma_ok and not math.isfinite(_square(self.sigma_h)):
+            problems.add("sigma_h", "must have a finite square sigma_h^2", self.sigma_h)
+            sigma_ok = False
+        if sizes:
+            nv, nh, nb = self.n_visible, self.n_hidden, self.batch_size
+            sizes = self._check_sizes(
+                problems,
+                [
+                    ("n_visible", MAX_MODES, _MATRIX_INDEX),
+                    ("n_hidden", INT_MAX, _C_INT),
+                    ("batch_size", INT_MAX, _C_INT),
+                ],
+                [
+                    ("n_hidden", "n_hidden x n_visible", nh * nv),
+                    ("batch_size", "batch_size x max(n_visible, n_hidden)", nb * max(nv, nh)),
+                ],
+            )  # fmt: skip
+        if self.target is None:
+            # The default target is built only for sizes that passed: free_scalar(10**5)
+            # alone would need 80 GB.
+            if sizes and self.n_visible >= 2:
+                object.__setattr__(self, "target", targets.free_scalar(n=self.n_visible, m=2.0))
+            elif is_int(self.n_visible) and self.n_visible == 1:
+                problems.add(
+                    "n_visible",
+                    "must be >= 2 for the default target free_scalar(n_visible, 2.0); give "
+                    "a target for a single mode",
+                    self.n_visible,
+                )
+        elif not isinstance(self.target, targets.Target):
             problems.add("target", "must be a dysonlearn.targets.Target", self.target)
         elif is_int(self.n_visible) and self.target.n != self.n_visible:
             problems.add(
                 "target", f"must have n_visible = {self.n_visible} modes", f"{self.target.n} modes"
             )
-        sizes_ok = is_int(self.n_visible) and is_int(self.n_hidden)
-        if init_ok and mu_ok and sigma_ok and sizes_ok and self.init in INIT_SCHEMES:
+        target_ok = isinstance(self.target, targets.Target) and problems.ok("target")
+        kappa = self.target.spectrum if target_ok else None
+        if target_ok and mu_ok:
+            kappa_max = float(kappa[-1])
+            if kappa_max >= _square(self.mu):
+                problems.add(
+                    "target",
+                    f"every eigenvalue kappa must be below mu^2 = {_square(self.mu):g} "
+                    "(x* = mu^2 - kappa > 0 is what is learnt, [B.4]); the largest is "
+                    f"{kappa_max:.6g}",
+                    self.target,
+                )
+                target_ok = False
+        if init_ok and mu_ok and sigma_ok and sizes and self.init in INIT_SCHEMES:
             edge = (
-                self.sigma_h**2
-                * self.init_variance
+                _square(self.sigma_h)
+                * self._initial_variance()
                 * (math.sqrt(self.n_hidden) + math.sqrt(self.n_visible)) ** 2
             )
-            if edge >= self.mu**2:
+            if not edge < _square(self.mu):
                 problems.add(
                     "init_std" if self.init == "normal" else "init_scale",
                     "the Marchenko-Pastur edge sigma_h^2 sigma_w^2 (sqrt(N_h) + sqrt(N_v))^2 "
-                    f"of the initial spectrum must be below mu^2 = {self.mu**2:g} [B.4], "
+                    f"of the initial spectrum must be below mu^2 = {_square(self.mu):g} [B.4], "
                     f"but it is {edge:.4g} for",
                     self.init_std if self.init == "normal" else self.init_scale,
                 )
-        problems.raise_if_any()
-        if mu_ok and isinstance(self.target, targets.Target):
-            kappa_max = self.target.spectrum[-1]
-            if kappa_max > self.mu**2:
-                warnings.warn(
-                    f"target: its largest eigenvalue {kappa_max:.4g} exceeds mu^2 = "
-                    f"{self.mu**2:g}; x* = mu^2 - kappa < 0 cannot be learnt (x >= 0)",
-                    stacklevel=3,
+        if lr_ok and mu_ok and sigma_ok and target_ok and problems.ok("batch_size"):
+            # lr enters the update as lr sigma_h^2 (C_target - C_model) [B.6], with C_model
+            # up to 1 / (mu^2 - x) ~ mu^2 scales, and the widths as 2 lr x* / B [B.9]:
+            # beyond float range the run would produce inf, not a failed replica.
+            x_star_max = _square(self.mu) - float(kappa[0])
+            rate = self.lr * _square(self.sigma_h) * _square(self.mu)
+            width2 = 2 * self.lr * x_star_max / self.batch_size
+            if not (math.isfinite(rate) and math.isfinite(width2)):
+                problems.add(
+                    "lr",
+                    "is too large: lr sigma_h^2 mu^2 (the scale of the update [B.6]) and "
+                    "2 lr x* / B (the squared level widths [B.9]) must be finite",
+                    self.lr,
                 )
+        problems.raise_if_any()
+
+    def _initial_variance(self) -> float:
+        """init_variance, inf where it overflows (validation compares it with mu^2)."""
+        try:
+            return self.init_variance
+        except OverflowError:
+            return math.inf
+
+    def _memory_parts(self, spectra: bool = True) -> list[tuple[float, str, str]]:
+        """(bytes, field to change, what) of everything one replica needs (see rbm.pyx's
+        rbm_work_alloc and models/rbm.py); ``spectra``: snapshots are valid, count them."""
+        nv, nh, nb = self.n_visible, self.n_hidden, self.batch_size
+        n_snapshots = self.n_snapshots if spectra else 1
+        return [
+            (16.0 * nh * nv, "n_hidden" if nh >= nv else "n_visible",
+             "its weights, n_hidden x n_visible doubles, and their copy"),
+            (8.0 * nb * (3 * nv + nh), "batch_size",
+             "its chains and a batch's draws, batch_size x (3 n_visible + n_hidden) doubles"),
+            (88.0 * nv * nv + 16 * nv + 8, "n_visible",
+             "eleven n_visible x n_visible matrices: the target, its inverse and work space"),
+            (8.0 * n_snapshots * nv + 16, "snapshots",
+             "its spectra, (snapshots + 1) x n_visible doubles"),
+        ]  # fmt: skip
+
+    @property
+    def state_bytes_per_replica(self) -> int:
+        """Bytes of one replica's state: weights N_h x N_v and chains B x N_v, float64."""
+        return 8 * self.n_visible * (self.n_hidden + self.batch_size)
+
+    @property
+    def shared_bytes(self) -> int:
+        """Bytes needed once per process: the kernel's work space (rbm_work_alloc) and the
+        target's matrices (kernel, covariance, Cholesky factor)."""
+        nv, nh, nb = self.n_visible, self.n_hidden, self.batch_size
+        work = nb * nh + 2 * nb * nv + 8 * nv * nv + nh * nv + 2 * nv + 1
+        return 8 * (work + 3 * nv * nv)
 
     @property
     def init_variance(self) -> float:
@@ -242,27 +575,44 @@ class RBMConfig(_ModelConfig):
         return np.sqrt(2 * self.lr * np.clip(self.stationary_levels, 0, None) / self.batch_size)
 
 
-def _check_training(problems: Problems, config) -> None:
-    """lr, batch_size, steps and snapshots, which every model has."""
+def _check_training(problems: Problems, config, batch_max: int | None = INT_MAX) -> None:
+    """lr, batch_size, steps and snapshots, which every model has (``batch_max=None``: the
+    batch size's upper bound is checked later, after the memory it implies)."""
     check_positive(problems, "lr", config.lr)
-    check_int(problems, "batch_size", config.batch_size, 1)
-    check_int(problems, "steps", config.steps, 1)
+    check_int(problems, "batch_size", config.batch_size, 1, batch_max, _C_INT)
+    check_int(problems, "steps", config.steps, 1, STEPS_MAX, _STEPS_WHY)
     _check_snapshots(problems, config.snapshots, config.steps)
 
 
 def _check_levels(problems: Problems, field: str, values, minimum: int = 2) -> np.ndarray | None:
-    """A flat sequence of at least `minimum` finite numbers, as an array (None if invalid)."""
-    try:
-        array = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        array = None
-    if array is None or array.ndim != 1 or array.size < minimum:
-        problems.add(field, f"must be a list of at least {minimum} numbers", values)
-        return None
-    if not np.all(np.isfinite(array)):
-        problems.add(field, "every value must be finite", list(values))
+    """A flat list of at least `minimum` finite numbers, as an array (None if invalid):
+    strings, booleans and nested lists are refused, not converted."""
+    rule = f"must be a list of at least {minimum} numbers"
+    array = real_array(problems, field, values, 1, rule)
+    if array is not None and array.size < minimum:
+        problems.add(field, rule, values)
         return None
     return array
+
+
+def _check_lr_below(problems: Problems, lr: object, limit: float, why: str) -> bool:
+    """lr < limit: the linearised drift x <- x - lr c (x - x*) contracts only for lr c < 2."""
+    if is_real(lr) and lr >= limit:
+        problems.add("lr", f"must be below {limit:.6g} ({why})", lr)
+        return False
+    return True
+
+
+def _check_widths(problems: Problems, field: str, widths, value: object) -> None:
+    """Predicted level widths (``widths()``) must be finite: beyond float range the run
+    gives inf, and the analysis divides by them."""
+    try:
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            finite = bool(np.all(np.isfinite(widths())))
+    except (OverflowError, ZeroDivisionError):  # Python floats raise where NumPy gives inf
+        finite = False
+    if not finite:
+        problems.add(field, "is too large: the predicted level widths [A.6] must be finite", value)
 
 
 TS_SAMPLERS = ("wishart", "explicit")
@@ -315,28 +665,26 @@ class TeacherStudentConfig(_ModelConfig):
     kind = "teacher_student"
 
     def __post_init__(self) -> None:
-        self._normalise_sequences("teacher", "snapshots")
+        self._normalise()
         problems = Problems()
-        teacher = np.asarray(self.teacher, dtype=object)
-        if teacher.ndim == 2:
-            try:
-                matrix = np.asarray(self.teacher, dtype=np.float64)
-            except (TypeError, ValueError):
-                matrix = None
-            if (
-                matrix is None
-                or matrix.shape[0] != matrix.shape[1]
-                or matrix.shape[0] < 2
-                or not np.all(np.isfinite(matrix))
-            ):
+        teacher = None
+        if isinstance(self.teacher, tuple) and self.teacher and isinstance(self.teacher[0], tuple):
+            matrix = real_array(
+                problems, "teacher", self.teacher, 2, "a matrix must be square, N >= 2, finite"
+            )
+            if matrix is None:
+                pass
+            elif matrix.shape[0] != matrix.shape[1] or matrix.shape[0] < 2:
                 problems.add("teacher", "a matrix must be square, N >= 2, finite", self.teacher)
             elif not np.allclose(matrix, matrix.T, rtol=0, atol=1e-12 * max(1, abs(matrix).max())):
                 problems.add("teacher", "a matrix must be symmetric", self.teacher)
+            else:
+                teacher = np.linalg.eigvalsh(matrix)
         else:
-            _check_levels(problems, "teacher", self.teacher)
+            teacher = _check_levels(problems, "teacher", self.teacher)
         if not is_real(self.noise) or not math.isfinite(self.noise) or self.noise < 0:
             problems.add("noise", "must be a finite number >= 0", self.noise)
-        _check_training(problems, self)
+        _check_training(problems, self, batch_max=None)
         check_positive(problems, "init_std", self.init_std)
         check_choice(problems, "teacher_basis", self.teacher_basis, TEACHER_BASES)
         check_choice(problems, "sampler", self.sampler, TS_SAMPLERS)
@@ -344,23 +692,90 @@ class TeacherStudentConfig(_ModelConfig):
         for name in ("dataset_shared", "shuffle"):
             if not isinstance(getattr(self, name), bool):
                 problems.add(name, "must be true or false", getattr(self, name))
-        n = self.n_modes if not problems.messages else None
-        batch_ok = is_int(self.batch_size) and self.batch_size >= 1
-        if (
-            self.dataset_size is not None
-            and check_int(problems, "dataset_size", self.dataset_size, 1)
-            and batch_ok
-            and self.dataset_size < self.batch_size
-        ):
+        if self.dataset_size is not None:
+            check_int(problems, "dataset_size", self.dataset_size, 1)
+        if problems.ok("lr"):
+            # [C.1] moves W - W_T by (1 - lr C_B), C_B = 1 on average: it contracts only for
+            # lr < 2, and every replica diverges from lr = 2 on.
+            _check_lr_below(
+                problems, self.lr, 2.0,
+                "the drift W <- W + lr (W_T - W) contracts only for lr < 2, [A.6]",
+            )  # fmt: skip
+        sizes = teacher is not None and problems.ok("batch_size", "dataset_size")
+        if sizes:
+            n, nb = teacher.size, self.batch_size
+            limits = [("batch_size", INT_MAX, _C_INT)]
+            products = [("batch_size", "batch_size x N (N + 1) / 2", nb * n * (n + 1) // 2)]
+            if self.dataset_size is not None:
+                limits.append(
+                    ("dataset_size", INT_MAX, "the kernel counts data-set points in a C int")
+                )
+            elif self.protocol == "reference":
+                products.append(
+                    ("batch_size", "the default data-set size 500 batch_size", 500 * nb)
+                )
+            sizes = self._check_sizes(problems, limits, products, modes_field="teacher")
+        if sizes and self.dataset_size is not None and self.dataset_size < self.batch_size:
             problems.add("dataset_size", "must hold at least one batch", self.dataset_size)
         wishart = self.protocol == "fresh" and self.sampler == "wishart"
-        if n is not None and wishart and self.batch_size < n:
+        if sizes and wishart and self.batch_size < self.n_modes:
             problems.add(
                 "sampler",
-                f"'wishart' needs batch_size >= N = {n} (use 'explicit'), batch_size is",
+                f"'wishart' needs batch_size >= N = {self.n_modes} (use 'explicit'), "
+                "batch_size is",
                 self.batch_size,
             )
+        if sizes and problems.ok("lr", "noise"):
+            _check_widths(problems, "noise", lambda: self.level_widths, self.noise)
         problems.raise_if_any()
+
+    def _memory_parts(self, spectra: bool = True) -> list[tuple[float, str, str]]:
+        """(bytes, field to change, what) of everything one replica needs (see teacher.pyx's
+        ts_work_alloc and models/teacher_student.py); ``spectra``: count the snapshots."""
+        n, nb = self.n_modes, self.batch_size
+        m = n * (n + 1) // 2
+        n_snapshots = self.n_snapshots if spectra else 1
+        parts = [
+            (8.0 * (6 * n * n + 2 * n + 1), "teacher",
+             "its student, teacher and work space, six N x N matrices of doubles"),
+            (8.0 * nb * (n + m), "batch_size" if nb >= n + m else "teacher",
+             "a batch's inputs and noise, batch_size x (N + N (N + 1) / 2) doubles"),
+            (8.0 * n_snapshots * n + 16, "snapshots",
+             "its spectra, (snapshots + 1) x N doubles"),
+        ]  # fmt: skip
+        if self.protocol == "reference":
+            field = "dataset_size" if self.dataset_size is not None else "batch_size"
+            points = "dataset_size" if self.dataset_size is not None else "500 batch_size"
+            parts.append(
+                (self.points_in_dataset * (8.0 * (n + m) + 4), field,
+                 f"the reference data set, {points} x (N + N (N + 1) / 2) doubles")
+            )  # fmt: skip
+        return parts
+
+    @property
+    def state_bytes_per_replica(self) -> int:
+        """Bytes of one replica's state: student and teacher (N x N each), and in the
+        reference protocol its visiting order (int32 per point) and, unless shared, its own
+        data set (N + N (N + 1) / 2 doubles per point)."""
+        n = self.n_modes
+        size = 16 * n * n
+        if self.protocol == "reference":
+            points = self.points_in_dataset
+            size += 4 * points
+            if not self.dataset_shared:
+                size += 8 * points * (n + n * (n + 1) // 2)
+        return size
+
+    @property
+    def shared_bytes(self) -> int:
+        """Bytes needed once per process: the kernel's work space (ts_work_alloc) and, in
+        the reference protocol with ``dataset_shared``, the data set."""
+        n, nb = self.n_modes, self.batch_size
+        m = n * (n + 1) // 2
+        size = 8 * (4 * n * n + max(n * n, nb * n) + nb * m + 2 * n + 1)
+        if self.protocol == "reference" and self.dataset_shared:
+            size += 8 * self.points_in_dataset * (n + m)
+        return size
 
     @property
     def n_modes(self) -> int:
@@ -430,23 +845,23 @@ class DysonConfig(_ModelConfig):
     kind = "dyson"
 
     def __post_init__(self) -> None:
-        self._normalise_sequences("kappa", "snapshots", "init_levels")
+        self._normalise()
         problems = Problems()
         kappa = _check_levels(problems, "kappa", self.kappa)
         check_positive(problems, "noise", self.noise)
-        _check_training(problems, self)
+        _check_training(problems, self, batch_max=None)
         check_positive(problems, "init_std", self.init_std)
         check_choice(problems, "drift", self.drift, DYSON_DRIFTS)
         if self.drift == "rbm":
             if self.mu is None:
                 problems.add("mu", "is required for drift 'rbm'", self.mu)
-            elif (
-                check_positive(problems, "mu", self.mu)
-                and kappa is not None
-                and (np.any(kappa <= 0) or np.any(kappa >= self.mu**2))
-            ):
+            elif check_positive(problems, "mu", self.mu) and not math.isfinite(_square(self.mu)):
+                problems.add("mu", "must have a finite square mu^2", self.mu)
+            elif kappa is not None and (np.any(kappa <= 0) or np.any(kappa >= _square(self.mu))):
                 problems.add(
-                    "kappa", f"must lie in (0, mu^2 = {self.mu**2:g}) for 'rbm'", list(self.kappa)
+                    "kappa",
+                    f"must lie in (0, mu^2 = {_square(self.mu):g}) for 'rbm'",
+                    list(self.kappa),
                 )
         elif self.mu is not None:
             problems.add("mu", "is used only by drift 'rbm'; leave it unset", self.mu)
@@ -454,7 +869,70 @@ class DysonConfig(_ModelConfig):
             levels = _check_levels(problems, "init_levels", self.init_levels, kappa.size)
             if levels is not None and levels.size != kappa.size:
                 problems.add("init_levels", f"must have {kappa.size} values", list(levels))
+        drift_ok = problems.ok("kappa", "mu", "drift") and kappa is not None
+        if drift_ok and problems.ok("lr"):
+            if self.drift == "linear":
+                _check_lr_below(
+                    problems, self.lr, 2.0,
+                    "the drift x <- x + lr (kappa - x) contracts only for lr < 2, [A.6]",
+                )  # fmt: skip
+            else:
+                # The drift's curvature at x* = mu^2 - kappa is c = 2 x* / kappa^2 [B.8]:
+                # the linearised step x - x* <- (1 - lr c)(x - x*) contracts only for lr c < 2.
+                with np.errstate(over="ignore"):
+                    curvature = float(np.max(self._curvature()))
+                if not math.isfinite(curvature):
+                    problems.add(
+                        "kappa",
+                        "is too small: the drift's curvature 2 x* / kappa^2 [B.8] overflows",
+                        list(self.kappa),
+                    )
+                else:
+                    _check_lr_below(
+                        problems, self.lr, 2.0 / curvature,
+                        "lr c_i < 2 for every level, c_i = 2 x*_i / kappa_i^2 the curvature of "
+                        f"the drift at x*_i [B.8], [A.6]; max c_i = {curvature:.4g}",
+                    )  # fmt: skip
+        sizes = (
+            kappa is not None
+            and problems.ok("batch_size")
+            and self._check_sizes(
+                problems, [("batch_size", INT_MAX, _C_INT)], [], modes_field="kappa"
+            )
+        )
+        if sizes and drift_ok and problems.ok("lr", "noise"):
+            _check_widths(problems, "noise", lambda: self.level_widths, self.noise)
         problems.raise_if_any()
+
+    def _curvature(self) -> np.ndarray:
+        """c_i = V''(x*_i) per sorted level: 1 (linear drift), 2 x* / kappa^2 (RBM drift)."""
+        if self.drift == "linear":
+            return np.ones(self.n_modes)
+        return 2 * self.stationary_levels / self.level_targets**2
+
+    def _memory_parts(self, spectra: bool = True) -> list[tuple[float, str, str]]:
+        """(bytes, field to change, what) of everything one replica needs (see dyson.pyx's
+        dyson_work_alloc and models/dyson.py); ``spectra``: count the snapshots."""
+        n = self.n_modes
+        n_snapshots = self.n_snapshots if spectra else 1
+        return [
+            (8.0 * (2 * n * n + 3 * n + 1), "kappa",
+             "two N x N matrices: the kernel's work space and the initial draw"),
+            (8.0 * n_snapshots * n + 16, "snapshots",
+             "its spectra, (snapshots + 1) x N doubles"),
+        ]  # fmt: skip
+
+    @property
+    def state_bytes_per_replica(self) -> int:
+        """Bytes of one replica's state: its N levels, float64."""
+        return 8 * self.n_modes
+
+    @property
+    def shared_bytes(self) -> int:
+        """Bytes needed once per process: the kernel's work space (dyson_work_alloc) and the
+        N x N matrix an initial spectrum is drawn from."""
+        n = self.n_modes
+        return 8 * (2 * n * n + 2 * n + 1)
 
     @property
     def n_modes(self) -> int:
@@ -470,10 +948,7 @@ class DysonConfig(_ModelConfig):
     def level_widths(self) -> np.ndarray:
         """sigma_i^2 = lr g^2 / (B c_i (1 - lr c_i / 2)), c_i = V''(x*) [A.6]: 1 for the linear
         drift, 2 x* / kappa^2 for the RBM drift [B.8]."""
-        if self.drift == "linear":
-            curvature = np.ones(self.n_modes)
-        else:
-            curvature = 2 * self.stationary_levels / self.level_targets**2
+        curvature = self._curvature()
         return np.sqrt(
             self.lr * self.noise**2 / (self.batch_size * curvature * (1 - self.lr * curvature / 2))
         )
@@ -490,5 +965,6 @@ __all__ = [
     "DysonConfig",
     "RBMConfig",
     "TeacherStudentConfig",
+    "check_replicas",
     "snapshot_steps",
 ]

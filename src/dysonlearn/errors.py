@@ -4,10 +4,18 @@ from __future__ import annotations
 
 
 class ConfigError(ValueError):
-    """An invalid configuration or argument.
+    """An invalid configuration or argument, refused before any work is done.
 
-    ``problems`` holds one message per violated rule, each naming the field, the value
-    received and the rule; ``str(error)`` joins them one per line.
+    Parameters
+    ----------
+    problems : str or list of str
+        One message per violated rule, each one line "field: rule, got value".
+
+    Attributes
+    ----------
+    problems : list of str
+        The messages; ``str(error)`` joins them one per line, and the command line prints
+        each as "dysonlearn: error: <message>" and exits with status 2.
     """
 
     def __init__(self, problems: str | list[str]):

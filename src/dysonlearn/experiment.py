@@ -25,7 +25,7 @@ from importlib import resources
 from pathlib import Path
 
 from . import targets
-from .config import DysonConfig, RBMConfig, TeacherStudentConfig
+from .config import DysonConfig, RBMConfig, TeacherStudentConfig, check_replicas
 from .ensemble import BIT_GENERATORS
 from .errors import ConfigError
 from .validation import Problems, check_choice, check_int, is_int
@@ -35,18 +35,29 @@ TRAIN_KEYS = ("lr", "batch_size", "steps", "snapshots", "noise")
 SCAN_KEYS = ("lr", "batch_size", "noise")
 ENSEMBLE_KEYS = ("replicas", "seed", "bit_generator")
 MODEL_KINDS = {"rbm": RBMConfig, "teacher_student": TeacherStudentConfig, "dyson": DysonConfig}
-TARGET_KEYS = {"free_scalar": ("n", "m"), "spectrum": ("values",), "kernel": ("matrix",)}
+TARGET_KEYS = targets.PARAMETERS
+# An experiment file is a few hundred bytes; a kernel matrix of a few hundred modes a few MB.
+_MAX_FILE_BYTES = 16 * 2**20
 
 
 @dataclass(frozen=True)
 class Experiment:
     """A validated experiment: its scan points and how large an ensemble each gets.
 
-    Attributes:
-        points: one model configuration per scan point, lr-major order.
-        scan: the scanned keys and their values, e.g. {"lr": [0.05, 0.1]}.
-        replicas, seed, bit_generator: arguments of ``run_ensemble`` for every point.
-        source: the parsed TOML document, kept so a run can be recorded and resumed.
+    Attributes
+    ----------
+    points : tuple
+        One model configuration per scan point, lr-major order.
+    scan : dict
+        The scanned keys and their values, e.g. ``{"lr": [0.05, 0.1]}``.
+    replicas : int
+        Replicas per scan point.
+    seed : int or None
+        Root seed (None: drawn from the OS when the run starts).
+    bit_generator : str
+        NumPy bit generator of every replica.
+    source : dict
+        The parsed TOML document, kept so a run can be recorded and resumed.
     """
 
     points: tuple
@@ -57,32 +68,103 @@ class Experiment:
     source: dict
 
     def point_params(self) -> list[dict]:
-        """The scanned values of each point, e.g. [{"lr": 0.05}, {"lr": 0.1}]."""
+        """The scanned values of each point, e.g. ``[{"lr": 0.05}, {"lr": 0.1}]``.
+
+        Returns
+        -------
+        list of dict
+        """
         return [{key: getattr(config, key) for key in self.scan} for config in self.points]
 
     def with_overrides(self, replicas: int | None = None, seed: int | None = None) -> Experiment:
+        """A copy with another number of replicas or root seed (the command line's
+        ``--replicas`` and ``--seed``), validated like the file's values.
+
+        Parameters
+        ----------
+        replicas : int, optional
+            Replicas per scan point.
+        seed : int, optional
+            Root seed, >= 0.
+
+        Returns
+        -------
+        Experiment
+
+        Raises
+        ------
+        ConfigError
+            An invalid or impossible value (replicas x steps beyond int64, results larger
+            than the memory available).
+        """
+        problems = Problems()
         changes = {}
         if replicas is not None:
+            for config in self.points:
+                for message in check_replicas(config, replicas, "replicas"):
+                    if message not in problems.messages:
+                        problems.note("replicas", message)
             changes["replicas"] = replicas
         if seed is not None:
+            if not is_int(seed) or seed < 0:
+                problems.add("seed", "must be an integer >= 0", seed)
             changes["seed"] = seed
+        problems.raise_if_any()
         return dataclasses.replace(self, **changes)
 
 
 def default_experiment_path() -> Path:
-    """The embedded default experiment (a reduced version of the article's RBM study)."""
+    """The embedded default experiment (a reduced version of the article's RBM study).
+
+    Returns
+    -------
+    pathlib.Path
+    """
     return Path(str(resources.files("dysonlearn") / "configs" / "default.toml"))
 
 
 def load_experiment(source: str | Path) -> Experiment:
-    """Read and validate a TOML experiment file."""
+    """Read and validate a TOML experiment file.
+
+    Parameters
+    ----------
+    source : str or pathlib.Path
+        The file, UTF-8 TOML (see the module docstring for its schema).
+
+    Returns
+    -------
+    Experiment
+
+    Raises
+    ------
+    ConfigError
+        A missing or unreadable file, bytes that are not UTF-8 text, invalid TOML, or an
+        invalid experiment: one line per problem.
+    """
     path = Path(source)
     try:
-        text = path.read_text(encoding="utf-8")
+        # Not a regular file (a device such as /dev/zero, a pipe): reading could never end.
+        if path.exists() and not path.is_file() and not path.is_dir():
+            raise ConfigError(f"config: {str(path)!r} is not a regular file")
+        with path.open("rb") as handle:
+            data = handle.read(_MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"config: file not found: {str(path)!r}") from None
     except OSError as exc:
         raise ConfigError(f"config: cannot read {str(path)!r}: {exc.strerror}") from None
+    if len(data) > _MAX_FILE_BYTES:
+        raise ConfigError(
+            f"config: {path.name} is larger than {_MAX_FILE_BYTES // 2**20} MiB: not an "
+            "experiment file"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"config: {path.name} is not UTF-8 text (byte 0x{data[exc.start]:02x} on line "
+            f"{line}); TOML must be UTF-8: save the file as UTF-8"
+        ) from None
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -90,13 +172,51 @@ def load_experiment(source: str | Path) -> Experiment:
     return parse_experiment(document)
 
 
-def _unknown(problems: Problems, where: str, keys, allowed) -> None:
+def _home(key: str, kind: str) -> str | None:
+    """The section where ``key`` belongs for model kind ``kind`` (None: nowhere)."""
+    if key in ENSEMBLE_KEYS:
+        return "ensemble"
+    names = [f.name for f in dataclasses.fields(MODEL_KINDS[kind])]
+    if key in names:
+        return "train" if key in TRAIN_KEYS else "target" if key == "target" else "model"
+    if kind == "rbm" and any(key in keys for keys in TARGET_KEYS.values()):
+        return "target"
+    return None
+
+
+def _other_kinds(key: str, kind: str) -> list[str]:
+    """The other model kinds that have a setting ``key``."""
+    return [
+        other
+        for other, config_class in MODEL_KINDS.items()
+        if other != kind and key in {f.name for f in dataclasses.fields(config_class)}
+    ]
+
+
+def _unknown(problems: Problems, section: str, keys, allowed, kind: str) -> None:
+    """One line per key of ``section`` not in ``allowed``: where it belongs if it belongs
+    somewhere else, which model kinds have it, or the closest allowed key."""
     for key in keys:
-        if key not in allowed:
-            close = difflib.get_close_matches(key, list(allowed), n=1)
+        if key in allowed:
+            continue
+        key = str(key)
+        where = f"{section}.{key}" if section else key
+        home = _home(key, kind)
+        others = _other_kinds(key, kind)
+        if home is not None:
+            place = f"[{section}]" if section else "the top level"
+            problems.note(where, f"{where}: belongs in [{home}], not in {place}")
+        elif others:
+            places = " and ".join(repr(o) for o in others)
+            problems.note(
+                where,
+                f"{where}: unknown key for model kind {kind!r} (a setting of {places}); "
+                f"allowed: {', '.join(allowed)}",
+            )
+        else:
+            close = difflib.get_close_matches(key, [str(a) for a in allowed], n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            allowed_text = ", ".join(allowed)
-            problems.messages.append(f"{where}{key}: unknown key{hint}; allowed: {allowed_text}")
+            problems.note(where, f"{where}: unknown key{hint}; allowed: {', '.join(allowed)}")
 
 
 def _table(problems: Problems, document: dict, name: str) -> dict:
@@ -107,74 +227,149 @@ def _table(problems: Problems, document: dict, name: str) -> dict:
     return value
 
 
+def _distinct(values: list) -> bool:
+    """Whether no two values of a scan are equal (0.05 and 5e-2 are the same point)."""
+    return not any(a == b for i, a in enumerate(values) for b in values[i + 1 :])
+
+
+def _parse_target(problems: Problems, target: dict, kind: str, field_names) -> object:
+    """The Target of a [target] table, or None (problems recorded, one line each)."""
+    if "target" not in field_names:
+        problems.note(
+            "target",
+            f"target: only model kind 'rbm' takes a [target] section; {kind!r} is given its "
+            "target in [model] (teacher or kappa)",
+        )
+        return None
+    target = dict(target)
+    target_kind = target.pop("kind", None)
+    if not check_choice(problems, "target.kind", target_kind, tuple(TARGET_KEYS)):
+        return None
+    allowed = TARGET_KEYS[target_kind]
+    clean = True
+    for key in target:
+        if key in allowed:
+            continue
+        clean = False
+        owner = [k for k, keys in TARGET_KEYS.items() if key in keys]
+        home = _home(str(key), kind)
+        if owner:
+            rule = f"is a parameter of target kind {owner[0]!r}, not of {target_kind!r}"
+        elif home is not None and home != "target":
+            rule = f"belongs in [{home}], not in [target]"
+        else:
+            close = difflib.get_close_matches(str(key), list(allowed), n=1)
+            rule = "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
+        problems.note(
+            f"target.{key}",
+            f"target.{key}: {rule}; target kind {target_kind!r} takes {', '.join(allowed)}",
+        )
+    if not clean:
+        return None
+    try:
+        return targets.Target.from_dict({"kind": target_kind, **target})
+    except ConfigError as exc:
+        for message in exc.problems:
+            problems.note("target", message)
+        return None
+
+
 def parse_experiment(document: dict) -> Experiment:
-    """Validate a parsed TOML document (a dict) into an :class:`Experiment`."""
+    """Validate a parsed TOML document (a dict) into an :class:`Experiment`.
+
+    Parameters
+    ----------
+    document : dict
+        Sections ``model``, ``target``, ``train``, ``ensemble`` (see the module docstring).
+
+    Returns
+    -------
+    Experiment
+
+    Raises
+    ------
+    ConfigError
+        Every problem found, one line each, named by its key path ("train.lr: ..."). A
+        problem shared by several scan points is reported once.
+    """
     problems = Problems()
-    _unknown(problems, "", document, SECTIONS)
+    if not isinstance(document, dict):
+        raise ConfigError(
+            "config: must be a table of the sections model, target, train and ensemble, "
+            f"got {type(document).__name__}"
+        )
     model = dict(_table(problems, document, "model"))
+    kind = model.pop("kind", "rbm")
+    if not check_choice(problems, "model.kind", kind, tuple(MODEL_KINDS)):
+        problems.raise_if_any()
+    _unknown(problems, "", document, SECTIONS, kind)
     target = dict(_table(problems, document, "target"))
     train = dict(_table(problems, document, "train"))
     ensemble = dict(_table(problems, document, "ensemble"))
 
-    kind = model.pop("kind", "rbm")
-    if not check_choice(problems, "model.kind", kind, tuple(MODEL_KINDS)):
-        problems.raise_if_any()
     config_class = MODEL_KINDS[kind]
     field_names = [f.name for f in dataclasses.fields(config_class)]
     model_keys = [n for n in field_names if n not in TRAIN_KEYS and n != "target"]
     train_keys = [n for n in TRAIN_KEYS if n in field_names]
-    _unknown(problems, "model.", model, model_keys)
-    _unknown(problems, "train.", train, train_keys)
-    _unknown(problems, "ensemble.", ensemble, ENSEMBLE_KEYS)
-
-    target_obj = None
-    if target and "target" not in field_names:
-        problems.messages.append(
-            f"target: only model kind 'rbm' takes a [target] section; {kind!r} is given its "
-            "target in [model] (teacher or kappa)"
-        )
-    elif target:
-        target_kind = target.pop("kind", None)
-        if check_choice(problems, "target.kind", target_kind, tuple(TARGET_KEYS)):
-            _unknown(problems, "target.", target, TARGET_KEYS[target_kind])
-            try:
-                target_obj = targets.Target.from_dict({"kind": target_kind, **target})
-            except ConfigError as exc:
-                problems.messages.extend(exc.problems)
+    _unknown(problems, "model", model, model_keys, kind)
+    _unknown(problems, "train", train, train_keys, kind)
+    _unknown(problems, "ensemble", ensemble, ENSEMBLE_KEYS, kind)
+    target_obj = _parse_target(problems, target, kind, field_names) if target else None
 
     scan = {}
     for key in (k for k in SCAN_KEYS if k in train_keys):
         value = train.get(key)
-        if isinstance(value, list):
-            if not value:
-                problems.add(f"train.{key}", "a scan list must not be empty", value)
-            else:
-                scan[key] = value
+        if not isinstance(value, list):
+            continue
+        if not value:
+            problems.add(f"train.{key}", "a scan list must not be empty", value)
+        elif any(isinstance(v, list | dict) for v in value):
+            problems.add(f"train.{key}", "a scan list must hold single values", value)
+        elif not _distinct(value):
+            problems.add(f"train.{key}", "scan values must be distinct", value)
+        else:
+            scan[key] = value
     replicas = ensemble.get("replicas", 1000)
-    check_int(problems, "ensemble.replicas", replicas, 1)
+    replicas_ok = check_int(problems, "ensemble.replicas", replicas, 1)
     seed = ensemble.get("seed")
     if seed is not None and (not is_int(seed) or seed < 0):
         problems.add("ensemble.seed", "must be an integer >= 0", seed)
     bit_generator = ensemble.get("bit_generator", "SFC64")
     check_choice(problems, "ensemble.bit_generator", bit_generator, BIT_GENERATORS)
-    problems.raise_if_any()
 
-    section = {name: "model" for name in model_keys} | {name: "train" for name in TRAIN_KEYS}
-    section["target"] = "target"
+    # Build every point even when other sections have problems, so that all are reported
+    # at once; keys already reported (unknown, or a broken scan list) are left out.
+    section = {name: "model" for name in model_keys} | {name: "train" for name in train_keys}
+    fields = {k: v for k, v in model.items() if k in model_keys}
+    fields |= {k: v for k, v in train.items() if k in train_keys and problems.ok(f"train.{k}")}
+    if target_obj is not None:
+        fields["target"] = target_obj
+    # A refused [target] table was reported above: rules about the default target that
+    # stands in for it would only confuse.
+    target_refused = bool(target) and target_obj is None
     points = []
     combos = itertools.product(*scan.values()) if scan else [()]
     for combo in combos:
-        fields = {k: v for k, v in model.items()} | {k: v for k, v in train.items()}
-        fields.update(dict(zip(scan, combo)))
-        if target_obj is not None:
-            fields["target"] = target_obj
+        point_fields = fields | dict(zip(scan, combo))
         try:
-            points.append(config_class(**fields))
+            config = config_class(**point_fields)
         except ConfigError as exc:
             for message in exc.problems:
                 name = message.split(":", 1)[0]
-                prefixed = f"{section.get(name, 'model')}.{message}"
+                # Target messages already name their section ("target: ...", "target.n: ...").
+                if name == "target" or name.startswith("target."):
+                    if target_refused:
+                        continue
+                    prefixed = message
+                else:
+                    prefixed = f"{section.get(name, 'model')}.{message}"
                 if prefixed not in problems.messages:
-                    problems.messages.append(prefixed)
+                    problems.note(prefixed.split(":", 1)[0], prefixed)
+            continue
+        points.append(config)
+        if replicas_ok:
+            for message in check_replicas(config, replicas, "ensemble.replicas"):
+                if message not in problems.messages:
+                    problems.note("ensemble.replicas", message)
     problems.raise_if_any()
     return Experiment(tuple(points), scan, replicas, seed, bit_generator, document)
