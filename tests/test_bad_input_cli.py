@@ -314,6 +314,8 @@ API_CASES = {
     "normal_method_unknown": dict(normal_method="boxmuller"),
     "scheduler_without_dask": dict(backend="serial", scheduler="tcp://127.0.0.1:8786"),
     "scheduler_timeout_zero": dict(backend="serial", scheduler_timeout=0),
+    "replicas_beyond_memory": dict(replicas=10**12),
+    "replica_steps_beyond_int64": dict(replicas=2**62),
 }
 
 

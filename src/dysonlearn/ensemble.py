@@ -11,8 +11,8 @@ again from their seeds.
 from __future__ import annotations
 
 import math
-import warnings
 import queue as queue_module
+import warnings
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -22,6 +22,8 @@ import numpy as np
 
 from . import backends, kernels
 from . import store as store_module
+from .config import check_replicas
+from .errors import ConfigError
 from .models import model_for
 from .progress import Progress
 from .result import EnsembleResult
@@ -265,6 +267,9 @@ def run_ensemble(
         scheduler, scheduler_timeout,
     )  # fmt: skip
     model_for(config)
+    problems = check_replicas(config, replicas)  # memory of the gathered results, int64
+    if problems:
+        raise ConfigError(problems)
     requested = workers
     workers = worker_count(workers, backend)
     if requested is not None and workers < requested and backend == "process":
