@@ -111,4 +111,5 @@ def cost_per_replica_step(config: DysonConfig) -> float:
 
 
 def bytes_per_replica(config: DysonConfig) -> float:
-    return 8.0 * config.n_modes
+    """Memory of one replica's training state (the configuration's own estimate)."""
+    return float(config.state_bytes_per_replica)

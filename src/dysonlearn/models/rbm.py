@@ -90,4 +90,5 @@ def cost_per_replica_step(config: RBMConfig) -> float:
 
 
 def bytes_per_replica(config: RBMConfig) -> float:
-    return 8.0 * config.n_visible * (config.n_hidden + config.batch_size)
+    """Memory of one replica's training state (the configuration's own estimate)."""
+    return float(config.state_bytes_per_replica)

@@ -161,12 +161,5 @@ def cost_per_replica_step(config: TeacherStudentConfig) -> float:
 
 
 def bytes_per_replica(config: TeacherStudentConfig) -> float:
-    """Memory of one replica's state, the data set included when it is per replica."""
-    n = config.n_modes
-    size = 16.0 * n * n
-    if config.protocol == "reference":
-        points = config.points_in_dataset
-        size += 4.0 * points
-        if not config.dataset_shared:
-            size += 8.0 * points * (n + n * (n + 1) / 2)
-    return size
+    """Memory of one replica's training state (the configuration's own estimate)."""
+    return float(config.state_bytes_per_replica)
