@@ -210,3 +210,15 @@ def test_overwrite_removes_the_old_figures_but_not_other_images(tmp_path):
                      "--overwrite"]) == 0  # fmt: skip
     assert not {p.name for p in out.glob("histograms_*.png")}  # the old scan's figures: gone
     assert (out / "histograms.png").exists() and mine.exists()
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys):
+    forever = SMALL.replace("steps = 200", "steps = 1000000000000000")
+    out = tmp_path / "out"
+    argv = ["run", str(write(tmp_path, forever)), "-o", str(out), "--dry-run"]
+    assert cli.main(argv) == 0
+    text = capsys.readouterr().out
+    assert "2 point(s) x 6 replicas" in text and "nothing was written" in text
+    # 6e15 replica-steps at a few us each (calibrated here): centuries, said in years.
+    assert "years" in text.splitlines()[-1]
+    assert not out.exists()

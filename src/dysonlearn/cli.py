@@ -1,7 +1,8 @@
 """The ``dysonlearn`` command.
 
     dysonlearn run [CONFIG.toml] [-o OUTDIR] [--replicas N] [--seed S] [--workers N]
-                   [--backend serial|process|dask] [--scheduler ADDRESS] [--quiet] [--overwrite]
+                   [--oversubscribe] [--backend serial|process|dask] [--scheduler ADDRESS]
+                   [--scheduler-timeout SECONDS] [--quiet] [--overwrite] [--dry-run]
     dysonlearn analyze RESULTS.h5 [-o OUTDIR]
     dysonlearn reproduce {rbm,teacher-student,all} [--scale smoke|small|paper] [-o OUTDIR]
     dysonlearn info RESULTS.h5
@@ -95,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("config", nargs="?", metavar="CONFIG.toml", help="experiment file")
     run.add_argument("--replicas", type=_positive_int, help="replicas per scan point")
     run.add_argument("--seed", type=_seed, help="root seed")
+    run.add_argument("--dry-run", action="store_true",
+                     help="validate, print the plan and an estimated wall time; write nothing")  # fmt: skip
     _add_execution_options(run)
 
     analyze = commands.add_parser("analyze", help="fits, summaries and figures of a store")
@@ -321,7 +324,25 @@ def command_run(args) -> int:
 
     path = Path(args.config) if args.config else default_experiment_path()
     experiment = load_experiment(path).with_overrides(replicas=args.replicas, seed=args.seed)
+    if args.dry_run:
+        return dry_run(experiment, path, args)
     return run_experiment(experiment, args.outdir, args)
+
+
+def dry_run(experiment, path: Path, args) -> int:
+    """Print what ``run`` would do and about how long it would take; write nothing."""
+    from .dryrun import describe_plan, plan
+    from .report import point_label
+
+    _check_execution(args)
+    workers = _workers(args, experiment) if args.backend != "serial" else 1
+    labels = [point_label(p) for p in experiment.point_params()]
+    print(f"dysonlearn: dry run of {path.name}: {len(experiment.points)} point(s) x "
+          f"{experiment.replicas} replicas on {workers} worker(s), backend "
+          f"{args.backend}, output {args.outdir / RESULTS_FILE}")  # fmt: skip
+    for line in describe_plan(plan(experiment, labels, workers), workers):
+        print(line)
+    return EXIT_OK
 
 
 def command_analyze(args) -> int:
