@@ -214,6 +214,26 @@ def test_a_second_run_into_the_same_store_is_refused(tmp_path, capsys):
         holder.unlock()
 
 
+def _default_signals() -> None:
+    """In a child before exec: stop signals back to their defaults. A shell ignores SIGINT
+    for background jobs (and dysonlearn, like Python, keeps an inherited SIG_IGN), so a
+    test suite run in the background would otherwise send its Ctrl-C into the void."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, signal.SIG_DFL)
+
+
+def _catches(pid: int, signum: int) -> bool:
+    """Whether process ``pid`` has a handler for ``signum`` (SigCgt of /proc/pid/status)."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("SigCgt:"):
+                    return bool(int(line.split()[1], 16) >> (signum - 1) & 1)
+    except OSError:
+        pass
+    return False
+
+
 def _children(pid: int) -> set[int]:
     """Every descendant of a process (from /proc)."""
     found, frontier = set(), [pid]
@@ -243,7 +263,8 @@ def _start_and_wait_for_a_block(tmp_path, name):
     out = tmp_path / name
     argv = [sys.executable, "-m", "dysonlearn", "run", str(config), "-o", str(out),
             "--workers", "2", "--quiet"]  # fmt: skip
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_default_signals)  # fmt: skip
     folder = journal.journal_dir(out / "results.h5") / "point_000"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list(folder.glob("*.npz")):
@@ -312,10 +333,17 @@ def test_ctrl_c_at_any_moment_of_start_up_is_one_line(tmp_path):
     imports, store creation and worker start-up: one line, exit 130, never a traceback."""
     config = tmp_path / "exp.toml"
     config.write_text(RBM_RUN)
-    for delay in (0.3, 0.6, 0.8, 0.9, 1.0, 1.1, 1.3, 1.6):
+    for delay in (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.9, 1.2):
         argv = [sys.executable, "-m", "dysonlearn", "run", str(config), "-o",
                 str(tmp_path / "out"), "--workers", "2", "--quiet"]  # fmt: skip
-        proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        proc = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                                preexec_fn=_default_signals)  # fmt: skip
+        # Counted from the moment dysonlearn's handlers are in place (it catches SIGTERM,
+        # which the interpreter alone does not): before that, in the interpreter's own
+        # start-up, Ctrl-C is Python's.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not _catches(proc.pid, signal.SIGTERM):
+            time.sleep(0.005)
         time.sleep(delay)
         os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=60)
@@ -352,3 +380,16 @@ def test_a_seedless_scan_resumes_and_its_printed_seed_reproduces_it(tmp_path, ca
     assert cli.main([*argv[:3], str(tmp_path / "third"), "--backend", "serial"]) == 0
     drawn = capsys.readouterr().err
     assert "no seed given; this run's seed is" in drawn and "--seed" in drawn
+
+
+def test_a_signal_ignored_by_the_caller_stays_ignored():
+    """`nohup dysonlearn run` must survive the hangup: an inherited SIG_IGN is kept."""
+    from dysonlearn.stopping import handled
+
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with handled():
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_IGN, signal.SIG_DFL)
+    finally:
+        signal.signal(signal.SIGHUP, previous)

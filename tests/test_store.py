@@ -135,7 +135,10 @@ def test_sigint_then_resume_equals_an_uninterrupted_run(tmp_path):
     out = tmp_path / "interrupted"
     argv = [sys.executable, "-m", "dysonlearn", "run", str(config), "-o", str(out),
             "--workers", "2"]  # fmt: skip
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT back to its default in the child: a shell ignores it for background jobs, and
+    # dysonlearn keeps an inherited SIG_IGN.
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     path = out / "results.h5"
     deadline = time.monotonic() + 120
     # Wait until at least one block is stored, then interrupt.

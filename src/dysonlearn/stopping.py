@@ -70,7 +70,8 @@ def deferred():
 @contextlib.contextmanager
 def handled():
     """Turn SIGINT, SIGTERM and SIGHUP into :class:`Stopped` for the duration (main
-    thread only; elsewhere signals are left as they are)."""
+    thread only; elsewhere signals are left as they are, and so is a signal that this
+    process inherited as ignored)."""
 
     def handler(signum, frame):
         # The cleanup that follows (saving, stopping workers) is not cut short by a
@@ -80,7 +81,13 @@ def handled():
         raise_stop(signum)
 
     try:
-        previous = {s: signal.signal(s, handler) for s in STOP_SIGNALS}
+        # A signal ignored by whoever started us stays ignored: `nohup` ignores SIGHUP, and
+        # a shell ignores SIGINT for the jobs it starts in the background.
+        previous = {
+            s: signal.signal(s, handler)
+            for s in STOP_SIGNALS
+            if signal.getsignal(s) is not signal.SIG_IGN
+        }
     except ValueError:  # not the main thread
         yield
         return
