@@ -3,6 +3,7 @@
 # caller keeps the Python objects alive while the pointers are used), and the checks of
 # the bookkeeping arrays, so that no kernel can be handed a buffer it would overrun.
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
+from libc.float cimport DBL_MAX
 from libc.stdint cimport int64_t, uint8_t
 from libc.stdlib cimport free, malloc
 from numpy.random cimport bitgen_t
@@ -50,3 +51,14 @@ cdef int check_block(double[:, :, ::1] eigenvalues, uint8_t[::1] failed,
         raise ValueError(f"normals_method must be one of {sorted(NORMAL_METHODS)}, "
                          f"got {normals_method!r}")
     return NORMAL_METHODS[normals_method]
+
+
+cdef double escape_bound(object bound) except? -1.0:
+    """A kernel's divergence bound as its steps compare with it: None (or inf) becomes
+    DBL_MAX, so that `not (|x| <= bound)` then flags exactly the non-finite values."""
+    if bound is None:
+        return DBL_MAX
+    cdef double value = bound
+    if not value > 0.0:
+        raise ValueError(f"bound must be a positive number or None, got {bound!r}")
+    return value if value < DBL_MAX else DBL_MAX

@@ -25,7 +25,6 @@ drift), or, given a bound (DysonParams.bound, the `bound` argument of dyson_adva
 configuration's scale, far beyond any level the stationary state or the relaxation to it
 reaches. Failed replicas are stopped and flagged with the step.
 """
-from libc.float cimport DBL_MAX
 from libc.math cimport NAN, fabs, isfinite, sqrt, hypot
 from libc.stdint cimport int64_t, uint8_t
 from libc.stdlib cimport free, malloc
@@ -180,13 +179,7 @@ def dyson_advance(double[:, ::1] levels not None, const double[::1] targets not 
     p.lr = lr
     p.noise = noise
     p.mu = mu
-    p.bound = DBL_MAX
-    if bound is not None:
-        p.bound = bound
-        if not p.bound > 0.0:
-            raise ValueError(f"bound must be a positive number or None, got {bound!r}")
-        if p.bound > DBL_MAX:
-            p.bound = DBL_MAX
+    p.bound = escape_bound(bound)
     cdef int method = check_block(eigenvalues, failed, fail_step, n_rep, n_snap, n,
                                   start, stop, normals_method)
     cdef bitgen_t** gens = bitgen_array(bit_generators, n_rep)

@@ -31,7 +31,6 @@ configuration's scale). The replica is then stopped and flagged with the step. T
 one comparison per entry of W, against DBL_MAX when no bound is given, so that it also
 catches inf and NaN; it never changes the arithmetic of a replica that does not fail.
 """
-from libc.float cimport DBL_MAX
 from libc.math cimport NAN, fabs, isfinite, sqrt
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free, malloc
@@ -270,16 +269,6 @@ cdef int64_t ts_run(const TSParams* p, double* weights, const double* teacher,
     return -1
 
 
-cdef double bound_value(object bound) except? -1.0:
-    """The bound as the kernels compare with it: None (or inf) is DBL_MAX, non-finite only."""
-    if bound is None:
-        return DBL_MAX
-    cdef double value = bound
-    if not value > 0.0:
-        raise ValueError(f"bound must be a positive number or None, got {bound!r}")
-    return value if value < DBL_MAX else DBL_MAX
-
-
 cdef TSParams _params(int n, int batch_size, str sampler, bint reference, bint shuffle,
                       double lr, double noise, object bound=None) except *:
     if n < 1 or batch_size < 1:
@@ -296,7 +285,7 @@ cdef TSParams _params(int n, int batch_size, str sampler, bint reference, bint s
     p.shuffle = shuffle
     p.lr = lr
     p.noise = noise
-    p.bound = bound_value(bound)
+    p.bound = escape_bound(bound)
     return p
 
 
