@@ -188,10 +188,10 @@ def test_workers_are_capped_at_the_cores_with_a_note(tmp_path, capsys, monkeypat
     args = ["run", str(config), "-o", str(tmp_path / "out"), "--workers", "10000"]
     assert cli.main(args) == 0
     err = capsys.readouterr().err
-    assert "--workers 10000 capped at 2, the cores available" in err
+    assert "--workers 10000 capped at 2, the cores available (--oversubscribe" in err
     assert cli.main([*args[:3], str(tmp_path / "o2"), "--workers", "64", "--oversubscribe",
                      "--quiet"]) == 0  # fmt: skip
-    assert "capped" not in capsys.readouterr().err  # --quiet, and 6 replicas: capped at 6
+    assert "capped" not in capsys.readouterr().err  # --oversubscribe: as asked (pool: 1 a block)
 
 
 def test_overwrite_removes_the_old_figures_but_not_other_images(tmp_path):

@@ -151,8 +151,8 @@ class WorkerPool:
         """The worker processes started so far (multiprocessing.Process objects)."""
         return list(self._process_table.values())
 
-    def died(self, saved: str = "") -> WorkerDied:
-        """The error to raise when the pool broke: which worker died and how."""
+    def died(self, hint: str = "") -> WorkerDied:
+        """The error to raise when the pool broke: which worker died and how, and ``hint``."""
         codes = [p.exitcode for p in self.processes() if p.exitcode not in (None, 0)]
         how = ""
         if codes and codes[0] < 0:
@@ -163,7 +163,7 @@ class WorkerPool:
         elif codes:
             how = f" (exit status {codes[0]})"
         return WorkerDied(
-            f"a worker process died{how}, perhaps killed or out of memory{saved}"
+            f"a worker process died{how}, perhaps killed or out of memory{hint}"
         )
 
     def stop(self) -> None:

@@ -28,7 +28,7 @@ from ._version import __version__
 from .errors import ConfigError
 from .stopping import Stopped, handled
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 RESULTS_FILE = "results.h5"
 BACKENDS = ("serial", "process", "dask")
 def _int_at_least(minimum: int):
@@ -174,21 +174,15 @@ def _check_execution(args) -> None:
             backends.connect_dask(args.scheduler, args.scheduler_timeout).close()
 
 
-def _workers(args, experiment) -> int:
-    """--workers capped at the cores (unless --oversubscribe) and at the blocks to train."""
-    from .backends import available_cores
+def _workers(args) -> int:
+    """--workers capped at the cores unless --oversubscribe, with a note (the pool of each
+    point is further capped at its blocks, see ensemble.execute_point)."""
+    from .ensemble import worker_count
 
-    cores = available_cores()
-    wanted = args.workers or cores
-    workers = wanted if args.oversubscribe else min(wanted, cores)
-    if args.backend != "serial":
-        # Never more workers than replicas: each would otherwise start for a block of none.
-        workers = min(workers, experiment.replicas * len(experiment.points))
+    workers = worker_count(args.workers, args.backend, args.oversubscribe)
     if args.workers is not None and workers < args.workers and args.backend != "serial":
-        reason = "the cores available" if workers == min(wanted, cores) else "the replicas"
-        _note(args, f"--workers {args.workers} capped at {workers}, {reason}"
-              + (" (--oversubscribe allows more than the cores)" if reason.startswith("the c")
-                 else ""))  # fmt: skip
+        _note(args, f"--workers {args.workers} capped at {workers}, the cores available "
+              "(--oversubscribe allows more)")  # fmt: skip
     return workers
 
 
@@ -245,7 +239,7 @@ def train(experiment, outdir: Path, args) -> Path:
     path = outdir / RESULTS_FILE
     seed = _root_seed(experiment, path, args)
     specs = point_specs(experiment, seed)
-    workers = _workers(args, experiment)
+    workers = _workers(args)
     with RunStore(path, specs, seed, overwrite=args.overwrite) as run_store:
         if args.overwrite:
             _remove_old_outputs(outdir)
@@ -281,19 +275,6 @@ def run_experiment(
     return analyze_store(path, outdir, args.quiet, snapshots, per_point)
 
 
-def _check_output_dir(outdir: Path) -> None:
-    import os
-
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise ConfigError(f"output: {str(outdir)!r} exists and is not a directory") from None
-    except OSError as exc:
-        raise ConfigError(f"output: cannot create {str(outdir)!r} ({exc.strerror})") from None
-    if not os.access(outdir, os.W_OK | os.X_OK):
-        raise ConfigError(f"output: the directory {str(outdir)!r} is not writable")
-
-
 def analyze_store(
     path: Path, outdir: Path, quiet: bool = False, snapshots: int = 1, per_point: bool = True
 ) -> int:
@@ -302,7 +283,7 @@ def analyze_store(
     from .report import build_summary, markdown, write_summary
 
     _, infos = store_module.describe(path)
-    _check_output_dir(outdir)
+    store_module.check_output_dir(outdir)
     results = [store_module.load_point(path, info.name) for info in infos]
     summary = build_summary(results, [info.params for info in infos], snapshots)
     written = write_summary(outdir, summary)
@@ -335,7 +316,7 @@ def dry_run(experiment, path: Path, args) -> int:
     from .report import point_label
 
     _check_execution(args)
-    workers = _workers(args, experiment) if args.backend != "serial" else 1
+    workers = _workers(args)
     labels = [point_label(p) for p in experiment.point_params()]
     print(f"dysonlearn: dry run of {path.name}: {len(experiment.points)} point(s) x "
           f"{experiment.replicas} replicas on {workers} worker(s), backend "

@@ -66,15 +66,10 @@ class NoSpaceError(StoreError):
     """The disk (or quota, or file-size limit) is full; what was committed is kept."""
 
 
-def is_no_space(exc: BaseException) -> bool:
-    """Whether an exception means the disk or a quota is full."""
-    return isinstance(exc, OSError) and exc.errno in _NO_SPACE
-
-
 def mentions_no_space(exc: BaseException) -> bool:
-    """Whether an error (HDF5's included, which carry the errno only in their text) means
-    the disk or a quota is full."""
-    if is_no_space(exc):
+    """Whether an error means the disk, a quota or a file-size limit is full: an OSError
+    with that errno, or an HDF5 error, which carries the errno only in its text."""
+    if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
         return True
     found = re.search(r"errno\s*=\s*(\d+)", str(exc))
     return bool(found) and int(found[1]) in _NO_SPACE

@@ -34,7 +34,7 @@ import shutil
 import sys
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
@@ -197,8 +197,6 @@ class _PointView:
     seed: int
     bit_generator: str
     normal_method: str
-    n_snapshots: int
-    weights_shape: tuple | None = field(default=None)
 
 
 def _read_point_meta(handle: h5py.File, name: str) -> _PointView:
@@ -209,7 +207,6 @@ def _read_point_meta(handle: h5py.File, name: str) -> _PointView:
         config = config_from_dict(json.loads(_attr_text(group.attrs, "config")))
         replicas = int(group.attrs["replicas"])
         seed = int(_attr_text(group.attrs, "seed"))
-        steps = group["steps"].shape
         expected = {
             "eigenvalues": (replicas, config.snapshot_steps.size, config.n_modes),
             "steps": (config.snapshot_steps.size,),
@@ -220,10 +217,9 @@ def _read_point_meta(handle: h5py.File, name: str) -> _PointView:
         for key, shape in expected.items():
             if group[key].shape != shape:
                 raise _Damaged(f"{name}/{key} has shape {group[key].shape}, expected {shape}")
-        weights = group["weights"].shape[1:] if "weights" in group else None
         return _PointView(
             name, params, config, replicas, seed, _attr_text(group.attrs, "bit_generator"),
-            _attr_text(group.attrs, "normal_method"), steps[0], weights,
+            _attr_text(group.attrs, "normal_method"),
         )  # fmt: skip
     except _Damaged:
         raise
@@ -623,10 +619,13 @@ def repair(path: Path) -> tuple[int, int]:
     """
     path = Path(path)
     journal = Journal(path)
-    if not journal.exists():
-        describe(path)  # raises with what is wrong when the view is not intact
-        _, infos = describe(path)
-        return sum(i.done for i in infos), sum(i.replicas for i in infos)
+    if journal.exists():
+        _rebuild_from_journal(path, journal)
+    _, infos = describe(path)  # without a journal: raises with what is wrong, if anything
+    return sum(i.done for i in infos), sum(i.replicas for i in infos)
+
+
+def _rebuild_from_journal(path: Path, journal: Journal) -> None:
     journal.lock()
     try:
         journal.remove_stale_temporaries()
@@ -641,18 +640,15 @@ def repair(path: Path) -> tuple[int, int]:
         rebuild_view(path, journal, manifest)
     finally:
         journal.unlock()
-    _, infos = describe(path)
-    return sum(i.done for i in infos), sum(i.replicas for i in infos)
 
 
 # -- a run writing into a store -----------------------------------------------------------------
 
 
-def _check_writable(path: Path) -> None:
-    """Refuse, before any work, an output that cannot be written."""
-    folder = path.parent
-    if path.is_dir():
-        raise StoreError(f"output: {str(path)!r} is a directory, not a results file")
+def check_output_dir(folder: Path) -> None:
+    """Create ``folder`` if needed; refuse (StoreError), before any work, one that cannot
+    be created or written: a file on the way, /proc, no permission."""
+    folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
@@ -663,6 +659,13 @@ def _check_writable(path: Path) -> None:
         ) from None
     if not os.access(folder, os.W_OK | os.X_OK):
         raise StoreError(f"output: the directory {str(folder)!r} is not writable")
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse, before any work, a store that cannot be written."""
+    if path.is_dir():
+        raise StoreError(f"output: {str(path)!r} is a directory, not a results file")
+    check_output_dir(path.parent)
     if path.exists() and not os.access(path, os.W_OK):
         raise StoreError(
             f"output: {str(path)!r} is read-only; make it writable (chmod u+w) to resume, or "
@@ -704,7 +707,6 @@ class RunStore:
         self.resumed = False
         self._manifest: dict = {}
         self._done: dict[str, np.ndarray] = {}
-        self._dirty = False
         self._last_rebuild = time.monotonic()
         self._rebuild_seconds = 0.0
 
@@ -754,9 +756,8 @@ class RunStore:
             self._done[point.name] = done
         if old is not None:
             old.close()
-        if old is None or self.journal.blocks():
-            self._dirty = True
-            self.consolidate()
+        if old is None or self.journal.blocks():  # no view of this run yet, or one behind
+            self._rebuild()
 
     def _check_same_run(self, stored_run) -> None:
         run = [p.run_record() for p in self.points]
@@ -799,7 +800,6 @@ class RunStore:
         except NoSpaceError as exc:
             raise self._no_space(exc) from None
         self._done[name][block.start : block.stop] = True
-        self._dirty = True
         # Keep the view reasonably fresh for readers during a long point, at a bounded
         # cost: at most once a minute, and never more than ~5% of the time in rebuilds.
         now = time.monotonic()
@@ -816,16 +816,17 @@ class RunStore:
 
     def consolidate(self) -> None:
         """Rebuild the view from the previous view and the journal (atomically)."""
-        # A stop signal may land between a block's rename and the bookkeeping after it:
-        # the journal itself says whether there is anything to merge.
-        if not self._dirty and not self.journal.blocks():
-            return
+        # The journal itself says whether there is anything to merge (a stop signal may
+        # land between a block's rename and the bookkeeping after it).
+        if self.journal.blocks():
+            self._rebuild()
+
+    def _rebuild(self) -> None:
         start = time.monotonic()
         try:
             rebuild_view(self.path, self.journal, self._manifest)
         except NoSpaceError as exc:
             raise self._no_space(exc) from None
-        self._dirty = False
         self._last_rebuild = time.monotonic()
         self._rebuild_seconds = self._last_rebuild - start
 
@@ -845,6 +846,7 @@ class RunStore:
 
 __all__ = [
     "PointInfo",
+    "check_output_dir",
     "PointSpec",
     "RunStore",
     "describe",
