@@ -386,7 +386,7 @@ def test_per_replica_sizes():
     assert cfg.replace(dataset_shared=True).shared_bytes > cfg.shared_bytes
     assert DY().state_bytes_per_replica == 16
     assert config.check_replicas(RBM(), 1000) == []
-    assert "replicas x steps" in config.check_replicas(RBM(steps=2**62), 2)[0]
+    assert "replicas x steps" in str(config.check_replicas(RBM(steps=2**62), 2)[0])
 
 
 # --- the command line -----------------------------------------------------------------------

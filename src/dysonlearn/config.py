@@ -12,19 +12,26 @@ import itertools
 import math
 import numbers
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from . import targets
-from .errors import ConfigError
+from .errors import ConfigError, Problem
 from .validation import (
     INT64_MAX,
     INT_MAX,
     STEPS_MAX,
+    Boolean,
+    Choice,
+    FieldRule,
+    Integer,
     Problems,
-    check_choice,
+    Real,
+    Rule,
     check_int,
-    check_positive,
+    check_rule,
+    check_table,
     format_bytes,
     is_int,
     is_real,
@@ -71,22 +78,87 @@ def snapshot_steps(snapshots: int | tuple[int, ...], steps: int) -> np.ndarray:
     return np.array(listed, dtype=np.int64)
 
 
-def _check_snapshots(problems: Problems, snapshots: object, steps: object) -> None:
-    steps_ok = is_int(steps) and steps >= 1
-    if is_int(snapshots):
-        if snapshots < 1 or (steps_ok and snapshots > steps):
-            problems.add("snapshots", "must be an integer in [1, steps]", snapshots)
-        return
-    if not isinstance(snapshots, tuple):  # lists and arrays were made tuples already
-        problems.add("snapshots", "must be an integer or an increasing list of steps", snapshots)
-        return
-    listed = snapshots
-    if not listed or not all(is_int(s) for s in listed):
-        problems.add("snapshots", "must be a non-empty list of integer steps", snapshots)
-    elif any(b <= a for a, b in itertools.pairwise(listed)):
-        problems.add("snapshots", "must be strictly increasing", list(listed))
-    elif listed[0] < 0 or (steps_ok and listed[-1] > steps):
-        problems.add("snapshots", "every step must lie in [0, steps]", list(listed))
+class Snapshots(Rule):
+    """``snapshots``: an integer n in [1, steps] (n evenly spaced snapshots after step 0), or
+    a strictly increasing list of steps in [0, steps]. Reads ``steps`` from the owner."""
+
+    def violation(self, value: object, owner: object = None) -> str | None:
+        steps = getattr(owner, "steps", None)
+        steps_ok = is_int(steps) and steps >= 1
+        if is_int(value):
+            if value < 1 or (steps_ok and value > steps):
+                return "must be an integer in [1, steps]"
+            return None
+        if not isinstance(value, tuple):  # lists and arrays were made tuples already
+            return "must be an integer or an increasing list of steps"
+        if not value or not all(is_int(s) for s in value):
+            return "must be a non-empty list of integer steps"
+        if any(b <= a for a, b in itertools.pairwise(value)):
+            return "must be strictly increasing"
+        if value[0] < 0 or (steps_ok and value[-1] > steps):
+            return "every step must lie in [0, steps]"
+        return None
+
+    def describe(self) -> str:
+        return "an integer in [1, steps], or a strictly increasing list of steps in [0, steps]"
+
+    def invalid_examples(self) -> list:
+        return [0, 2.5, "5", (), (3, 2), (-1, 2), None]
+
+
+@dataclass(frozen=True)
+class Levels(Rule):
+    """A flat list of at least ``minimum`` finite numbers (strings, booleans and nested
+    lists are refused, not converted).
+
+    Parameters
+    ----------
+    minimum : int
+        The fewest values allowed.
+    """
+
+    minimum: int = 2
+
+    def violation(self, value: object, owner: object = None) -> str | None:
+        found = Problems()
+        rule = f"must be a list of at least {self.minimum} numbers"
+        array = real_array(found, "", value, 1, rule)
+        if array is not None and array.size < self.minimum:
+            return rule
+        return found.items[0].rule if found.items else None
+
+    def describe(self) -> str:
+        return f"a list of at least {self.minimum} finite numbers"
+
+    def invalid_examples(self) -> list:
+        return ["abc", (1.0,) * (self.minimum - 1), (1.0, math.nan), (True, 2.0), ((1.0, 2.0),)]
+
+
+@dataclass(frozen=True)
+class Teacher(Levels):
+    """The teacher: its eigenvalues (see :class:`Levels`), or a symmetric N x N matrix,
+    N >= 2, of finite numbers."""
+
+    _MATRIX = "a matrix must be square, N >= 2, finite"
+
+    def violation(self, value: object, owner: object = None) -> str | None:
+        if not (isinstance(value, tuple) and value and isinstance(value[0], tuple)):
+            return super().violation(value, owner)
+        found = Problems()
+        matrix = real_array(found, "", value, 2, self._MATRIX)
+        if matrix is None:
+            return found.items[0].rule
+        if matrix.shape[0] != matrix.shape[1] or matrix.shape[0] < 2:
+            return self._MATRIX
+        if not np.allclose(matrix, matrix.T, rtol=0, atol=1e-12 * max(1, abs(matrix).max())):
+            return "a matrix must be symmetric"
+        return None
+
+    def describe(self) -> str:
+        return super().describe() + " (eigenvalues), or a symmetric N x N matrix, N >= 2"
+
+    def invalid_examples(self) -> list:
+        return [*super().invalid_examples(), ((1.0, 2.0), (3.0, 4.0)), ((1.0, 2.0, 3.0),)]
 
 
 def _plain(value):
@@ -129,6 +201,17 @@ def _square(value: float) -> float:
     """value^2 as a float, inf instead of OverflowError (Python's ``**`` raises)."""
     value = float(value)
     return value * value
+
+
+_STEPS = FieldRule("steps", Integer(1, STEPS_MAX, _STEPS_WHY))
+# What every model trains with, in the order it is checked and reported. The batch size's
+# upper bound is checked with the other sizes, after the memory it implies.
+TRAINING_RULES = (
+    FieldRule("lr", Real()),
+    FieldRule("batch_size", Integer(1)),
+    _STEPS,
+    FieldRule("snapshots", Snapshots()),
+)
 
 
 def _check_size_product(
@@ -187,9 +270,9 @@ class _ModelConfig:
         ``modes_field``, N^2 in a C int. Returns whether every size passed.
         """
         spectra = problems.ok("snapshots", "steps")
-        before = len(problems.messages)
+        before = len(problems)
         _check_memory(problems, self._memory_parts(spectra), lambda name: getattr(self, name))
-        if len(problems.messages) > before:
+        if len(problems) > before:
             # Too large for memory says it all: the ranges below would only repeat it.
             return False
         for field, maximum, why in limits:
@@ -317,7 +400,7 @@ class _ModelConfig:
         return cls(**data)
 
 
-def check_replicas(config, replicas: object, field: str = "replicas") -> list[str]:
+def check_replicas(config, replicas: object, field: str = "replicas") -> list[Problem]:
     """The problems of training ``replicas`` replicas of ``config`` and gathering them.
 
     Two rules: replicas x steps (the replica-steps a run counts) must fit in int64, and the
@@ -336,12 +419,13 @@ def check_replicas(config, replicas: object, field: str = "replicas") -> list[st
 
     Returns
     -------
-    list of str
-        One message per problem; empty if the ensemble is possible.
+    list of Problem
+        One record ``(field, rule, value)`` per problem (``str`` gives the message); empty
+        if the ensemble is possible.
     """
     problems = Problems()
     if not check_int(problems, field, replicas, 1):
-        return problems.messages
+        return problems.items
     if replicas * config.steps > INT64_MAX:
         problems.add(
             field,
@@ -350,7 +434,7 @@ def check_replicas(config, replicas: object, field: str = "replicas") -> list[st
             "replicas",
             replicas,
         )
-        return problems.messages
+        return problems.items
     needed = config.bytes_for_one_replica + (replicas - 1) * config.result_bytes_per_replica
     rule = memory_problem(
         needed,
@@ -360,7 +444,7 @@ def check_replicas(config, replicas: object, field: str = "replicas") -> list[st
     )
     if rule is not None:
         problems.add(field, rule + "; use fewer replicas or snapshots", replicas)
-    return problems.messages
+    return problems.items
 
 
 @dataclass(frozen=True)
@@ -408,30 +492,30 @@ class RBMConfig(_ModelConfig):
     sampler: str = "collapsed"
 
     kind = "rbm"
+    RULES: ClassVar[tuple[FieldRule, ...]] = (
+        FieldRule("n_visible", Integer(1)),
+        FieldRule("n_hidden", Integer(1)),
+        FieldRule("mu", Real()),
+        FieldRule("sigma_h", Real()),
+        # The collapsed sampler forms A^(2k - 2): its exponent is a C int too.
+        FieldRule("k", Integer(1, 2**30, "the kernel counts up to 2k - 2 sweeps in a C int")),
+        *TRAINING_RULES,
+        FieldRule("init", Choice(INIT_SCHEMES)),
+        FieldRule("target_mode", Choice(TARGET_MODES)),
+        FieldRule("chain_init", Choice(CHAIN_INITS)),
+        FieldRule("sampler", Choice(RBM_SAMPLERS)),
+        FieldRule("init_std", Real(), when=(("init", ("normal",)),)),
+        FieldRule("init_scale", Real(), when=(("init", ("mp_geometric", "mp_hidden")),)),
+    )
+    """The per-field rules, checked in this order (rules across fields are code)."""
 
     def __post_init__(self) -> None:
         self._normalise()
         problems = Problems()
-        sizes = check_int(problems, "n_visible", self.n_visible, 1)
-        sizes &= check_int(problems, "n_hidden", self.n_hidden, 1)
-        mu_ok = check_positive(problems, "mu", self.mu)
-        sigma_ok = check_positive(problems, "sigma_h", self.sigma_h)
-        # The collapsed sampler forms A^(2k - 2): its exponent is a C int too.
-        check_int(
-            problems, "k", self.k, 1, 2**30, "the kernel counts up to 2k - 2 sweeps in a C int"
-        )
-        lr_ok = check_positive(problems, "lr", self.lr)
-        sizes &= check_int(problems, "batch_size", self.batch_size, 1)
-        check_int(problems, "steps", self.steps, 1, STEPS_MAX, _STEPS_WHY)
-        _check_snapshots(problems, self.snapshots, self.steps)
-        check_choice(problems, "init", self.init, INIT_SCHEMES)
-        check_choice(problems, "target_mode", self.target_mode, TARGET_MODES)
-        check_choice(problems, "chain_init", self.chain_init, CHAIN_INITS)
-        check_choice(problems, "sampler", self.sampler, RBM_SAMPLERS)
-        if self.init == "normal":
-            init_ok = check_positive(problems, "init_std", self.init_std)
-        else:
-            init_ok = check_positive(problems, "init_scale", self.init_scale)
+        check_table(problems, self, self.RULES)
+        sizes = problems.ok("n_visible", "n_hidden", "batch_size")
+        mu_ok, sigma_ok, lr_ok = problems.ok("mu"), problems.ok("sigma_h"), problems.ok("lr")
+        init_ok = problems.ok("init_std" if self.init == "normal" else "init_scale")
         # Squares that the kernel and the rules below form must not overflow to inf.
         if mu_ok and not math.isfinite(_square(self.mu)):
             problems.add("mu", "must have a finite square mu^2", self.mu)
@@ -575,24 +659,9 @@ class RBMConfig(_ModelConfig):
         return np.sqrt(2 * self.lr * np.clip(self.stationary_levels, 0, None) / self.batch_size)
 
 
-def _check_training(problems: Problems, config, batch_max: int | None = INT_MAX) -> None:
-    """lr, batch_size, steps and snapshots, which every model has (``batch_max=None``: the
-    batch size's upper bound is checked later, after the memory it implies)."""
-    check_positive(problems, "lr", config.lr)
-    check_int(problems, "batch_size", config.batch_size, 1, batch_max, _C_INT)
-    check_int(problems, "steps", config.steps, 1, STEPS_MAX, _STEPS_WHY)
-    _check_snapshots(problems, config.snapshots, config.steps)
-
-
-def _check_levels(problems: Problems, field: str, values, minimum: int = 2) -> np.ndarray | None:
-    """A flat list of at least `minimum` finite numbers, as an array (None if invalid):
-    strings, booleans and nested lists are refused, not converted."""
-    rule = f"must be a list of at least {minimum} numbers"
-    array = real_array(problems, field, values, 1, rule)
-    if array is not None and array.size < minimum:
-        problems.add(field, rule, values)
-        return None
-    return array
+def _levels(problems: Problems, field: str, values) -> np.ndarray | None:
+    """A field that passed :class:`Levels` as a float64 array; None if it did not."""
+    return np.asarray(values, dtype=np.float64) if problems.ok(field) else None
 
 
 def _check_lr_below(problems: Problems, lr: object, limit: float, why: str) -> bool:
@@ -663,37 +732,25 @@ class TeacherStudentConfig(_ModelConfig):
     shuffle: bool = True
 
     kind = "teacher_student"
+    RULES: ClassVar[tuple[FieldRule, ...]] = (
+        FieldRule("teacher", Teacher()),
+        FieldRule("noise", Real(0.0, closed=True)),
+        *TRAINING_RULES,
+        FieldRule("init_std", Real()),
+        FieldRule("teacher_basis", Choice(TEACHER_BASES)),
+        FieldRule("sampler", Choice(TS_SAMPLERS)),
+        FieldRule("protocol", Choice(TS_PROTOCOLS)),
+        FieldRule("dataset_shared", Boolean()),
+        FieldRule("shuffle", Boolean()),
+        FieldRule("dataset_size", Integer(1), optional=True),
+    )
+    """The per-field rules, checked in this order (rules across fields are code)."""
 
     def __post_init__(self) -> None:
         self._normalise()
         problems = Problems()
-        teacher = None
-        if isinstance(self.teacher, tuple) and self.teacher and isinstance(self.teacher[0], tuple):
-            matrix = real_array(
-                problems, "teacher", self.teacher, 2, "a matrix must be square, N >= 2, finite"
-            )
-            if matrix is None:
-                pass
-            elif matrix.shape[0] != matrix.shape[1] or matrix.shape[0] < 2:
-                problems.add("teacher", "a matrix must be square, N >= 2, finite", self.teacher)
-            elif not np.allclose(matrix, matrix.T, rtol=0, atol=1e-12 * max(1, abs(matrix).max())):
-                problems.add("teacher", "a matrix must be symmetric", self.teacher)
-            else:
-                teacher = np.linalg.eigvalsh(matrix)
-        else:
-            teacher = _check_levels(problems, "teacher", self.teacher)
-        if not is_real(self.noise) or not math.isfinite(self.noise) or self.noise < 0:
-            problems.add("noise", "must be a finite number >= 0", self.noise)
-        _check_training(problems, self, batch_max=None)
-        check_positive(problems, "init_std", self.init_std)
-        check_choice(problems, "teacher_basis", self.teacher_basis, TEACHER_BASES)
-        check_choice(problems, "sampler", self.sampler, TS_SAMPLERS)
-        check_choice(problems, "protocol", self.protocol, TS_PROTOCOLS)
-        for name in ("dataset_shared", "shuffle"):
-            if not isinstance(getattr(self, name), bool):
-                problems.add(name, "must be true or false", getattr(self, name))
-        if self.dataset_size is not None:
-            check_int(problems, "dataset_size", self.dataset_size, 1)
+        check_table(problems, self, self.RULES)
+        teacher = self.teacher_spectrum if problems.ok("teacher") else None
         if problems.ok("lr"):
             # [C.1] moves W - W_T by (1 - lr C_B), C_B = 1 on average: it contracts only for
             # lr < 2, and every replica diverges from lr = 2 on.
@@ -843,19 +900,25 @@ class DysonConfig(_ModelConfig):
     init_levels: tuple | None = None
 
     kind = "dyson"
+    RULES: ClassVar[tuple[FieldRule, ...]] = (
+        FieldRule("kappa", Levels(2)),
+        FieldRule("noise", Real()),
+        *TRAINING_RULES,
+        FieldRule("init_std", Real()),
+        FieldRule("drift", Choice(DYSON_DRIFTS)),
+    )
+    """The per-field rules, checked in this order; ``mu`` and ``init_levels`` depend on
+    ``drift`` and ``kappa`` and are checked in code."""
 
     def __post_init__(self) -> None:
         self._normalise()
         problems = Problems()
-        kappa = _check_levels(problems, "kappa", self.kappa)
-        check_positive(problems, "noise", self.noise)
-        _check_training(problems, self, batch_max=None)
-        check_positive(problems, "init_std", self.init_std)
-        check_choice(problems, "drift", self.drift, DYSON_DRIFTS)
+        check_table(problems, self, self.RULES)
+        kappa = _levels(problems, "kappa", self.kappa)
         if self.drift == "rbm":
             if self.mu is None:
                 problems.add("mu", "is required for drift 'rbm'", self.mu)
-            elif check_positive(problems, "mu", self.mu) and not math.isfinite(_square(self.mu)):
+            elif check_rule(problems, "mu", self.mu, Real()) and not math.isfinite(_square(self.mu)):
                 problems.add("mu", "must have a finite square mu^2", self.mu)
             elif kappa is not None and (np.any(kappa <= 0) or np.any(kappa >= _square(self.mu))):
                 problems.add(
@@ -866,7 +929,10 @@ class DysonConfig(_ModelConfig):
         elif self.mu is not None:
             problems.add("mu", "is used only by drift 'rbm'; leave it unset", self.mu)
         if self.init_levels is not None and kappa is not None:
-            levels = _check_levels(problems, "init_levels", self.init_levels, kappa.size)
+            violation = Levels(kappa.size).violation(self.init_levels)
+            if violation is not None:
+                problems.add("init_levels", violation, self.init_levels)
+            levels = _levels(problems, "init_levels", self.init_levels)
             if levels is not None and levels.size != kappa.size:
                 problems.add("init_levels", f"must have {kappa.size} values", list(levels))
         drift_ok = problems.ok("kappa", "mu", "drift") and kappa is not None

@@ -101,9 +101,8 @@ class Experiment:
         changes = {}
         if replicas is not None:
             for config in self.points:
-                for message in check_replicas(config, replicas, "replicas"):
-                    if message not in problems.messages:
-                        problems.note("replicas", message)
+                for problem in check_replicas(config, replicas, "replicas"):
+                    problems.record(problem)
             changes["replicas"] = replicas
         if seed is not None:
             if not is_int(seed) or seed < 0:
@@ -205,18 +204,18 @@ def _unknown(problems: Problems, section: str, keys, allowed, kind: str) -> None
         others = _other_kinds(key, kind)
         if home is not None:
             place = f"[{section}]" if section else "the top level"
-            problems.note(where, f"{where}: belongs in [{home}], not in {place}")
+            problems.note(where, f"belongs in [{home}], not in {place}")
         elif others:
             places = " and ".join(repr(o) for o in others)
             problems.note(
                 where,
-                f"{where}: unknown key for model kind {kind!r} (a setting of {places}); "
+                f"unknown key for model kind {kind!r} (a setting of {places}); "
                 f"allowed: {', '.join(allowed)}",
             )
         else:
             close = difflib.get_close_matches(key, [str(a) for a in allowed], n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            problems.note(where, f"{where}: unknown key{hint}; allowed: {', '.join(allowed)}")
+            problems.note(where, f"unknown key{hint}; allowed: {', '.join(allowed)}")
 
 
 def _table(problems: Problems, document: dict, name: str) -> dict:
@@ -237,7 +236,7 @@ def _parse_target(problems: Problems, target: dict, kind: str, field_names) -> o
     if "target" not in field_names:
         problems.note(
             "target",
-            f"target: only model kind 'rbm' takes a [target] section; {kind!r} is given its "
+            f"only model kind 'rbm' takes a [target] section; {kind!r} is given its "
             "target in [model] (teacher or kappa)",
         )
         return None
@@ -261,16 +260,15 @@ def _parse_target(problems: Problems, target: dict, kind: str, field_names) -> o
             close = difflib.get_close_matches(str(key), list(allowed), n=1)
             rule = "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
         problems.note(
-            f"target.{key}",
-            f"target.{key}: {rule}; target kind {target_kind!r} takes {', '.join(allowed)}",
+            f"target.{key}", f"{rule}; target kind {target_kind!r} takes {', '.join(allowed)}"
         )
     if not clean:
         return None
     try:
         return targets.Target.from_dict({"kind": target_kind, **target})
     except ConfigError as exc:
-        for message in exc.problems:
-            problems.note("target", message)
+        for problem in exc.details:  # they name their field already ("target.n")
+            problems.record(problem)
         return None
 
 
@@ -354,22 +352,17 @@ def parse_experiment(document: dict) -> Experiment:
         try:
             config = config_class(**point_fields)
         except ConfigError as exc:
-            for message in exc.problems:
-                name = message.split(":", 1)[0]
-                # Target messages already name their section ("target: ...", "target.n: ...").
-                if name == "target" or name.startswith("target."):
-                    if target_refused:
-                        continue
-                    prefixed = message
+            for problem in exc.details:
+                # Target problems already name their section ("target", "target.n").
+                if problem.field == "target" or problem.field.startswith("target."):
+                    if not target_refused:
+                        problems.record(problem)
                 else:
-                    prefixed = f"{section.get(name, 'model')}.{message}"
-                if prefixed not in problems.messages:
-                    problems.note(prefixed.split(":", 1)[0], prefixed)
+                    problems.record(problem.within(section.get(problem.field, "model")))
             continue
         points.append(config)
         if replicas_ok:
-            for message in check_replicas(config, replicas, "ensemble.replicas"):
-                if message not in problems.messages:
-                    problems.note("ensemble.replicas", message)
+            for problem in check_replicas(config, replicas, "ensemble.replicas"):
+                problems.record(problem)
     problems.raise_if_any()
     return Experiment(tuple(points), scan, replicas, seed, bit_generator, document)

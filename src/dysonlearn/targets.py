@@ -99,8 +99,7 @@ class Target:
             if key not in PARAMETERS[kind]:
                 problems.note(
                     f"target.{key}",
-                    f"target.{key}: unknown key for kind {kind!r}; allowed: "
-                    + ", ".join(PARAMETERS[kind]),
+                    f"unknown key for kind {kind!r}; allowed: " + ", ".join(PARAMETERS[kind]),
                 )
         problems.raise_if_any()
         if kind in ("spectrum", "kernel"):  # required: a missing one is reported as None

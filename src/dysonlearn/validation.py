@@ -17,10 +17,11 @@ from __future__ import annotations
 import math
 import numbers
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ConfigError
+from .errors import ConfigError, Problem, shown
 
 INT_MAX = 2**31 - 1
 """Largest C ``int``: the compiled kernels take N, B, k and data-set sizes (and some of their
@@ -37,29 +38,8 @@ INT64_MAX = 2**63 - 1
 # configurations then never depend on the machine's momentary state.
 _SMALL_BYTES = 64 * 2**20
 
-# A value shown in a message is cut to about this many characters: one line per problem.
-_MAX_SHOWN = 160
-
-
-def _listed(value: object) -> object:
-    """Tuples as lists: configurations store a user's lists as tuples, show them as given."""
-    if isinstance(value, tuple):
-        return [_listed(v) for v in value]
-    return value
-
-
-def _shown(value: object) -> str:
-    """``repr(value)`` on one line, shortened for long values (large lists, arrays)."""
-    text = repr(_listed(value))
-    if "\n" in text:
-        text = " ".join(text.split())
-    if len(text) > _MAX_SHOWN:
-        try:
-            count = f" ({len(value)} values)"  # type: ignore[arg-type]
-        except TypeError:
-            count = ""
-        text = text[: _MAX_SHOWN - 40] + "..." + count
-    return text
+# Kept under its old name for the modules that show values in their own messages.
+_shown = shown
 
 
 class Problems:
@@ -67,16 +47,24 @@ class Problems:
 
     Attributes
     ----------
-    messages : list of str
-        One line per problem, in the order found.
+    items : list of Problem
+        One record ``(field, rule, value)`` per problem, in the order found.
     fields : set of str
         The fields that have a problem, so that checks depending on them can be skipped
         (a derived rule is not reported on top of the broken field it derives from).
     """
 
     def __init__(self) -> None:
-        self.messages: list[str] = []
+        self.items: list[Problem] = []
         self.fields: set[str] = set()
+
+    @property
+    def messages(self) -> list[str]:
+        """One line "field: rule, got value" per problem, in the order found."""
+        return [str(problem) for problem in self.items]
+
+    def __len__(self) -> int:
+        return len(self.items)
 
     def add(self, field: str, rule: str, value: object) -> None:
         """Record "<field>: <rule>, got <value>".
@@ -90,21 +78,32 @@ class Problems:
         value : object
             The value received; shown with ``repr`` on one line, shortened if long.
         """
-        self.messages.append(f"{field}: {rule}, got {_shown(value)}")
-        self.fields.add(field)
+        self.record(Problem(field, rule, value))
 
-    def note(self, field: str, message: str) -> None:
-        """Record a message that does not end in "got <value>" (it starts with ``field``).
+    def note(self, field: str, rule: str) -> None:
+        """Record a problem that has no single value to show: "<field>: <rule>".
 
         Parameters
         ----------
         field : str
-            The field the message is about, recorded in :attr:`fields`.
-        message : str
-            The whole line, starting with the field's name.
+            The field the problem is about (an unknown key, a misplaced section).
+        rule : str
+            What is wrong, in the user's terms.
         """
-        self.messages.append(message)
-        self.fields.add(field)
+        self.record(Problem(field, rule))
+
+    def record(self, problem: Problem) -> None:
+        """Record a problem made elsewhere (e.g. one of another object, renamed with
+        :meth:`Problem.within`), once: an identical record is not repeated.
+
+        Parameters
+        ----------
+        problem : Problem
+        """
+        # Compared as messages: values may be arrays, whose == is elementwise.
+        if str(problem) not in map(str, self.items):
+            self.items.append(problem)
+        self.fields.add(problem.field)
 
     def ok(self, *fields: str) -> bool:
         """Whether none of ``fields`` has a problem so far.
@@ -126,10 +125,10 @@ class Problems:
         Raises
         ------
         ConfigError
-            With one message per problem.
+            With one record per problem.
         """
-        if self.messages:
-            raise ConfigError(self.messages)
+        if self.items:
+            raise ConfigError(self.items)
 
 
 def is_int(value: object) -> bool:
@@ -170,6 +169,233 @@ def _limit_text(limit: int) -> str:
     return str(limit)
 
 
+# --- declarative rules ----------------------------------------------------------------------
+#
+# A configuration lists its per-field rules as a table (see ``RBMConfig.RULES``): the field,
+# its type with an interval or its choices, and when the rule applies. The same table checks
+# the field, documents it and generates the invalid values of the test suite; rules that tie
+# several fields together (a Marchenko-Pastur edge below mu^2, memory) stay code.
+
+
+class Rule:
+    """What one field's value must be. Subclasses say it three ways: :meth:`violation`
+    (the check), :meth:`describe` (the documentation) and :meth:`invalid_examples` (values
+    that must be refused, for the generated tests)."""
+
+    def violation(self, value: object, owner: object = None) -> str | None:
+        """The rule ``value`` breaks, in the user's terms, or None if it is valid.
+
+        Parameters
+        ----------
+        value : object
+            The value to check (anything).
+        owner : object, optional
+            The object the field belongs to, for rules that depend on another field.
+
+        Returns
+        -------
+        str or None
+        """
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """The rule in the user's terms, for documentation ("an integer >= 1")."""
+        raise NotImplementedError
+
+    def invalid_examples(self) -> list:
+        """Values that break the rule (wrong type, out of range, not a choice)."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Integer(Rule):
+    """An integer (Python or NumPy, not a bool) in [minimum, maximum].
+
+    Parameters
+    ----------
+    minimum : int
+        Smallest allowed value.
+    maximum : int, optional
+        Largest allowed value (no upper bound by default).
+    why : str, optional
+        Why the maximum exists, shown in parentheses after the rule.
+    """
+
+    minimum: int
+    maximum: int | None = None
+    why: str = ""
+
+    def violation(self, value: object, owner: object = None) -> str | None:
+        if not is_int(value) or value < self.minimum:
+            return f"must be an integer >= {self.minimum}"
+        if self.maximum is not None and value > self.maximum:
+            reason = f" ({self.why})" if self.why else ""
+            return f"must be at most {_limit_text(self.maximum)}{reason}"
+        return None
+
+    def describe(self) -> str:
+        if self.maximum is None:
+            return f"an integer >= {self.minimum}"
+        return f"an integer in [{self.minimum}, {_limit_text(self.maximum)}]"
+
+    def invalid_examples(self) -> list:
+        out = [self.minimum - 1, float(self.minimum) + 0.5, str(self.minimum), True, None]
+        if self.maximum is not None:
+            out.append(self.maximum + 1)
+        return out
+
+
+@dataclass(frozen=True)
+class Real(Rule):
+    """A finite real number (not a bool) above ``low``: ``> low`` (``closed=False``, the
+    default) or ``>= low``.
+
+    Parameters
+    ----------
+    low : float
+        The lower bound.
+    closed : bool, optional
+        Whether ``low`` itself is allowed.
+    """
+
+    low: float = 0.0
+    closed: bool = False
+
+    @property
+    def _text(self) -> str:
+        return f"a finite number {'>=' if self.closed else '>'} {self.low:g}"
+
+    def violation(self, value: object, owner: object = None) -> str | None:
+        if not is_real(value) or not math.isfinite(value):
+            return f"must be {self._text}"
+        if value < self.low or (value == self.low and not self.closed):
+            return f"must be {self._text}"
+        return None
+
+    def describe(self) -> str:
+        return self._text
+
+    def invalid_examples(self) -> list:
+        below = self.low - 1.0 if self.closed else self.low
+        return [below, math.nan, math.inf, str(self.low + 1.0), True, None]
+
+
+@dataclass(frozen=True)
+class Choice(Rule):
+    """One of a few strings.
+
+    Parameters
+    ----------
+    choices : tuple of str
+        The allowed values.
+    """
+
+    choices: tuple[str, ...]
+
+    def violation(self, value: object, owner: object = None) -> str | None:
+        if not isinstance(value, str) or value not in self.choices:
+            return f"must be one of {', '.join(map(repr, self.choices))}"
+        return None
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(map(repr, self.choices))
+
+    def invalid_examples(self) -> list:
+        return ["not-a-choice", self.choices[0].upper() + "!", 1, None]
+
+
+@dataclass(frozen=True)
+class Boolean(Rule):
+    """``True`` or ``False`` (a Python or NumPy bool; 0 and 1 are refused)."""
+
+    def violation(self, value: object, owner: object = None) -> str | None:
+        if not isinstance(value, bool):
+            return "must be true or false"
+        return None
+
+    def describe(self) -> str:
+        return "true or false"
+
+    def invalid_examples(self) -> list:
+        return [1, "yes", None]
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """One row of a configuration's rule table.
+
+    Parameters
+    ----------
+    field : str
+        The field's name.
+    rule : Rule
+        What its value must be.
+    optional : bool, optional
+        None is allowed (and means "the default described in the docstring").
+    when : tuple of (str, tuple of str), optional
+        The rule applies only when each named field has one of the listed values, e.g.
+        ``(("init", ("normal",)),)``: ``init_std`` matters only for ``init = "normal"``.
+        Those fields come earlier in the table.
+    """
+
+    field: str
+    rule: Rule
+    optional: bool = False
+    when: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def applies(self, owner: object) -> bool:
+        """Whether the rule applies to ``owner`` (every condition of ``when`` holds).
+
+        Parameters
+        ----------
+        owner : object
+            The configuration.
+
+        Returns
+        -------
+        bool
+        """
+        return all(getattr(owner, name) in values for name, values in self.when)
+
+    def describe(self) -> str:
+        """The row in the user's terms, for documentation.
+
+        Returns
+        -------
+        str
+            E.g. "a finite number > 0 (only when init is 'normal')".
+        """
+        text = self.rule.describe()
+        if self.optional:
+            text += ", or unset"
+        for name, values in self.when:
+            text += f" (only when {name} is {' or '.join(map(repr, values))})"
+        return text
+
+
+def check_table(problems: Problems, owner: object, table: tuple[FieldRule, ...]) -> None:
+    """Check every field of ``owner`` that a row of ``table`` covers, in the table's order.
+
+    Parameters
+    ----------
+    problems : Problems
+        Where violations are recorded, as ``(field, rule, value)``.
+    owner : object
+        The configuration whose attributes are checked.
+    table : tuple of FieldRule
+        Its rule table.
+    """
+    for row in table:
+        if not row.applies(owner):
+            continue
+        value = getattr(owner, row.field)
+        if value is None and row.optional:
+            continue
+        rule = row.rule.violation(value, owner)
+        if rule is not None:
+            problems.add(row.field, rule, value)
+
+
 def check_int(
     problems: Problems,
     field: str,
@@ -178,7 +404,7 @@ def check_int(
     maximum: int | None = None,
     why: str = "",
 ) -> bool:
-    """Check that ``value`` is an integer in [minimum, maximum].
+    """Check that ``value`` is an integer in [minimum, maximum] (see :class:`Integer`).
 
     Parameters
     ----------
@@ -200,18 +426,11 @@ def check_int(
     bool
         True if the value is valid.
     """
-    if not is_int(value) or value < minimum:
-        problems.add(field, f"must be an integer >= {minimum}", value)
-        return False
-    if maximum is not None and value > maximum:
-        reason = f" ({why})" if why else ""
-        problems.add(field, f"must be at most {_limit_text(maximum)}{reason}", value)
-        return False
-    return True
+    return check_rule(problems, field, value, Integer(minimum, maximum, why))
 
 
 def check_positive(problems: Problems, field: str, value: object) -> bool:
-    """Check that ``value`` is a finite real number > 0.
+    """Check that ``value`` is a finite real number > 0 (see :class:`Real`).
 
     Parameters
     ----------
@@ -227,14 +446,11 @@ def check_positive(problems: Problems, field: str, value: object) -> bool:
     bool
         True if the value is valid.
     """
-    if not is_real(value) or not math.isfinite(value) or value <= 0:
-        problems.add(field, "must be a finite number > 0", value)
-        return False
-    return True
+    return check_rule(problems, field, value, Real(0.0))
 
 
 def check_choice(problems: Problems, field: str, value: object, choices: tuple[str, ...]) -> bool:
-    """Check that ``value`` is one of the strings ``choices``.
+    """Check that ``value`` is one of the strings ``choices`` (see :class:`Choice`).
 
     Parameters
     ----------
@@ -252,10 +468,32 @@ def check_choice(problems: Problems, field: str, value: object, choices: tuple[s
     bool
         True if the value is valid.
     """
-    if not isinstance(value, str) or value not in choices:
-        problems.add(field, f"must be one of {', '.join(map(repr, choices))}", value)
-        return False
-    return True
+    return check_rule(problems, field, value, Choice(tuple(choices)))
+
+
+def check_rule(problems: Problems, field: str, value: object, rule: Rule) -> bool:
+    """Check one value against a rule, recording a violation as ``(field, rule, value)``.
+
+    Parameters
+    ----------
+    problems : Problems
+        Where a violation is recorded.
+    field : str
+        The field's name.
+    value : object
+        The value to check.
+    rule : Rule
+        What it must be.
+
+    Returns
+    -------
+    bool
+        True if the value is valid.
+    """
+    violation = rule.violation(value)
+    if violation is not None:
+        problems.add(field, violation, value)
+    return violation is None
 
 
 def _rectangular_reals(value: object, depth: int) -> bool:
