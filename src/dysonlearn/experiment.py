@@ -313,7 +313,30 @@ def parse_experiment(document: dict) -> Experiment:
     _unknown(problems, "train", train, train_keys, kind)
     _unknown(problems, "ensemble", ensemble, ENSEMBLE_KEYS, kind)
     target_obj = _parse_target(problems, target, kind, field_names) if target else None
+    scan = _parse_scan(problems, train, train_keys)
+    replicas, seed, bit_generator = _parse_ensemble(problems, ensemble)
 
+    # Build every point even when other sections have problems, so that all are reported
+    # at once; keys already reported (unknown, or a broken scan list) are left out.
+    section = {name: "model" for name in model_keys} | {name: "train" for name in train_keys}
+    fields = {k: v for k, v in model.items() if k in model_keys}
+    fields |= {k: v for k, v in train.items() if k in train_keys and problems.ok(f"train.{k}")}
+    if target_obj is not None:
+        fields["target"] = target_obj
+    # A refused [target] table was reported above: rules about the default target that
+    # stands in for it would only confuse.
+    target_refused = bool(target) and target_obj is None
+    points = _build_points(problems, config_class, fields, scan, section, target_refused)
+    if problems.ok("ensemble.replicas"):
+        for config in points:
+            for problem in check_replicas(config, replicas, "ensemble.replicas"):
+                problems.record(problem)
+    problems.raise_if_any()
+    return Experiment(tuple(points), scan, replicas, seed, bit_generator, document)
+
+
+def _parse_scan(problems: Problems, train: dict, train_keys: list[str]) -> dict:
+    """The scanned keys of [train] (those given as lists) and their values."""
     scan = {}
     for key in (k for k in SCAN_KEYS if k in train_keys):
         value = train.get(key)
@@ -327,30 +350,33 @@ def parse_experiment(document: dict) -> Experiment:
             problems.add(f"train.{key}", "scan values must be distinct", value)
         else:
             scan[key] = value
+    return scan
+
+
+def _parse_ensemble(problems: Problems, ensemble: dict) -> tuple[object, object, object]:
+    """replicas (default 1000), seed (default None) and bit_generator of [ensemble]."""
     replicas = ensemble.get("replicas", 1000)
-    replicas_ok = check_int(problems, "ensemble.replicas", replicas, 1)
+    check_int(problems, "ensemble.replicas", replicas, 1)
     seed = ensemble.get("seed")
     if seed is not None and (not is_int(seed) or seed < 0):
         problems.add("ensemble.seed", "must be an integer >= 0", seed)
     bit_generator = ensemble.get("bit_generator", "SFC64")
     check_choice(problems, "ensemble.bit_generator", bit_generator, BIT_GENERATORS)
+    return replicas, seed, bit_generator
 
-    # Build every point even when other sections have problems, so that all are reported
-    # at once; keys already reported (unknown, or a broken scan list) are left out.
-    section = {name: "model" for name in model_keys} | {name: "train" for name in train_keys}
-    fields = {k: v for k, v in model.items() if k in model_keys}
-    fields |= {k: v for k, v in train.items() if k in train_keys and problems.ok(f"train.{k}")}
-    if target_obj is not None:
-        fields["target"] = target_obj
-    # A refused [target] table was reported above: rules about the default target that
-    # stands in for it would only confuse.
-    target_refused = bool(target) and target_obj is None
+
+def _build_points(
+    problems: Problems, config_class, fields: dict, scan: dict, section: dict,
+    target_refused: bool,
+) -> list:  # fmt: skip
+    """One configuration per combination of the scanned values, lr-major; each point's
+    problems are recorded under their TOML section ("train.lr"), once however many points
+    share them."""
     points = []
     combos = itertools.product(*scan.values()) if scan else [()]
     for combo in combos:
-        point_fields = fields | dict(zip(scan, combo))
         try:
-            config = config_class(**point_fields)
+            points.append(config_class(**(fields | dict(zip(scan, combo)))))
         except ConfigError as exc:
             for problem in exc.details:
                 # Target problems already name their section ("target", "target.n").
@@ -359,10 +385,4 @@ def parse_experiment(document: dict) -> Experiment:
                         problems.record(problem)
                 else:
                     problems.record(problem.within(section.get(problem.field, "model")))
-            continue
-        points.append(config)
-        if replicas_ok:
-            for problem in check_replicas(config, replicas, "ensemble.replicas"):
-                problems.record(problem)
-    problems.raise_if_any()
-    return Experiment(tuple(points), scan, replicas, seed, bit_generator, document)
+    return points
