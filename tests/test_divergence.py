@@ -164,7 +164,7 @@ def test_configurations_past_validation_diverge_by_the_bound():
         model.advance(config, state, gens, 0, config.steps, snaps, eigenvalues, failed,
                       fail_step)  # fmt: skip
         assert failed.all() and np.all((fail_step > 1) & (fail_step < 100))
-        assert np.all(np.isfinite(model.final_weights(state)))
+        assert np.all(np.isfinite(model.MODEL.final_state(state)))
 
 
 def test_escape_bound_scales_with_the_configuration():

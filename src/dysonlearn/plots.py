@@ -28,7 +28,9 @@ from matplotlib.patches import Patch
 
 from . import analysis
 from ._version import __version__
-from .config import DysonConfig, RBMConfig, TeacherStudentConfig
+from .analysis.fokker_planck import FokkerPlanckMode
+from .models import model_for
+from .models import teacher_student as ts_model
 from .result import EnsembleResult
 
 COLUMN = 3.4  # inches: one column of a two-column journal page
@@ -150,26 +152,13 @@ def _groups(config) -> tuple[list[tuple[int, int]], list[int]]:
 
 
 def _describe(config) -> str:
-    name = {RBMConfig: "RBM", TeacherStudentConfig: "teacher-student", DysonConfig: "Dyson"}
-    text = rf"{name.get(type(config), type(config).__name__)}, $\alpha={config.lr:g}$, "
+    """The title of a point's figure: the model, lr, B and the noise."""
+    model = model_for(config)
+    text = rf"{model.name}, $\alpha={config.lr:g}$, "
     text += rf"$B={config.batch_size}$"
     if getattr(config, "noise", None) is not None:
-        text += rf", ${'g' if isinstance(config, DysonConfig) else 'A'}={config.noise:g}$"
+        text += rf", ${model.noise_symbol(config)}={config.noise:g}$"
     return text
-
-
-def _level_label(config) -> str:
-    if isinstance(config, RBMConfig):
-        return r"$x^*=\mu^2-\kappa$ [B.4]"
-    if isinstance(config, TeacherStudentConfig):
-        return r"teacher $\kappa$"
-    return r"$x^*$"
-
-
-def _eigenvalue_label(config) -> str:
-    if isinstance(config, RBMConfig):
-        return r"eigenvalue $x$ of $\sigma_h^2 W^{T}W$"
-    return r"eigenvalue $x$ of $W$"
 
 
 def _hist(ax, values) -> np.ndarray:
@@ -252,17 +241,21 @@ def learnt_histograms(result, snapshot: int = -1) -> Figure:
     edges = lo + width * np.arange(math.ceil((hi - lo) / width) + 1)
     ax.hist(eigs.ravel(), bins=edges, density=True, **_HIST, label="learnt eigenvalues")
     for k, level in enumerate(np.unique(config.stationary_levels)):
-        label = _level_label(config) if k == 0 else None
+        label = model_for(config).level_label(config) if k == 0 else None
         ax.axvline(level, ymax=0.82, color="C3", ls="--", lw=0.7, label=label)
-    ax.set_xlabel(_eigenvalue_label(config))
+    ax.set_xlabel(model_for(config).eigenvalue_label(config))
     ax.set_ylabel(r"density $\rho(x)$")
     ax.set_ylim(0, ax.get_ylim()[1] * 1.3)  # a strip at the top for the legend
     ax.legend(loc="upper center", ncols=2)
     return fig
 
 
+# The fitted numbers in the upper right corner of a panel.
+_CORNER = {"fontsize": 6.5, "va": "top", "ha": "right", "x": 0.97, "y": 0.95}
+
+
 @_styled
-def spacing_figure(result, snapshots: int = 1) -> Figure:
+def spacing_figure(result, snapshots: int = 1, fits=None) -> Figure:
     """Spacings and level densities of the learnt spectrum (article Fig. 5).
 
     One row per degenerate pair: the raw spacing S with P(S) [A.8] at the fitted <S>, the
@@ -271,11 +264,28 @@ def spacing_figure(result, snapshots: int = 1) -> Figure:
     [A.10] fitted by :func:`~dysonlearn.analysis.fit_semicircle2`. Then the non-degenerate
     levels, each with a Gaussian fit. The last ``snapshots`` snapshots are pooled;
     Freedman-Diaconis bins; errors from a jackknife over replicas.
+
+    Parameters
+    ----------
+    result : EnsembleResult
+        One scan point.
+    snapshots : int
+        Pool the last ``snapshots`` snapshots.
+    fits : list of GroupFit, optional
+        :func:`~dysonlearn.analysis.fit_levels` of the usable replicas' pooled
+        snapshots, when the caller has them (fitted here otherwise).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     config = result.config
     late = _usable(result, snapshots)
     pairs, singles = _groups(config)
     levels = config.stationary_levels
+    if fits is None:
+        fits = analysis.fit_levels(levels, late)
+    by_modes = {group.modes: group for group in fits}
     rows = len(pairs) + math.ceil(len(singles) / 3)
     fig, axes = _figure(PAGE, 0.45 + 1.65 * max(rows, 1), max(rows, 1), 3)
     if rows == 0:
@@ -285,79 +295,71 @@ def spacing_figure(result, snapshots: int = 1) -> Figure:
     fig.suptitle(f"{_describe(config)}, {pooled}, {_replicas_text(result, late.shape[0])}")
     # The fits need 3 replicas: say why a panel stays empty (all diverged, say).
     empty = _nothing_usable(result, late.shape[0]) if late.shape[0] < 3 else "too few replicas"
-    text = {"fontsize": 6.5, "va": "top", "ha": "right", "x": 0.97, "y": 0.95}
-    for (i, j), (ax_s, ax_n, ax_x) in zip(pairs, axes):
-        ax_s.set_title(rf"modes {i}, {j}: $x^*={levels[i]:.4g}$", loc="left")
-        try:
-            spacing = late[:, :, j] - late[:, :, i]
-            wig = analysis.fit_wigner(spacing)
-            pair = analysis.fit_semicircle2(late[:, :, [i, j]])
-        except ValueError:
-            for ax in (ax_s, ax_n, ax_x):
-                _note(ax, empty)
-            continue
-        edges = _hist(ax_s, spacing)
-        grid = np.linspace(0, max(edges[-1], 3 * wig.mean), 300)
-        ax_s.plot(grid, analysis.spacing_pdf(grid, wig.mean), color="C0", label="[A.8]")
-        ax_s.text(
-            s=rf"$\langle S\rangle={_pm(wig.mean, wig.mean_err)}$",
-            transform=ax_s.transAxes,
-            **text,
-        )
-        ax_s.set(xlabel=rf"spacing $S=x_{{{j}}}-x_{{{i}}}$", ylabel=r"$P(S)$")
-        edges = _hist(ax_n, spacing / wig.mean)
-        grid = np.linspace(0, max(edges[-1], 3.0), 300)
-        ax_n.plot(grid, analysis.wigner_surmise(grid), color="C0", label="Wigner [A.9]")
-        ax_n.plot(grid, np.exp(-grid), color="0.5", ls=":", label=r"Poisson $e^{-s}$")
-        ax_n.text(s=f"KS $p={wig.ks_pvalue:.2g}$", transform=ax_n.transAxes, **text)
-        ax_n.set(xlabel=r"$s=S/\langle S\rangle$", ylabel=r"$P(s)$")
-        edges = _hist(ax_x, late[:, :, [i, j]])
-        grid = np.linspace(edges[0], edges[-1], 300)
-        ax_x.plot(
-            grid, analysis.semicircle2_pdf(grid, pair.x0, pair.sigma), color="C1", label="[A.10]"
-        )
-        ax_x.text(s=_fit_label(pair), transform=ax_x.transAxes, **text)
-        ax_x.axvline(levels[i], ymax=0.66, color="C3", ls="--", lw=0.7, label=r"$x^*$")
-        ax_x.set(xlabel=rf"$x_{{{i}}}$, $x_{{{j}}}$ pooled", ylabel=r"$\rho(x)$")
-        # Headroom above the histograms for the legends and the fitted numbers.
-        for ax, room in ((ax_s, 1.3), (ax_n, 1.3), (ax_x, 1.6)):
-            ax.legend(loc="upper left")
-            ax.set_ylim(0, ax.get_ylim()[1] * room)
+    for (i, j), row in zip(pairs, axes):
+        _pair_panels(row, late, (i, j), by_modes[(i, j)], levels[i], empty)
     slots = axes[len(pairs) :].ravel()
     for mode, ax in zip(singles, slots):
-        ax.set_title(rf"mode {mode}: $x^*={levels[mode]:.4g}$", loc="left")
-        try:
-            fit = analysis.fit_gaussian(late[:, :, mode])
-        except ValueError:
-            _note(ax, empty)
-            continue
-        edges = _hist(ax, late[:, :, mode])
-        grid = np.linspace(edges[0], edges[-1], 300)
-        ax.plot(grid, analysis.gaussian_pdf(grid, fit.x0, fit.sigma), color="C2", label="Gaussian")
-        ax.text(s=_fit_label(fit), transform=ax.transAxes, **text)
-        ax.axvline(levels[mode], ymax=0.66, color="C3", ls="--", lw=0.7, label=r"$x^*$")
-        ax.set(xlabel=rf"$x_{{{mode}}}$", ylabel=r"$\rho(x)$")
-        ax.legend(loc="upper left")
-        ax.set_ylim(0, ax.get_ylim()[1] * 1.6)
+        _single_panel(ax, late, mode, by_modes[(mode,)], levels[mode], empty)
     for ax in slots[len(singles) :]:
         ax.set_axis_off()
     return fig
 
 
-def _scale_label(config) -> str:
-    """The fit variable sqrt(lr f / B) of :func:`~dysonlearn.analysis.scaling_table`."""
-    if isinstance(config, RBMConfig):
-        return r"$\sqrt{\alpha\,(\mu^2-\kappa)/B}$"
-    if isinstance(config, DysonConfig) and config.drift == "rbm":
-        return r"$\sqrt{\alpha f/B}$"
-    return r"$\sqrt{\alpha A^2/B}$"
+def _pair_panels(row, late: np.ndarray, modes: tuple[int, int], group, level: float,
+                 empty: str) -> None:  # fmt: skip
+    """One pair's row of :func:`spacing_figure`: P(S) [A.8], P(s) [A.9], rho(x) [A.10]."""
+    (i, j), (ax_s, ax_n, ax_x) = modes, row
+    ax_s.set_title(rf"modes {i}, {j}: $x^*={level:.4g}$", loc="left")
+    if group.error is not None:
+        for ax in (ax_s, ax_n, ax_x):
+            _note(ax, empty)
+        return
+    spacing = late[:, :, j] - late[:, :, i]
+    wig, pair = group.wigner, group.pair
+    edges = _hist(ax_s, spacing)
+    grid = np.linspace(0, max(edges[-1], 3 * wig.mean), 300)
+    ax_s.plot(grid, analysis.spacing_pdf(grid, wig.mean), color="C0", label="[A.8]")
+    ax_s.text(
+        s=rf"$\langle S\rangle={_pm(wig.mean, wig.mean_err)}$",
+        transform=ax_s.transAxes,
+        **_CORNER,
+    )
+    ax_s.set(xlabel=rf"spacing $S=x_{{{j}}}-x_{{{i}}}$", ylabel=r"$P(S)$")
+    edges = _hist(ax_n, spacing / wig.mean)
+    grid = np.linspace(0, max(edges[-1], 3.0), 300)
+    ax_n.plot(grid, analysis.wigner_surmise(grid), color="C0", label="Wigner [A.9]")
+    ax_n.plot(grid, np.exp(-grid), color="0.5", ls=":", label=r"Poisson $e^{-s}$")
+    ax_n.text(s=f"KS $p={wig.ks_pvalue:.2g}$", transform=ax_n.transAxes, **_CORNER)
+    ax_n.set(xlabel=r"$s=S/\langle S\rangle$", ylabel=r"$P(s)$")
+    edges = _hist(ax_x, late[:, :, [i, j]])
+    grid = np.linspace(edges[0], edges[-1], 300)
+    ax_x.plot(
+        grid, analysis.semicircle2_pdf(grid, pair.x0, pair.sigma), color="C1", label="[A.10]"
+    )
+    ax_x.text(s=_fit_label(pair), transform=ax_x.transAxes, **_CORNER)
+    ax_x.axvline(level, ymax=0.66, color="C3", ls="--", lw=0.7, label=r"$x^*$")
+    ax_x.set(xlabel=rf"$x_{{{i}}}$, $x_{{{j}}}$ pooled", ylabel=r"$\rho(x)$")
+    # Headroom above the histograms for the legends and the fitted numbers.
+    for ax, room in ((ax_s, 1.3), (ax_n, 1.3), (ax_x, 1.6)):
+        ax.legend(loc="upper left")
+        ax.set_ylim(0, ax.get_ylim()[1] * room)
 
 
-def _predicted_slope(config) -> tuple[float, str]:
-    """Slope of <S> = sqrt(pi) sigma against sqrt(lr f / B) at lr -> 0 and its equation."""
-    if isinstance(config, RBMConfig):
-        return math.sqrt(2 * math.pi), r"[B.9]: $\sqrt{2\pi}$"
-    return math.sqrt(math.pi), r"[C.3]: $\sqrt{\pi}$"
+def _single_panel(ax, late: np.ndarray, mode: int, group, level: float, empty: str) -> None:
+    """One non-degenerate level's panel of :func:`spacing_figure`, with its Gaussian fit."""
+    ax.set_title(rf"mode {mode}: $x^*={level:.4g}$", loc="left")
+    if group.error is not None:
+        _note(ax, empty)
+        return
+    fit = group.gaussians[0]
+    edges = _hist(ax, late[:, :, mode])
+    grid = np.linspace(edges[0], edges[-1], 300)
+    ax.plot(grid, analysis.gaussian_pdf(grid, fit.x0, fit.sigma), color="C2", label="Gaussian")
+    ax.text(s=_fit_label(fit), transform=ax.transAxes, **_CORNER)
+    ax.axvline(level, ymax=0.66, color="C3", ls="--", lw=0.7, label=r"$x^*$")
+    ax.set(xlabel=rf"$x_{{{mode}}}$", ylabel=r"$\rho(x)$")
+    ax.legend(loc="upper left")
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.6)
 
 
 def _skipped_note(fig, table) -> None:
@@ -393,10 +395,23 @@ def scaling_figure(results, snapshots: int = 1, table=None) -> Figure:
 
     <S> and sqrt(pi) sigma of every degenerate pair (sigma from the [A.10] fit) against
     sqrt(lr f / B), with the common lines through the origin fitted by
-    :func:`~dysonlearn.analysis.scaling_table` and the lr -> 0 prediction ([B.9] for the RBM,
-    [C.3] otherwise); then <S> against sqrt(pi) sigma, which [A.8] puts on the slope-1 line.
-    Pass ``table`` (a :class:`~dysonlearn.analysis.ScalingTable` of these results) to reuse it.
-    Points without usable replicas (all diverged) are left out and named in the title.
+    :func:`~dysonlearn.analysis.scaling_table` and the model's lr -> 0 prediction ([B.9] for
+    the RBM, [C.3] otherwise); then <S> against sqrt(pi) sigma, which [A.8] puts on the
+    slope-1 line. Points without usable replicas (all diverged) are left out and named in
+    the title.
+
+    Parameters
+    ----------
+    results : list of EnsembleResult
+        A scan of one model.
+    snapshots : int
+        Pool the last ``snapshots`` snapshots.
+    table : ScalingTable, optional
+        :func:`~dysonlearn.analysis.scaling_table` of these results, to reuse it.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     results = _as_list(results)
     table = analysis.scaling_table(results, snapshots) if table is None else table
@@ -408,43 +423,55 @@ def scaling_figure(results, snapshots: int = 1, table=None) -> Figure:
             _note(ax, "no point with usable replicas" if table.skipped else "no degenerate pairs")
         return fig
     config = results[0].config
+    model = model_for(config)
     scale = np.array([p.scale for p in table.pairs])
     spacing = np.array([[p.mean_spacing, p.mean_spacing_err] for p in table.pairs]).T
     width = math.sqrt(math.pi) * np.array([[p.sigma, p.sigma_err] for p in table.pairs]).T
     level = np.array([p.level for p in table.pairs])
-    distinct = np.unique(level)
-    slope, slope_label = _predicted_slope(config)
-    symbol = r"\kappa" if isinstance(config, TeacherStudentConfig) else "x^*"
     panels = [
         (axes[0], spacing, table.spacing_slope, r"$\langle S\rangle$"),
         (axes[1], width, table.width_slope, r"$\sqrt{\pi}\,\sigma$ [A.10]"),
     ]
     for ax, (y, yerr), fit, ylabel in panels:
-        for k, value in enumerate(distinct):
-            at = level == value
-            ax.errorbar(
-                scale[at],
-                y[at],
-                yerr[at],
-                fmt="o",
-                color=f"C{k}",
-                ms=3,
-                label=rf"${symbol}={value:.4g}$",
-            )
-        line = np.array([0, scale.max() * 1.08])
-        if fit is not None:
-            ax.plot(line, fit.slope * line, color="k", lw=0.8, label="fit")
-        _fit_text(ax, fit)
-        ax.plot(line, slope * line, color="0.5", lw=0.8, ls=":", label=slope_label)
-        ax.set(xlabel=_scale_label(config), ylabel=ylabel, xlim=(0, line[1]))
-        # Room at the top left for the legend, above the lines through the origin.
-        steepest = max(slope, fit.slope) if fit is not None else slope
-        top = np.nanmax(y + np.nan_to_num(yerr), initial=0.0)
-        ax.set_ylim(0, max(1.4 * steepest * line[1], 1.1 * top))
+        _scaling_panel(ax, scale, level, y, yerr, fit, model.predicted_slope(config),
+                       model.level_symbol(config), (model.scale_label(config), ylabel))  # fmt: skip
     axes[0].legend(loc="upper left")  # the points rise to the right: the corner stays free
     axes[1].legend(handles=axes[1].get_lines()[-2:], loc="upper left")
-    ax, fit = axes[2], table.spacing_vs_width
-    for k, value in enumerate(distinct):
+    _spacing_vs_width_panel(axes[2], level, spacing, width, table.spacing_vs_width)
+    return fig
+
+
+def _scaling_panel(ax, scale, level, y, yerr, fit, predicted: tuple[float, str], symbol: str,
+                   labels: tuple[str, str]) -> None:  # fmt: skip
+    """One panel of :func:`scaling_figure`: y of every pair against the scaling variable,
+    a colour per level, the fitted line and the predicted one, and the axis labels."""
+    slope, slope_label = predicted
+    for k, value in enumerate(np.unique(level)):
+        at = level == value
+        ax.errorbar(
+            scale[at],
+            y[at],
+            yerr[at],
+            fmt="o",
+            color=f"C{k}",
+            ms=3,
+            label=rf"${symbol}={value:.4g}$",
+        )
+    line = np.array([0, scale.max() * 1.08])
+    if fit is not None:
+        ax.plot(line, fit.slope * line, color="k", lw=0.8, label="fit")
+    _fit_text(ax, fit)
+    ax.plot(line, slope * line, color="0.5", lw=0.8, ls=":", label=slope_label)
+    ax.set(xlabel=labels[0], ylabel=labels[1], xlim=(0, line[1]))
+    # Room at the top left for the legend, above the lines through the origin.
+    steepest = max(slope, fit.slope) if fit is not None else slope
+    top = np.nanmax(y + np.nan_to_num(yerr), initial=0.0)
+    ax.set_ylim(0, max(1.4 * steepest * line[1], 1.1 * top))
+
+
+def _spacing_vs_width_panel(ax, level, spacing, width, fit) -> None:
+    """The last panel of :func:`scaling_figure`: <S> against sqrt(pi) sigma [A.8]."""
+    for k, value in enumerate(np.unique(level)):
         at = level == value
         ax.errorbar(
             width[0, at],
@@ -467,7 +494,6 @@ def scaling_figure(results, snapshots: int = 1, table=None) -> Figure:
         ylim=(0, line[1]),
     )
     ax.legend(loc="upper left")
-    return fig
 
 
 @_styled
@@ -522,43 +548,69 @@ def fokker_planck_figure(kappa: float, mu: float, D: float, levels: int = 4) -> 
     variance D / omega; the Schroedinger potential U(x) [B.13] with its lowest ``levels``
     energies E_n (solid) against the harmonic n omega (dotted) and the eigenfunctions psi_n
     drawn at their energies (arbitrary scale).
-    """
-    from .analysis.fokker_planck import FokkerPlanckMode
 
+    Parameters
+    ----------
+    kappa, mu : float
+        The mode's target eigenvalue and the RBM's mu (0 < kappa < mu^2).
+    D : float
+        The diffusion constant (e.g. ``FokkerPlanckMode.from_training(...).D``).
+    levels : int
+        How many energies and eigenfunctions to draw.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     mode = FokkerPlanckMode(kappa, mu, D)
-    x_star, omega, top = mode.x_star, mode.omega, mu**2
     fig, axes = _figure(PAGE, 2.5, 1, 3)
     ax_v, ax_p, ax_u = axes[0]
     fig.suptitle(
         rf"$\kappa={kappa:g}$, $\mu={mu:g}$, $D={D:.3g}$: "
-        rf"$x^*={x_star:.4g}$, $\omega={omega:.3g}$"
+        rf"$x^*={mode.x_star:.4g}$, $\omega={mode.omega:.3g}$"
     )
+    _potential_panel(ax_v, mode, mu**2)
+    _stationary_panel(ax_p, mode, mu**2, D)
+    _schrodinger_panel(ax_u, mode, mu**2, levels)
+    return fig
 
+
+def _potential_panel(ax, mode, top: float) -> None:
+    """V(x) - V(x*) [B.11] over [0, mu^2), until it leaves the frame."""
+    x_star = mode.x_star
     x = np.linspace(0, top, 4001)[:-1]
     v = mode.potential(x) - mode.potential(x_star)
     barrier = max(v[0], 1e-12)
     # V climbs logarithmically to +inf at mu^2: show it until it leaves the frame.
     beyond = np.flatnonzero((x > x_star) & (v > 3 * barrier))
     right = min(top, 1.1 * x[beyond[0]]) if beyond.size else top
-    ax_v.plot(x, v, color="C0")
-    ax_v.axvline(x_star, color="C3", ls="--", lw=0.7, label=r"$x^*=\mu^2-\kappa$")
-    ax_v.set(
+    ax.plot(x, v, color="C0")
+    ax.axvline(x_star, color="C3", ls="--", lw=0.7, label=r"$x^*=\mu^2-\kappa$")
+    ax.set(
         xlabel="$x$",
         ylabel=r"$V(x)-V(x^*)$ [B.11]",
         xlim=(0, right),
         ylim=(-0.15 * barrier, 3 * barrier),
     )
-    ax_v.legend(loc="upper left")
+    ax.legend(loc="upper left")
 
-    spread = math.sqrt(D / omega)
+
+def _stationary_panel(ax, mode, top: float, D: float) -> None:
+    """P = psi0^2 [B.12] beside the harmonic Gaussian of variance D / omega."""
+    x_star = mode.x_star
+    spread = math.sqrt(D / mode.omega)
     x = np.linspace(max(0.0, x_star - 6 * spread), min(top, x_star + 6 * spread), 800)[:-1]
-    ax_p.plot(x, mode.stationary_pdf(x), color="C0", label=r"$P=\psi_0^2$ [B.12]")
+    ax.plot(x, mode.stationary_pdf(x), color="C0", label=r"$P=\psi_0^2$ [B.12]")
     harmonic = analysis.gaussian_pdf(x, x_star, spread)
-    ax_p.plot(x, harmonic, color="0.5", ls=":", label=r"Gaussian, var $D/\omega$")
-    ax_p.set(xlabel="$x$", ylabel=r"$P_\mathrm{stat}(x)$", xlim=(x[0], x[-1]))
-    ax_p.set_ylim(0, 1.3 * ax_p.get_ylim()[1])
-    ax_p.legend(loc="upper left")
+    ax.plot(x, harmonic, color="0.5", ls=":", label=r"Gaussian, var $D/\omega$")
+    ax.set(xlabel="$x$", ylabel=r"$P_\mathrm{stat}(x)$", xlim=(x[0], x[-1]))
+    ax.set_ylim(0, 1.3 * ax.get_ylim()[1])
+    ax.legend(loc="upper left")
 
+
+def _schrodinger_panel(ax, mode, top: float, levels: int) -> None:
+    """U(x) [B.13], its lowest energies against n omega and the eigenfunctions psi_n."""
+    omega = mode.omega
     energies = np.asarray(mode.spectrum(levels), dtype=np.float64)
     x = np.linspace(0, top, 20001)[:-1]
     u = mode.schrodinger_potential(x)
@@ -568,14 +620,14 @@ def fokker_planck_figure(kappa: float, mu: float, D: float, levels: int = 4) -> 
     pad = 0.05 * (x[inside[-1]] - x[inside[0]])
     lo, hi = max(0.0, x[inside[0]] - pad), min(x[-1], x[inside[-1]] + pad)
     x = np.linspace(lo, hi, 1000)
-    ax_u.plot(x, mode.schrodinger_potential(x), color="k", lw=0.9, label="$U(x)$ [B.13]")
+    ax.plot(x, mode.schrodinger_potential(x), color="k", lw=0.9, label="$U(x)$ [B.13]")
     psi = np.asarray(mode.eigenfunctions(levels, x), dtype=np.float64)
     psi[psi == 0] = np.nan  # outside the grid of the eigenproblem (e.g. its basin of x*)
     amplitude = 0.35 * np.min(np.diff(energies)) if levels > 1 else 0.35 * omega
     for n, (energy, wave) in enumerate(zip(energies, psi)):
         in_omega = energy / omega if abs(energy / omega) >= 5e-4 else 0.0  # no "-0.000"
-        ax_u.axhline(energy, color=f"C{n}", lw=0.6)
-        ax_u.plot(
+        ax.axhline(energy, color=f"C{n}", lw=0.6)
+        ax.plot(
             x,
             energy + amplitude * wave / (np.nanmax(np.abs(wave), initial=0.0) or 1.0),
             color=f"C{n}",
@@ -583,16 +635,15 @@ def fokker_planck_figure(kappa: float, mu: float, D: float, levels: int = 4) -> 
             label=rf"$E_{n}={in_omega:.3f}\,\omega$, $\psi_{n}$",
         )
     for energy in mode.harmonic_spectrum(levels):
-        ax_u.axhline(energy, color="0.5", ls=":", lw=0.7)
-    ax_u.plot([], [], color="0.5", ls=":", lw=0.7, label=r"$n\,\omega$ (harmonic)")
-    ax_u.set(
+        ax.axhline(energy, color="0.5", ls=":", lw=0.7)
+    ax.plot([], [], color="0.5", ls=":", lw=0.7, label=r"$n\,\omega$ (harmonic)")
+    ax.set(
         xlabel="$x$",
         ylabel=r"$U(x)$, $E_n$",
         xlim=(lo, hi),
         ylim=(floor - 0.05 * (ceiling - floor), ceiling),
     )
-    ax_u.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
-    return fig
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5))
 
 
 @_styled
@@ -604,28 +655,19 @@ def teacher_student_scaling(results, snapshots: int = 1) -> Figure:
     <S> over that corrected prediction. Non-teacher-student results are ignored; a point
     whose replicas all diverged is left out and named in the title, and at lr >= 2 (no
     stationary state) there is no corrected prediction to draw or divide by.
+
+    Parameters
+    ----------
+    results : EnsembleResult or list of EnsembleResult
+        A scan (of the teacher-student model).
+    snapshots : int
+        Pool the last ``snapshots`` snapshots.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
-    rows = []  # (x, <S>, error, lr)
-    left_out = []
-    for result in _as_list(results):
-        config = result.config
-        if not isinstance(config, TeacherStudentConfig):
-            continue
-        late = _usable(result, snapshots)
-        pairs = _groups(config)[0]
-        if pairs and late.shape[0] < 3:
-            left_out.append(
-                rf"$\alpha={config.lr:g}$, $B={config.batch_size}$, "
-                rf"$A={config.noise:g}$: {_nothing_usable(result, late.shape[0])}"
-            )
-            continue
-        for i, j in pairs:
-            try:
-                wig = analysis.fit_wigner(late[:, :, j] - late[:, :, i])
-            except ValueError:
-                continue
-            x = math.sqrt(math.pi * config.lr * config.noise**2 / config.batch_size)
-            rows.append((x, wig.mean, wig.mean_err, config.lr))
+    rows, left_out = _teacher_student_rows(_as_list(results), snapshots)
     fig, axes = _figure(COLUMN, 3.8, 2, 1, sharex=True, height_ratios=(2, 1))
     ax, ax_r = axes[:, 0]
     if left_out:
@@ -645,7 +687,7 @@ def teacher_student_scaling(results, snapshots: int = 1) -> Figure:
         )
         if rate >= 2:  # [A.6] has no stationary width there
             continue
-        factor = 1 / math.sqrt(1 - rate / 2)
+        factor = ts_model.finite_lr_factor(rate)
         ax.plot(line, factor * line, color=f"C{n}", lw=0.7, ls="--")
         ax_r.errorbar(
             x[at],
@@ -663,6 +705,32 @@ def teacher_student_scaling(results, snapshots: int = 1) -> Figure:
     return fig
 
 
+def _teacher_student_rows(results, snapshots: int) -> tuple[list[tuple], list[str]]:
+    """(sqrt(pi lr A^2 / B), <S>, error, lr) of every degenerate pair of the teacher-student
+    points, and the points left out for want of usable replicas."""
+    rows, left_out = [], []
+    for result in results:
+        config = result.config
+        if config.kind != ts_model.MODEL.kind:
+            continue
+        late = _usable(result, snapshots)
+        pairs = _groups(config)[0]
+        if pairs and late.shape[0] < 3:
+            left_out.append(
+                rf"$\alpha={config.lr:g}$, $B={config.batch_size}$, "
+                rf"$A={config.noise:g}$: {_nothing_usable(result, late.shape[0])}"
+            )
+            continue
+        for i, j in pairs:
+            try:
+                wig = analysis.fit_wigner(late[:, :, j] - late[:, :, i])
+            except ValueError:
+                continue
+            x = ts_model.small_lr_mean_spacing(config.lr, config.batch_size, config.noise)
+            rows.append((x, wig.mean, wig.mean_err, config.lr))
+    return rows, left_out
+
+
 @_styled
 def marchenko_pastur_figure(result) -> Figure:
     """The initial spectrum of an RBM against Marchenko-Pastur [B.7].
@@ -674,7 +742,7 @@ def marchenko_pastur_figure(result) -> Figure:
     initial law does not depend on what training did later.
     """
     config = result.config
-    if not isinstance(config, RBMConfig):
+    if getattr(config, "kind", None) != "rbm":
         raise TypeError(f"result: needs an RBMConfig result, got {type(config).__name__}")
     small, large = sorted((config.n_visible, config.n_hidden))
     start = np.asarray(result.eigenvalues, dtype=np.float64)[:, 0, -small:]
@@ -741,12 +809,15 @@ def trajectories_figure(result, replicas: int = 20) -> Figure:
                 lw=0,
             )
             ax.plot(steps, mean[:, m], color=color, marker="o", ms=2.5, lw=1.0)
-    ax.set(xlabel="training step", ylabel=_eigenvalue_label(config), xlim=(steps[0], steps[-1]))
+    model = model_for(config)
+    ax.set(
+        xlabel="training step", ylabel=model.eigenvalue_label(config), xlim=(steps[0], steps[-1])
+    )
     handles = [
         Line2D([], [], color="0.3", marker="o", ms=2.5, label="mean over replicas"),
         Patch(color="0.3", alpha=0.25, lw=0, label=r"$\pm1$ standard deviation"),
         Line2D([], [], color="0.3", lw=0.3, label=f"{min(replicas, eigs.shape[0])} replicas"),
-        Line2D([], [], color="0.3", ls="--", lw=0.6, label=_level_label(config)),
+        Line2D([], [], color="0.3", ls="--", lw=0.6, label=model.level_label(config)),
     ]
     fig.legend(handles=handles, loc="outside lower center", ncols=2)
     return fig
@@ -763,15 +834,31 @@ def save_figures(
 ) -> list[Path]:
     """Write every figure that applies to ``results`` as PNG files in ``outdir``.
 
-    ``results``: one EnsembleResult, or a list of them (a scan). Per result (unless
-    ``per_point`` is False and there are several, which saves most of the time of a scan):
-    ``histograms``, ``spacings``, ``trajectories`` and, for an RBM, ``marchenko_pastur``,
-    suffixed ``_<index>_lr<lr>_B<B>[_A<noise>]`` for a scan. Once: ``target_spectrum`` and
-    ``fokker_planck`` (the slowest mode, largest kappa, with D from
-    ``FokkerPlanckMode.from_training``; skipped with a warning if
-    :mod:`dysonlearn.analysis.fokker_planck` cannot be imported) for the first RBM, ``scaling`` and
-    ``lambda_ratio`` when there are degenerate pairs, ``teacher_student_scaling`` for
-    teacher-student results. Returns the paths written.
+    Per result (unless ``per_point`` is False and there are several, which saves most of the
+    time of a scan): ``histograms``, ``spacings``, ``trajectories`` and the model's own
+    (:meth:`dysonlearn.models.Model.point_figures`: ``marchenko_pastur`` for an RBM),
+    suffixed ``_<index>_lr<lr>_B<B>[_A<noise>]`` for a scan. Once: the models' own scan
+    figures (:meth:`~dysonlearn.models.Model.scan_figures`: ``target_spectrum`` and
+    ``fokker_planck`` of the first RBM point, ``teacher_student_scaling``), then ``scaling``
+    and ``lambda_ratio`` when there are degenerate pairs.
+
+    Parameters
+    ----------
+    results : EnsembleResult or list of EnsembleResult
+        One result, or a scan.
+    outdir : path-like
+        Made if missing.
+    snapshots : int
+        Pool the last ``snapshots`` snapshots.
+    dpi : int
+        Resolution of the PNG files.
+    per_point : bool
+        Write the per-point figures of a scan.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
     """
     results = _as_list(results)
     outdir = Path(outdir)
@@ -783,40 +870,41 @@ def save_figures(
         fig.savefig(path, dpi=dpi, metadata={"Software": f"{FIGURE_SOFTWARE} {__version__}"})
         written.append(path)
 
+    # One fit per point, shared by its spacing figure and the scaling table.
+    fits = [_point_fits(result, snapshots) for result in results]
     scan = len(results) > 1
     for index, result in enumerate(results if per_point or not scan else []):
         tag = f"_{index:02d}_{_slug(result.config)}" if scan else ""
         save(learnt_histograms(result), f"histograms{tag}")
-        save(spacing_figure(result, snapshots), f"spacings{tag}")
+        save(spacing_figure(result, snapshots, fits[index]), f"spacings{tag}")
         save(trajectories_figure(result), f"trajectories{tag}")
-        if isinstance(result.config, RBMConfig):
-            save(marchenko_pastur_figure(result), f"marchenko_pastur{tag}")
-    rbm = next((r.config for r in results if isinstance(r.config, RBMConfig)), None)
-    if rbm is not None:
-        save(target_spectrum(rbm.target, rbm.mu), "target_spectrum")
-        try:
-            from .analysis.fokker_planck import FokkerPlanckMode
-        except ImportError:
-            warnings.warn(
-                "fokker_planck: dysonlearn.analysis.fokker_planck is missing; figure skipped",
-                stacklevel=2,
-            )
-        else:
-            kappa = float(np.max(rbm.target.spectrum))
-            if 0 < kappa < rbm.mu**2:  # x* > 0: the mode has a stable level
-                mode = FokkerPlanckMode.from_training(kappa, rbm.mu, rbm.lr, rbm.batch_size)
-                save(fokker_planck_figure(kappa, rbm.mu, mode.D), "fokker_planck")
+        for name, fig in model_for(result.config).point_figures(result):
+            save(fig, f"{name}{tag}")
+    for model, points in _by_model(results).items():
+        for name, fig in model.scan_figures(points, snapshots):
+            save(fig, name)
     try:
-        table = analysis.scaling_table(results, snapshots)
+        table = analysis.scaling_table(results, snapshots, fits)
     except ValueError as exc:
         warnings.warn(f"scaling: figures skipped ({exc})", stacklevel=2)
         table = None
     if table is not None and table.pairs:
         save(scaling_figure(results, snapshots, table=table), "scaling")
         save(lambda_ratio_figure(results, snapshots, table=table), "lambda_ratio")
-    if any(isinstance(r.config, TeacherStudentConfig) for r in results):
-        save(teacher_student_scaling(results, snapshots), "teacher_student_scaling")
     return written
+
+
+def _point_fits(result, snapshots: int):
+    """fit_levels of a point's usable replicas over the last ``snapshots`` snapshots."""
+    return analysis.fit_levels(result.config.stationary_levels, _usable(result, snapshots))
+
+
+def _by_model(results) -> dict:
+    """The results of each model, models in order of first appearance."""
+    groups: dict = {}
+    for result in results:
+        groups.setdefault(model_for(result.config), []).append(result)
+    return groups
 
 
 __all__ = [

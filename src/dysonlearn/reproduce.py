@@ -24,6 +24,7 @@ from . import store as store_module
 from .analysis import scaling_table
 from .config import RBMConfig, TeacherStudentConfig
 from .experiment import Experiment
+from .models import model_for
 
 RBM_LRS = (0.01, 0.02, 0.04, 0.06, 0.08, 0.1)
 RBM_BATCHES = (4, 8, 16, 32, 64)
@@ -74,16 +75,40 @@ def teacher_student_experiment(scale: str) -> Experiment:
         for lr, b, a in settings
     )
     scan = {"lr": list(TS_LRS), "batch_size": list(TS_BATCHES), "noise": list(TS_NOISES)}
-    return Experiment(points, scan, replicas, SEED, "SFC64", {"reproduce": "teacher-student"})
+    return Experiment(points, scan, replicas, SEED, "SFC64", {"reproduce": "teacher_student"})
+
+
+# The experiments by name; "teacher-student" is an alias (the command line's spelling).
+EXPERIMENTS = {"rbm": rbm_experiment, "teacher_student": teacher_student_experiment}
+_ALIASES = {"teacher-student": "teacher_student"}
 
 
 def article_experiments(which: str, scale: str) -> list[tuple[str, Experiment]]:
-    out = []
-    if which in ("rbm", "all"):
-        out.append(("rbm", rbm_experiment(scale)))
-    if which in ("teacher-student", "all"):
-        out.append(("teacher-student", teacher_student_experiment(scale)))
-    return out
+    """The article's experiments to run, with their names (the output subdirectories).
+
+    Parameters
+    ----------
+    which : str
+        ``"rbm"``, ``"teacher_student"`` (or its alias ``"teacher-student"``) or ``"all"``.
+    scale : str
+        ``"smoke"``, ``"small"`` or ``"paper"`` (see the module docstring).
+
+    Returns
+    -------
+    list of (str, Experiment)
+        Canonical names (``"rbm"``, ``"teacher_student"``) and experiments, in that order.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``which``.
+    """
+    which = _ALIASES.get(which, which)
+    if which != "all" and which not in EXPERIMENTS:
+        known = ", ".join([*EXPERIMENTS, *_ALIASES, "all"])
+        raise ValueError(f"which: must be one of {known}, got {which!r}")
+    names = list(EXPERIMENTS) if which == "all" else [which]
+    return [(name, EXPERIMENTS[name](scale)) for name in names]
 
 
 def _pm(value: float, error: float) -> str:
@@ -91,7 +116,21 @@ def _pm(value: float, error: float) -> str:
 
 
 def compare(results) -> dict:
-    """Fitted numbers of a scan beside the analytic predictions (last 3 snapshots pooled)."""
+    """Fitted numbers of a scan beside the analytic predictions (last 3 snapshots pooled).
+
+    Parameters
+    ----------
+    results : list of EnsembleResult
+        A scan of one model.
+
+    Returns
+    -------
+    dict
+        The common slopes and the weighted Binder cumulant; then, for a model that predicts
+        <S> from the scan parameters (:meth:`dysonlearn.models.Model.predicted_mean_spacing`),
+        ``points`` with each pair's <S> and its prediction, otherwise ``lambda_over_kappa``
+        (its range over the levels at each lr / B).
+    """
     table = scaling_table(results, snapshots=3)
     binder = np.array([p.binder for p in table.pairs])
     binder_err = np.array([p.binder_err for p in table.pairs])
@@ -105,13 +144,15 @@ def compare(results) -> dict:
         "points": [],
     }
     config = results[0].config
-    if isinstance(config, TeacherStudentConfig):
+    model = model_for(config)
+    if model.predicted_mean_spacing(config.lr, config.batch_size,
+                                    getattr(config, "noise", None)) is not None:  # fmt: skip
         for row in table.pairs:
-            predicted = np.sqrt(np.pi * row.lr * row.noise**2 / row.batch_size / (1 - row.lr / 2))
+            predicted = model.predicted_mean_spacing(row.lr, row.batch_size, row.noise)
             out["points"].append({"lr": row.lr, "batch_size": row.batch_size, "noise": row.noise,
                                   "mean_spacing": row.mean_spacing,
                                   "mean_spacing_err": row.mean_spacing_err,
-                                  "predicted": float(predicted)})  # fmt: skip
+                                  "predicted": predicted})  # fmt: skip
     else:
         ratios = {}
         for row in table.levels:
@@ -123,64 +164,28 @@ def compare(results) -> dict:
 
 
 def write_comparison(outcomes: list[tuple[str, Path]], outdir: Path) -> Path:
-    """reproduce.md and reproduce.json in outdir: the article's numbers beside theory."""
+    """reproduce.md and reproduce.json in outdir: the article's numbers beside theory.
+
+    Parameters
+    ----------
+    outcomes : list of (str, pathlib.Path)
+        Each experiment's name and output directory (holding its ``results.h5``).
+    outdir : pathlib.Path
+        Where the two files go (made if missing).
+
+    Returns
+    -------
+    pathlib.Path
+        The Markdown file.
+    """
     lines = ["# dysonlearn reproduce: fitted numbers beside the analytic predictions", ""]
     data = {}
     for name, directory in outcomes:
         path = directory / "results.h5"
         _, infos = store_module.describe(path)
         results = [store_module.load_point(path, info.name) for info in infos]
-        found = compare(results)
-        data[name] = found
-        s, w, r = found["spacing_slope"], found["width_slope"], found["spacing_vs_width"]
-        lines += [f"## {name} ({len(results)} settings, {results[0].n_replicas} replicas each)",
-                  "", "| quantity | fitted | predicted |", "|---|---:|---:|"]  # fmt: skip
-        if name == "rbm":
-            lines += [
-                (
-                    f"| slope of <S> vs sqrt(lr (mu^2 - kappa) / B) | {_pm(s['slope'], s['slope_err'])} "
-                    "| about sqrt(2 pi) = 2.507 [B.9] (PCD correlations and finite lr shift it) |"
-                ),
-                (
-                    f"| slope of sqrt(pi) sigma vs sqrt(lr (mu^2 - kappa) / B) "
-                    f"| {_pm(w['slope'], w['slope_err'])} | the same slope |"
-                ),
-            ]
-        else:
-            lines += [
-                (
-                    f"| slope of <S> vs sqrt(lr A^2 / B) | {_pm(s['slope'], s['slope_err'])} "
-                    "| sqrt(pi) = 1.772 [C.3] times 1/sqrt(1 - lr/2) |"
-                ),
-                (
-                    f"| slope of sqrt(pi) sigma vs sqrt(lr A^2 / B) | {_pm(w['slope'], w['slope_err'])} "
-                    "| the same slope |"
-                ),
-            ]
-        lines += [
-            f"| slope of <S> vs sqrt(pi) sigma | {_pm(r['slope'], r['slope_err'])} | 1 [A.8] |",
-            (
-                f"| Binder cumulant of pair levels (weighted mean) "
-                f"| {_pm(found['binder_mean'], found['binder_mean_err'])} | 4/27 = 0.1481 [A.10] |"
-            ),
-            "",
-        ]
-        if found["points"]:
-            lines += ["| lr | B | A | <S> | [C.3] / sqrt(1 - lr/2) | ratio |",
-                      "|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
-            for p in found["points"]:
-                lines.append(
-                    f"| {p['lr']} | {p['batch_size']} | {p['noise']} "
-                    f"| {_pm(p['mean_spacing'], p['mean_spacing_err'])} | {p['predicted']:.4f} "
-                    f"| {p['mean_spacing'] / p['predicted']:.3f} |"
-                )
-            lines.append("")
-        if "lambda_over_kappa" in found:
-            lines += [("lambda_fit / kappa (range over levels) against lr / B, tending to 1 as "
-                      "lr / B -> 0 (SPEC B.5):"), ""]  # fmt: skip
-            for ratio, (lo, hi) in found["lambda_over_kappa"].items():
-                lines.append(f"- lr/B = {float(ratio):.5f}: {lo:.4f} .. {hi:.4f}")
-            lines.append("")
+        data[name] = compare(results)
+        lines += _comparison_lines(name, results, data[name])
         lines.append(f"Figures and per-setting summaries: {directory}/")
         lines.append("")
     outdir.mkdir(parents=True, exist_ok=True)
@@ -188,3 +193,46 @@ def write_comparison(outcomes: list[tuple[str, Path]], outdir: Path) -> Path:
     md = outdir / "reproduce.md"
     md.write_text("\n".join(lines), encoding="utf-8")
     return md
+
+
+def _comparison_lines(name: str, results: list, found: dict) -> list[str]:
+    """One experiment's section of reproduce.md: the slopes, then its per-point table."""
+    config = results[0].config
+    model = model_for(config)
+    s, w, r = found["spacing_slope"], found["width_slope"], found["spacing_vs_width"]
+    scale = model.scale_text(config)
+    lines = [f"## {name} ({len(results)} settings, {results[0].n_replicas} replicas each)",
+             "", "| quantity | fitted | predicted |", "|---|---:|---:|"]  # fmt: skip
+    lines += [
+        (
+            f"| slope of <S> vs {scale} | {_pm(s['slope'], s['slope_err'])} "
+            f"| {model.slope_text(config)} |"
+        ),
+        (
+            f"| slope of sqrt(pi) sigma vs {scale} | {_pm(w['slope'], w['slope_err'])} "
+            "| the same slope |"
+        ),
+        f"| slope of <S> vs sqrt(pi) sigma | {_pm(r['slope'], r['slope_err'])} | 1 [A.8] |",
+        (
+            f"| Binder cumulant of pair levels (weighted mean) "
+            f"| {_pm(found['binder_mean'], found['binder_mean_err'])} | 4/27 = 0.1481 [A.10] |"
+        ),
+        "",
+    ]
+    if found["points"]:
+        lines += ["| lr | B | A | <S> | [C.3] / sqrt(1 - lr/2) | ratio |",
+                  "|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+        for p in found["points"]:
+            lines.append(
+                f"| {p['lr']} | {p['batch_size']} | {p['noise']} "
+                f"| {_pm(p['mean_spacing'], p['mean_spacing_err'])} | {p['predicted']:.4f} "
+                f"| {p['mean_spacing'] / p['predicted']:.3f} |"
+            )
+        lines.append("")
+    if "lambda_over_kappa" in found:
+        lines += [("lambda_fit / kappa (range over levels) against lr / B, tending to 1 as "
+                  "lr / B -> 0 (SPEC B.5):"), ""]  # fmt: skip
+        for ratio, (lo, hi) in found["lambda_over_kappa"].items():
+            lines.append(f"- lr/B = {float(ratio):.5f}: {lo:.4f} .. {hi:.4f}")
+        lines.append("")
+    return lines

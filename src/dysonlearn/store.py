@@ -43,14 +43,13 @@ import scipy
 
 from . import journal as journal_module
 from ._version import __version__
-from .config import DysonConfig, RBMConfig, TeacherStudentConfig
 from .errors import ConfigError, StoreError
 from .journal import Journal, NoSpaceError
+from .models import MODELS
 from .result import EnsembleResult
 
 FORMAT = "dysonlearn-results"
 FORMAT_VERSION = 1
-_CONFIG_CLASSES = {c.kind: c for c in (RBMConfig, TeacherStudentConfig, DysonConfig)}
 _CHUNK_REPLICAS = 64
 # Rows copied at a time from the old view into the new: bounds the memory of a rebuild.
 _COPY_ROWS = 4096
@@ -88,11 +87,28 @@ class PointSpec:
 
 
 def config_from_dict(data: dict):
-    """The model configuration written by ``config.to_dict()``."""
+    """The model configuration written by ``config.to_dict()``.
+
+    Parameters
+    ----------
+    data : dict
+        ``{"kind": ..., field: value, ...}``; ``kind`` names a model of
+        :data:`dysonlearn.models.MODELS`.
+
+    Returns
+    -------
+    object
+        An instance of that model's ``config_class``.
+
+    Raises
+    ------
+    ConfigError
+        No registered model has that kind, or the fields are invalid.
+    """
     kind = data.get("kind") if isinstance(data, dict) else None
-    if kind not in _CONFIG_CLASSES:
+    if not isinstance(kind, str) or kind not in MODELS:
         raise ConfigError(f"config.kind: unknown model kind {kind!r} in the store")
-    return _CONFIG_CLASSES[kind].from_dict(data)
+    return MODELS[kind].config_class.from_dict(data)
 
 
 def _canonical(record) -> str:
@@ -138,39 +154,135 @@ def _recoverable(path: Path) -> str:
     )
 
 
-def _open_view(path: Path) -> h5py.File:
-    """Open the view for reading; clear errors for a missing, foreign or newer file."""
+@dataclass(frozen=True)
+class FileFormat:
+    """An HDF5 file format of this package, as its readers check it.
+
+    Attributes
+    ----------
+    name : str
+        The ``format`` root attribute, e.g. ``"dysonlearn-results"``.
+    version : int
+        The newest ``format_version`` this dysonlearn reads.
+    label : str
+        How messages name the file's argument, e.g. ``"results"``.
+    file : str
+        What a file of this format is called, e.g. ``"results file"``.
+    title : str
+        Its name in "an HDF5 file but not a ..." messages.
+    short : str
+        Its name in "has ... format N" messages.
+    """
+
+    name: str
+    version: int
+    label: str
+    file: str
+    title: str
+    short: str
+
+
+STORE_FORMAT = FileFormat(FORMAT, FORMAT_VERSION, "results", "results file",
+                          "dysonlearn results store", "store")  # fmt: skip
+
+
+def open_checked(path: Path, fmt: FileFormat, recover=None) -> h5py.File:
+    """Open an HDF5 file of this package for reading, after its format checks.
+
+    Shared by the results store and the spectrum tracker's files: the file must exist,
+    not be a directory, be HDF5, carry the root attribute ``format == fmt.name`` and a
+    ``format_version`` this version reads.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file.
+    fmt : FileFormat
+        The format expected, and how messages name it.
+    recover : callable, optional
+        ``recover(path) -> str or None``: for a missing or unreadable file, what can be
+        recovered (a damaged store with a journal), None when it is simply not there.
+
+    Returns
+    -------
+    h5py.File
+        Open for reading; the caller closes it.
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, a directory, not HDF5, of another format, or too new: bad
+        input, one line.
+    StoreError
+        A damaged or missing file of which ``recover`` says something can be recovered.
+    """
+    where = f"{fmt.label}: {str(path)!r}"
     if not path.exists():
-        if Journal(path).exists():
-            raise StoreError(f"results: {str(path)!r} is missing; {_recoverable(path)}")
-        raise ConfigError(f"results: file not found: {str(path)!r}")
+        clause = recover(path) if recover is not None else None
+        if clause is not None:
+            raise StoreError(f"{where} is missing; {clause}")
+        raise ConfigError(f"{fmt.label}: file not found: {str(path)!r}")
     if path.is_dir():
-        raise ConfigError(f"results: {str(path)!r} is a directory, not a results file")
+        raise ConfigError(f"{where} is a directory, not a {fmt.file}")
     try:
         handle = h5py.File(path, "r")
     except OSError as exc:
-        if Journal(path).exists() or _looks_like_hdf5(path):
-            raise StoreError(
-                f"results: {str(path)!r} is damaged (unreadable HDF5: {exc}); "
-                f"{_recoverable(path)}"
-            ) from None
-        raise ConfigError(f"results: {str(path)!r} is not a readable HDF5 file ({exc})") from None
-    if handle.attrs.get("format") != FORMAT:
+        clause = recover(path) if recover is not None else None
+        if clause is not None:
+            raise StoreError(f"{where} is damaged (unreadable HDF5: {exc}); {clause}") from None
+        raise ConfigError(f"{where} is not a readable HDF5 file ({exc})") from None
+    if handle.attrs.get("format") != fmt.name:
         handle.close()
-        raise ConfigError(
-            f"results: {str(path)!r} is an HDF5 file but not a dysonlearn results store"
-        )
+        raise ConfigError(f"{where} is an HDF5 file but not a {fmt.title}")
     try:
         version = int(handle.attrs.get("format_version", -1))
     except (TypeError, ValueError):
         version = -1
-    if version > FORMAT_VERSION:
+    if version > fmt.version:
         handle.close()
         raise ConfigError(
-            f"results: {str(path)!r} has store format {version}; this dysonlearn reads "
-            f"up to {FORMAT_VERSION} (upgrade dysonlearn)"
+            f"{where} has {fmt.short} format {version}; this dysonlearn reads up to "
+            f"{fmt.version} (upgrade dysonlearn)"
         )
     return handle
+
+
+def json_attr(attrs, key: str):
+    """The JSON value of an attribute written as text (str or bytes).
+
+    Parameters
+    ----------
+    attrs : h5py.AttributeManager
+        The attributes of a file or group.
+    key : str
+        The attribute.
+
+    Returns
+    -------
+    object
+        ``json.loads`` of its text.
+
+    Raises
+    ------
+    KeyError, ValueError
+        The attribute is missing or not JSON.
+    """
+    return json.loads(_attr_text(attrs, key))
+
+
+def _store_recovery(path: Path) -> str | None:
+    """What can be recovered of a missing or unreadable view, or None when it is not a
+    store's (no journal, not even HDF5)."""
+    if Journal(path).exists():
+        return _recoverable(path)
+    if path.exists() and _looks_like_hdf5(path):
+        return _recoverable(path)
+    return None
+
+
+def _open_view(path: Path) -> h5py.File:
+    """Open the view for reading; clear errors for a missing, foreign or newer file."""
+    return open_checked(path, STORE_FORMAT, _store_recovery)
 
 
 def _looks_like_hdf5(path: Path) -> bool:

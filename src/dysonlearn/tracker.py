@@ -52,12 +52,16 @@ import h5py
 import numpy as np
 
 from . import kernels
+from . import store as store_module
 from ._version import __version__
-from .errors import ConfigError
+from .errors import ConfigError, StoreError
 from .result import EnsembleResult
 
 FORMAT = "dysonlearn-spectrum-tracker"
 FORMAT_VERSION = 1
+TRACKER_FORMAT = store_module.FileFormat(
+    FORMAT, FORMAT_VERSION, "path", "SpectrumTracker file", "SpectrumTracker file", "tracker"
+)
 KINDS = ("gram", "symmetric", "singular")
 _KERNELS = {
     "gram": kernels.gram_eigvalsh_batched,
@@ -329,29 +333,44 @@ def _result(config: TrackerConfig, steps: np.ndarray, eigenvalues: np.ndarray) -
 
 
 def load_tracked(path) -> EnsembleResult:
-    """Read a SpectrumTracker's HDF5 file back as an EnsembleResult."""
+    """Read a SpectrumTracker's HDF5 file back as an EnsembleResult.
+
+    The file is opened and checked as the results store's are
+    (:func:`dysonlearn.store.open_checked`: present, HDF5, this format, a version this
+    dysonlearn reads).
+
+    Parameters
+    ----------
+    path : path-like
+        The tracker's ``store`` file.
+
+    Returns
+    -------
+    EnsembleResult
+        eigenvalues (R, S, N), steps (S,), config a TrackerConfig.
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, not HDF5, not a tracker's, too new, or holds no recorded
+        spectrum yet (the store's checks and errors; a ValueError).
+    StoreError
+        The file is damaged (a ConfigError too).
+    """
     path = Path(path)
-    try:
-        handle = h5py.File(path, "r")
-    except FileNotFoundError:
-        raise ValueError(f"path: file not found: {str(path)!r}") from None
-    except OSError as exc:
-        raise ValueError(f"path: {str(path)!r} is not a readable HDF5 file ({exc})") from None
-    with handle:
-        if handle.attrs.get("format") != FORMAT:
-            raise ValueError(f"path: {str(path)!r} is not a SpectrumTracker file")
-        if int(handle.attrs["format_version"]) > FORMAT_VERSION:
-            raise ValueError(
-                f"path: {str(path)!r} has tracker format {handle.attrs['format_version']}; "
-                f"this dysonlearn reads up to {FORMAT_VERSION} (upgrade dysonlearn)"
-            )
+    with store_module.open_checked(path, TRACKER_FORMAT) as handle:
         if "steps" not in handle:
-            raise ValueError(f"path: {str(path)!r} holds no recorded spectrum yet")
-        steps = handle["steps"][...]
-        eigenvalues = handle["eigenvalues"][:, : steps.size, :]
-        config = TrackerConfig(
-            kind=str(handle.attrs["kind"]),
-            every=int(handle.attrs["every"]),
-            shape=tuple(json.loads(handle.attrs["shape"])),
-        )
+            raise ConfigError(f"path: {str(path)!r} holds no recorded spectrum yet")
+        try:
+            steps = handle["steps"][...]
+            eigenvalues = handle["eigenvalues"][:, : steps.size, :]
+            config = TrackerConfig(
+                kind=str(handle.attrs["kind"]),
+                every=int(handle.attrs["every"]),
+                shape=tuple(store_module.json_attr(handle.attrs, "shape")),
+            )
+        except (KeyError, ValueError, TypeError, OSError) as exc:
+            raise StoreError(
+                f"path: {str(path)!r} is damaged ({type(exc).__name__}: {exc})"
+            ) from None
     return _result(config, steps, eigenvalues)

@@ -15,10 +15,12 @@ from .densities import (
     wigner_surmise,
 )
 from .fits import (
+    GroupFit,
     LevelFit,
     SlopeFit,
     WignerFit,
     fit_gaussian,
+    fit_levels,
     fit_semicircle2,
     fit_slope_through_origin,
     fit_wigner,
@@ -32,6 +34,7 @@ from .unfolding import marchenko_pastur_cdf, semicircle_cdf, unfold
 
 __all__ = [
     "FokkerPlanckMode",
+    "GroupFit",
     "LevelFit",
     "RelaxationFit",
     "ScalingTable",
@@ -40,6 +43,7 @@ __all__ = [
     "binder_cumulant",
     "degenerate_groups",
     "fit_gaussian",
+    "fit_levels",
     "fit_semicircle2",
     "fit_slope_through_origin",
     "fit_wigner",

@@ -8,7 +8,6 @@ are never counted as independent information.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,22 +20,10 @@ from .densities import (
     semicircle2_pdf,
     wigner_cdf,
 )
-from .statistics import freedman_diaconis_bins, jackknife
+from .spacings import degenerate_groups
+from .statistics import binder_cumulant, freedman_diaconis_bins, jackknife
 
 _JACKKNIFE_BLOCKS = 32
-# The same pooled levels are fitted by the summary, the scaling table and the figures:
-# remember the last fits by the bytes of their data rather than refitting.
-_CACHE: dict = {}
-_CACHE_SIZE = 512
-
-
-def _cached(kind: str, data: np.ndarray, fit):
-    key = (kind, data.shape, hashlib.sha1(np.ascontiguousarray(data).tobytes()).hexdigest())
-    if key not in _CACHE:
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = fit(data)
-    return _CACHE[key]
 
 
 @dataclass(frozen=True)
@@ -118,11 +105,25 @@ def _semicircle2_mle(flat: np.ndarray, start: np.ndarray | None = None) -> np.nd
 
 
 def fit_semicircle2(samples) -> LevelFit:
-    """Fit the two-level density [A.10] (free x0, sigma) to a degenerate pair's pooled levels."""
-    return _cached("semicircle2", _by_replica(samples), _fit_semicircle2)
+    """Fit the two-level density [A.10] (free x0, sigma) to a degenerate pair's pooled levels.
 
+    Parameters
+    ----------
+    samples : array_like
+        The pair's levels, flat or (R, ...) with replicas first (errors by a blocked
+        jackknife over replicas).
 
-def _fit_semicircle2(data: np.ndarray) -> LevelFit:
+    Returns
+    -------
+    LevelFit
+        Model ``"semicircle2"``.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 3 replicas with finite values.
+    """
+    data = _by_replica(samples)
     flat = data.ravel()
     params = _semicircle2_mle(flat)
     blocks = min(_JACKKNIFE_BLOCKS, data.shape[0])
@@ -182,3 +183,72 @@ def fit_slope_through_origin(x, y, yerr) -> SlopeFit:
     dof = x.size - 1
     return SlopeFit(float(slope), float(1.0 / np.sqrt(sxx)),
                     float(chi2 / dof) if dof > 0 else float("nan"), x.size)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class GroupFit:
+    """The fits of one degenerate group of learnt levels (one scan point).
+
+    Attributes
+    ----------
+    modes : tuple of int
+        The group's modes (indices into the sorted spectrum).
+    pair : LevelFit or None
+        A pair: [A.10] fitted to its pooled levels.
+    wigner : WignerFit or None
+        A pair: its spacing's <S> and Wigner KS test.
+    binder, binder_err : float or None
+        A pair: the Binder cumulant of its pooled levels and its jackknife error.
+    gaussians : tuple of LevelFit
+        Any other group: a Gaussian per mode.
+    error : Exception or None
+        Why the group's fits are missing (all of them: a group is fitted whole or not).
+    """
+
+    modes: tuple[int, ...]
+    pair: LevelFit | None = None
+    wigner: WignerFit | None = None
+    binder: float | None = None
+    binder_err: float | None = None
+    gaussians: tuple[LevelFit, ...] = ()
+    error: Exception | None = None
+
+
+def fit_levels(stationary_levels, late) -> list[GroupFit]:
+    """Fit every degenerate group of one scan point's learnt levels (SPEC D).
+
+    The one place where the summary, the scaling table and the figures get their fits: a
+    degenerate pair gets [A.10], <S> with the Wigner KS test and the Binder cumulant; any
+    other group a Gaussian per mode.
+
+    Parameters
+    ----------
+    stationary_levels : array_like
+        (N,) the levels the learnt ones settle at, ascending (they define the groups).
+    late : numpy.ndarray
+        (R, S, N) the usable replicas' pooled snapshots.
+
+    Returns
+    -------
+    list of GroupFit
+        One per group of :func:`~dysonlearn.analysis.degenerate_groups`, in order; a group
+        whose fits fail (too few replicas, say) carries the exception in ``error``.
+    """
+    out = []
+    for group in degenerate_groups(stationary_levels):
+        modes = tuple(int(m) for m in group)
+        try:
+            if len(modes) == 2:
+                i, j = modes
+                pooled = late[:, :, [i, j]]
+                pair = fit_semicircle2(pooled)
+                wigner = fit_wigner(late[:, :, j] - late[:, :, i])
+                binder, binder_err = jackknife(binder_cumulant, pooled,
+                                               blocks=min(32, pooled.shape[0]))  # fmt: skip
+                out.append(GroupFit(modes, pair, wigner, binder, binder_err))
+            else:
+                gaussians = tuple(fit_gaussian(late[:, :, m]) for m in modes)
+                out.append(GroupFit(modes, gaussians=gaussians))
+        except (ValueError, ArithmeticError) as exc:
+            out.append(GroupFit(modes, error=exc))
+    return out

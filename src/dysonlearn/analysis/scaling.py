@@ -1,8 +1,9 @@
 """The linear scaling rule across a scan of (lr, B): SPEC A.4, B.5 and the article's Figs 6, 7.
 
 For every degenerate pair of every scan point, <S> and sqrt(pi) sigma (sigma from the [A.10]
-fit) are plotted against sqrt(lr f / B), with f = mu^2 - kappa (= x*) for the RBM [B.9] and
-f = A^2 (the noise) for the teacher-student and linear Dyson models [C.3]. The Coulomb gas
+fit) are plotted against sqrt(lr f / B), with f given by the model (``Model.scale_factor``):
+f = mu^2 - kappa (= x*) for the RBM [B.9], f = A^2 (the noise) for the teacher-student and
+linear Dyson models [C.3]. The Coulomb gas
 says both are one straight line through the origin, common to all pairs and points, and
 that <S> = sqrt(pi) sigma (slope 1) [A.8]. The learnt levels' centres drift with lr/B:
 lambda_fit / kappa -> 1 as lr/B -> 0 (SPEC B.5).
@@ -17,10 +18,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..config import DysonConfig, RBMConfig
-from .fits import SlopeFit, fit_gaussian, fit_semicircle2, fit_slope_through_origin, fit_wigner
-from .spacings import degenerate_groups
-from .statistics import binder_cumulant, jackknife
+from ..models import model_for
+from .fits import GroupFit, SlopeFit, fit_levels, fit_slope_through_origin
 
 
 @dataclass(frozen=True)
@@ -102,30 +101,6 @@ class ScalingTable:
         }
 
 
-def scale_factor(config, level: float, kappa: float) -> float:
-    """f of the fit variable sqrt(lr f / B) for one level (see the module docstring)."""
-    if isinstance(config, RBMConfig):
-        return level
-    if isinstance(config, DysonConfig) and config.drift == "rbm":
-        return config.noise**2 * kappa**2 / (2 * level)  # [A.6] with c = 2 x* / kappa^2
-    return config.noise**2
-
-
-def level_kappas(config) -> np.ndarray:
-    """kappa of each sorted learnt level: mu^2 - x* for the RBM, the level itself otherwise."""
-    levels = config.stationary_levels
-    if isinstance(config, RBMConfig):
-        return config.mu**2 - levels
-    if isinstance(config, DysonConfig):
-        return config.level_targets
-    return levels
-
-
-def _lambda(config, x0: float) -> float:
-    """The fitted eigenvalue of the learnt kernel: mu^2 - x0 for the RBM [B.4], else x0."""
-    return config.mu**2 - x0 if isinstance(config, RBMConfig) else x0
-
-
 def _slope(x, y, err) -> SlopeFit | None:
     """fit_slope_through_origin over the rows it can use (finite, error > 0); None if none."""
     x, y, err = (np.asarray(a, dtype=np.float64) for a in (x, y, err))
@@ -135,8 +110,11 @@ def _slope(x, y, err) -> SlopeFit | None:
     return fit_slope_through_origin(x[keep], y[keep], err[keep])
 
 
-def scaling_table(results, snapshots: int = 1) -> ScalingTable:
+def scaling_table(results, snapshots: int = 1, fits=None) -> ScalingTable:
     """Fit every pair and level of every scan point; slopes common to all of them.
+
+    The model of each point (:func:`dysonlearn.models.model_for`) gives the scaling
+    variable's f, each level's kappa and the fitted lambda.
 
     Parameters
     ----------
@@ -144,86 +122,93 @@ def scaling_table(results, snapshots: int = 1) -> ScalingTable:
         One model over a scan of lr, B (and noise).
     snapshots : int
         The last ``snapshots`` snapshots of the surviving replicas are pooled.
+    fits : list, optional
+        Per result, its :func:`~dysonlearn.analysis.fits.fit_levels` of those snapshots
+        (or None to fit here): lets a caller that has them (the summary) not fit twice.
 
     Returns
     -------
     ScalingTable
         Diverged replicas are skipped; a point with fewer than 3 usable replicas, or whose
-        fits fail, gives no rows and is listed in ``skipped`` with its counts and the reason.
+        fits fail, gives no rows and is listed in ``skipped`` with the counts and the reason.
     """
     pairs, levels, skipped = [], [], []
-    for result in results:
+    fits = [None] * len(results) if fits is None else list(fits)
+    for result, point_fits in zip(results, fits, strict=True):
         config = result.config
         noise = getattr(config, "noise", None)
         failed = np.asarray(result.failed, bool)
         late = np.asarray(result.eigenvalues)[:, -snapshots:, :]
         usable = ~failed & np.all(np.isfinite(late), axis=(1, 2))
         late = late[usable]
-
         # No warning for a skipped point: the table carries it, and the summary, the
         # Markdown and the figures built from the table name it (a warning would repeat
         # once per figure).
-        reason = None
-        if late.shape[0] < 3:
-            if failed.size and failed.all():
-                reason = f"all {failed.size} replicas diverged"
-            else:
-                reason = (f"{late.shape[0]} usable replicas ({int(failed.sum())} of "
-                          f"{failed.size} diverged)")  # fmt: skip
-        else:
-            try:
-                point_pairs, point_levels = _point_rows(config, late, noise)
-            except (ValueError, ArithmeticError) as exc:
-                reason = f"its fits failed ({exc})"
+        reason = _too_few(failed, late.shape[0])
+        if reason is None:
+            if point_fits is None:
+                point_fits = fit_levels(config.stationary_levels, late)
+            error = next((g.error for g in point_fits if g.error is not None), None)
+            if error is not None:
+                reason = f"its fits failed ({error})"
         if reason is not None:
             skipped.append(SkippedPoint(
                 config.lr, config.batch_size, noise, int(failed.size), int(failed.sum()),
                 int(usable.sum()), reason,
             ))  # fmt: skip
             continue
+        point_pairs, point_levels = _point_rows(config, point_fits, noise)
         pairs += point_pairs
         levels += point_levels
-    spacing = width = relation = None
-    if pairs:
-        scale = np.array([p.scale for p in pairs])
-        s, s_err = (
-            np.array([p.mean_spacing for p in pairs]),
-            np.array([p.mean_spacing_err for p in pairs]),
-        )
-        w = np.sqrt(np.pi) * np.array([p.sigma for p in pairs])
-        w_err = np.sqrt(np.pi) * np.array([p.sigma_err for p in pairs])
-        spacing = _slope(scale, s, s_err)
-        width = _slope(scale, w, w_err)
-        relation = _slope(w, s, np.hypot(s_err, w_err))
-    return ScalingTable(tuple(pairs), tuple(levels), spacing, width, relation, tuple(skipped))
+    return ScalingTable(tuple(pairs), tuple(levels), *_common_slopes(pairs), tuple(skipped))
 
 
-def _point_rows(config, late: np.ndarray, noise) -> tuple[list[PairRow], list[LevelRow]]:
-    """The pair and level rows of one scan point from its usable replicas (R', S, N)."""
+def _too_few(failed: np.ndarray, usable: int) -> str | None:
+    """Why a point with fewer than 3 usable replicas gives no rows, or None."""
+    if usable >= 3:
+        return None
+    if failed.size and failed.all():
+        return f"all {failed.size} replicas diverged"
+    return f"{usable} usable replicas ({int(failed.sum())} of {failed.size} diverged)"
+
+
+def _common_slopes(pairs: list[PairRow]) -> tuple:
+    """The slopes of <S> and sqrt(pi) sigma against sqrt(lr f / B), and of <S> against
+    sqrt(pi) sigma, over every pair row (all None without rows)."""
+    if not pairs:
+        return None, None, None
+    scale = np.array([p.scale for p in pairs])
+    s = np.array([p.mean_spacing for p in pairs])
+    s_err = np.array([p.mean_spacing_err for p in pairs])
+    w = np.sqrt(np.pi) * np.array([p.sigma for p in pairs])
+    w_err = np.sqrt(np.pi) * np.array([p.sigma_err for p in pairs])
+    return (_slope(scale, s, s_err), _slope(scale, w, w_err),
+            _slope(w, s, np.hypot(s_err, w_err)))  # fmt: skip
+
+
+def _point_rows(config, fits: list[GroupFit], noise) -> tuple[list[PairRow], list[LevelRow]]:
+    """The pair and level rows of one scan point from its fits (none of them failed)."""
+    model = model_for(config)
     pairs, levels = [], []
-    stationary = config.stationary_levels
-    kappas = level_kappas(config)
-    for group in degenerate_groups(stationary):
-        if len(group) == 2:
-            i, j = group
-            pooled = late[:, :, [i, j]]
-            wigner = fit_wigner(late[:, :, j] - late[:, :, i])
-            pair_fit = fit_semicircle2(pooled)
-            binder, binder_err = jackknife(binder_cumulant, pooled,
-                                           blocks=min(32, pooled.shape[0]))  # fmt: skip
-            f = scale_factor(config, stationary[i], kappas[i])
+    stationary = model.stationary_levels(config)
+    kappas = model.level_kappas(config)
+    for group in fits:
+        if group.pair is not None:
+            i, j = group.modes
+            f = model.scale_factor(config, stationary[i], kappas[i])
             pairs.append(PairRow(
                 config.lr, config.batch_size, noise, (i, j), float(stationary[i]),
-                float(np.sqrt(config.lr * f / config.batch_size)), wigner.mean,
-                wigner.mean_err, pair_fit.sigma, pair_fit.sigma_err, binder, binder_err,
+                float(np.sqrt(config.lr * f / config.batch_size)), group.wigner.mean,
+                group.wigner.mean_err, group.pair.sigma, group.pair.sigma_err, group.binder,
+                group.binder_err,
             ))  # fmt: skip
-            fits = [((i, j), pair_fit)]
+            point = [(group.modes, group.pair)]
         else:
-            fits = [((m,), fit_gaussian(late[:, :, m])) for m in group]
-        for modes, fit in fits:
+            point = [((m,), fit) for m, fit in zip(group.modes, group.gaussians, strict=True)]
+        for modes, fit in point:
             levels.append(LevelRow(
                 config.lr, config.batch_size, noise, config.lr / config.batch_size,
-                modes, float(kappas[modes[0]]), float(_lambda(config, fit.x0)),
+                modes, float(kappas[modes[0]]), float(model.fitted_lambda(config, fit.x0)),
                 fit.x0_err,
             ))  # fmt: skip
     return pairs, levels

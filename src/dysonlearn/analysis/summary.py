@@ -7,10 +7,10 @@ from dataclasses import asdict
 
 import numpy as np
 
-from .fits import fit_gaussian, fit_semicircle2, fit_wigner
+from ..models import model_for
+from .fits import fit_levels
 from .scaling import scaling_table
-from .spacings import degenerate_groups
-from .statistics import binder_cumulant, gap_ratio, jackknife
+from .statistics import gap_ratio
 
 # Below this many usable replicas nothing is fitted (a jackknife needs at least 2 blocks, a
 # spread at least 2 values, and every fit of fits.py at least 3 replicas).
@@ -75,7 +75,7 @@ def replica_note(replicas: int, failed: int, usable: int) -> str | None:
 
 
 def predicted_widths(config) -> np.ndarray:
-    """``config.level_widths``, NaN where the formula has no value.
+    """The model's predicted level widths, NaN where the formula has no value.
 
     [A.6] has a stationary width only for lr c < 2; a configuration outside (built around
     validation, or read from an old store) gets NaN instead of an exception.
@@ -83,7 +83,7 @@ def predicted_widths(config) -> np.ndarray:
     Parameters
     ----------
     config : model configuration
-        Anything with ``level_widths`` and ``n_modes``.
+        Of a registered model (:meth:`dysonlearn.models.Model.level_widths`).
 
     Returns
     -------
@@ -92,13 +92,13 @@ def predicted_widths(config) -> np.ndarray:
     """
     try:
         with np.errstate(all="ignore"):
-            widths = np.asarray(config.level_widths, dtype=np.float64)
+            widths = np.asarray(model_for(config).level_widths(config), dtype=np.float64)
     except (ArithmeticError, ValueError):
         return np.full(config.n_modes, np.nan)
     return np.where(np.isfinite(widths), widths, np.nan)
 
 
-def summarize_result(result, snapshots: int = 1) -> dict:
+def summarize_result(result, snapshots: int = 1, fits=None) -> dict:
     """Fits of one ensemble: each level ([A.10] for a degenerate pair's pooled levels, a
     Gaussian otherwise), each pair's <S>, Wigner KS and Binder cumulant, the gap ratio.
 
@@ -114,6 +114,8 @@ def summarize_result(result, snapshots: int = 1) -> dict:
         The ensemble.
     snapshots : int
         Pool the last ``snapshots`` snapshots.
+    fits : list of GroupFit, optional
+        :func:`~dysonlearn.analysis.fits.fit_levels` of those snapshots, if already had.
 
     Returns
     -------
@@ -124,8 +126,6 @@ def summarize_result(result, snapshots: int = 1) -> dict:
     failed = np.asarray(result.failed, bool)
     usable = usable_replicas(result, snapshots)
     late = np.asarray(result.eigenvalues)[usable, -snapshots:, :]
-    stationary = config.stationary_levels
-    widths = predicted_widths(config)
     out = {
         "config": config.to_dict(),
         "seed": result.seed,
@@ -145,46 +145,51 @@ def summarize_result(result, snapshots: int = 1) -> dict:
     if note is not None:
         out["note"] = note
         return _clean(out)
+    if fits is None:
+        fits = fit_levels(model_for(config).stationary_levels(config), late)
+    problems = _fitted_groups(out, config, late, fits)
+    if late.shape[-1] >= 3:
+        out["gap_ratio"] = gap_ratio(late[:, -1, :])
+    if problems:
+        out["note"] = "; ".join(problems)
+    return _clean(out)
+
+
+def _fitted_groups(out: dict, config, late: np.ndarray, fits) -> list[str]:
+    """Append the level and pair entries of every group to ``out``; return the problems."""
+    stationary = model_for(config).stationary_levels(config)
+    widths = predicted_widths(config)
     problems = []
-    for group in degenerate_groups(stationary):
-        if len(group) == 2:
-            i, j = group
-            pooled = late[:, :, [i, j]]
-            try:
-                pair_fit = fit_semicircle2(pooled)
-                wigner = fit_wigner(late[:, :, j] - late[:, :, i])
-                binder, binder_err = jackknife(binder_cumulant, pooled,
-                                               blocks=min(32, pooled.shape[0]))  # fmt: skip
-            except (ValueError, ArithmeticError) as exc:
-                problems.append(f"pair {i}-{j} not fitted ({exc})")
+    for group in fits:
+        if len(group.modes) == 2:
+            i, j = group.modes
+            if group.error is not None:
+                problems.append(f"pair {i}-{j} not fitted ({group.error})")
             else:
                 out["pairs"].append({
-                    "modes": [i, j], "target": stationary[i], "fit": asdict(pair_fit),
-                    "mean_spacing": wigner.mean, "mean_spacing_err": wigner.mean_err,
-                    "wigner_ks_pvalue": wigner.ks_pvalue, "binder": binder,
-                    "binder_err": binder_err, "predicted_sigma": widths[i],
+                    "modes": [i, j], "target": stationary[i], "fit": asdict(group.pair),
+                    "mean_spacing": group.wigner.mean,
+                    "mean_spacing_err": group.wigner.mean_err,
+                    "wigner_ks_pvalue": group.wigner.ks_pvalue, "binder": group.binder,
+                    "binder_err": group.binder_err, "predicted_sigma": widths[i],
                     "predicted_mean_spacing": np.sqrt(np.pi) * widths[i],
                 })  # fmt: skip
-        for mode in group:
+        for mode in group.modes:
             level = late[:, :, mode]
             per_replica = level.mean(axis=1)
             gaussian = None
-            if len(group) == 1:
-                try:
-                    gaussian = asdict(fit_gaussian(level))
-                except (ValueError, ArithmeticError) as exc:
-                    problems.append(f"mode {mode}: Gaussian not fitted ({exc})")
+            if len(group.modes) == 1:
+                if group.error is not None:
+                    problems.append(f"mode {mode}: Gaussian not fitted ({group.error})")
+                else:
+                    gaussian = asdict(group.gaussians[0])
             out["levels"].append({
                 "mode": mode, "target": stationary[mode], "mean": float(level.mean()),
                 "mean_err": float(per_replica.std(ddof=1) / np.sqrt(per_replica.size)),
                 "std": float(level.std()), "predicted_width": widths[mode],
                 "gaussian_fit": gaussian,
             })  # fmt: skip
-    if late.shape[-1] >= 3:
-        out["gap_ratio"] = gap_ratio(late[:, -1, :])
-    if problems:
-        out["note"] = "; ".join(problems)
-    return _clean(out)
+    return problems
 
 
 def summarize(results, snapshots: int = 1) -> dict:
@@ -216,12 +221,23 @@ def summarize(results, snapshots: int = 1) -> dict:
         results = load(results)
     if not isinstance(results, list | tuple):
         return summarize_result(results, snapshots)
-    points = [summarize_result(r, snapshots) for r in results]
+    # One fit per point, shared by the point's summary and the scaling table.
+    fits = [_point_fits(r, snapshots) for r in results]
+    points = [summarize_result(r, snapshots, f) for r, f in zip(results, fits, strict=True)]
     out = {
         "points": points,
         "replicas": sum(p["replicas"] for p in points),
         "failed": sum(p["failed"] for p in points),
     }
     if len(results) >= 2:
-        out["scaling"] = _clean(scaling_table(results, snapshots).to_dict())
+        out["scaling"] = _clean(scaling_table(results, snapshots, fits).to_dict())
     return out
+
+
+def _point_fits(result, snapshots: int):
+    """fit_levels of a point's usable replicas, or None when it has too few to fit."""
+    usable = usable_replicas(result, snapshots)
+    if usable.sum() < _MIN_REPLICAS:
+        return None
+    late = np.asarray(result.eigenvalues)[usable, -snapshots:, :]
+    return fit_levels(model_for(result.config).stationary_levels(result.config), late)

@@ -1,26 +1,64 @@
-"""Model adapters: how a configuration becomes initial state and kernel calls.
+"""The models, as plugins: :data:`MODELS` maps a TOML ``kind`` to its :class:`Model`.
 
-Each model module provides ``initial_state(config, generators, shared)`` (``shared``: a
-generator for what all replicas share, e.g. a common data set), ``advance(config, state,
-generators, start, stop, snapshot_steps, eigenvalues, failed, fail_step, normal_method)``,
-``final_weights(state)``, and for planning ``cost_per_replica_step(config)`` (seconds) and
-``bytes_per_replica(config)``.
+Every module of this package that defines ``MODEL`` (an instance of a
+:class:`~dysonlearn.models.base.Model` subclass) is registered under ``MODEL.kind``: a new
+model is its configuration class, its module here and its kernel, and nothing else (see
+:mod:`dysonlearn.models.base` for what a model provides).
 """
 
 from __future__ import annotations
 
-from types import ModuleType
+import importlib
+import pkgutil
 
-from ..config import DysonConfig, RBMConfig, TeacherStudentConfig
 from ..errors import ConfigError
-from . import dyson, rbm, teacher_student
+from .base import MEMBERS, Model
 
-_MODELS = {RBMConfig: rbm, TeacherStudentConfig: teacher_student, DysonConfig: dyson}
+# The article's models come first (the order of error messages listing the kinds); any
+# other model module follows in alphabetical order.
+_ARTICLE_ORDER = ("rbm", "teacher_student", "dyson")
 
 
-def model_for(config: object) -> ModuleType:
-    """The model module that trains ``config``."""
-    for config_class, module in _MODELS.items():
-        if isinstance(config, config_class):
-            return module
-    raise ConfigError(f"config: expected a dysonlearn model configuration, got {type(config)!r}")
+def _discover() -> dict[str, Model]:
+    """Import every module of this package and collect the ``MODEL`` each defines."""
+    found = []
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        model = getattr(module, "MODEL", None)
+        if isinstance(model, Model):
+            found.append(model)
+    rank = {name: i for i, name in enumerate(_ARTICLE_ORDER)}
+    found.sort(key=lambda m: (rank.get(m.kind, len(rank)), m.kind))
+    return {model.kind: model for model in found}
+
+
+MODELS: dict[str, Model] = _discover()
+
+
+def model_for(config: object) -> Model:
+    """The model that trains ``config``.
+
+    Parameters
+    ----------
+    config : object
+        A model configuration: an instance of some ``MODELS[kind].config_class``.
+
+    Returns
+    -------
+    Model
+        ``MODELS[type(config).kind]``.
+
+    Raises
+    ------
+    ConfigError
+        ``config`` is not the configuration of a registered model.
+    """
+    model = MODELS.get(getattr(type(config), "kind", None))
+    if model is None or not isinstance(config, model.config_class):
+        raise ConfigError(
+            f"config: expected a dysonlearn model configuration, got {type(config)!r}"
+        )
+    return model
+
+
+__all__ = ["MEMBERS", "MODELS", "Model", "model_for"]

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import kernels
 from ..config import DysonConfig
+from .base import Model
 
 # Escape bound of the linear drift: a level beyond ESCAPE_FACTOR times the configuration's
 # scale (see escape_bound) has diverged. 1e6 for the reasons given in
@@ -101,13 +102,83 @@ def escape_bound(config: DysonConfig) -> float | None:
     return bound if math.isfinite(bound) else None
 
 
-def final_weights(state: DysonState) -> np.ndarray:
+def final_levels(state: DysonState) -> np.ndarray:
+    """The levels (R, N) of the trained replicas, ascending (what ``keep_weights`` keeps)."""
     return state.levels
 
 
+# The cost model of cost_per_replica_step sizes blocks and progress chunks: rough estimates,
+# not measurements (``dysonlearn run --dry-run`` times a short run on the machine at hand).
+# The coefficients were set with the Dyson kernel (commit 85626ed) from timings on the
+# development machine (one core); no benchmark records them. Seconds:
+SECONDS_PER_NORMAL = 4e-9  # per normal of the N (N + 1) / 2 of a GOE-like noise matrix
+SECONDS_PER_STEP_CLOSED_FORM = 2e-8  # a step of N <= 2 levels (eigenvalues in closed form)
+SECONDS_PER_EIGEN_CUBE = 1e-9  # per N^3 of the symmetric eigenproblem of a step (N > 2)
+SECONDS_PER_EIGEN_CALL = 2e-6  # the fixed cost of that LAPACK call
+
+
 def cost_per_replica_step(config: DysonConfig) -> float:
+    """Rough seconds per replica-step, for sizing blocks and progress chunks."""
     n = config.n_modes
-    return 4e-9 * n * (n + 1) / 2 + (2e-8 if n <= 2 else 1e-9 * n**3 + 2e-6)
+    if n <= 2:
+        step = SECONDS_PER_STEP_CLOSED_FORM
+    else:
+        step = SECONDS_PER_EIGEN_CUBE * n**3 + SECONDS_PER_EIGEN_CALL
+    return SECONDS_PER_NORMAL * n * (n + 1) / 2 + step
+
+
+class Dyson(Model):
+    """The eigenvalue-level Dyson Brownian motion [A.4]: its levels are the spectrum.
+
+    The "linear" drift is the teacher-student model's (levels at kappa, f = g^2); the "rbm"
+    drift is the RBM's [B.10] (levels at x* = mu^2 - kappa, curvature c = 2 x* / kappa^2
+    [B.8], so that [A.6] gives f = g^2 kappa^2 / (2 x*)).
+    """
+
+    kind = DysonConfig.kind
+    config_class = DysonConfig
+    name = "Dyson"
+
+    def initial_state(self, config, generators, shared=None):
+        return initial_state(config, generators, shared)
+
+    def advance(self, config, state, generators, start, stop, snapshot_steps, eigenvalues,
+                failed, fail_step, normal_method="ziggurat"):  # fmt: skip
+        advance(config, state, generators, start, stop, snapshot_steps, eigenvalues, failed,
+                fail_step, normal_method)  # fmt: skip
+
+    def final_state(self, state):
+        return final_levels(state)
+
+    def cost_per_replica_step(self, config):
+        return cost_per_replica_step(config)
+
+    def level_kappas(self, config):
+        """The kappa that drives each sorted level (``config.level_targets``)."""
+        return config.level_targets
+
+    def scale_factor(self, config, level, kappa):
+        """g^2 (linear drift); g^2 kappa^2 / (2 x*) for the RBM drift ([A.6] with c = 2 x* /
+        kappa^2)."""
+        if config.drift == "rbm":
+            return config.noise**2 * kappa**2 / (2 * level)
+        return config.noise**2
+
+    def noise_symbol(self, config):
+        return "g"
+
+    def scale_label(self, config):
+        if config.drift == "rbm":
+            return r"$\sqrt{\alpha f/B}$"
+        return r"$\sqrt{\alpha A^2/B}$"
+
+    def scale_text(self, config):
+        if config.drift == "rbm":
+            return "sqrt(lr g^2 kappa^2 / (2 x*) / B)"
+        return "sqrt(lr g^2 / B)"
+
+
+MODEL = Dyson()
 
 
 def bytes_per_replica(config: DysonConfig) -> float:

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .. import kernels
 from ..config import RBMConfig
+from .base import Model
 
-# Measured on the reference machines: about 3.5 ns a standard normal (ziggurat, SFC64).
-_SECONDS_PER_NORMAL = 3.5e-9
+# The cost model of cost_per_replica_step sizes blocks and progress chunks: a rough estimate,
+# not a measurement (``dysonlearn run --dry-run`` times a short run on the machine at hand).
+# Its two rates were set with the first RBM kernel (commit 8c94f39) from timings on the
+# development machine (one core); no benchmark records them, and asv's benchmark_rbm.py
+# is where to re-derive them.
+# - Seconds per standard normal drawn (ziggurat, SFC64): about 3.5 ns.
+SECONDS_PER_NORMAL = 3.5e-9
+# - Seconds per flop of the small dense products of a PCD step: about 0.25 ns (BLAS on
+#   N ~ 10 matrices runs far below its peak).
+SECONDS_PER_FLOP = 2.5e-10
 
 
 @dataclass
@@ -73,6 +83,7 @@ def advance(
 
 
 def final_weights(state: RBMState) -> np.ndarray:
+    """The weights W (R, N_h, N_v) of the trained replicas."""
     return state.weights
 
 
@@ -86,9 +97,88 @@ def cost_per_replica_step(config: RBMConfig) -> float:
     flops = 2 * nb * nv * nh * (2 * config.k + 1)
     if config.sampler == "collapsed":
         flops = 2 * nv**3 * (2 * config.k + 1) + 4 * nb * nv * nv + 2 * nb * nv * nh
-    return normals * _SECONDS_PER_NORMAL + flops * 2.5e-10
+    return normals * SECONDS_PER_NORMAL + flops * SECONDS_PER_FLOP
 
 
 def bytes_per_replica(config: RBMConfig) -> float:
     """Memory of one replica's training state (the configuration's own estimate)."""
     return float(config.state_bytes_per_replica)
+
+
+class RBM(Model):
+    """The Gaussian RBM trained by PCD (SPEC B): spectra of sigma_h^2 W^T W.
+
+    Its learnt levels settle at x* = mu^2 - kappa [B.4] with the width sqrt(2 lr x* / B)
+    [B.9]: the scaling variable is sqrt(lr x* / B) (f = x*, slope sqrt(2 pi)).
+    """
+
+    kind = RBMConfig.kind
+    config_class = RBMConfig
+    name = "RBM"
+
+    def initial_state(self, config, generators, shared=None):
+        return initial_state(config, generators, shared)
+
+    def advance(self, config, state, generators, start, stop, snapshot_steps, eigenvalues,
+                failed, fail_step, normal_method="ziggurat"):  # fmt: skip
+        advance(config, state, generators, start, stop, snapshot_steps, eigenvalues, failed,
+                fail_step, normal_method)  # fmt: skip
+
+    def final_state(self, state):
+        return final_weights(state)
+
+    def cost_per_replica_step(self, config):
+        return cost_per_replica_step(config)
+
+    def level_kappas(self, config):
+        """kappa = mu^2 - x* of each sorted learnt level [B.4]."""
+        return config.mu**2 - self.stationary_levels(config)
+
+    def fitted_lambda(self, config, x0):
+        """lambda_fit = mu^2 - x0 [B.4]."""
+        return config.mu**2 - x0
+
+    def scale_factor(self, config, level, kappa):
+        """f = x* = mu^2 - kappa [B.9]."""
+        return level
+
+    def predicted_slope(self, config):
+        return math.sqrt(2 * math.pi), r"[B.9]: $\sqrt{2\pi}$"
+
+    def level_label(self, config):
+        return r"$x^*=\mu^2-\kappa$ [B.4]"
+
+    def eigenvalue_label(self, config):
+        return r"eigenvalue $x$ of $\sigma_h^2 W^{T}W$"
+
+    def scale_label(self, config):
+        return r"$\sqrt{\alpha\,(\mu^2-\kappa)/B}$"
+
+    def scale_text(self, config):
+        return "sqrt(lr (mu^2 - kappa) / B)"
+
+    def slope_text(self, config):
+        return "about sqrt(2 pi) = 2.507 [B.9] (PCD correlations and finite lr shift it)"
+
+    def point_figures(self, result):
+        """The initial spectrum against Marchenko-Pastur [B.7]."""
+        from .. import plots
+
+        return [("marchenko_pastur", plots.marchenko_pastur_figure(result))]
+
+    def scan_figures(self, results, snapshots=1):
+        """The target spectrum and, when its slowest mode (largest kappa) has a stable level
+        (0 < kappa < mu^2), that mode as a Fokker-Planck problem, of the first point."""
+        from .. import plots
+        from ..analysis.fokker_planck import FokkerPlanckMode
+
+        config = results[0].config
+        figures = [("target_spectrum", plots.target_spectrum(config.target, config.mu))]
+        kappa = float(np.max(config.target.spectrum))
+        if 0 < kappa < config.mu**2:
+            mode = FokkerPlanckMode.from_training(kappa, config.mu, config.lr, config.batch_size)
+            figures.append(("fokker_planck", plots.fokker_planck_figure(kappa, config.mu, mode.D)))
+        return figures
+
+
+MODEL = RBM()

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import kernels
 from ..config import TeacherStudentConfig
+from .base import Model
 
 # Reference protocol: a data set shared by all replicas is drawn from this branch of the
 # root seed (replicas use SeedSequence(seed).spawn(R)[i], spawn keys (i,)); two-element
@@ -148,16 +149,133 @@ def escape_bound(config: TeacherStudentConfig) -> float | None:
 
 
 def final_weights(state: TeacherStudentState) -> np.ndarray:
+    """The students W (R, N, N) of the trained replicas."""
     return state.weights
 
 
+# The cost model of cost_per_replica_step sizes blocks and progress chunks: rough estimates,
+# not measurements (``dysonlearn run --dry-run`` times a short run on the machine at hand).
+# The coefficients were set with the teacher-student kernel (commit 85626ed) from timings on
+# the development machine (one core); no benchmark records them, and asv's
+# benchmark_teacher_student.py is where to re-derive them. Seconds:
+SECONDS_PER_STEP = 5e-8  # the fixed cost of one step (call, bookkeeping, snapshot check)
+SECONDS_PER_REFERENCE_ENTRY = 2e-8  # per b n (n + 1) of a reference-protocol step
+SECONDS_PER_NORMAL = 3.5e-9  # per normal of the explicit sampler's b n (n + 3) / 2
+SECONDS_PER_EXPLICIT_PRODUCT = 2e-9  # per b n^2 of the explicit sampler's products
+SECONDS_PER_WISHART_ENTRY = 1.5e-8  # per n^2 of the Wishart (Bartlett) sampler
+SECONDS_PER_WISHART_CUBE = 4e-9  # per n^3 of its factorisation and products
+
+
 def cost_per_replica_step(config: TeacherStudentConfig) -> float:
+    """Rough seconds per replica-step, for sizing blocks and progress chunks."""
     n, b = config.n_modes, config.batch_size
     if config.protocol == "reference":
-        return 2e-8 * b * n * (n + 1) + 5e-8
+        return SECONDS_PER_REFERENCE_ENTRY * b * n * (n + 1) + SECONDS_PER_STEP
     if config.sampler == "explicit":
-        return 3.5e-9 * b * n * (n + 3) / 2 + 2e-9 * b * n * n + 5e-8
-    return 1.5e-8 * n * n + 4e-9 * n**3 + 5e-8
+        return (SECONDS_PER_NORMAL * b * n * (n + 3) / 2
+                + SECONDS_PER_EXPLICIT_PRODUCT * b * n * n + SECONDS_PER_STEP)  # fmt: skip
+    return SECONDS_PER_WISHART_ENTRY * n * n + SECONDS_PER_WISHART_CUBE * n**3 + SECONDS_PER_STEP
+
+
+def stationary_variance(lr: float, batch_size: int, noise: float, scale: float = 1.0) -> float:
+    """scale x sigma^2, sigma^2 = lr A^2 / (B (1 - lr / 2)) the stationary variance of a
+    level [A.6] (its lr -> 0 limit is [C.3]).
+
+    The one place of the formula: ``scale=pi`` gives the square of the mean spacing
+    <S> = sqrt(pi) sigma of a degenerate pair [A.8]. (The scale multiplies first, so that
+    ``scale=1`` is bitwise ``TeacherStudentConfig.level_widths`` squared-before-the-root.)
+
+    Parameters
+    ----------
+    lr, batch_size, noise : float
+        The learning rate, the batch size B and the noise A.
+    scale : float
+        A factor applied to the variance.
+
+    Returns
+    -------
+    float
+        Infinite or negative at lr >= 2, where no stationary state exists.
+    """
+    return scale * lr * noise**2 / batch_size / (1 - lr / 2)
+
+
+def small_lr_mean_spacing(lr: float, batch_size: int, noise: float) -> float:
+    """<S> = sqrt(pi lr A^2 / B) of a degenerate pair at lr -> 0 [C.3].
+
+    Parameters
+    ----------
+    lr, batch_size, noise : float
+        The learning rate, the batch size B and the noise A.
+
+    Returns
+    -------
+    float
+    """
+    return math.sqrt(math.pi * lr * noise**2 / batch_size)
+
+
+def finite_lr_factor(lr: float) -> float:
+    """1 / sqrt(1 - lr / 2): sigma at finite lr over its lr -> 0 limit [A.6], [C.3].
+
+    Parameters
+    ----------
+    lr : float
+        The learning rate (below 2).
+
+    Returns
+    -------
+    float
+    """
+    return 1 / math.sqrt(1 - lr / 2)
+
+
+class TeacherStudent(Model):
+    """The teacher-student model with noise added by hand (SPEC C): spectra of the student.
+
+    Its levels settle at the teacher's eigenvalues kappa with the width
+    sigma = sqrt(lr A^2 / B) / sqrt(1 - lr / 2) [A.6], [C.3]: f = A^2, slope sqrt(pi).
+    """
+
+    kind = TeacherStudentConfig.kind
+    config_class = TeacherStudentConfig
+    name = "teacher-student"
+
+    def initial_state(self, config, generators, shared=None):
+        return initial_state(config, generators, shared)
+
+    def advance(self, config, state, generators, start, stop, snapshot_steps, eigenvalues,
+                failed, fail_step, normal_method="ziggurat"):  # fmt: skip
+        advance(config, state, generators, start, stop, snapshot_steps, eigenvalues, failed,
+                fail_step, normal_method)  # fmt: skip
+
+    def final_state(self, state):
+        return final_weights(state)
+
+    def cost_per_replica_step(self, config):
+        return cost_per_replica_step(config)
+
+    def predicted_mean_spacing(self, lr, batch_size, noise):
+        """<S> = sqrt(pi) sigma = sqrt(pi lr A^2 / (B (1 - lr / 2))) [A.6], [C.3], [A.8]."""
+        return float(np.sqrt(stationary_variance(lr, batch_size, noise, scale=np.pi)))
+
+    def level_symbol(self, config):
+        return r"\kappa"
+
+    def level_label(self, config):
+        return r"teacher $\kappa$"
+
+    def slope_text(self, config):
+        return "sqrt(pi) = 1.772 [C.3] times 1/sqrt(1 - lr/2)"
+
+    def scan_figures(self, results, snapshots=1):
+        """<S> of the teacher's degenerate pairs against [C.3] (article Fig. 9)."""
+        from .. import plots
+
+        return [("teacher_student_scaling", plots.teacher_student_scaling(results, snapshots))]
+
+
+MODEL = TeacherStudent()
 
 
 def bytes_per_replica(config: TeacherStudentConfig) -> float:

@@ -1,0 +1,417 @@
+"""The model protocol: what the ensemble, the store, the analysis and the figures ask a model.
+
+A model is a plugin: its configuration class (``config.py``), one module
+``models/<name>.py`` holding a subclass of :class:`Model` and an instance of it named
+``MODEL``, and its kernel (``_core/<name>.pyx``, one line in the meson list). The registry
+:data:`dysonlearn.models.MODELS` finds the module by itself; nothing outside a model's own
+files branches on its type.
+
+:class:`Model` is an abstract base class: the training members are abstract, the theory and
+the labels have defaults that fit a model whose learnt levels settle at the levels the
+configuration names, with a width set by a noise ``A`` [A.6], [C.3] (the teacher-student
+model and the linear Dyson motion), so that a new model overrides only what differs.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+# Every member of the protocol, in the order of the class below (tests check each model).
+MEMBERS = (
+    "kind",
+    "config_class",
+    "name",
+    "initial_state",
+    "advance",
+    "final_state",
+    "final_weights",
+    "cost_per_replica_step",
+    "bytes_per_replica",
+    "stationary_levels",
+    "level_widths",
+    "level_kappas",
+    "fitted_lambda",
+    "scale_factor",
+    "predicted_slope",
+    "predicted_mean_spacing",
+    "noise_symbol",
+    "level_symbol",
+    "level_label",
+    "eigenvalue_label",
+    "scale_label",
+    "scale_text",
+    "slope_text",
+    "point_figures",
+    "scan_figures",
+)
+
+
+class Model(ABC):
+    """One model: how its configuration trains, and the theory it knows.
+
+    Attributes
+    ----------
+    kind : str
+        The TOML ``[model] kind``, equal to ``config_class.kind`` (the registry's key).
+    config_class : type
+        The frozen dataclass of its configuration (``from_dict``, ``to_dict``, the
+        ``stationary_levels`` and ``level_widths`` properties, ...).
+    name : str
+        The model's name in figure titles, e.g. ``"RBM"``.
+    """
+
+    kind: str = ""
+    config_class: type = type(None)
+    name: str = ""
+
+    def __repr__(self) -> str:
+        return f"<dysonlearn model {self.kind!r}>"
+
+    # -- training --------------------------------------------------------------------------
+
+    @abstractmethod
+    def initial_state(self, config, generators: list, shared=None):
+        """The training state of a block of replicas at step 0.
+
+        Parameters
+        ----------
+        config : config_class
+            The configuration trained.
+        generators : list of numpy.random.Generator
+            One per replica, each on its replica's own stream (``SeedSequence.spawn``).
+        shared : numpy.random.Generator, optional
+            A generator for what all replicas share (e.g. a common data set).
+
+        Returns
+        -------
+        object
+            The model's state, advanced in place by :meth:`advance`.
+        """
+
+    @abstractmethod
+    def advance(self, config, state, generators: list, start: int, stop: int,
+                snapshot_steps: np.ndarray, eigenvalues: np.ndarray, failed: np.ndarray,
+                fail_step: np.ndarray, normal_method: str = "ziggurat") -> None:  # fmt: skip
+        """Train from ``start`` to ``stop`` in place; fill the snapshots in that span.
+
+        Parameters
+        ----------
+        config : config_class
+            The configuration trained.
+        state : object
+            What :meth:`initial_state` returned, advanced in place.
+        generators : list of numpy.random.BitGenerator
+            One per replica.
+        start, stop : int
+            The span of steps to train.
+        snapshot_steps : numpy.ndarray
+            (S,) steps at which spectra are recorded (step 0 included).
+        eigenvalues : numpy.ndarray
+            (R, S, N) float64, filled at the snapshots in the span (ascending).
+        failed, fail_step : numpy.ndarray
+            (R,) flags and steps of the replicas that diverge, set in place.
+        normal_method : str
+            The standard normal sampler of the kernel ("ziggurat" or ...).
+        """
+
+    @abstractmethod
+    def final_state(self, state) -> np.ndarray:
+        """The array ``keep_weights`` keeps of a trained block.
+
+        Parameters
+        ----------
+        state : object
+            What :meth:`initial_state` returned.
+
+        Returns
+        -------
+        numpy.ndarray
+            (R, ...) the replicas' final weights, students or levels.
+        """
+
+    def final_weights(self, state) -> np.ndarray:
+        """:meth:`final_state` under its former name (``ensemble.py`` still calls it).
+
+        Parameters
+        ----------
+        state : object
+            What :meth:`initial_state` returned.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``self.final_state(state)``.
+        """
+        return self.final_state(state)
+
+    @abstractmethod
+    def cost_per_replica_step(self, config) -> float:
+        """Rough seconds per replica-step on one core, for sizing blocks and progress.
+
+        Parameters
+        ----------
+        config : config_class
+            The configuration trained.
+
+        Returns
+        -------
+        float
+            A sizing estimate, not a measurement (``dysonlearn run --dry-run`` measures).
+        """
+
+    def bytes_per_replica(self, config) -> float:
+        """Memory of one replica's training state.
+
+        Parameters
+        ----------
+        config : config_class
+            The configuration trained.
+
+        Returns
+        -------
+        float
+            ``config.state_bytes_per_replica`` (the configuration's own estimate).
+        """
+        return float(config.state_bytes_per_replica)
+
+    # -- theory ----------------------------------------------------------------------------
+
+    def stationary_levels(self, config) -> np.ndarray:
+        """Where the learnt levels settle, ascending.
+
+        Parameters
+        ----------
+        config : config_class
+
+        Returns
+        -------
+        numpy.ndarray
+            (N,) ``config.stationary_levels``.
+        """
+        return config.stationary_levels
+
+    def level_widths(self, config) -> np.ndarray:
+        """Predicted stationary width sigma of each level [A.6].
+
+        Parameters
+        ----------
+        config : config_class
+
+        Returns
+        -------
+        numpy.ndarray
+            (N,) ``config.level_widths``.
+        """
+        return config.level_widths
+
+    def level_kappas(self, config) -> np.ndarray:
+        """kappa of each sorted learnt level (the eigenvalue of what is learnt).
+
+        Parameters
+        ----------
+        config : config_class
+
+        Returns
+        -------
+        numpy.ndarray
+            (N,) by default the stationary levels themselves.
+        """
+        return self.stationary_levels(config)
+
+    def fitted_lambda(self, config, x0: float) -> float:
+        """The learnt eigenvalue lambda_fit whose fitted level centre is ``x0`` (SPEC B.5).
+
+        Parameters
+        ----------
+        config : config_class
+        x0 : float
+            The fitted centre of a level ([A.10] for a pair, a Gaussian otherwise).
+
+        Returns
+        -------
+        float
+            By default ``x0`` itself.
+        """
+        return x0
+
+    def scale_factor(self, config, level: float, kappa: float) -> float:
+        """f of the scaling variable sqrt(lr f / B) of one level (analysis.scaling).
+
+        Parameters
+        ----------
+        config : config_class
+        level : float
+            The level's stationary value x*.
+        kappa : float
+            Its kappa (:meth:`level_kappas`).
+
+        Returns
+        -------
+        float
+            By default A^2, the square of the noise [C.3].
+        """
+        return config.noise**2
+
+    def predicted_slope(self, config) -> tuple[float, str]:
+        """The lr -> 0 slope of <S> = sqrt(pi) sigma against sqrt(lr f / B), and its label.
+
+        Parameters
+        ----------
+        config : config_class
+
+        Returns
+        -------
+        slope : float
+            By default sqrt(pi) [C.3].
+        label : str
+            Mathtext naming the equation, for the figure's legend.
+        """
+        return math.sqrt(math.pi), r"[C.3]: $\sqrt{\pi}$"
+
+    def predicted_mean_spacing(self, lr: float, batch_size: int, noise) -> float | None:
+        """<S> of a degenerate pair predicted from the scan parameters alone, at finite lr.
+
+        Parameters
+        ----------
+        lr, batch_size, noise
+            A scan point's parameters (``noise`` None for a model without one).
+
+        Returns
+        -------
+        float or None
+            None (the default) when the prediction needs more than these parameters.
+        """
+        return None
+
+    # -- labels ----------------------------------------------------------------------------
+
+    def noise_symbol(self, config) -> str:
+        """The symbol of the noise in titles (mathtext, without dollars): ``"A"``.
+
+        Parameters
+        ----------
+        config : config_class
+
+        Returns
+        -------
+        str
+        """
+        return "A"
+
+    def level_symbol(self, config) -> str:
+        """The symbol that labels a level in the scaling figure's legend: ``"x^*"``.
+
+        Parameters
+        ----------
+        config : config_class
+
+        Returns
+        -------
+        str
+            Mathtext without dollars.
+        """
+        return "x^*"
+
+    def level_label(self, config) -> str:
+        """The legend of the stationary levels drawn over histograms and trajectories.
+
+        Parameters
+        ----------
+        config : config_class
+
+        Returns
+        -------
+        str
+            Mathtext, e.g. ``"$x^*$"``.
+        """
+        return r"$x^*$"
+
+    def eigenvalue_label(self, config) -> str:
+        """The axis label of a recorded eigenvalue.
+
+        Parameters
+        ----------
+        config : config_class
+
+        Returns
+        -------
+        str
+            Mathtext, e.g. ``"eigenvalue $x$ of $W$"``.
+        """
+        return r"eigenvalue $x$ of $W$"
+
+    def scale_label(self, config) -> str:
+        """The axis label of the scaling variable sqrt(lr f / B), mathtext.
+
+        Parameters
+        ----------
+        config : config_class
+
+        Returns
+        -------
+        str
+        """
+        return r"$\sqrt{\alpha A^2/B}$"
+
+    def scale_text(self, config) -> str:
+        """The scaling variable in plain text, for tables (``reproduce.md``).
+
+        Parameters
+        ----------
+        config : config_class
+
+        Returns
+        -------
+        str
+        """
+        return "sqrt(lr A^2 / B)"
+
+    def slope_text(self, config) -> str:
+        """The predicted slope of <S> against :meth:`scale_text`, in plain text.
+
+        Parameters
+        ----------
+        config : config_class
+
+        Returns
+        -------
+        str
+        """
+        return "sqrt(pi) = 1.772 [C.3]"
+
+    # -- figures ---------------------------------------------------------------------------
+
+    def point_figures(self, result) -> list:
+        """The figures of one scan point that only this model has.
+
+        Parameters
+        ----------
+        result : EnsembleResult
+            One point of this model.
+
+        Returns
+        -------
+        list of (str, matplotlib.figure.Figure)
+            File stems and figures; none by default.
+        """
+        return []
+
+    def scan_figures(self, results: list, snapshots: int = 1) -> list:
+        """The figures of a whole scan that only this model has.
+
+        Parameters
+        ----------
+        results : list of EnsembleResult
+            The points of this model (in scan order).
+        snapshots : int
+            The last ``snapshots`` snapshots are pooled.
+
+        Returns
+        -------
+        list of (str, matplotlib.figure.Figure)
+            File stems and figures; none by default.
+        """
+        return []
