@@ -859,7 +859,9 @@ class TeacherStudentConfig(_ModelConfig):
     @property
     def level_widths(self) -> np.ndarray:
         """sigma = sqrt(lr A^2 / B) / sqrt(1 - lr / 2) per level ([C.3] = sqrt(pi) sigma, [A.6])."""
-        width = np.sqrt(self.lr * self.noise**2 / self.batch_size / (1 - self.lr / 2))
+        from .models.teacher_student import stationary_variance  # the model owns its theory
+
+        width = np.sqrt(stationary_variance(self.lr, self.batch_size, self.noise))
         return np.full(self.n_modes, width)
 
     @property

@@ -25,16 +25,18 @@ from importlib import resources
 from pathlib import Path
 
 from . import targets
-from .config import DysonConfig, RBMConfig, TeacherStudentConfig, check_replicas
+from .config import check_replicas
 from .ensemble import BIT_GENERATORS
 from .errors import ConfigError
+from .models import MODELS
 from .validation import Problems, check_choice, check_int, is_int
 
 SECTIONS = ("model", "target", "train", "ensemble")
 TRAIN_KEYS = ("lr", "batch_size", "steps", "snapshots", "noise")
 SCAN_KEYS = ("lr", "batch_size", "noise")
 ENSEMBLE_KEYS = ("replicas", "seed", "bit_generator")
-MODEL_KINDS = {"rbm": RBMConfig, "teacher_student": TeacherStudentConfig, "dyson": DysonConfig}
+# The TOML kind -> the model's configuration class, for every registered model.
+MODEL_KINDS = {kind: model.config_class for kind, model in MODELS.items()}
 TARGET_KEYS = targets.PARAMETERS
 # An experiment file is a few hundred bytes; a kernel matrix of a few hundred modes a few MB.
 _MAX_FILE_BYTES = 16 * 2**20
