@@ -163,9 +163,3 @@ def test_a_progress_callable_receives_every_replica_step(capsys, backend):
     with pytest.raises(dl.ConfigError, match="progress: must be True, False or a callable"):
         dl.run_ensemble(cfg, replicas=3, seed=1, backend=backend, progress="yes")
 
-
-def test_a_worker_that_dies_before_any_block_gives_the_script_hint():
-    from dysonlearn.backends import WorkerDied
-
-    error = WorkerDied("a worker process died", ". If run_ensemble is called from a script")
-    assert str(error).endswith("from a script") and error.cause == "a worker process died"

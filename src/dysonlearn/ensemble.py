@@ -515,8 +515,9 @@ def execute_point(
 # Said when the workers die before any block finished, most often because a script without
 # a `__main__` guard is imported again by every worker process.
 _MAIN_GUARD_HINT = (
-    ". If run_ensemble is called from a script, put the call under `if __name__ == "
-    '"__main__":` (worker processes import the main module), or use backend="serial"'
+    ". If run_ensemble or run_experiment is called from a script, put the call under "
+    '`if __name__ == "__main__":` (worker processes import the main module), or use '
+    'backend="serial"'
 )
 
 
