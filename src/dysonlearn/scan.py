@@ -67,7 +67,7 @@ def _tell(notify, notice: Notice) -> None:
     if notify is not None:
         notify(notice)
     elif notice.kind == "workers_capped":
-        warnings.warn(str(notice), RuntimeWarning, stacklevel=3)
+        warnings.warn(str(notice), RuntimeWarning, stacklevel=4)  # the caller of run_experiment
 
 
 def load_experiment(source) -> Experiment:
