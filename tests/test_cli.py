@@ -222,3 +222,20 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path, capsys):
     # 6e15 replica-steps at a few us each (calibrated here): centuries, said in years.
     assert "years" in text.splitlines()[-1]
     assert not out.exists()
+
+
+def test_a_dead_worker_is_one_line_without_the_hint_for_scripts(tmp_path, capsys, monkeypatch):
+    from dysonlearn import scan
+    from dysonlearn.backends import WorkerDied
+
+    def dies(*args, **kwargs):
+        error = WorkerDied("a worker process died (killed by SIGKILL)", ". If run_ensemble...")
+        error.add_note("3 of 12 replicas are saved in out/results.h5")
+        raise error
+
+    monkeypatch.setattr(scan, "run_experiment", dies)
+    assert cli.main(["run", str(write(tmp_path, SMALL)), "-o", str(tmp_path / "o")]) == 1
+    assert capsys.readouterr().err == (
+        "dysonlearn: error: a worker process died (killed by SIGKILL); 3 of 12 replicas are "
+        "saved in out/results.h5; run the same command to resume\n"
+    )

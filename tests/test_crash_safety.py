@@ -1,7 +1,6 @@
 """Nothing committed is ever lost: a writer killed at every write point in turn, kill -9 of
 a real run, a full disk, two runs into one store, a damaged store, stop signals."""
 
-import argparse
 import json
 import os
 import resource
@@ -29,15 +28,9 @@ SCAN = {
 KILLED = 77
 
 
-def _args(**changes):
-    values = dict(backend="serial", workers=None, oversubscribe=False, scheduler=None,
-                  scheduler_timeout=10.0, quiet=True, overwrite=False)  # fmt: skip
-    values.update(changes)
-    return argparse.Namespace(**values)
-
-
-def _train(outdir):
-    return cli.train(parse_experiment(SCAN), outdir, _args())
+def _train(outdir, overwrite=False):
+    return dl.run_experiment(parse_experiment(SCAN), outdir, backend="serial", progress=False,
+                             overwrite=overwrite)  # fmt: skip
 
 
 def _arrays(path):
@@ -158,7 +151,7 @@ def test_a_damaged_store_without_journal_says_nothing_can_be_recovered(tmp_path,
     # The same run refuses too (it cannot tell what was done); --overwrite starts afresh.
     with pytest.raises(dl.StoreError, match="is damaged"):
         _train(outdir)
-    cli.train(parse_experiment(SCAN), outdir, _args(overwrite=True))
+    _train(outdir, overwrite=True)
     assert dl.load(path)[1].n_replicas == 6
 
 

@@ -151,3 +151,15 @@ def test_progress_goes_to_stderr_as_log_lines_when_not_a_terminal(capsys):
     assert "100.0% (60/60 replica-steps)" in err
     dl.run_ensemble(cfg, replicas=3, seed=1, backend="serial", progress=False)
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("backend", ["serial", "process"])
+def test_a_progress_callable_receives_every_replica_step(capsys, backend):
+    cfg = dl.RBMConfig(steps=20, snapshots=1)
+    counts = []
+    dl.run_ensemble(cfg, replicas=3, seed=1, backend=backend, workers=2, progress=counts.append)
+    assert sum(counts) == 60 and all(n > 0 for n in counts)
+    assert capsys.readouterr().err == ""  # a callable replaces the bar or log lines
+    with pytest.raises(dl.ConfigError, match="progress: must be True, False or a callable"):
+        dl.run_ensemble(cfg, replicas=3, seed=1, backend=backend, progress="yes")
+

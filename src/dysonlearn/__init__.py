@@ -9,6 +9,9 @@ matrices, and test the Coulomb-gas picture of stochastic gradient descent.
     res = dl.run_ensemble(cfg, replicas=512, seed=1234)
     res.eigenvalues        # (replicas, snapshots + 1, N), ascending
 
+    experiment = dl.load_experiment("scan.toml")       # a TOML file, or a dict of it
+    results = dl.run_experiment(experiment, "out")     # one result per scan point, resumable
+
 The names below are imported on first use (PEP 562), so that ``import dysonlearn`` and
 the command line start without loading NumPy, SciPy and h5py until they are needed.
 """
@@ -27,14 +30,19 @@ _EXPORTS = {
     "RBMConfig": "config",
     "TeacherStudentConfig": "config",
     "EnsembleResult": "result",
+    "WorkerDied": "backends",
     "run_ensemble": "ensemble",
+    "Experiment": "experiment",
+    "load_experiment": "scan",
+    "run_experiment": "scan",
+    "analyze": "scan",
     "load": "store",
     "repair": "store",
     "SpectrumTracker": "tracker",
     "TrackerConfig": "tracker",
     "load_tracked": "tracker",
 }
-_SUBMODULES = ("analysis", "kernels", "targets")
+_SUBMODULES = ("analysis", "kernels", "scan", "seeding", "targets")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 

@@ -24,15 +24,19 @@ from .stopping import STOP_SIGNALS
 
 BACKENDS = ("serial", "process", "dask")
 
-# Set by the command line: its users never call run_ensemble from a script of their own.
-called_from_cli = False
-# Set in worker processes by _init_worker: where train_block reports replica-steps done.
-progress_queue = None
-_blas_limit = None
+# In a worker process, set by _init_worker: where the blocks it trains report replica-steps
+# done (the pool's queue; see _call_reporting). None in the main process.
+_worker_report = None
 
 
 def available_cores() -> int:
-    """Cores this process may run on."""
+    """Cores this process may run on.
+
+    Returns
+    -------
+    int
+        At least 1.
+    """
     if hasattr(os, "process_cpu_count"):
         return os.process_cpu_count() or 1
     if hasattr(os, "sched_getaffinity"):
@@ -41,7 +45,13 @@ def available_cores() -> int:
 
 
 def single_threaded_blas():
-    """Context manager limiting BLAS to one thread in this process."""
+    """Limit BLAS to one thread in this process, for the duration of a ``with`` block.
+
+    Returns
+    -------
+    threadpoolctl.threadpool_limits
+        The context manager.
+    """
     return threadpool_limits(limits=1, user_api="blas")
 
 
@@ -65,9 +75,11 @@ def stop_signals_blocked():
 
 
 def _init_worker(queue, parent_pid: int) -> None:
-    global progress_queue, _blas_limit
-    progress_queue = queue
-    _blas_limit = threadpool_limits(limits=1, user_api="blas")
+    """Set up a worker process: its progress queue, one BLAS thread, stop signals ignored,
+    and an exit when the main process ``parent_pid`` exits."""
+    global _worker_report
+    _worker_report = queue.put
+    threadpool_limits(limits=1, user_api="blas")  # for the life of the worker
     # Ctrl-C reaches the whole process group, a batch scheduler's SIGTERM every process of
     # the job: the main process decides what to do (save, say so, stop the workers), so
     # the workers ignore these and are ended by the main process with SIGKILL.
@@ -121,8 +133,30 @@ def exit_with(pid: int, poll_seconds: float = 1.0) -> threading.Thread:
     return thread
 
 
+def _call_reporting(function, task):
+    """In a worker: ``function(task, report=...)``, reporting to the pool's queue."""
+    return function(task, report=_worker_report)
+
+
 class WorkerDied(RuntimeError):
-    """A worker process of the process backend died (killed, or out of memory)."""
+    """A worker process of the process backend died (killed, or out of memory).
+
+    Parameters
+    ----------
+    cause : str
+        What happened (which worker, how it died).
+    hint : str
+        What a script calling the library may do about it, appended to the message;
+        the command line, whose workers never import a user's script, leaves it out.
+
+    Attributes
+    ----------
+    cause, hint : str
+    """
+
+    def __init__(self, cause: str, hint: str = ""):
+        super().__init__(cause + hint)
+        self.cause, self.hint = cause, hint
 
 
 class WorkerPool:
@@ -130,6 +164,17 @@ class WorkerPool:
 
     A context manager: leaving it waits for the workers to finish cleanly, unless
     :meth:`stop` ended them first (interruption, failure).
+
+    Parameters
+    ----------
+    workers : int
+        Number of worker processes (started on first use).
+
+    Attributes
+    ----------
+    reports : multiprocessing.Queue
+        Replica-steps done, as reported by the blocks running in the workers.
+    executor : concurrent.futures.ProcessPoolExecutor
     """
 
     def __init__(self, workers: int):
@@ -147,12 +192,27 @@ class WorkerPool:
         self._process_table = table if table is not None else {}
         self._stopped = False
 
+    def submit(self, function, task):
+        """Run ``function(task, report=...)`` in a worker, ``report`` putting its counts on
+        :attr:`reports`; returns the future."""
+        return self.executor.submit(_call_reporting, function, task)
+
     def processes(self) -> list:
         """The worker processes started so far (multiprocessing.Process objects)."""
         return list(self._process_table.values())
 
     def died(self, hint: str = "") -> WorkerDied:
-        """The error to raise when the pool broke: which worker died and how, and ``hint``."""
+        """The error to raise when the pool broke: which worker died and how, and ``hint``.
+
+        Parameters
+        ----------
+        hint : str
+            Advice appended to the message (see :class:`WorkerDied`).
+
+        Returns
+        -------
+        WorkerDied
+        """
         codes = [p.exitcode for p in self.processes() if p.exitcode not in (None, 0)]
         how = ""
         if codes and codes[0] < 0:
@@ -162,9 +222,7 @@ class WorkerPool:
                 how = f" (killed by signal {-codes[0]})"
         elif codes:
             how = f" (exit status {codes[0]})"
-        return WorkerDied(
-            f"a worker process died{how}, perhaps killed or out of memory{hint}"
-        )
+        return WorkerDied(f"a worker process died{how}, perhaps killed or out of memory", hint)
 
     def stop(self) -> None:
         """Cancel queued work and end the workers now (they hold no state worth keeping)."""
@@ -190,6 +248,7 @@ class WorkerPool:
 
     @property
     def stopped(self) -> bool:
+        """Whether the pool was stopped or closed (it cannot run blocks any more)."""
         return self._stopped
 
     def close(self) -> None:
@@ -211,8 +270,20 @@ _shared: WorkerPool | None = None
 
 def shared_pool(workers: int) -> WorkerPool:
     """A pool kept between calls of run_ensemble, so that a script calling it many times
-    starts worker processes (about half a second) once; replaced when the number of
-    workers changes or after an interruption stopped it, closed at exit."""
+    starts worker processes (about half a second) once.
+
+    Replaced when the number of workers changes or after an interruption stopped it,
+    closed at exit.
+
+    Parameters
+    ----------
+    workers : int
+        Number of worker processes.
+
+    Returns
+    -------
+    WorkerPool
+    """
     global _shared
     if _shared is not None and (_shared.stopped or _shared.workers != workers):
         _shared.close()
@@ -229,7 +300,13 @@ def _close_shared_pool() -> None:
 
 
 def require_dask() -> None:
-    """Raise a ConfigError naming the extra to install when dask.distributed is missing."""
+    """Check that dask.distributed, an optional extra, is installed.
+
+    Raises
+    ------
+    ConfigError
+        It is missing; the message names the extra to install.
+    """
     try:
         import distributed  # noqa: F401
     except ImportError:
@@ -281,6 +358,15 @@ def connect_dask(scheduler: str, timeout: float):
     timeout : float
         Seconds to wait for the connection (and the scheduler's first answer): an address
         where nothing listens, or a listener that never answers, is refused after it.
+
+    Returns
+    -------
+    distributed.Client
+
+    Raises
+    ------
+    ConfigError
+        Not an address, or no answer within ``timeout``.
     """
     from distributed import Client
 
@@ -319,6 +405,28 @@ def run_on_dask(tasks, function, workers: int, scheduler: str | None, bar, gathe
     starts a LocalCluster of ``workers`` single-threaded worker processes for the duration
     of the call. Progress advances as blocks finish (workers of a remote cluster cannot
     reach this process's queue).
+
+    Parameters
+    ----------
+    tasks : list of BlockTask
+        The blocks to train.
+    function : callable
+        ``function(task)`` trains one block and returns its output.
+    workers : int
+        Workers of the LocalCluster (unused with ``scheduler``).
+    scheduler : str or None
+        Address of a running scheduler; None starts a LocalCluster.
+    bar : Progress
+        Advanced by each finished block's replica-steps.
+    gather : callable
+        Receives each block's output, in order of completion.
+    timeout : float
+        Seconds to wait for ``scheduler``.
+
+    Raises
+    ------
+    ConfigError
+        dask.distributed is missing, or the scheduler does not answer.
     """
     require_dask()
     import logging

@@ -4,7 +4,7 @@
                    [--oversubscribe] [--backend serial|process|dask] [--scheduler ADDRESS]
                    [--scheduler-timeout SECONDS] [--quiet] [--overwrite] [--dry-run]
     dysonlearn analyze RESULTS.h5 [-o OUTDIR]
-    dysonlearn reproduce {rbm,teacher-student,all} [--scale smoke|small|paper] [-o OUTDIR]
+    dysonlearn reproduce {rbm,teacher_student,all} [--scale smoke|small|paper] [-o OUTDIR]
     dysonlearn info RESULTS.h5
     dysonlearn repair OUTDIR
 
@@ -29,8 +29,10 @@ from .errors import ConfigError
 from .stopping import Stopped, handled
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
-RESULTS_FILE = "results.h5"
-BACKENDS = ("serial", "process", "dask")
+BACKENDS = ("serial", "process", "dask")  # backends.BACKENDS, without importing it here
+REPRODUCE = ("rbm", "teacher_student", "teacher-student", "all")  # the dashed name: an alias
+
+
 def _int_at_least(minimum: int):
     """An argparse type: an integer >= minimum, with the rule in the error message."""
 
@@ -80,7 +82,12 @@ def _add_execution_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``dysonlearn`` command."""
+    """The argument parser of the ``dysonlearn`` command.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+    """
     parser = argparse.ArgumentParser(
         prog="dysonlearn",
         description="Ensembles of learning weight matrices and their Dyson Brownian motion.",
@@ -118,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce = commands.add_parser(
         "reproduce", help="the article's experiments, figures and comparison table"
     )
-    reproduce.add_argument("which", choices=("rbm", "teacher-student", "all"))
+    reproduce.add_argument("which", choices=REPRODUCE,
+                           help="teacher-student is an alias of teacher_student")  # fmt: skip
     reproduce.add_argument("--scale", choices=("smoke", "small", "paper"), default="small")
     _add_execution_options(reproduce)
     return parser
@@ -129,194 +137,95 @@ def _note(args, message: str) -> None:
         print(f"dysonlearn: {message}", file=sys.stderr)
 
 
-def point_specs(experiment, seed: int) -> list:
-    """One PointSpec per scan point. Points get independent seeds derived from the root one
-    (their replicas would otherwise share random streams across the scan)."""
-    import numpy as np
-
-    from .store import PointSpec
-
-    n = len(experiment.points)
-    if n == 1:
-        seeds = [seed]
-    else:
-        children = np.random.SeedSequence(seed).spawn(n)
-        seeds = [int.from_bytes(c.generate_state(4, np.uint32).tobytes(), "little")
-                 for c in children]  # fmt: skip
-    return [
-        PointSpec(
-            f"point_{i:03d}",
-            config,
-            experiment.replicas,
-            seeds[i],
-            experiment.bit_generator,
-            "ziggurat",
-            params=tuple(params.items()),
-        )
-        for i, (config, params) in enumerate(
-            zip(experiment.points, experiment.point_params(), strict=True)
-        )
-    ]
+# What the library tells a run's caller (scan.Notice), in the words of the command line.
+_NOTICES = {
+    "seed_drawn": "no seed given; this run's seed is {seed} (--seed {seed} reproduces it)",
+    "workers_capped": "--workers {requested} capped at {workers}, the cores available "
+    "(--oversubscribe allows more)",
+    "resuming": "resuming the run in {path} ({saved} of {total} replicas saved)",
+}
 
 
-def _check_execution(args) -> None:
-    """Backend, scheduler and worker options, checked before anything is written."""
-    from . import backends
+def _notify(args):
+    """A notify callback for the library: its notices as notes on stderr."""
 
+    def notify(notice) -> None:
+        _note(args, _NOTICES[notice.kind].format(**notice.values))
+
+    return notify
+
+
+def _check_options(args) -> None:
+    """Options that only make sense together, checked before anything is done."""
     if args.scheduler is not None and args.backend != "dask":
         raise ConfigError(
             f"--scheduler: is used only with --backend dask (backend is {args.backend!r}), "
             f"got {args.scheduler!r}"
         )
-    if args.backend == "dask":
-        backends.require_dask()  # before touching the store: a missing extra is bad input
-        if args.scheduler is not None:
-            backends.connect_dask(args.scheduler, args.scheduler_timeout).close()
 
 
-def _workers(args) -> int:
-    """--workers capped at the cores unless --oversubscribe, with a note (the pool of each
-    point is further capped at its blocks, see ensemble.execute_point)."""
-    from .ensemble import worker_count
-
-    workers = worker_count(args.workers, args.backend, args.oversubscribe)
-    if args.workers is not None and workers < args.workers and args.backend != "serial":
-        _note(args, f"--workers {args.workers} capped at {workers}, the cores available "
-              "(--oversubscribe allows more)")  # fmt: skip
-    return workers
+def _execution(args) -> dict:
+    """The library's execution arguments from the command line's options."""
+    return {"backend": args.backend, "workers": args.workers, "scheduler": args.scheduler,
+            "scheduler_timeout": args.scheduler_timeout}  # fmt: skip
 
 
-def _root_seed(experiment, path: Path, args) -> int:
-    """The experiment's seed; else the seed of the run being resumed; else fresh entropy,
-    printed so that ``--seed`` reproduces the run."""
-    import numpy as np
-
-    from .store import stored_root_seed
-
-    if experiment.seed is not None:
-        return int(experiment.seed)
-    if not args.overwrite:
-        stored = stored_root_seed(path)
-        if stored is not None:
-            return stored
-    seed = int(np.random.SeedSequence().entropy)
-    _note(args, f"no seed given; this run's seed is {seed} (--seed {seed} reproduces it)")
-    return seed
-
-
-def _remove_old_outputs(outdir: Path) -> None:
-    """--overwrite: remove the summaries and figures a previous analysis wrote here."""
-    from .plots import FIGURE_SOFTWARE
-
-    for name in ("summary.json", "summary.md"):
-        (outdir / name).unlink(missing_ok=True)
-    for figure in outdir.glob("*.png"):
-        if _png_software(figure).startswith(FIGURE_SOFTWARE):
-            figure.unlink(missing_ok=True)
-
-
-def _png_software(path: Path) -> str:
-    """The "Software" text of a PNG file ("" if none or unreadable): dysonlearn tags its
-    figures, so that only they are removed by --overwrite, never a user's own images."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as image:
-            return str(image.info.get("Software", ""))
-    except OSError:
-        return ""
-
-
-def train(experiment, outdir: Path, args) -> Path:
+def _train(experiment, outdir: Path, args) -> Path:
     """Train every point of ``experiment`` into OUTDIR/results.h5, resuming what a store
-    there holds; returns the store's path. Raises :class:`Stopped` (with the store saved)
-    when a stop signal arrives."""
-    from .ensemble import StoreSink, execute_point
-    from .report import point_label
-    from .store import RunStore
+    there holds; returns the store's path. Raises :class:`Stopped` (with the store saved,
+    as a note) when a stop signal arrives."""
+    from .scan import RESULTS_FILE, run_experiment
 
-    _check_execution(args)
-    path = outdir / RESULTS_FILE
-    seed = _root_seed(experiment, path, args)
-    specs = point_specs(experiment, seed)
-    workers = _workers(args)
-    with RunStore(path, specs, seed, overwrite=args.overwrite) as run_store:
-        if args.overwrite:
-            _remove_old_outputs(outdir)
-        saved, total = run_store.saved()
-        if run_store.resumed and saved < total:
-            _note(args, f"resuming the run in {path} ({saved} of {total} replicas saved)")
-        try:
-            for spec in specs:
-                execute_point(
-                    spec, StoreSink(run_store, spec), backend=args.backend, workers=workers,
-                    progress=not args.quiet, scheduler=args.scheduler,
-                    scheduler_timeout=args.scheduler_timeout,
-                    desc=point_label(dict(spec.params)) if spec.params else "dysonlearn",
-                )  # fmt: skip
-                run_store.consolidate()
-        except BaseException as exc:
-            exc.add_note(_saved_note(run_store, path))
-            raise
-    return path
+    _check_options(args)
+    run_experiment(experiment, outdir, **_execution(args), progress=not args.quiet,
+                   overwrite=args.overwrite, oversubscribe=args.oversubscribe,
+                   notify=_notify(args))  # fmt: skip
+    return outdir / RESULTS_FILE
 
 
-def _saved_note(run_store, path: Path) -> str:
-    saved, total = run_store.saved()
-    return f"{saved} of {total} replicas are saved in {path}"
-
-
-def run_experiment(
+def _run_and_analyze(
     experiment, outdir: Path, args, snapshots: int = 1, per_point: bool = True
 ) -> int:
     """Train every point into OUTDIR/results.h5 (resuming), then analyse it, pooling the
     last ``snapshots`` snapshots (``per_point``: figures for every scan point too)."""
-    path = train(experiment, outdir, args)
-    return analyze_store(path, outdir, args.quiet, snapshots, per_point)
+    path = _train(experiment, outdir, args)
+    return _analyze_store(path, outdir, args.quiet, snapshots, per_point)
 
 
-def analyze_store(
+def _analyze_store(
     path: Path, outdir: Path, quiet: bool = False, snapshots: int = 1, per_point: bool = True
 ) -> int:
-    """Summaries (JSON, Markdown) and figures of every point of a store."""
-    from . import store as store_module
-    from .report import build_summary, markdown, write_summary
+    """Summaries (JSON, Markdown) and figures of every point of a store, printed unless
+    ``quiet``."""
+    from .scan import analyze
 
-    _, infos = store_module.describe(path)
-    store_module.check_output_dir(outdir)
-    results = [store_module.load_point(path, info.name) for info in infos]
-    summary = build_summary(results, [info.params for info in infos], snapshots)
-    written = write_summary(outdir, summary)
-    written += _figures(results, outdir, snapshots, per_point)
+    analysis = analyze(path, outdir, snapshots, per_point)
     if not quiet:
-        print(markdown(summary))
-        print("wrote " + ", ".join(str(p) for p in written))
+        print(analysis.markdown)
+        print("wrote " + ", ".join(str(p) for p in analysis.written))
     return EXIT_OK
 
 
-def _figures(results, outdir: Path, snapshots: int = 1, per_point: bool = True) -> list[Path]:
-    from .plots import save_figures
-
-    return save_figures(results, outdir, snapshots=snapshots, per_point=per_point)
-
-
-def command_run(args) -> int:
-    from .experiment import default_experiment_path, load_experiment
+def _command_run(args) -> int:
+    from .experiment import default_experiment_path
+    from .scan import load_experiment
 
     path = Path(args.config) if args.config else default_experiment_path()
     experiment = load_experiment(path).with_overrides(replicas=args.replicas, seed=args.seed)
     if args.dry_run:
-        return dry_run(experiment, path, args)
-    return run_experiment(experiment, args.outdir, args)
+        return _dry_run(experiment, path, args)
+    return _run_and_analyze(experiment, args.outdir, args)
 
 
-def dry_run(experiment, path: Path, args) -> int:
+def _dry_run(experiment, path: Path, args) -> int:
     """Print what ``run`` would do and about how long it would take; write nothing."""
     from .dryrun import describe_plan, plan
     from .report import point_label
+    from .scan import RESULTS_FILE, check_execution, plan_workers
 
-    _check_execution(args)
-    workers = _workers(args)
+    _check_options(args)
+    check_execution(**_execution(args))
+    workers = plan_workers(args.workers, args.backend, args.oversubscribe, _notify(args))
     labels = [point_label(p) for p in experiment.point_params()]
     print(f"dysonlearn: dry run of {path.name}: {len(experiment.points)} point(s) x "
           f"{experiment.replicas} replicas on {workers} worker(s), backend "
@@ -326,19 +235,16 @@ def dry_run(experiment, path: Path, args) -> int:
     return EXIT_OK
 
 
-def command_analyze(args) -> int:
-    from . import store as store_module
-
+def _command_analyze(args) -> int:
     outdir = args.outdir if args.outdir is not None else args.results.parent
-    store_module.describe(args.results)  # a clear error for a missing, foreign or damaged file
-    return analyze_store(args.results, outdir)
+    return _analyze_store(args.results, outdir)
 
 
-def command_info(args) -> int:
-    from . import store as store_module
+def _command_info(args) -> int:
     from .report import point_label
+    from .store import describe
 
-    root, infos = store_module.describe(args.results)
+    root, infos = describe(args.results)
     print(f"{args.results}: dysonlearn results (format {root.get('format_version')}), "
           f"written by dysonlearn {root.get('dysonlearn_version')} on {root.get('created')}")  # fmt: skip
     print(f"root seed {root.get('seed')} (--seed {root.get('seed')} reproduces the run); "
@@ -354,28 +260,24 @@ def command_info(args) -> int:
     return EXIT_OK
 
 
-def command_repair(args) -> int:
-    from . import store as store_module
+def _command_repair(args) -> int:
+    from .scan import repair_outdir
 
-    target = args.outdir
-    path = target / RESULTS_FILE if target.is_dir() or not target.suffix else target
-    if not path.exists() and not store_module.Journal(path).exists():
-        raise ConfigError(f"repair: no results store in {str(target)!r} (no {path.name})")
-    saved, total = store_module.repair(path)
+    path, saved, total = repair_outdir(args.outdir)
     state = "complete" if saved == total else "run the same command to train the rest"
     print(f"dysonlearn: {path} holds {saved} of {total} replicas ({state})")
     return EXIT_OK
 
 
-def command_reproduce(args) -> int:
+def _command_reproduce(args) -> int:
     from .reproduce import article_experiments, write_comparison
 
     outcomes = []
     for name, experiment in article_experiments(args.which, args.scale):
         # Pool the last three of the five late snapshots; a smoke run skips per-setting
         # figures (it checks the pipeline, and they are most of its time).
-        code = run_experiment(experiment, args.outdir / name, args, snapshots=3,
-                              per_point=args.scale != "smoke")  # fmt: skip
+        code = _run_and_analyze(experiment, args.outdir / name, args, snapshots=3,
+                               per_point=args.scale != "smoke")  # fmt: skip
         if code != EXIT_OK:
             return code
         outcomes.append((name, args.outdir / name))
@@ -386,11 +288,11 @@ def command_reproduce(args) -> int:
 
 
 COMMANDS = {
-    "run": command_run,
-    "analyze": command_analyze,
-    "info": command_info,
-    "repair": command_repair,
-    "reproduce": command_reproduce,
+    "run": _command_run,
+    "analyze": _command_analyze,
+    "info": _command_info,
+    "repair": _command_repair,
+    "reproduce": _command_reproduce,
 }
 
 
@@ -416,9 +318,6 @@ def main(argv: list[str] | None = None) -> int:
         try:
             parser = build_parser()
             args = parser.parse_args(argv)  # exits 2 on a usage error
-            from . import backends
-
-            backends.called_from_cli = True
             return COMMANDS[args.command](args)
         except ConfigError as exc:
             for problem in exc.problems:
@@ -431,11 +330,12 @@ def main(argv: list[str] | None = None) -> int:
             resume = ". Run the same command again to resume." if saved else ""
             print(f"dysonlearn: stopped by {name}{saved}{resume}", file=sys.stderr)
             return 128 + signum
-        except Exception as exc:  # noqa: BLE001 - the command line never shows a traceback
+        except Exception as exc:  # the command line never shows a traceback
             from .backends import WorkerDied
 
             if isinstance(exc, WorkerDied):
-                print(f"dysonlearn: error: {exc}{_notes(exc)}; run the same command to "
+                # Its hint is for scripts; the command's workers never import one.
+                print(f"dysonlearn: error: {exc.cause}{_notes(exc)}; run the same command to "
                       "resume", file=sys.stderr)  # fmt: skip
                 return EXIT_FAILURE
             raise

@@ -25,12 +25,20 @@ from . import store as store_module
 from .config import check_replicas
 from .errors import ConfigError
 from .models import model_for
-from .progress import Progress
+from .progress import Progress, reporter
 from .result import EnsembleResult
+
+# BIT_GENERATORS and SHARED_KEY live in dysonlearn.seeding; re-exported here while
+# experiment.py (and older scripts) import them from this module.
+from .seeding import (  # noqa: F401
+    BIT_GENERATORS,
+    SHARED_KEY,
+    fresh_seed,
+    replica_seeds,
+    shared_generator,
+)
 from .store import PointSpec
 from .validation import Problems, check_choice, check_int, is_int, is_real
-
-BIT_GENERATORS = ("SFC64", "PCG64", "PCG64DXSM", "Philox", "MT19937")
 
 # An interrupted run loses at most the blocks in flight: keep each under about a minute.
 _MAX_BLOCK_SECONDS = 60.0
@@ -40,13 +48,29 @@ _BLOCKS_PER_WORKER = 4
 _CHUNK_SECONDS = 0.5
 # A block's state (and per-replica data) stays below this many bytes.
 _MAX_BLOCK_BYTES = 512e6
-# Spawn key of the shared branch of the root seed; replicas have keys (i,), never length 2.
-SHARED_KEY = (0x5EED, 0)
 
 
 @dataclass(frozen=True)
 class BlockTask:
-    """Replicas [start, start + len(seeds)) of one ensemble, as sent to a worker."""
+    """Replicas [start, start + len(seeds)) of one ensemble, as sent to a worker.
+
+    Attributes
+    ----------
+    config : object
+        The model configuration.
+    seeds : list of numpy.random.SeedSequence
+        One per replica of the block.
+    start : int
+        Index of the block's first replica in the ensemble.
+    root_seed : int
+        The point's seed (its shared branch seeds what all replicas share).
+    bit_generator, normal_method : str
+        How random numbers are drawn.
+    keep_weights : bool
+        Return the final state too.
+    chunk_steps : int
+        Steps between progress reports.
+    """
 
     config: object
     seeds: list
@@ -60,7 +84,21 @@ class BlockTask:
 
 @dataclass
 class BlockOutput:
-    """What one block of replicas [start, stop) returns."""
+    """What one block of replicas [start, stop) returns.
+
+    Attributes
+    ----------
+    start, stop : int
+        The block's replicas.
+    eigenvalues : numpy.ndarray
+        (stop - start, S, N) spectra at the snapshot steps, ascending.
+    failed : numpy.ndarray
+        (stop - start,) bool.
+    fail_step : numpy.ndarray
+        (stop - start,) int64, -1 where the replica did not fail.
+    weights : numpy.ndarray or None
+        The final state, when asked for.
+    """
 
     start: int
     stop: int
@@ -81,6 +119,23 @@ def plan_blocks(
 
     Each contiguous run of indices is cut into blocks of at most ``block_size`` replicas
     (default: about four blocks per worker, at most a minute of work and 512 MB each).
+
+    Parameters
+    ----------
+    todo : int or array_like of int
+        The replicas to train, ascending (an int R: all of range(R)).
+    workers : int
+        Workers that will share the blocks.
+    seconds_per_replica : float
+        Estimated time to train one replica.
+    block_size : int, optional
+        Replicas per block (default: sized as above).
+    bytes_per_replica : float
+        Memory of one replica's state and outputs.
+
+    Returns
+    -------
+    list of (int, int)
     """
     todo = np.arange(todo) if np.ndim(todo) == 0 else np.asarray(todo, dtype=np.int64)
     if todo.size == 0:
@@ -99,21 +154,31 @@ def plan_blocks(
 
 
 def train_block(task: BlockTask, report=None) -> BlockOutput:
-    """Train one block of replicas, each from its own seed; report replica-steps done."""
+    """Train one block of replicas, each from its own seed.
+
+    Parameters
+    ----------
+    task : BlockTask
+        The block.
+    report : callable, optional
+        Called as ``report(n)`` with the replica-steps done, every ``task.chunk_steps``
+        steps (in a worker process, the pool passes its queue's ``put``).
+
+    Returns
+    -------
+    BlockOutput
+    """
     config = task.config
     model = model_for(config)
     bit_gen_class = getattr(np.random, task.bit_generator)
     gens = [bit_gen_class(s) for s in task.seeds]
-    # What all replicas share (a common data set) comes from its own branch of the root.
-    shared_seed = np.random.SeedSequence(task.root_seed, spawn_key=SHARED_KEY)
-    shared = np.random.Generator(bit_gen_class(shared_seed))
+    # What all replicas share (a common data set) comes from its own branch of the seed.
+    shared = shared_generator(task.root_seed, task.bit_generator)
     snaps = config.snapshot_steps
     n_rep = len(task.seeds)
     eigenvalues = np.full((n_rep, snaps.size, config.n_modes), np.nan)
     failed = np.zeros(n_rep, np.uint8)
     fail_step = np.full(n_rep, -1, np.int64)
-    if report is None and backends.progress_queue is not None:
-        report = backends.progress_queue.put
     with backends.single_threaded_blas():
         state = model.initial_state(config, [np.random.Generator(g) for g in gens], shared)
         step = 0
@@ -131,7 +196,13 @@ def train_block(task: BlockTask, report=None) -> BlockOutput:
 
 
 class MemorySink:
-    """Collects the blocks of one point in memory."""
+    """Collects the blocks of one point in memory.
+
+    Parameters
+    ----------
+    spec : PointSpec
+        The point whose blocks this sink receives.
+    """
 
     def __init__(self, spec: PointSpec):
         self.spec = spec
@@ -143,9 +214,11 @@ class MemorySink:
         self._done = np.zeros(n_rep, bool)
 
     def done(self) -> np.ndarray:
+        """(R,) bool: the replicas received so far."""
         return self._done
 
     def write(self, out: BlockOutput) -> None:
+        """Keep one finished block."""
         rows = slice(out.start, out.stop)
         self.eigenvalues[rows] = out.eigenvalues
         self.failed[rows] = out.failed
@@ -157,6 +230,7 @@ class MemorySink:
         self._done[rows] = True
 
     def result(self) -> EnsembleResult:
+        """The point's result (complete once every block was written)."""
         spec = self.spec
         return EnsembleResult(
             config=spec.config, seed=spec.seed, steps=spec.config.snapshot_steps,
@@ -181,15 +255,31 @@ class StoreSink:
         self.run_store, self.spec = run_store, spec
 
     def done(self) -> np.ndarray:
+        """(R,) bool: the replicas committed to the store so far."""
         return self.run_store.done(self.spec.name)
 
     def write(self, out: BlockOutput) -> None:
+        """Commit one finished block."""
         self.run_store.write_block(self.spec.name, out)
+
+
+def check_progress(problems: Problems, progress) -> None:
+    """Record a problem unless ``progress`` is True, False or a callable.
+
+    Parameters
+    ----------
+    problems : Problems
+        Where the problem is recorded.
+    progress : object
+        The ``progress`` argument of :func:`run_ensemble` or ``run_experiment``.
+    """
+    if not (isinstance(progress, bool | np.bool_) or callable(progress)):
+        problems.add("progress", "must be True, False or a callable", progress)
 
 
 def _check_run_arguments(
     replicas, seed, backend, workers, block_size, bit_generator, normal_method,
-    scheduler=None, scheduler_timeout=10.0,
+    scheduler=None, scheduler_timeout=10.0, progress=True,
 ) -> None:  # fmt: skip
     problems = Problems()
     check_int(problems, "replicas", replicas, 1)
@@ -207,6 +297,7 @@ def _check_run_arguments(
                      scheduler)  # fmt: skip
     if not is_real(scheduler_timeout) or not scheduler_timeout > 0:
         problems.add("scheduler_timeout", "must be a number of seconds > 0", scheduler_timeout)
+    check_progress(problems, progress)
     problems.raise_if_any()
     if backend == "dask":
         backends.require_dask()
@@ -220,7 +311,7 @@ def run_ensemble(
     seed: int | None = None,
     backend: str = "process",
     workers: int | None = None,
-    progress: bool = True,
+    progress=True,
     keep_weights: bool = False,
     block_size: int | None = None,
     bit_generator: str = "SFC64",
@@ -232,39 +323,64 @@ def run_ensemble(
 ) -> EnsembleResult:
     """Train ``replicas`` independent copies of the model in ``config`` and record spectra.
 
-    Args:
-        config: a model configuration: :class:`dysonlearn.RBMConfig`,
-            :class:`dysonlearn.TeacherStudentConfig` or :class:`dysonlearn.DysonConfig`.
-        replicas: number R of independent replicas.
-        seed: root seed (int >= 0); None draws fresh entropy, recorded in ``result.seed``.
-        backend: "process" (a pool of worker processes, default), "serial", or "dask"
-            (a dask.distributed cluster at ``scheduler``, or a LocalCluster; needs the
-            optional extra ``pip install "dysonlearn[dask]"``).
-        workers: worker processes (default: all cores; for dask, LocalCluster workers).
-        progress: show progress (a bar on a terminal, log lines otherwise).
-        keep_weights: also return the final state: weights (R, N_h, N_v) of the RBM,
-            students (R, N, N) of the teacher-student model, levels (R, N) of Dyson.
-        block_size: replicas per block (default: sized for load balance and so that one
-            block is at most about a minute of work). Never changes the results.
-        bit_generator: NumPy bit generator per replica ("SFC64", the fastest, by default).
-        normal_method: how standard normals are drawn from it: "ziggurat" (the package's,
-            fast, default) or "numpy" (NumPy's own, the stream of Generator.standard_normal).
-        store: an HDF5 file to stream finished blocks into (see dysonlearn.store). If it
-            exists and holds this same run, only the unfinished replicas are trained, and
-            the result is exactly that of an uninterrupted run; a different run there is
-            refused unless ``overwrite``.
-        scheduler: address of a running dask.distributed scheduler (backend "dask").
-        scheduler_timeout: seconds to wait for that scheduler before giving up.
+    Parameters
+    ----------
+    config : RBMConfig, TeacherStudentConfig or DysonConfig
+        The model configuration.
+    replicas : int
+        Number R of independent replicas.
+    seed : int, optional
+        Root seed (>= 0); None draws fresh entropy, recorded in ``result.seed``.
+    backend : {"process", "serial", "dask"}
+        "process": a pool of worker processes (default); "serial": this process; "dask":
+        a dask.distributed cluster at ``scheduler``, or a LocalCluster (needs the optional
+        extra ``pip install "dysonlearn[dask]"``).
+    workers : int, optional
+        Worker processes (default: all cores; for dask, LocalCluster workers). More than
+        the cores available are capped, with a RuntimeWarning.
+    progress : bool or callable
+        True: a bar on a terminal, log lines otherwise; False: nothing; a callable:
+        called as ``progress(n)`` with each increment n of replica-steps done (in the
+        main process; with the process backend every ~0.5 s of a block, with dask as
+        blocks finish). An exception it raises stops the run (KeyboardInterrupt too).
+    keep_weights : bool
+        Also return the final state: weights (R, N_h, N_v) of the RBM, students (R, N, N)
+        of the teacher-student model, levels (R, N) of Dyson.
+    block_size : int, optional
+        Replicas per block (default: sized for load balance and so that one block is at
+        most about a minute of work). Never changes the results.
+    bit_generator : str
+        NumPy bit generator per replica, one of :data:`dysonlearn.seeding.BIT_GENERATORS`
+        ("SFC64", the fastest, by default).
+    normal_method : {"ziggurat", "numpy"}
+        How standard normals are drawn from it: "ziggurat" (the package's, fast, default)
+        or "numpy" (NumPy's own, the stream of ``Generator.standard_normal``).
+    store : path-like, optional
+        An HDF5 file to stream finished blocks into (see :mod:`dysonlearn.store`). If it
+        exists and holds this same run, only the unfinished replicas are trained, and the
+        result is exactly that of an uninterrupted run.
+    overwrite : bool
+        Replace a ``store`` that holds a different run (default: refuse it).
+    scheduler : str, optional
+        Address of a running dask.distributed scheduler (backend "dask").
+    scheduler_timeout : float
+        Seconds to wait for that scheduler before giving up.
 
-    Returns:
-        EnsembleResult with eigenvalues (R, S, N), steps (S,), failed (R,), fail_step (R,).
+    Returns
+    -------
+    EnsembleResult
+        With eigenvalues (R, S, N), steps (S,), failed (R,), fail_step (R,).
 
-    Raises:
-        ConfigError: invalid arguments (the configuration validated itself already).
+    Raises
+    ------
+    ConfigError
+        Invalid arguments (the configuration validated itself already).
+    StoreError
+        A ``store`` that cannot be written, or holds a different run.
     """
     _check_run_arguments(
         replicas, seed, backend, workers, block_size, bit_generator, normal_method,
-        scheduler, scheduler_timeout,
+        scheduler, scheduler_timeout, progress,
     )  # fmt: skip
     model_for(config)
     problems = check_replicas(config, replicas)  # memory of the gathered results, int64
@@ -278,7 +394,7 @@ def run_ensemble(
             RuntimeWarning, stacklevel=2,
         )  # fmt: skip
     if seed is None:
-        seed = int(np.random.SeedSequence().entropy)
+        seed = fresh_seed()
     spec = PointSpec("point_000", config, replicas, int(seed), bit_generator, normal_method,
                      keep_weights)  # fmt: skip
     if store is None:
@@ -294,8 +410,22 @@ def run_ensemble(
 
 
 def worker_count(workers: int | None, backend: str, oversubscribe: bool = False) -> int:
-    """Workers to run: all cores by default; at most the cores available unless
-    ``oversubscribe`` (more processes than cores only slow each other down)."""
+    """Workers to run: all cores by default, at most the cores available.
+
+    Parameters
+    ----------
+    workers : int or None
+        Workers asked for (None: all cores).
+    backend : str
+        "serial" always runs one.
+    oversubscribe : bool
+        Allow more workers than cores (more processes than cores only slow each other
+        down, hence the cap by default).
+
+    Returns
+    -------
+    int
+    """
     cores = backends.available_cores()
     if backend == "serial":
         return 1
@@ -304,34 +434,20 @@ def worker_count(workers: int | None, backend: str, oversubscribe: bool = False)
     return workers if oversubscribe else min(workers, cores)
 
 
-def execute_point(
-    spec: PointSpec, sink, backend: str = "process", workers: int | None = None,
-    progress: bool = True, block_size: int | None = None, scheduler: str | None = None,
-    desc: str = "dysonlearn", pool: backends.WorkerPool | None = None,
-    scheduler_timeout: float = 10.0,
-) -> int:  # fmt: skip
-    """Train the replicas of one point that ``sink`` does not hold yet; returns how many.
-
-    ``pool``: a running :class:`backends.WorkerPool` to use (the process backend); by
-    default the pool kept between calls (:func:`backends.shared_pool`), so that the points
-    of a scan or repeated calls do not each pay for starting worker processes. The pool
-    started by default has at most one worker per block.
-    """
+def _block_tasks(spec: PointSpec, todo: np.ndarray, workers: int,
+                 block_size: int | None) -> list[BlockTask]:  # fmt: skip
+    """The blocks that train the replicas ``todo`` of a point, each with its seeds."""
     config = spec.config
     model = model_for(config)
-    workers = backends.available_cores() if workers is None else workers
-    if backend == "serial":
-        workers = 1
-    todo = np.flatnonzero(~sink.done())
     cost = model.cost_per_replica_step(config)
     blocks = plan_blocks(todo, workers, cost * config.steps, block_size,
                          model.bytes_per_replica(config))  # fmt: skip
-    seeds = np.random.SeedSequence(spec.seed).spawn(spec.replicas)
+    seeds = replica_seeds(spec.seed, spec.replicas)
 
     def chunk_steps(n_rep: int) -> int:
         return max(1, int(_CHUNK_SECONDS / max(cost * n_rep, 1e-12)))
 
-    tasks = [
+    return [
         BlockTask(
             config=config,
             seeds=seeds[start:stop],
@@ -344,9 +460,46 @@ def execute_point(
         )
         for start, stop in blocks
     ]
-    if not tasks:
+
+
+def execute_point(
+    spec: PointSpec, sink, backend: str = "process", workers: int | None = None,
+    progress=True, block_size: int | None = None, scheduler: str | None = None,
+    desc: str = "dysonlearn", pool: backends.WorkerPool | None = None,
+    scheduler_timeout: float = 10.0,
+) -> int:  # fmt: skip
+    """Train the replicas of one point that ``sink`` does not hold yet.
+
+    Parameters
+    ----------
+    spec : PointSpec
+        The point.
+    sink : MemorySink or StoreSink
+        Says which replicas are done (``sink.done()``) and receives each finished block
+        (``sink.write(block)``).
+    backend, workers, progress, block_size, scheduler, scheduler_timeout
+        As for :func:`run_ensemble` (arguments checked already).
+    desc : str
+        Label of the progress bar.
+    pool : backends.WorkerPool, optional
+        A running pool to use (the process backend); by default the pool kept between
+        calls (:func:`backends.shared_pool`), so that the points of a scan or repeated
+        calls do not each pay for starting worker processes. The pool started by default
+        has at most one worker per block.
+
+    Returns
+    -------
+    int
+        Replicas trained (0 when the sink held them all: nothing runs).
+    """
+    workers = backends.available_cores() if workers is None else workers
+    if backend == "serial":
+        workers = 1
+    todo = np.flatnonzero(~sink.done())
+    if todo.size == 0:
         return 0
-    with Progress(todo.size * config.steps, enabled=progress, desc=desc) as bar:
+    tasks = _block_tasks(spec, todo, workers, block_size)
+    with reporter(progress, todo.size * spec.config.steps, desc) as bar:
         if backend == "serial":
             for task in tasks:
                 sink.write(train_block(task, report=bar.update))
@@ -357,6 +510,15 @@ def execute_point(
             pool = pool or backends.shared_pool(min(workers, len(tasks)))
             _run_in_pool(tasks, pool, bar, sink.write)
     return int(todo.size)
+
+
+# Said when the workers die before any block finished, most often because a script without
+# a `__main__` guard is imported again by every worker process.
+_MAIN_GUARD_HINT = (
+    ". If run_ensemble or run_experiment is called from a script, put the call under "
+    '`if __name__ == "__main__":` (worker processes import the main module), or use '
+    'backend="serial"'
+)
 
 
 def _run_in_pool(tasks: list[BlockTask], pool: backends.WorkerPool, bar: Progress,
@@ -371,7 +533,7 @@ def _run_in_pool(tasks: list[BlockTask], pool: backends.WorkerPool, bar: Progres
     finished = 0
     try:
         with backends.stop_signals_blocked():  # submitting starts the worker processes
-            pending = {pool.executor.submit(train_block, task) for task in tasks}
+            pending = {pool.submit(train_block, task) for task in tasks}
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             drain()
@@ -380,14 +542,7 @@ def _run_in_pool(tasks: list[BlockTask], pool: backends.WorkerPool, bar: Progres
                 finished += 1
         drain()
     except BrokenProcessPool:
-        hint = ""
-        if finished == 0 and not backends.called_from_cli:
-            hint = (
-                '. If run_ensemble is called from a script, put the call under `if __name__ '
-                '== "__main__":` (worker processes import the main module), or use '
-                'backend="serial"'
-            )
-        error = pool.died(hint)
+        error = pool.died(_MAIN_GUARD_HINT if finished == 0 else "")
         pool.stop()
         raise error from None
     except BaseException:
@@ -405,4 +560,5 @@ __all__ = [
     "plan_blocks",
     "run_ensemble",
     "train_block",
+    "worker_count",
 ]

@@ -12,13 +12,35 @@ _LOG_INTERVAL = 10.0  # seconds between plain log lines when not on a terminal
 
 
 class Progress:
-    """Counts replica-steps done; ``enabled=False`` prints nothing at all."""
+    """Counts replica-steps done and shows them.
 
-    def __init__(self, total: int, enabled: bool = True, desc: str = "dysonlearn", stream=None):
+    Parameters
+    ----------
+    total : int
+        Replica-steps the run will do.
+    enabled : bool
+        Show progress: a tqdm bar on a terminal, a log line every ten seconds elsewhere;
+        False prints nothing at all.
+    desc : str
+        Label of the bar or of the log lines.
+    stream : file, optional
+        Where to show it (default: ``sys.stderr``).
+    callback : callable, optional
+        Also called as ``callback(n)`` with each increment ``n`` of replica-steps done.
+
+    Attributes
+    ----------
+    done : int
+        Replica-steps done so far.
+    """
+
+    def __init__(self, total: int, enabled: bool = True, desc: str = "dysonlearn", stream=None,
+                 callback=None):  # fmt: skip
         self.total = total
         self.done = 0
         self.desc = desc
         self.stream = stream if stream is not None else sys.stderr
+        self.callback = callback
         self._bar = None
         self._log = False
         self._start = time.monotonic()
@@ -34,7 +56,10 @@ class Progress:
             self._log = True
 
     def update(self, n: int) -> None:
+        """Count ``n`` more replica-steps done (and pass them to the callback)."""
         self.done += n
+        if self.callback is not None:
+            self.callback(n)
         if self._bar is not None:
             self._bar.update(n)
         elif self._log and time.monotonic() - self._last_log >= _LOG_INTERVAL:
@@ -55,6 +80,7 @@ class Progress:
         )
 
     def close(self) -> None:
+        """End the bar, or write a last log line."""
         if self._bar is not None:
             self._bar.close()
         elif self._log:
@@ -65,3 +91,25 @@ class Progress:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def reporter(progress, total: int, desc: str = "dysonlearn") -> Progress:
+    """The :class:`Progress` of a run, from the ``progress`` argument of the library.
+
+    Parameters
+    ----------
+    progress : bool or callable
+        True: a bar on a terminal, log lines elsewhere; False: nothing; a callable: called
+        with each increment of replica-steps done, and nothing shown.
+    total : int
+        Replica-steps the run will do.
+    desc : str
+        Label of the bar or of the log lines.
+
+    Returns
+    -------
+    Progress
+    """
+    if callable(progress):
+        return Progress(total, enabled=False, desc=desc, callback=progress)
+    return Progress(total, enabled=bool(progress), desc=desc)

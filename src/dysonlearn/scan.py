@@ -1,0 +1,428 @@
+"""Scans from the library: every point of an experiment trained into one store, resumably.
+
+    import dysonlearn as dl
+    experiment = dl.load_experiment("scan.toml")         # or a dict of the same sections
+    results = dl.run_experiment(experiment, "out")       # out/results.h5, one per point
+    dl.analyze("out/results.h5")                         # summary.json, .md and figures
+
+This is what ``dysonlearn run`` does, which only parses its arguments, calls these
+functions and prints. A run records its root seed and every point's configuration and
+seed in OUTDIR/results.h5; running the same experiment into the same OUTDIR again trains
+only the replicas that are not saved yet (none, once it is complete), and the result is
+bitwise that of an uninterrupted run. Point i of a scan is trained exactly as
+``run_ensemble(point_config, replicas, seed=results[i].seed, ...)`` would train it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import backends, ensemble
+from . import experiment as experiment_module
+from . import store as store_module
+from .errors import ConfigError
+from .experiment import Experiment
+from .journal import Journal
+from .result import EnsembleResult
+from .seeding import fresh_seed, point_seeds
+from .store import PointSpec
+from .validation import Problems, check_choice, check_int, is_real
+
+RESULTS_FILE = "results.h5"
+NORMAL_METHOD = "ziggurat"  # experiments always draw normals with the package's ziggurat
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something a run tells its caller, who decides how to show it.
+
+    Attributes
+    ----------
+    kind : str
+        "seed_drawn" (values: ``seed``): no seed was given, this one was drawn;
+        "workers_capped" (``requested``, ``workers``): fewer workers than asked for, the
+        cores available; "resuming" (``path``, ``saved``, ``total``): a store of this run
+        holds ``saved`` of its ``total`` replicas, only the others are trained.
+    values : dict
+        The numbers of the notice.
+    """
+
+    kind: str
+    values: dict
+
+    def __str__(self) -> str:
+        v = self.values
+        if self.kind == "seed_drawn":
+            return f"no seed given; this run's seed is {v['seed']}"
+        if self.kind == "workers_capped":
+            return (f"workers: {v['requested']} capped at {v['workers']}, the cores available "
+                    "(oversubscribe=True allows more)")  # fmt: skip
+        return f"resuming the run in {v['path']} ({v['saved']} of {v['total']} replicas saved)"
+
+
+def _tell(notify, notice: Notice) -> None:
+    """Pass ``notice`` to ``notify``; without one, only a worker cap is said (a warning)."""
+    if notify is not None:
+        notify(notice)
+    elif notice.kind == "workers_capped":
+        warnings.warn(str(notice), RuntimeWarning, stacklevel=4)  # the caller of run_experiment
+
+
+def load_experiment(source) -> Experiment:
+    """An experiment from a TOML file or from a dict of the same sections.
+
+    Parameters
+    ----------
+    source : str, path-like, dict or Experiment
+        A TOML file; or its parsed content (sections ``model``, ``target``, ``train``,
+        ``ensemble``, see :mod:`dysonlearn.experiment`); an Experiment is returned as is.
+
+    Returns
+    -------
+    Experiment
+
+    Raises
+    ------
+    ConfigError
+        A missing or unreadable file, invalid TOML, or an invalid experiment: every
+        problem, one line each, named by its key path.
+    """
+    if isinstance(source, Experiment):
+        return source
+    if isinstance(source, dict):
+        return experiment_module.parse_experiment(source)
+    return experiment_module.load_experiment(source)
+
+
+def point_specs(experiment: Experiment, seed: int) -> list[PointSpec]:
+    """One PointSpec per scan point, each with its own seed derived from the root ``seed``.
+
+    Parameters
+    ----------
+    experiment : Experiment
+        The scan.
+    seed : int
+        The run's root seed (see :func:`dysonlearn.seeding.point_seeds`).
+
+    Returns
+    -------
+    list of PointSpec
+        Named ``point_000``, ``point_001``, ... in scan order.
+    """
+    seeds = point_seeds(seed, len(experiment.points))
+    return [
+        PointSpec(
+            f"point_{i:03d}",
+            config,
+            experiment.replicas,
+            seeds[i],
+            experiment.bit_generator,
+            NORMAL_METHOD,
+            params=tuple(params.items()),
+        )
+        for i, (config, params) in enumerate(
+            zip(experiment.points, experiment.point_params(), strict=True)
+        )
+    ]
+
+
+def check_execution(
+    backend: str = "process", workers: int | None = None, scheduler: str | None = None,
+    scheduler_timeout: float = 10.0, progress=True,
+) -> None:  # fmt: skip
+    """Check where a run would train, before anything is written.
+
+    With backend "dask", dask.distributed must be installed, and a ``scheduler`` must
+    answer within ``scheduler_timeout`` seconds.
+
+    Parameters
+    ----------
+    backend, workers, scheduler, scheduler_timeout, progress
+        As for :func:`run_experiment`.
+
+    Raises
+    ------
+    ConfigError
+        Every invalid argument, one line each; or a scheduler that does not answer.
+    """
+    problems = Problems()
+    check_choice(problems, "backend", backend, backends.BACKENDS)
+    if workers is not None:
+        check_int(problems, "workers", workers, 1)
+    if scheduler is not None and backend != "dask":
+        problems.add("scheduler", f"is used only by backend 'dask' (backend is {backend!r})",
+                     scheduler)  # fmt: skip
+    if not is_real(scheduler_timeout) or not scheduler_timeout > 0:
+        problems.add("scheduler_timeout", "must be a number of seconds > 0", scheduler_timeout)
+    ensemble.check_progress(problems, progress)
+    problems.raise_if_any()
+    if backend == "dask":
+        backends.require_dask()  # before touching the store: a missing extra is bad input
+        if scheduler is not None:
+            backends.connect_dask(scheduler, scheduler_timeout).close()
+
+
+def plan_workers(
+    workers: int | None, backend: str = "process", oversubscribe: bool = False, notify=None
+) -> int:
+    """The workers a run starts: ``workers``, or all cores; at most the cores available
+    unless ``oversubscribe`` (a cap is told through ``notify``). The pool of each point is
+    further capped at its blocks.
+
+    Parameters
+    ----------
+    workers : int or None
+        Workers asked for.
+    backend : str
+        "serial" runs one.
+    oversubscribe : bool
+        Allow more workers than cores.
+    notify : callable, optional
+        Receives a :class:`Notice` "workers_capped" (default: a RuntimeWarning).
+
+    Returns
+    -------
+    int
+    """
+    count = ensemble.worker_count(workers, backend, oversubscribe)
+    if workers is not None and count < workers and backend != "serial":
+        _tell(notify, Notice("workers_capped", {"requested": workers, "workers": count}))
+    return count
+
+
+def _root_seed(experiment: Experiment, path: Path, overwrite: bool, notify) -> int:
+    """The experiment's seed; else the seed of the run being resumed; else fresh entropy,
+    told through ``notify`` so that the run can be reproduced."""
+    if experiment.seed is not None:
+        return int(experiment.seed)
+    if not overwrite:
+        stored = store_module.stored_root_seed(path)
+        if stored is not None:
+            return stored
+    seed = fresh_seed()
+    _tell(notify, Notice("seed_drawn", {"seed": seed}))
+    return seed
+
+
+def _remove_old_outputs(outdir: Path) -> None:
+    """overwrite: remove the summaries and figures a previous analysis wrote here."""
+    from .plots import FIGURE_SOFTWARE
+
+    for name in ("summary.json", "summary.md"):
+        (outdir / name).unlink(missing_ok=True)
+    for figure in outdir.glob("*.png"):
+        if _png_software(figure).startswith(FIGURE_SOFTWARE):
+            figure.unlink(missing_ok=True)
+
+
+def _png_software(path: Path) -> str:
+    """The "Software" text of a PNG file ("" if none or unreadable): dysonlearn tags its
+    figures, so that only they are removed by overwrite, never a user's own images."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return str(image.info.get("Software", ""))
+    except OSError:
+        return ""
+
+
+def _point_desc(spec: PointSpec) -> str:
+    from .report import point_label
+
+    return point_label(dict(spec.params)) if spec.params else "dysonlearn"
+
+
+def run_experiment(
+    experiment,
+    outdir,
+    backend: str = "process",
+    workers: int | None = None,
+    progress=True,
+    overwrite: bool = False,
+    seed: int | None = None,
+    scheduler: str | None = None,
+    scheduler_timeout: float = 10.0,
+    replicas: int | None = None,
+    oversubscribe: bool = False,
+    notify=None,
+) -> list[EnsembleResult]:
+    """Train every point of an experiment into ``OUTDIR/results.h5``, resuming what is saved.
+
+    Parameters
+    ----------
+    experiment : Experiment, dict, str or path-like
+        The experiment, or what :func:`load_experiment` reads one from.
+    outdir : path-like
+        The output directory (created if needed); the store is ``outdir/results.h5``.
+    backend : {"process", "serial", "dask"}
+        Where blocks train, as for :func:`dysonlearn.run_ensemble`.
+    workers : int, optional
+        Worker processes (default: all cores; at most the cores available unless
+        ``oversubscribe``, and at most the blocks of a point).
+    progress : bool or callable
+        True: a bar (or log lines) per point; False: nothing; a callable: called as
+        ``progress(n)`` with each increment n of replica-steps done, over all points. An
+        exception it raises stops the run, with the finished blocks saved.
+    overwrite : bool
+        Replace a store in ``outdir`` that holds a different run (and remove the summaries
+        and figures written from it); by default such a store is refused.
+    seed : int, optional
+        Root seed, instead of the experiment's. Without either, the seed of the run being
+        resumed, else fresh entropy (told through ``notify``; recorded in the store).
+    scheduler : str, optional
+        Address of a running dask.distributed scheduler (backend "dask").
+    scheduler_timeout : float
+        Seconds to wait for that scheduler.
+    replicas : int, optional
+        Replicas per point, instead of the experiment's.
+    oversubscribe : bool
+        Allow more workers than cores.
+    notify : callable, optional
+        Receives each :class:`Notice` of the run (a drawn seed, a worker cap, a resume).
+        Default: a worker cap is a RuntimeWarning, the others are not shown.
+
+    Returns
+    -------
+    list of EnsembleResult
+        One per scan point, in scan order, as stored (``result.seed`` is the point's seed).
+
+    Raises
+    ------
+    ConfigError
+        Invalid arguments, or a scheduler that does not answer (before anything is written).
+    StoreError
+        ``outdir`` cannot be written, or its store holds a different run (and not
+        ``overwrite``), or is damaged, or in use by another run.
+    KeyboardInterrupt
+        Interrupted (or raised by ``progress``): the finished blocks are saved, a note on
+        the exception says how many; the same call resumes.
+    """
+    experiment = load_experiment(experiment)
+    if replicas is not None or seed is not None:
+        experiment = experiment.with_overrides(replicas=replicas, seed=seed)
+    check_execution(backend, workers, scheduler, scheduler_timeout, progress)
+    outdir = Path(outdir)
+    path = outdir / RESULTS_FILE
+    root_seed = _root_seed(experiment, path, overwrite, notify)
+    specs = point_specs(experiment, root_seed)
+    workers = plan_workers(workers, backend, oversubscribe, notify)
+    with store_module.RunStore(path, specs, root_seed, overwrite=overwrite) as run_store:
+        if overwrite:
+            _remove_old_outputs(outdir)
+        saved, total = run_store.saved()
+        if run_store.resumed and saved < total:
+            _tell(notify, Notice("resuming", {"path": path, "saved": saved, "total": total}))
+        try:
+            for spec in specs:
+                ensemble.execute_point(
+                    spec, ensemble.StoreSink(run_store, spec), backend=backend,
+                    workers=workers, progress=progress, scheduler=scheduler,
+                    scheduler_timeout=scheduler_timeout, desc=_point_desc(spec),
+                )  # fmt: skip
+                run_store.consolidate()
+        except BaseException as exc:
+            saved, total = run_store.saved()
+            exc.add_note(f"{saved} of {total} replicas are saved in {path}")
+            raise
+    return [store_module.load_point(path, spec.name) for spec in specs]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What :func:`analyze` wrote.
+
+    Attributes
+    ----------
+    summary : dict
+        The summary (as in summary.json).
+    markdown : str
+        The summary as Markdown (as in summary.md).
+    written : list of pathlib.Path
+        The files written: summaries, then figures.
+    """
+
+    summary: dict
+    markdown: str
+    written: list
+
+
+def analyze(store, outdir=None, snapshots: int = 1, per_point: bool = True) -> Analysis:
+    """Summaries (JSON, Markdown) and figures of every point of a results store.
+
+    Parameters
+    ----------
+    store : path-like
+        The results file (``OUTDIR/results.h5``).
+    outdir : path-like, optional
+        Where to write (default: the store's directory); created if needed.
+    snapshots : int
+        Pool the last this many snapshots of each replica.
+    per_point : bool
+        Figures for every scan point too (not only those of the whole scan).
+
+    Returns
+    -------
+    Analysis
+
+    Raises
+    ------
+    ConfigError, StoreError
+        A missing, foreign or damaged store, or an output directory that cannot be written.
+    """
+    from .plots import save_figures
+    from .report import build_summary, markdown, write_summary
+
+    path = Path(store)
+    outdir = path.parent if outdir is None else Path(outdir)
+    _, infos = store_module.describe(path)
+    store_module.check_output_dir(outdir)
+    results = [store_module.load_point(path, info.name) for info in infos]
+    summary = build_summary(results, [info.params for info in infos], snapshots)
+    written = write_summary(outdir, summary)
+    written += save_figures(results, outdir, snapshots=snapshots, per_point=per_point)
+    return Analysis(summary, markdown(summary), written)
+
+
+def repair_outdir(target) -> tuple[Path, int, int]:
+    """Rebuild the store of an output directory from what a crashed run committed.
+
+    Parameters
+    ----------
+    target : path-like
+        An output directory (its ``results.h5``), or a results file.
+
+    Returns
+    -------
+    (path, saved, total) : tuple
+        The store, the replicas it holds now, and the replicas in the run.
+
+    Raises
+    ------
+    ConfigError
+        There is no store there (neither a file nor a journal).
+    StoreError
+        Nothing can be recovered, or another run holds the store.
+    """
+    target = Path(target)
+    path = target / RESULTS_FILE if target.is_dir() or not target.suffix else target
+    if not path.exists() and not Journal(path).exists():
+        raise ConfigError(f"repair: no results store in {str(target)!r} (no {path.name})")
+    saved, total = store_module.repair(path)
+    return path, saved, total
+
+
+__all__ = [
+    "RESULTS_FILE",
+    "Analysis",
+    "Notice",
+    "analyze",
+    "check_execution",
+    "load_experiment",
+    "plan_workers",
+    "point_specs",
+    "repair_outdir",
+    "run_experiment",
+]
