@@ -61,7 +61,6 @@ def test_a_model_trains_a_block_and_keeps_its_final_state(kind):
     model.advance(config, state, gens, 0, config.steps, snaps, eigenvalues, failed, fail_step)
     assert np.all(np.isfinite(eigenvalues)) and not failed.any()
     final = model.final_state(state)
-    assert final is model.final_weights(state)  # the alias ensemble.py still calls
     assert final.shape[0] == 2 and np.all(np.isfinite(final))
     assert model.cost_per_replica_step(config) > 0
     assert model.bytes_per_replica(config) == config.state_bytes_per_replica

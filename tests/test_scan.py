@@ -174,7 +174,7 @@ CLI_ALLOWED = {
     "errors": {"ConfigError"},
     "stopping": {"Stopped", "handled"},
     "scan": set(scan.__all__),
-    "experiment": {"default_experiment_path"},
+    "experiment": {"default_experiment_path", "load_experiment"},
     "backends": {"WorkerDied"},
     "store": {"describe"},
     "report": {"point_label"},

@@ -33,7 +33,7 @@ _EXPORTS = {
     "WorkerDied": "backends",
     "run_ensemble": "ensemble",
     "Experiment": "experiment",
-    "load_experiment": "scan",
+    "load_experiment": "experiment",
     "run_experiment": "scan",
     "analyze": "scan",
     "load": "store",

@@ -208,7 +208,7 @@ def _analyze_store(
 
 def _command_run(args) -> int:
     from .experiment import default_experiment_path
-    from .scan import load_experiment
+    from .experiment import load_experiment
 
     path = Path(args.config) if args.config else default_experiment_path()
     experiment = load_experiment(path).with_overrides(replicas=args.replicas, seed=args.seed)

@@ -189,7 +189,7 @@ def train_block(task: BlockTask, report=None) -> BlockOutput:
             if report is not None:
                 report(n_rep * (stop - step))
             step = stop
-    weights = model.final_weights(state).copy() if task.keep_weights else None
+    weights = model.final_state(state).copy() if task.keep_weights else None
     return BlockOutput(
         task.start, task.start + n_rep, eigenvalues, failed.astype(bool), fail_step, weights
     )

@@ -26,9 +26,9 @@ from pathlib import Path
 
 from . import targets
 from .config import check_replicas
-from .ensemble import BIT_GENERATORS
 from .errors import ConfigError
 from .models import MODELS
+from .seeding import BIT_GENERATORS, DEFAULT_BIT_GENERATOR
 from .validation import Problems, check_choice, check_int, is_int
 
 SECTIONS = ("model", "target", "train", "ensemble")
@@ -124,13 +124,15 @@ def default_experiment_path() -> Path:
     return Path(str(resources.files("dysonlearn") / "configs" / "default.toml"))
 
 
-def load_experiment(source: str | Path) -> Experiment:
-    """Read and validate a TOML experiment file.
+def load_experiment(source: str | Path | dict | Experiment) -> Experiment:
+    """Read and validate an experiment: a TOML file, or a dict of the same sections.
 
     Parameters
     ----------
-    source : str or pathlib.Path
-        The file, UTF-8 TOML (see the module docstring for its schema).
+    source : str, path-like, dict or Experiment
+        A UTF-8 TOML file (see the module docstring for its schema); or its parsed content
+        (sections ``model``, ``target``, ``train``, ``ensemble``); an Experiment is
+        returned as it is.
 
     Returns
     -------
@@ -140,8 +142,18 @@ def load_experiment(source: str | Path) -> Experiment:
     ------
     ConfigError
         A missing or unreadable file, bytes that are not UTF-8 text, invalid TOML, or an
-        invalid experiment: one line per problem.
+        invalid experiment: every problem, one line each, named by its key path.
+
+    Examples
+    --------
+    >>> experiment = load_experiment({"model": {"kind": "dyson"}, "train": {"lr": [0.05, 0.1]}})
+    >>> experiment.point_params()
+    [{'lr': 0.05}, {'lr': 0.1}]
     """
+    if isinstance(source, Experiment):
+        return source
+    if isinstance(source, dict):
+        return parse_experiment(source)
     path = Path(source)
     try:
         # Not a regular file (a device such as /dev/zero, a pipe): reading could never end.
@@ -362,7 +374,7 @@ def _parse_ensemble(problems: Problems, ensemble: dict) -> tuple[object, object,
     seed = ensemble.get("seed")
     if seed is not None and (not is_int(seed) or seed < 0):
         problems.add("ensemble.seed", "must be an integer >= 0", seed)
-    bit_generator = ensemble.get("bit_generator", "SFC64")
+    bit_generator = ensemble.get("bit_generator", DEFAULT_BIT_GENERATOR)
     check_choice(problems, "ensemble.bit_generator", bit_generator, BIT_GENERATORS)
     return replicas, seed, bit_generator
 

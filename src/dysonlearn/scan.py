@@ -23,7 +23,7 @@ from . import backends, ensemble
 from . import experiment as experiment_module
 from . import store as store_module
 from .errors import ConfigError
-from .experiment import Experiment
+from .experiment import Experiment, load_experiment
 from .journal import Journal
 from .result import EnsembleResult
 from .seeding import fresh_seed, point_seeds
@@ -68,32 +68,6 @@ def _tell(notify, notice: Notice) -> None:
         notify(notice)
     elif notice.kind == "workers_capped":
         warnings.warn(str(notice), RuntimeWarning, stacklevel=4)  # the caller of run_experiment
-
-
-def load_experiment(source) -> Experiment:
-    """An experiment from a TOML file or from a dict of the same sections.
-
-    Parameters
-    ----------
-    source : str, path-like, dict or Experiment
-        A TOML file; or its parsed content (sections ``model``, ``target``, ``train``,
-        ``ensemble``, see :mod:`dysonlearn.experiment`); an Experiment is returned as is.
-
-    Returns
-    -------
-    Experiment
-
-    Raises
-    ------
-    ConfigError
-        A missing or unreadable file, invalid TOML, or an invalid experiment: every
-        problem, one line each, named by its key path.
-    """
-    if isinstance(source, Experiment):
-        return source
-    if isinstance(source, dict):
-        return experiment_module.parse_experiment(source)
-    return experiment_module.load_experiment(source)
 
 
 def point_specs(experiment: Experiment, seed: int) -> list[PointSpec]:
@@ -420,7 +394,6 @@ __all__ = [
     "Notice",
     "analyze",
     "check_execution",
-    "load_experiment",
     "plan_workers",
     "point_specs",
     "repair_outdir",

@@ -27,7 +27,6 @@ MEMBERS = (
     "initial_state",
     "advance",
     "final_state",
-    "final_weights",
     "cost_per_replica_step",
     "bytes_per_replica",
     "stationary_levels",
@@ -131,21 +130,6 @@ class Model(ABC):
         numpy.ndarray
             (R, ...) the replicas' final weights, students or levels.
         """
-
-    def final_weights(self, state) -> np.ndarray:
-        """:meth:`final_state` under its former name (``ensemble.py`` still calls it).
-
-        Parameters
-        ----------
-        state : object
-            What :meth:`initial_state` returned.
-
-        Returns
-        -------
-        numpy.ndarray
-            ``self.final_state(state)``.
-        """
-        return self.final_state(state)
 
     @abstractmethod
     def cost_per_replica_step(self, config) -> float:
