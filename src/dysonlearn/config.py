@@ -684,6 +684,64 @@ def _check_widths(problems: Problems, field: str, widths, value: object) -> None
         problems.add(field, "is too large: the predicted level widths [A.6] must be finite", value)
 
 
+# --- the teacher-student theory: one copy for the configuration, its model and figures ----
+
+
+def stationary_variance(lr: float, batch_size: int, noise: float, scale: float = 1.0) -> float:
+    """scale x sigma^2, sigma^2 = lr A^2 / (B (1 - lr / 2)) the stationary variance of a
+    level [A.6] (its lr -> 0 limit is [C.3]).
+
+    The one place of the formula: ``scale=pi`` gives the square of the mean spacing
+    <S> = sqrt(pi) sigma of a degenerate pair [A.8]. (The scale multiplies first, so that
+    ``scale=1`` is bitwise ``TeacherStudentConfig.level_widths`` squared-before-the-root.)
+    Lives here, below the model plugins, so that the configuration, the model and the
+    figures all use this one copy.
+
+    Parameters
+    ----------
+    lr, batch_size, noise : float
+        The learning rate, the batch size B and the noise A.
+    scale : float
+        A factor applied to the variance.
+
+    Returns
+    -------
+    float
+        Infinite or negative at lr >= 2, where no stationary state exists.
+    """
+    return scale * lr * noise**2 / batch_size / (1 - lr / 2)
+
+
+def small_lr_mean_spacing(lr: float, batch_size: int, noise: float) -> float:
+    """<S> = sqrt(pi lr A^2 / B) of a degenerate pair at lr -> 0 [C.3].
+
+    Parameters
+    ----------
+    lr, batch_size, noise : float
+        The learning rate, the batch size B and the noise A.
+
+    Returns
+    -------
+    float
+    """
+    return math.sqrt(math.pi * lr * noise**2 / batch_size)
+
+
+def finite_lr_factor(lr: float) -> float:
+    """1 / sqrt(1 - lr / 2): sigma at finite lr over its lr -> 0 limit [A.6], [C.3].
+
+    Parameters
+    ----------
+    lr : float
+        The learning rate (below 2).
+
+    Returns
+    -------
+    float
+    """
+    return 1 / math.sqrt(1 - lr / 2)
+
+
 TS_SAMPLERS = ("wishart", "explicit")
 TS_PROTOCOLS = ("fresh", "reference")
 TEACHER_BASES = ("random", "identity")
@@ -859,8 +917,6 @@ class TeacherStudentConfig(_ModelConfig):
     @property
     def level_widths(self) -> np.ndarray:
         """sigma = sqrt(lr A^2 / B) / sqrt(1 - lr / 2) per level ([C.3] = sqrt(pi) sigma, [A.6])."""
-        from .models.teacher_student import stationary_variance  # the model owns its theory
-
         width = np.sqrt(stationary_variance(self.lr, self.batch_size, self.noise))
         return np.full(self.n_modes, width)
 
@@ -1034,5 +1090,8 @@ __all__ = [
     "RBMConfig",
     "TeacherStudentConfig",
     "check_replicas",
+    "finite_lr_factor",
+    "small_lr_mean_spacing",
     "snapshot_steps",
+    "stationary_variance",
 ]

@@ -29,8 +29,8 @@ from matplotlib.patches import Patch
 from . import analysis
 from ._version import __version__
 from .analysis.fokker_planck import FokkerPlanckMode
+from .config import TeacherStudentConfig, finite_lr_factor, small_lr_mean_spacing
 from .models import model_for
-from .models import teacher_student as ts_model
 from .result import EnsembleResult
 
 COLUMN = 3.4  # inches: one column of a two-column journal page
@@ -687,7 +687,7 @@ def teacher_student_scaling(results, snapshots: int = 1) -> Figure:
         )
         if rate >= 2:  # [A.6] has no stationary width there
             continue
-        factor = ts_model.finite_lr_factor(rate)
+        factor = finite_lr_factor(rate)
         ax.plot(line, factor * line, color=f"C{n}", lw=0.7, ls="--")
         ax_r.errorbar(
             x[at],
@@ -711,7 +711,7 @@ def _teacher_student_rows(results, snapshots: int) -> tuple[list[tuple], list[st
     rows, left_out = [], []
     for result in results:
         config = result.config
-        if config.kind != ts_model.MODEL.kind:
+        if config.kind != TeacherStudentConfig.kind:
             continue
         late = _usable(result, snapshots)
         pairs = _groups(config)[0]
@@ -726,7 +726,7 @@ def _teacher_student_rows(results, snapshots: int) -> tuple[list[tuple], list[st
                 wig = analysis.fit_wigner(late[:, :, j] - late[:, :, i])
             except ValueError:
                 continue
-            x = ts_model.small_lr_mean_spacing(config.lr, config.batch_size, config.noise)
+            x = small_lr_mean_spacing(config.lr, config.batch_size, config.noise)
             rows.append((x, wig.mean, wig.mean_err, config.lr))
     return rows, left_out
 

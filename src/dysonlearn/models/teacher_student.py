@@ -8,7 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import kernels
-from ..config import TeacherStudentConfig
+from ..config import (
+    TeacherStudentConfig,
+    finite_lr_factor,
+    small_lr_mean_spacing,
+    stationary_variance,
+)
 from .base import Model
 
 # Reference protocol: a data set shared by all replicas is drawn from this branch of the
@@ -175,59 +180,6 @@ def cost_per_replica_step(config: TeacherStudentConfig) -> float:
         return (SECONDS_PER_NORMAL * b * n * (n + 3) / 2
                 + SECONDS_PER_EXPLICIT_PRODUCT * b * n * n + SECONDS_PER_STEP)  # fmt: skip
     return SECONDS_PER_WISHART_ENTRY * n * n + SECONDS_PER_WISHART_CUBE * n**3 + SECONDS_PER_STEP
-
-
-def stationary_variance(lr: float, batch_size: int, noise: float, scale: float = 1.0) -> float:
-    """scale x sigma^2, sigma^2 = lr A^2 / (B (1 - lr / 2)) the stationary variance of a
-    level [A.6] (its lr -> 0 limit is [C.3]).
-
-    The one place of the formula: ``scale=pi`` gives the square of the mean spacing
-    <S> = sqrt(pi) sigma of a degenerate pair [A.8]. (The scale multiplies first, so that
-    ``scale=1`` is bitwise ``TeacherStudentConfig.level_widths`` squared-before-the-root.)
-
-    Parameters
-    ----------
-    lr, batch_size, noise : float
-        The learning rate, the batch size B and the noise A.
-    scale : float
-        A factor applied to the variance.
-
-    Returns
-    -------
-    float
-        Infinite or negative at lr >= 2, where no stationary state exists.
-    """
-    return scale * lr * noise**2 / batch_size / (1 - lr / 2)
-
-
-def small_lr_mean_spacing(lr: float, batch_size: int, noise: float) -> float:
-    """<S> = sqrt(pi lr A^2 / B) of a degenerate pair at lr -> 0 [C.3].
-
-    Parameters
-    ----------
-    lr, batch_size, noise : float
-        The learning rate, the batch size B and the noise A.
-
-    Returns
-    -------
-    float
-    """
-    return math.sqrt(math.pi * lr * noise**2 / batch_size)
-
-
-def finite_lr_factor(lr: float) -> float:
-    """1 / sqrt(1 - lr / 2): sigma at finite lr over its lr -> 0 limit [A.6], [C.3].
-
-    Parameters
-    ----------
-    lr : float
-        The learning rate (below 2).
-
-    Returns
-    -------
-    float
-    """
-    return 1 / math.sqrt(1 - lr / 2)
 
 
 class TeacherStudent(Model):
