@@ -25,12 +25,10 @@ drift), or, given a bound (DysonParams.bound, the `bound` argument of dyson_adva
 configuration's scale, far beyond any level the stationary state or the relaxation to it
 reaches. Failed replicas are stopped and flagged with the step.
 """
-from libc.math cimport NAN, fabs, isfinite, sqrt, hypot
+from libc.math cimport fabs, hypot, isfinite, sqrt
 from libc.stdint cimport int64_t, uint8_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport free
 from libc.string cimport memcpy
-
-import numpy as np
 
 from dysonlearn._core.optim cimport optim_apply, optim_sgd, optim_t
 
@@ -63,12 +61,12 @@ cdef void dyson_work_free(DysonWork* work) noexcept nogil:
 cdef inline int dyson_check(const DysonParams* p, const double* levels) noexcept nogil:
     """DL_OK when every level is finite, within the bound (DBL_MAX if none) and, RBM drift,
     in [0, mu^2); DL_NONFINITE if a level is not finite; DL_ESCAPED otherwise."""
-    cdef int i
+    cdef int i, j
     for i in range(p.n):
         # False for NaN and inf too (the bound is at most DBL_MAX): one comparison a level.
         if not (fabs(levels[i]) <= p.bound):
-            for i in range(p.n):
-                if not isfinite(levels[i]):
+            for j in range(p.n):
+                if not isfinite(levels[j]):
                     return DL_NONFINITE
             return DL_ESCAPED
     if p.drift == DYSON_RBM and (levels[0] < 0.0 or levels[p.n - 1] >= p.mu * p.mu):

@@ -23,8 +23,14 @@ so k sweeps give phi_k = A^k phi_0 + xi, xi ~ N(0, Sigma_k) with
 Sigma_k = sum_{j<k} A^j Q A^j = (1 + A) sum_{j<k} A^(2j) / mu^2 (A and Q commute: both are
 functions of X). Sampling it costs B N_v normals per step instead of k B (N_v + N_h), and
 a few N_v^3 products and one Cholesky factorisation of Sigma_k per step. As k -> infinity
-Sigma_k -> (mu^2 - X)^-1 = K^-1 [B.4], the model's covariance. Same law, fewer variates. A replica has diverged when W is not finite or when the largest
-eigenvalue of X = sigma_h^2 W^T W reaches mu^2 ([B.4]: K = mu^2 - X must stay positive).
+Sigma_k -> (mu^2 - X)^-1 = K^-1 [B.4], the model's covariance. Same law, fewer variates.
+
+A replica has diverged when W is not finite or when the largest eigenvalue of
+X = sigma_h^2 W^T W reaches mu^2 ([B.4]: K = mu^2 - X must stay positive).
+
+Gradient and update are separate: pcd_gradient writes -W delta (the gradient of W up to
+the factor sigma_h^2, descent sign) into a buffer, and the shared optimiser (optim.pxd)
+applies it; SGD's W <- W - (lr sigma_h^2) grad is the update [B.6] above, bit for bit.
 
 Order of the standard normals drawn in one step (this order defines the kernel and is
 what the deterministic entry point `pcd_step_given_normals` consumes):
@@ -41,10 +47,8 @@ all the steps of that replica; the loop is replica-outer, step-inner for that re
 """
 from libc.math cimport isfinite
 from libc.stdint cimport int64_t, uint8_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport free
 from libc.string cimport memcpy
-
-import numpy as np
 
 from dysonlearn._core.optim cimport optim_apply, optim_sgd, optim_state_size
 
@@ -53,7 +57,6 @@ include "_bitgen.pxi"
 include "_driver.pxi"
 
 dl_normal_setup()
-
 
 
 cdef Py_ssize_t pcd_normals_per_step(const RBMParams* p) noexcept nogil:
@@ -454,4 +457,3 @@ def pcd_step_given_normals(double[:, ::1] weights not None, double[:, ::1] chain
                           &chol[0, 0] if chol is not None else NULL, &src, &work)
     rbm_work_free(&work)
     return status
-

@@ -31,12 +31,10 @@ configuration's scale). The replica is then stopped and flagged with the step. T
 one comparison per entry of W, against DBL_MAX when no bound is given, so that it also
 catches inf and NaN; it never changes the arithmetic of a replica that does not fail.
 """
-from libc.math cimport NAN, fabs, isfinite, sqrt
+from libc.math cimport fabs, isfinite, sqrt
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport free
 from libc.string cimport memcpy, memset
-
-import numpy as np
 
 from dysonlearn._core.optim cimport optim_apply, optim_sgd, optim_state_size
 
