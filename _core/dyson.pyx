@@ -34,11 +34,13 @@ from dysonlearn._core.optim cimport optim_apply, optim_sgd, optim_t
 
 include "_linalg.pxi"
 include "_bitgen.pxi"
-include "_driver.pxi"
 
 dl_normal_setup()
 
 DRIFTS = {"linear": DYSON_LINEAR, "rbm": DYSON_RBM}
+
+cdef enum:
+    DYSON_SMALL = 8     # up to this many levels, the step's gradient lives on the stack
 
 
 cdef int dyson_work_alloc(DysonWork* work, const DysonParams* p) noexcept nogil:
@@ -99,22 +101,25 @@ cdef void dyson_sgd(optim_t* opt) noexcept nogil:
     optim_sgd(opt, 1.0, 1.0, 1.0, False)
 
 
-cdef void dyson_gradient(const DysonParams* p, const double* levels, const double* targets,
-                         double* grad) noexcept nogil:
+cdef inline void dyson_gradient(const DysonParams* p, const double* levels,
+                                const double* targets, double* grad) noexcept nogil:
     """grad = minus the drift increment lr K_i(x_i) of each level (module docstring)."""
     cdef int i
-    cdef double x, mu2 = p.mu * p.mu
-    for i in range(p.n):
-        x = levels[i]
-        if p.drift == DYSON_LINEAR:
-            grad[i] = -(p.lr * (targets[i] - x))
-        else:
-            grad[i] = -(p.lr * 2.0 * x * (1.0 / targets[i] - 1.0 / (mu2 - x)))
+    cdef double lr = p.lr, mu2 = p.mu * p.mu
+    # One loop per drift (no branch inside): the compiler vectorises both, and the
+    # optimiser's loads of grad then forward from whole-vector stores.
+    if p.drift == DYSON_LINEAR:
+        for i in range(p.n):
+            grad[i] = -(lr * (targets[i] - levels[i]))
+    else:
+        for i in range(p.n):
+            grad[i] = -(lr * 2.0 * levels[i] * (1.0 / targets[i] - 1.0 / (mu2 - levels[i])))
 
 
-cdef int dyson_advance_levels(const DysonParams* p, const optim_t* opt, double* levels,
-                              const double* targets, double* opt_state, int64_t step,
-                              dl_normal_source* normals, DysonWork* w) noexcept nogil:
+cdef inline int dyson_advance_levels(const DysonParams* p, const optim_t* opt,
+                                     double* levels, const double* targets, double* opt_state,
+                                     int64_t step, dl_normal_source* normals,
+                                     DysonWork* w) noexcept nogil:
     """One step in place: the drift through the optimiser, the noise as the matrix H, the
     eigenproblem of M. DL_OK, or DL_LAPACK_FAILED if dsyevd failed (n > 2)."""
     cdef int n = p.n, i, j
@@ -131,12 +136,21 @@ cdef int dyson_advance_levels(const DysonParams* p, const optim_t* opt, double* 
         for j in range(n - 1, i - 1, -1):
             q -= 1
             m[i + j * n] = m[q]
-    # The diagonal of M before the noise: x_i + lr K_i, by the optimiser.
-    dyson_gradient(p, levels, targets, w.grad)
-    memcpy(w.diagonal, levels, n * sizeof(double))
-    optim_apply(opt, w.diagonal, w.grad, opt_state, step, n)
+    # The diagonal of M before the noise: x_i + lr K_i, by the optimiser (on the stack for
+    # the few levels of the usual settings, in the workspace beyond).
+    cdef double grad_small[DYSON_SMALL]
+    cdef double diagonal_small[DYSON_SMALL]
+    cdef double* grad = w.grad
+    cdef double* diagonal = w.diagonal
+    if n <= DYSON_SMALL:
+        grad = &grad_small[0]
+        diagonal = &diagonal_small[0]
+    dyson_gradient(p, levels, targets, grad)
     for i in range(n):
-        m[i + i * n] = w.diagonal[i] + diag_scale * m[i + i * n]
+        diagonal[i] = levels[i]
+    optim_apply(opt, diagonal, grad, opt_state, step, n)
+    for i in range(n):
+        m[i + i * n] = diagonal[i] + diag_scale * m[i + i * n]
         for j in range(i + 1, n):
             m[i + j * n] *= scale
     if n == 1:
@@ -174,36 +188,34 @@ cdef struct DysonModel:
     double* all_levels          # the block's (R, n) levels
 
 
-cdef void dyson_bind(void* model, Py_ssize_t r) noexcept nogil:
-    cdef DysonModel* m = <DysonModel*> model
+# The shared driver, bound at compile time to this model's functions (_driver.pxi).
+ctypedef DysonModel dl_model
+
+include "_driver.pxi"
+
+
+cdef inline void dl_model_bind(DysonModel* m, Py_ssize_t r) noexcept nogil:
     m.levels = m.all_levels + r * m.p.n
 
 
-cdef int dyson_model_check(void* model) noexcept nogil:
-    cdef DysonModel* m = <DysonModel*> model
+cdef inline int dl_model_check(DysonModel* m) noexcept nogil:
     return dyson_check(m.p, m.levels)
 
 
-cdef int dyson_model_step(void* model, int64_t t, dl_normal_source* normals) noexcept nogil:
-    cdef DysonModel* m = <DysonModel*> model
-    return dyson_advance_levels(m.p, m.opt, m.levels, m.targets, NULL, t, normals, m.work)
+cdef inline int dl_model_step(DysonModel* m, int64_t t,
+                              dl_normal_source* normals) noexcept nogil:
+    cdef int status = dyson_advance_levels(m.p, m.opt, m.levels, m.targets, NULL, t, normals,
+                                           m.work)
+    return status if status != DL_OK else dyson_check(m.p, m.levels)
 
 
-cdef int dyson_model_spectrum(void* model, double* out) noexcept nogil:
-    cdef DysonModel* m = <DysonModel*> model
+cdef inline int dl_model_spectrum(DysonModel* m, double* out) noexcept nogil:
     memcpy(out, m.levels, m.p.n * sizeof(double))
     return 0
 
 
-cdef dl_kernel dyson_kernel(DysonModel* m) noexcept nogil:
-    cdef dl_kernel k
-    k.model = m
-    k.bind = dyson_bind
-    k.check = dyson_model_check
-    k.step = dyson_model_step
-    k.spectrum = dyson_model_spectrum
-    k.n_values = m.p.n
-    return k
+cdef inline int dl_model_n_values(const DysonModel* m) noexcept nogil:
+    return m.p.n
 
 
 cdef int64_t dyson_run(const DysonParams* p, double* levels, const double* targets,
@@ -222,8 +234,7 @@ cdef int64_t dyson_run(const DysonParams* p, double* levels, const double* targe
     m.targets = targets
     m.all_levels = levels
     m.levels = levels
-    cdef dl_kernel k = dyson_kernel(&m)
-    return dl_run_replica(&k, normals, start, stop, snapshot_steps, n_snapshots,
+    return dl_run_replica(&m, normals, start, stop, snapshot_steps, n_snapshots,
                           eigenvalues, &status)
 
 
@@ -264,11 +275,10 @@ def dyson_advance(double[:, ::1] levels not None, const double[::1] targets not 
     m.opt = &opt
     m.targets = &targets[0]
     m.all_levels = &levels[0, 0] if n_rep > 0 else NULL
-    cdef dl_kernel kernel = dyson_kernel(&m)
     if dyson_work_alloc(&work, &p) != 0:
         raise MemoryError()
     try:
-        drive_block(&kernel, bit_generators, n_rep, start, stop, snapshot_steps, eigenvalues,
+        drive_block(&m, bit_generators, n_rep, start, stop, snapshot_steps, eigenvalues,
                     failed, fail_step, normal_method, status)
     finally:
         dyson_work_free(&work)

@@ -15,8 +15,12 @@
 #
 # Adding an optimiser (issue 13): a kind code below, its state size in optim_state_size,
 # its update in optim_apply; nothing in the models changes.
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, intptr_t
 from scipy.linalg.cython_blas cimport daxpy
+
+
+cdef extern from "dl_optim.h" nogil:
+    void dl_sgd_update(double* w, const double* g, double rate, intptr_t n)
 
 cdef enum optim_kind:
     OPTIM_SGD = 0           # w <- w - lr g
@@ -58,15 +62,12 @@ cdef inline int optim_apply(const optim_t* opt, double* w, const double* g, doub
                             int64_t step, Py_ssize_t n) noexcept nogil:
     """w[0:n] <- the optimiser's update of w given the gradient buffer g[0:n]; 0, or -1 for
     an unknown kind. state: this replica's optim_state_size(opt, n) doubles (NULL if 0)."""
-    cdef Py_ssize_t i
     cdef int count = <int> n, inc = 1
-    cdef double alpha
+    cdef double alpha = -opt.rate
     if opt.kind != OPTIM_SGD:
         return -1
     if opt.blas:
-        alpha = -opt.rate
         daxpy(&count, &alpha, <double*> g, &inc, w, &inc)
     else:
-        for i in range(n):
-            w[i] -= opt.rate * g[i]
+        dl_sgd_update(w, g, opt.rate, n)   # w[i] -= rate g[i], scalar (dl_optim.h)
     return 0

@@ -54,7 +54,6 @@ from dysonlearn._core.optim cimport optim_apply, optim_sgd, optim_state_size
 
 include "_linalg.pxi"
 include "_bitgen.pxi"
-include "_driver.pxi"
 
 dl_normal_setup()
 
@@ -275,8 +274,13 @@ cdef struct RBMModel:
     double* all_opt_state
 
 
-cdef void rbm_bind(void* model, Py_ssize_t r) noexcept nogil:
-    cdef RBMModel* m = <RBMModel*> model
+# The shared driver, bound at compile time to this model's functions (_driver.pxi).
+ctypedef RBMModel dl_model
+
+include "_driver.pxi"
+
+
+cdef inline void dl_model_bind(RBMModel* m, Py_ssize_t r) noexcept nogil:
     cdef Py_ssize_t nw = m.p.n_hidden * m.p.n_visible
     m.weights = m.all_weights + r * nw
     m.chains = m.all_chains + r * m.p.batch_size * m.p.n_visible
@@ -284,35 +288,25 @@ cdef void rbm_bind(void* model, Py_ssize_t r) noexcept nogil:
                    if m.all_opt_state != NULL else NULL)
 
 
-cdef int rbm_check(void* model) noexcept nogil:
-    cdef RBMModel* m = <RBMModel*> model
+cdef inline int dl_model_check(RBMModel* m) noexcept nogil:
     return pcd_check(m.p, m.weights, m.work)
 
 
-cdef int rbm_step(void* model, int64_t t, dl_normal_source* normals) noexcept nogil:
-    cdef RBMModel* m = <RBMModel*> model
+cdef inline int dl_model_step(RBMModel* m, int64_t t, dl_normal_source* normals) noexcept nogil:
     cdef int status = pcd_gradient(m.p, m.weights, m.chains, m.c_target, m.chol, normals,
                                    m.work)
-    if status == DL_OK:
-        optim_apply(m.opt, m.weights, m.work.grad, m.opt_state, t,
-                    m.p.n_hidden * m.p.n_visible)
-    return status
+    if status != DL_OK:
+        return status
+    optim_apply(m.opt, m.weights, m.work.grad, m.opt_state, t, m.p.n_hidden * m.p.n_visible)
+    return pcd_check(m.p, m.weights, m.work)
 
 
-cdef int rbm_spectrum(void* model, double* out) noexcept nogil:
-    cdef RBMModel* m = <RBMModel*> model
+cdef inline int dl_model_spectrum(RBMModel* m, double* out) noexcept nogil:
     return spectrum(m.p, m.weights, m.work, out)
 
 
-cdef dl_kernel rbm_kernel(RBMModel* m) noexcept nogil:
-    cdef dl_kernel k
-    k.model = m
-    k.bind = rbm_bind
-    k.check = rbm_check
-    k.step = rbm_step
-    k.spectrum = rbm_spectrum
-    k.n_values = m.p.n_visible
-    return k
+cdef inline int dl_model_n_values(const RBMModel* m) noexcept nogil:
+    return m.p.n_visible
 
 
 cdef int64_t pcd_run(const RBMParams* p, double* weights, double* chains,
@@ -340,9 +334,8 @@ cdef int64_t pcd_run(const RBMParams* p, double* weights, double* chains,
     m.all_weights = weights
     m.all_chains = chains
     m.all_opt_state = NULL
-    cdef dl_kernel k = rbm_kernel(&m)
-    rbm_bind(&m, 0)
-    return dl_run_replica(&k, normals, start, stop, snapshot_steps, n_snapshots, eigenvalues,
+    dl_model_bind(&m, 0)
+    return dl_run_replica(&m, normals, start, stop, snapshot_steps, n_snapshots, eigenvalues,
                           &status)
 
 
@@ -416,11 +409,10 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
     m.all_weights = &weights[0, 0, 0] if n_rep > 0 else NULL
     m.all_chains = &chains[0, 0, 0] if n_rep > 0 else NULL
     m.all_opt_state = NULL
-    cdef dl_kernel kernel = rbm_kernel(&m)
     if rbm_work_alloc(&work, &p) != 0:
         raise MemoryError()
     try:
-        drive_block(&kernel, bit_generators, n_rep, start, stop, snapshot_steps, eigenvalues,
+        drive_block(&m, bit_generators, n_rep, start, stop, snapshot_steps, eigenvalues,
                     failed, fail_step, normal_method, status)
     finally:
         rbm_work_free(&work)

@@ -40,7 +40,6 @@ from dysonlearn._core.optim cimport optim_apply, optim_sgd, optim_state_size
 
 include "_linalg.pxi"
 include "_bitgen.pxi"
-include "_driver.pxi"
 
 dl_normal_setup()
 
@@ -199,6 +198,28 @@ cdef inline void wishart_gradient_2x2(const TSParams* p, const double* weights,
     dw[3] = -(g11 + noise_diag * z[3])
 
 
+cdef inline int wishart_step_2x2(const TSParams* p, const optim_t* opt, double* weights,
+                                 const double* teacher, double* opt_state, int64_t step,
+                                 dl_normal_source* variates) noexcept nogil:
+    """The whole N = 2 Wishart step, its gradient on the stack: the optimiser's update, W_10
+    copied from W_01 (W stays exactly symmetric), then escaped()'s verdict on the three
+    distinct entries."""
+    cdef double dw[4]
+    wishart_gradient_2x2(p, weights, teacher, variates, dw)
+    optim_apply(opt, weights, dw, opt_state, step, 4)
+    weights[2] = weights[1]
+    if (fabs(weights[0]) <= p.bound and fabs(weights[1]) <= p.bound
+            and fabs(weights[3]) <= p.bound):
+        return DL_OK
+    if isfinite(weights[0]) and isfinite(weights[1]) and isfinite(weights[3]):
+        return DL_ESCAPED
+    return DL_NONFINITE
+
+
+cdef inline bint fast_2x2(const TSParams* p) noexcept nogil:
+    return p.n == 2 and p.sampler == TS_WISHART and not p.reference
+
+
 cdef void data_term(const TSParams* p, const double* weights, const double* teacher,
                     TSWork* w) noexcept nogil:
     """w.grad = (W_T - W) C_B (its transpose is C_B (W_T - W): both factors are symmetric)."""
@@ -219,7 +240,7 @@ cdef void ts_gradient(const TSParams* p, const double* weights, const double* te
     the hand-added noise included (it is part of the gradient estimate)."""
     cdef int n = p.n, i, j
     cdef double* g = w.grad
-    if n == 2 and p.sampler == TS_WISHART and not p.reference:
+    if fast_2x2(p):
         wishart_gradient_2x2(p, weights, teacher, variates, w.dw)
         return
     if p.reference:
@@ -241,7 +262,7 @@ cdef inline void ts_update(const TSParams* p, const optim_t* opt, double* weight
     """The optimiser's update of W from the gradient dw; the N = 2 Wishart path keeps W
     exactly symmetric by copying W_01 to W_10, as it always has."""
     optim_apply(opt, weights, dw, opt_state, step, p.n * p.n)
-    if p.n == 2 and p.sampler == TS_WISHART and not p.reference:
+    if fast_2x2(p):
         weights[2] = weights[1]
 
 
@@ -301,8 +322,13 @@ cdef struct TSModel:
     int32_t* all_orders
 
 
-cdef void ts_bind(void* model, Py_ssize_t r) noexcept nogil:
-    cdef TSModel* m = <TSModel*> model
+# The shared driver, bound at compile time to this model's functions (_driver.pxi).
+ctypedef TSModel dl_model
+
+include "_driver.pxi"
+
+
+cdef inline void dl_model_bind(TSModel* m, Py_ssize_t r) noexcept nogil:
     cdef Py_ssize_t n2 = m.p.n * m.p.n, d, m_noise = m.p.n * (m.p.n + 1) // 2
     m.weights = m.all_weights + r * n2
     m.teacher = m.all_teachers + r * n2
@@ -315,32 +341,24 @@ cdef void ts_bind(void* model, Py_ssize_t r) noexcept nogil:
         m.data.order = m.all_orders + r * m.data.n_points
 
 
-cdef int ts_check(void* model) noexcept nogil:
-    cdef TSModel* m = <TSModel*> model
+cdef inline int dl_model_check(TSModel* m) noexcept nogil:
     return escaped(m.p, m.weights, m.p.n * m.p.n)
 
 
-cdef int ts_model_step(void* model, int64_t t, dl_normal_source* variates) noexcept nogil:
-    cdef TSModel* m = <TSModel*> model
+cdef inline int dl_model_step(TSModel* m, int64_t t, dl_normal_source* variates) noexcept nogil:
+    if fast_2x2(m.p):
+        return wishart_step_2x2(m.p, m.opt, m.weights, m.teacher, m.opt_state, t, variates)
     ts_gradient(m.p, m.weights, m.teacher, &m.data, t, variates, m.work)
     ts_update(m.p, m.opt, m.weights, m.work.dw, m.opt_state, t)
-    return DL_OK
+    return escaped(m.p, m.weights, m.p.n * m.p.n)
 
 
-cdef int ts_model_spectrum(void* model, double* out) noexcept nogil:
-    cdef TSModel* m = <TSModel*> model
+cdef inline int dl_model_spectrum(TSModel* m, double* out) noexcept nogil:
     return ts_spectrum(m.p, m.weights, m.work, out)
 
 
-cdef dl_kernel ts_kernel(TSModel* m) noexcept nogil:
-    cdef dl_kernel k
-    k.model = m
-    k.bind = ts_bind
-    k.check = ts_check
-    k.step = ts_model_step
-    k.spectrum = ts_model_spectrum
-    k.n_values = m.p.n
-    return k
+cdef inline int dl_model_n_values(const TSModel* m) noexcept nogil:
+    return m.p.n
 
 
 cdef int64_t ts_run(const TSParams* p, double* weights, const double* teacher,
@@ -361,8 +379,7 @@ cdef int64_t ts_run(const TSParams* p, double* weights, const double* teacher,
     m.teacher = teacher
     m.opt_state = NULL
     m.data = data[0]
-    cdef dl_kernel k = ts_kernel(&m)
-    return dl_run_replica(&k, variates, start, stop, snapshot_steps, n_snapshots,
+    return dl_run_replica(&m, variates, start, stop, snapshot_steps, n_snapshots,
                           eigenvalues, &status)
 
 
@@ -454,11 +471,10 @@ def ts_advance(double[:, :, ::1] weights not None, const double[:, :, ::1] teach
         m.all_point_noise = &point_noise[0, 0, 0]
         m.dataset_index = &dataset_index[0] if n_rep > 0 else NULL
         m.all_orders = &order[0, 0] if n_rep > 0 else NULL
-    cdef dl_kernel kernel = ts_kernel(&m)
     if ts_work_alloc(&work, &p) != 0:
         raise MemoryError()
     try:
-        drive_block(&kernel, bit_generators, n_rep, start, stop, snapshot_steps, eigenvalues,
+        drive_block(&m, bit_generators, n_rep, start, stop, snapshot_steps, eigenvalues,
                     failed, fail_step, normal_method, status)
     finally:
         ts_work_free(&work)
