@@ -38,7 +38,7 @@ cdef bitgen_t** bitgen_array(object bit_generators, Py_ssize_t n) except NULL:
 cdef int check_block(double[:, :, ::1] eigenvalues, uint8_t[::1] failed,
                      int64_t[::1] fail_step, Py_ssize_t n_rep, Py_ssize_t n_snap,
                      Py_ssize_t n, int64_t start, int64_t stop,
-                     str normals_method) except -1:
+                     str normal_method) except -1:
     """Validate a block's output arrays and step range; the normal method's code."""
     if (eigenvalues.shape[0] != n_rep or eigenvalues.shape[1] != n_snap
             or eigenvalues.shape[2] != n):
@@ -47,10 +47,10 @@ cdef int check_block(double[:, :, ::1] eigenvalues, uint8_t[::1] failed,
         raise ValueError(f"failed and fail_step must have length {n_rep}")
     if start < 0 or stop < start:
         raise ValueError("need 0 <= start <= stop")
-    if normals_method not in NORMAL_METHODS:
-        raise ValueError(f"normals_method must be one of {sorted(NORMAL_METHODS)}, "
-                         f"got {normals_method!r}")
-    return NORMAL_METHODS[normals_method]
+    if normal_method not in NORMAL_METHODS:
+        raise ValueError(f"normal_method must be one of {sorted(NORMAL_METHODS)}, "
+                         f"got {normal_method!r}")
+    return NORMAL_METHODS[normal_method]
 
 
 cdef double escape_bound(object bound) except? -1.0:

@@ -12,7 +12,6 @@ cdef extern from "dl_normal.h" nogil:
         const double* buffer
         intptr_t position
     void dl_normal_setup()
-    void dl_ziggurat_fill(bitgen_t* gen, intptr_t n, double* out)
     void dl_draw_normals(dl_normal_source* src, double* out, intptr_t n)
     double dl_draw_chisquare(dl_normal_source* src, double dof)
     uint64_t dl_draw_index(dl_normal_source* src, uint64_t max)

@@ -26,17 +26,35 @@
 #include "numpy/random/bitgen.h"
 #include "numpy/random/distributions.h"  /* random_standard_normal_fill, libnpyrandom */
 
+/*
+ * The ziggurat's constants: Marsaglia, G. and Tsang, W. W. (2000), "The ziggurat method
+ * for generating random variables", J. Stat. Softw. 5(8). r (the start of the tail, x_1)
+ * and v (the common area of the layers) solve the paper's equations for 256 layers of the
+ * normal density (the same pair NumPy's 256-layer ziggurat uses).
+ */
 #define DL_ZIGGURAT_LAYERS 256
+#define DL_ZIGGURAT_LAYER_MASK 0xFF     /* bits 0-7 of a draw choose the layer */
+#define DL_ZIGGURAT_SIGN_SHIFT 8        /* bit 8 the sign */
+#define DL_ZIGGURAT_POSITION_SHIFT 11   /* bits 11-63: a 53-bit position within the layer */
+#define DL_TWO_POW_53 9007199254740992.0
 
 static const double dl_zig_r = 3.6541528853610088;
 static const double dl_zig_v = 4.92867323399e-3;
+
+/*
+ * Marsaglia, G. and Tsang, W. W. (2000), "A simple method for generating gamma variables",
+ * ACM Trans. Math. Softw. 26(3), 363-372: d = shape - 1/3, c = 1 / sqrt(9 d), and the
+ * squeeze 1 - 0.0331 x^4 that accepts most draws without a logarithm.
+ */
+#define DL_GAMMA_D_OFFSET (1.0 / 3.0)
+#define DL_GAMMA_SQUEEZE 0.0331
 static double dl_zig_f[DL_ZIGGURAT_LAYERS + 1];     /* f(x_i) */
 static double dl_zig_scale[DL_ZIGGURAT_LAYERS];     /* x_i / 2^53 */
 static uint64_t dl_zig_inner[DL_ZIGGURAT_LAYERS];   /* 2^53 x_{i+1} / x_i */
 
 static void dl_normal_setup(void)
 {
-    const double two53 = 9007199254740992.0;
+    const double two53 = DL_TWO_POW_53;
     double x[DL_ZIGGURAT_LAYERS + 1];
     int i;
     x[0] = dl_zig_v / exp(-0.5 * dl_zig_r * dl_zig_r);
@@ -75,9 +93,9 @@ static double dl_normal_slow(bitgen_t *gen, int layer, uint64_t position, double
             return sign * z;
         }
         uint64_t bits = gen->next_uint64(gen->state);
-        layer = (int)(bits & 0xFF);
-        sign = 1.0 - 2.0 * (double)((bits >> 8) & 1);
-        position = bits >> 11;
+        layer = (int)(bits & DL_ZIGGURAT_LAYER_MASK);
+        sign = 1.0 - 2.0 * (double)((bits >> DL_ZIGGURAT_SIGN_SHIFT) & 1);
+        position = bits >> DL_ZIGGURAT_POSITION_SHIFT;
         if (position < dl_zig_inner[layer]) {
             return sign * ((double)position * dl_zig_scale[layer]);
         }
@@ -88,9 +106,9 @@ static double dl_normal_slow(bitgen_t *gen, int layer, uint64_t position, double
 static inline double dl_ziggurat_one(bitgen_t *gen)
 {
     uint64_t bits = gen->next_uint64(gen->state);
-    int layer = (int)(bits & 0xFF);
-    double sign = 1.0 - 2.0 * (double)((bits >> 8) & 1);
-    uint64_t position = bits >> 11;
+    int layer = (int)(bits & DL_ZIGGURAT_LAYER_MASK);
+    double sign = 1.0 - 2.0 * (double)((bits >> DL_ZIGGURAT_SIGN_SHIFT) & 1);
+    uint64_t position = bits >> DL_ZIGGURAT_POSITION_SHIFT;
     if (position < dl_zig_inner[layer]) {
         return sign * ((double)position * dl_zig_scale[layer]);
     }
@@ -106,8 +124,8 @@ static inline void dl_ziggurat_fill(bitgen_t *gen, intptr_t n, double *out)
 }
 
 /*
- * Gamma(shape, 1) for shape >= 1 by Marsaglia and Tsang (ACM TOMS 26, 2000), with the
- * ziggurat's normals; shape < 1 through Gamma(shape + 1) U^(1 / shape).
+ * Gamma(shape, 1) for shape >= 1 by Marsaglia and Tsang (ACM TOMS 26(3), 2000; constants
+ * above), with the ziggurat's normals; shape < 1 through Gamma(shape + 1) U^(1 / shape).
  */
 static double dl_ziggurat_gamma(bitgen_t *gen, double shape)
 {
@@ -115,7 +133,7 @@ static double dl_ziggurat_gamma(bitgen_t *gen, double shape)
         double u = 1.0 - gen->next_double(gen->state);   /* (0, 1] */
         return dl_ziggurat_gamma(gen, shape + 1.0) * pow(u, 1.0 / shape);
     }
-    const double d = shape - 1.0 / 3.0;
+    const double d = shape - DL_GAMMA_D_OFFSET;
     const double c = 1.0 / sqrt(9.0 * d);
     for (;;) {
         double x, v;
@@ -125,7 +143,7 @@ static double dl_ziggurat_gamma(bitgen_t *gen, double shape)
         } while (v <= 0.0);
         v = v * v * v;
         double u = gen->next_double(gen->state);
-        if (u < 1.0 - 0.0331 * (x * x) * (x * x)) {
+        if (u < 1.0 - DL_GAMMA_SQUEEZE * (x * x) * (x * x)) {
             return d * v;
         }
         if (log(u) < 0.5 * x * x + d * (1.0 - v + log(v))) {

@@ -27,12 +27,15 @@ cdef struct DysonParams:
 
 cdef struct DysonWork:
     double* matrix          # (n, n)
+    double* grad            # (n,) the gradient buffer: minus each level's drift increment
+    double* diagonal        # (n,) x + lr K(x), the diagonal of M before the noise
     double* lapack_work     # 2 n + 1
     int* lapack_iwork
 
 
 cdef int dyson_work_alloc(DysonWork* work, const DysonParams* p) noexcept nogil
 cdef void dyson_work_free(DysonWork* work) noexcept nogil
+# One step and the levels' check: a dl_status (dysonlearn._core.status).
 cdef int dyson_step(const DysonParams* p, double* levels, const double* targets,
                     dl_normal_source* normals, DysonWork* work) noexcept nogil
 cdef int64_t dyson_run(const DysonParams* p, double* levels, const double* targets,

@@ -7,6 +7,7 @@ include "_bitgen.pxi"
 
 dl_normal_setup()
 
+
 def standard_normals(object bit_generator, Py_ssize_t n, str method="ziggurat"):
     """n standard normals from bit_generator, drawn as the kernels draw them.
 

@@ -8,6 +8,9 @@
 #                                    (sampled-target mode only)
 from libc.stdint cimport int64_t
 
+from dysonlearn._core.optim cimport optim_t
+from dysonlearn._core.status cimport DL_ESCAPED, DL_NONFINITE, DL_OK
+
 # dl_normal_source: where the standard normals come from (a bit generator and a method,
 # or a caller's buffer); declared with the ziggurat in dl_normal.h.
 include "_normal.pxi"
@@ -18,7 +21,7 @@ cdef struct RBMParams:
     int n_hidden
     int batch_size
     int k
-    double lr
+    double lr               # SGD's learning rate for pcd_step / pcd_run (see rbm_sgd)
     double mu
     double sigma_h
     bint sampled_target
@@ -29,7 +32,7 @@ cdef struct RBMWork:
     double* hidden          # (batch_size, n_hidden)
     double* target_samples  # (batch_size, n_visible), sampled-target mode
     double* delta           # (n_visible, n_visible): C_target - C_model
-    double* weights_old     # (n_hidden, n_visible)
+    double* grad            # (n_hidden, n_visible): the gradient buffer, -W delta
     double* gram            # (n_visible, n_visible) scratch, destroyed by LAPACK
     double* xmat            # (n_visible, n_visible) X = sigma_h^2 W^T W of the current W
     double* apow            # (n_visible, n_visible) A^k, collapsed sampler
@@ -42,16 +45,25 @@ cdef struct RBMWork:
     int* lapack_iwork       # 1
 
 
-# Status codes of one step or one run.
+# Status codes of one step or one run: the shared dl_status (dysonlearn._core.status),
+# under the names this interface has always had.
 cdef enum:
-    PCD_OK = 0
-    PCD_NONFINITE = 1       # W left the finite numbers
-    PCD_UNSTABLE = 2        # max eigenvalue of sigma_h^2 W^T W reached mu^2 [B.4]
+    PCD_OK = DL_OK
+    PCD_NONFINITE = DL_NONFINITE    # W left the finite numbers
+    PCD_UNSTABLE = DL_ESCAPED       # max eigenvalue of sigma_h^2 W^T W reached mu^2 [B.4]
 
 cdef Py_ssize_t pcd_normals_per_step(const RBMParams* p) noexcept nogil
 cdef int rbm_work_alloc(RBMWork* work, const RBMParams* p) noexcept nogil
 cdef void rbm_work_free(RBMWork* work) noexcept nogil
 cdef int pcd_check(const RBMParams* p, const double* weights, RBMWork* work) noexcept nogil
+# The gradient of one PCD step [B.2]-[B.6] into work.grad (the chains advance), in the
+# units of rbm_sgd: the gradient of W is sigma_h^2 work.grad. A dl_status.
+cdef int pcd_gradient(const RBMParams* p, const double* weights, double* chains,
+                      const double* c_target, const double* chol, dl_normal_source* normals,
+                      RBMWork* work) noexcept nogil
+# SGD at p.lr, as pcd_step applies it (through daxpy, rounding as [B.6] always has).
+cdef void rbm_sgd(optim_t* opt, const RBMParams* p) noexcept nogil
+# pcd_gradient, SGD at p.lr, pcd_check: one whole step.
 cdef int pcd_step(const RBMParams* p, double* weights, double* chains,
                   const double* c_target, const double* chol, dl_normal_source* normals,
                   RBMWork* work) noexcept nogil

@@ -23,8 +23,14 @@ so k sweeps give phi_k = A^k phi_0 + xi, xi ~ N(0, Sigma_k) with
 Sigma_k = sum_{j<k} A^j Q A^j = (1 + A) sum_{j<k} A^(2j) / mu^2 (A and Q commute: both are
 functions of X). Sampling it costs B N_v normals per step instead of k B (N_v + N_h), and
 a few N_v^3 products and one Cholesky factorisation of Sigma_k per step. As k -> infinity
-Sigma_k -> (mu^2 - X)^-1 = K^-1 [B.4], the model's covariance. Same law, fewer variates. A replica has diverged when W is not finite or when the largest
-eigenvalue of X = sigma_h^2 W^T W reaches mu^2 ([B.4]: K = mu^2 - X must stay positive).
+Sigma_k -> (mu^2 - X)^-1 = K^-1 [B.4], the model's covariance. Same law, fewer variates.
+
+A replica has diverged when W is not finite or when the largest eigenvalue of
+X = sigma_h^2 W^T W reaches mu^2 ([B.4]: K = mu^2 - X must stay positive).
+
+Gradient and update are separate: pcd_gradient writes -W delta (the gradient of W up to
+the factor sigma_h^2, descent sign) into a buffer, and the shared optimiser (optim.pxd)
+applies it; SGD's W <- W - (lr sigma_h^2) grad is the update [B.6] above, bit for bit.
 
 Order of the standard normals drawn in one step (this order defines the kernel and is
 what the deterministic entry point `pcd_step_given_normals` consumes):
@@ -39,18 +45,17 @@ matrix Phi^T, so every product of the step is one BLAS call over all chains at o
 Replicas are independent and their state (W, chains: about 2 KB at N = 10) stays in L1 for
 all the steps of that replica; the loop is replica-outer, step-inner for that reason.
 """
-from libc.math cimport NAN, isfinite
+from libc.math cimport isfinite
 from libc.stdint cimport int64_t, uint8_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport free
 from libc.string cimport memcpy
 
-import numpy as np
+from dysonlearn._core.optim cimport optim_apply, optim_sgd, optim_state_size
 
 include "_linalg.pxi"
 include "_bitgen.pxi"
 
 dl_normal_setup()
-
 
 
 cdef Py_ssize_t pcd_normals_per_step(const RBMParams* p) noexcept nogil:
@@ -73,8 +78,8 @@ cdef int rbm_work_alloc(RBMWork* work, const RBMParams* p) noexcept nogil:
     work.target_samples = work.hidden + nb * nh
     work.visible_noise = work.target_samples + nb * nv
     work.delta = work.visible_noise + nb * nv
-    work.weights_old = work.delta + nv * nv
-    work.gram = work.weights_old + nh * nv
+    work.grad = work.delta + nv * nv
+    work.gram = work.grad + nh * nv
     work.xmat = work.gram + nv * nv
     work.apow = work.xmat + nv * nv
     work.asq = work.apow + nv * nv
@@ -93,7 +98,7 @@ cdef void rbm_work_free(RBMWork* work) noexcept nogil:
 
 
 cdef int pcd_check(const RBMParams* p, const double* weights, RBMWork* work) noexcept nogil:
-    """PCD_OK, PCD_NONFINITE or PCD_UNSTABLE for the state W ([B.4]).
+    """DL_OK, DL_NONFINITE or DL_ESCAPED for the state W ([B.4]).
 
     Leaves X = sigma_h^2 W^T W (full, symmetric) in work.xmat: the collapsed sampler's next
     step needs exactly this matrix, so it is formed once per step.
@@ -102,15 +107,15 @@ cdef int pcd_check(const RBMParams* p, const double* weights, RBMWork* work) noe
     cdef double s2 = p.sigma_h * p.sigma_h
     for i in range(p.n_hidden * nv):
         if not isfinite(weights[i]):
-            return PCD_NONFINITE
+            return DL_NONFINITE
     gram_upper(p.n_hidden, p.n_visible, s2, weights, work.xmat)
     for j in range(nv):
         for i in range(j + 1, nv):
             work.xmat[i + j * nv] = work.xmat[j + i * nv]
     memcpy(work.gram, work.xmat, nv * nv * sizeof(double))
     if not below_bound(p.n_visible, p.mu * p.mu, work.gram):
-        return PCD_UNSTABLE
-    return PCD_OK
+        return DL_ESCAPED
+    return DL_OK
 
 
 cdef int collapsed_sweeps(const RBMParams* p, double* chains, dl_normal_source* normals,
@@ -118,7 +123,7 @@ cdef int collapsed_sweeps(const RBMParams* p, double* chains, dl_normal_source* 
     """chains <- A^k chains + xi, xi ~ N(0, Sigma_k) (module docstring); needs w.xmat.
 
     All matrices are polynomials in the symmetric X, hence symmetric: storage order is
-    irrelevant for them. Returns PCD_UNSTABLE if Sigma_k is not positive definite (it is
+    irrelevant for them. Returns DL_ESCAPED if Sigma_k is not positive definite (it is
     whenever max x < mu^2, which pcd_check enforces).
     """
     cdef int nv = p.n_visible, nb = p.batch_size, i, j, info = 0
@@ -153,14 +158,14 @@ cdef int collapsed_sweeps(const RBMParams* p, double* chains, dl_normal_source* 
     dgemm(b'N', b'N', &nv, &nv, &nv, &inv_mu2, a, &nv, w.series, &nv, &zero, spare, &nv)
     dpotrf(b'L', &nv, spare, &nv, &info)
     if info != 0:
-        return PCD_UNSTABLE
+        return DL_ESCAPED
     # xi = L z for every chain (column-major Z^T (N_v, B)), then phi' = A^k phi + xi.
     dl_draw_normals(normals, w.visible_noise, nb * nv)
     dtrmm(b'L', b'L', b'N', b'N', &nv, &nb, &one, spare, &nv, w.visible_noise, &nv)
     dgemm(b'N', b'N', &nv, &nb, &nv, &one, w.apow, &nv, chains, &nv, &one, w.visible_noise,
           &nv)
     memcpy(chains, w.visible_noise, nb * nv * sizeof(double))
-    return PCD_OK
+    return DL_OK
 
 
 cdef int spectrum(const RBMParams* p, const double* weights, RBMWork* work,
@@ -196,22 +201,30 @@ cdef void gibbs_sweeps(const RBMParams* p, const double* weights, double* chains
                   &sigma_h, hidden, &nh)
 
 
-cdef int pcd_step(const RBMParams* p, double* weights, double* chains,
-                  const double* c_target, const double* chol, dl_normal_source* normals,
-                  RBMWork* work) noexcept nogil:
-    """One PCD step [B.2]-[B.6] of one replica, in place; returns pcd_check's status.
+cdef void rbm_sgd(optim_t* opt, const RBMParams* p) noexcept nogil:
+    # The gradient of W is sigma_h^2 work.grad; SGD's step (lr sigma_h) sigma_h is rounded
+    # as [B.6] always was, and applied through daxpy, which rounds as the former fused
+    # dsymm update W += rate delta W did (a multiply-add per entry).
+    optim_sgd(opt, p.lr, p.sigma_h * p.sigma_h, p.lr * p.sigma_h * p.sigma_h, True)
 
-    The collapsed sampler needs work.xmat to hold X of the incoming W, which pcd_check
-    (run on every state before it is stepped) guarantees.
+
+cdef int pcd_gradient(const RBMParams* p, const double* weights, double* chains,
+                      const double* c_target, const double* chol, dl_normal_source* normals,
+                      RBMWork* work) noexcept nogil:
+    """The chains' k sweeps, then the gradient -W (C_target - C_model) into work.grad.
+
+    [B.6] ascends sigma_h^2 W delta, delta = C_target - C_model: the gradient of W is
+    sigma_h^2 work.grad (the scale rbm_sgd declares). The collapsed sampler needs
+    work.xmat to hold X of the incoming W, which pcd_check (run on every state before it
+    is stepped) guarantees. DL_OK, or DL_ESCAPED if Sigma_k is not positive definite.
     """
     cdef int nv = p.n_visible, nh = p.n_hidden, nb = p.batch_size
-    cdef double one = 1.0, zero = 0.0
+    cdef double one = 1.0, zero = 0.0, minus_one = -1.0
     cdef double inv_b = 1.0 / nb, minus_inv_b = -1.0 / nb
-    cdef double rate = p.lr * p.sigma_h * p.sigma_h
 
     if p.collapsed:
-        if collapsed_sweeps(p, chains, normals, work) != PCD_OK:
-            return PCD_UNSTABLE
+        if collapsed_sweeps(p, chains, normals, work) != DL_OK:
+            return DL_ESCAPED
     else:
         gibbs_sweeps(p, weights, chains, normals, work)
 
@@ -226,11 +239,74 @@ cdef int pcd_step(const RBMParams* p, double* weights, double* chains,
         memcpy(work.delta, c_target, nv * nv * sizeof(double))
     dsyrk(b'U', b'N', &nv, &nb, &minus_inv_b, chains, &nv, &one, work.delta, &nv)
 
-    # [B.6] W += lr s2 W delta; column-major W^T += lr s2 delta W^T (delta symmetric).
-    memcpy(work.weights_old, weights, nh * nv * sizeof(double))
-    dsymm(b'L', b'U', &nv, &nh, &rate, work.delta, &nv, work.weights_old, &nv, &one,
-          weights, &nv)
+    # grad = -W delta; column-major grad^T = -delta W^T (delta symmetric).
+    dsymm(b'L', b'U', &nv, &nh, &minus_one, work.delta, &nv, <double*> weights, &nv, &zero,
+          work.grad, &nv)
+    return DL_OK
+
+
+cdef int pcd_step(const RBMParams* p, double* weights, double* chains,
+                  const double* c_target, const double* chol, dl_normal_source* normals,
+                  RBMWork* work) noexcept nogil:
+    """One PCD step [B.2]-[B.6] of one replica in place, SGD at p.lr; pcd_check's status."""
+    cdef optim_t opt
+    cdef int status = pcd_gradient(p, weights, chains, c_target, chol, normals, work)
+    if status != DL_OK:
+        return status
+    rbm_sgd(&opt, p)
+    optim_apply(&opt, weights, work.grad, NULL, 0, p.n_hidden * p.n_visible)
     return pcd_check(p, weights, work)
+
+
+cdef struct RBMModel:
+    # What the shared driver steps: the block's parameters, workspace and optimiser, and
+    # the replica bound last (bind).
+    const RBMParams* p
+    RBMWork* work
+    const optim_t* opt
+    const double* c_target
+    const double* chol
+    double* weights
+    double* chains
+    double* opt_state
+    double* all_weights         # the block's (R, N_h, N_v), (R, B, N_v) and optimiser state
+    double* all_chains
+    double* all_opt_state
+
+
+# The shared driver, bound at compile time to this model's functions (_driver.pxi).
+ctypedef RBMModel dl_model
+
+include "_driver.pxi"
+
+
+cdef inline void dl_model_bind(RBMModel* m, Py_ssize_t r) noexcept nogil:
+    cdef Py_ssize_t nw = m.p.n_hidden * m.p.n_visible
+    m.weights = m.all_weights + r * nw
+    m.chains = m.all_chains + r * m.p.batch_size * m.p.n_visible
+    m.opt_state = (m.all_opt_state + r * optim_state_size(m.opt, nw)
+                   if m.all_opt_state != NULL else NULL)
+
+
+cdef inline int dl_model_check(RBMModel* m) noexcept nogil:
+    return pcd_check(m.p, m.weights, m.work)
+
+
+cdef inline int dl_model_step(RBMModel* m, int64_t t, dl_normal_source* normals) noexcept nogil:
+    cdef int status = pcd_gradient(m.p, m.weights, m.chains, m.c_target, m.chol, normals,
+                                   m.work)
+    if status != DL_OK:
+        return status
+    optim_apply(m.opt, m.weights, m.work.grad, m.opt_state, t, m.p.n_hidden * m.p.n_visible)
+    return pcd_check(m.p, m.weights, m.work)
+
+
+cdef inline int dl_model_spectrum(RBMModel* m, double* out) noexcept nogil:
+    return spectrum(m.p, m.weights, m.work, out)
+
+
+cdef inline int dl_model_n_values(const RBMModel* m) noexcept nogil:
+    return m.p.n_visible
 
 
 cdef int64_t pcd_run(const RBMParams* p, double* weights, double* chains,
@@ -238,29 +314,29 @@ cdef int64_t pcd_run(const RBMParams* p, double* weights, double* chains,
                      RBMWork* work, int64_t start, int64_t stop,
                      const int64_t* snapshot_steps, Py_ssize_t n_snapshots,
                      double* eigenvalues) noexcept nogil:
-    """Advance one replica from step `start` to `stop`, recording snapshots.
+    """Advance one replica from step `start` to `stop` (SGD at p.lr), recording snapshots.
 
-    The spectrum at every snapshot step t with start <= t <= stop is written to
-    eigenvalues[s * n_visible:(s + 1) * n_visible], s the snapshot's index. Returns -1 if
-    the replica is alive at `stop`, otherwise the step at which it diverged (`start` if the
-    incoming state already violates [B.4]); later snapshots are left untouched.
+    The shared driver's dl_run_replica: the spectrum at every snapshot step t with
+    start <= t <= stop is written to eigenvalues[s * n_visible:(s + 1) * n_visible], s the
+    snapshot's index. Returns -1 if the replica is alive at `stop`, otherwise the step at
+    which it failed (`start` if the incoming state already violates [B.4]); later
+    snapshots are left untouched.
     """
-    cdef Py_ssize_t s = 0
-    cdef int64_t t
-    while s < n_snapshots and snapshot_steps[s] < start:
-        s += 1
-    if pcd_check(p, weights, work) != PCD_OK:
-        return start
-    if s < n_snapshots and snapshot_steps[s] == start:
-        spectrum(p, weights, work, eigenvalues + s * p.n_visible)
-        s += 1
-    for t in range(start + 1, stop + 1):
-        if pcd_step(p, weights, chains, c_target, chol, normals, work) != PCD_OK:
-            return t
-        if s < n_snapshots and snapshot_steps[s] == t:
-            spectrum(p, weights, work, eigenvalues + s * p.n_visible)
-            s += 1
-    return -1
+    cdef optim_t opt
+    cdef RBMModel m
+    cdef int status
+    rbm_sgd(&opt, p)
+    m.p = p
+    m.work = work
+    m.opt = &opt
+    m.c_target = c_target
+    m.chol = chol
+    m.all_weights = weights
+    m.all_chains = chains
+    m.all_opt_state = NULL
+    dl_model_bind(&m, 0)
+    return dl_run_replica(&m, normals, start, stop, snapshot_steps, n_snapshots, eigenvalues,
+                          &status)
 
 
 SAMPLERS = ("gibbs", "collapsed")
@@ -286,7 +362,7 @@ cdef RBMParams _params(int n_visible, int n_hidden, int batch_size, int k, doubl
 
 
 def normals_per_step(int n_visible, int n_hidden, int batch_size, int k, bint sampled_target,
-                     str sampler="gibbs"):
+                     str sampler="collapsed"):
     """Number of standard normals one PCD step of one replica consumes."""
     cdef RBMParams p = _params(n_visible, n_hidden, batch_size, k, 0.0, 1.0, 1.0,
                                sampled_target, sampler)
@@ -298,8 +374,8 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
                 const double[:, ::1] chol, double lr, double mu, double sigma_h, int k,
                 int64_t start, int64_t stop, const int64_t[::1] snapshot_steps not None,
                 double[:, :, ::1] eigenvalues not None, uint8_t[::1] failed not None,
-                int64_t[::1] fail_step not None, str normals_method="ziggurat",
-                str sampler="gibbs"):
+                int64_t[::1] fail_step not None, str normal_method="ziggurat",
+                str sampler="collapsed", uint8_t[::1] status=None):
     """Advance R replicas in place from step `start` to `stop` without the GIL.
 
     weights (R, N_h, N_v), chains (R, B, N_v), bit_generators: R numpy BitGenerators, one
@@ -307,14 +383,13 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
     sampled-target mode, or None for the analytic target. snapshot_steps (S,) increasing;
     eigenvalues (R, S, N_v) receives the ascending spectrum of sigma_h^2 W^T W at each
     snapshot step within [start, stop]. Replicas with failed[r] set are skipped; a replica
-    that diverges gets failed[r] = 1 and fail_step[r] = the step. `normals_method` is "ziggurat"
-    (dl_normal.h, the fast default) or "numpy" (numpy's random_standard_normal: the stream
-    of Generator.standard_normal). The caller owns the generators and must not use them
-    from another thread meanwhile.
+    that fails gets failed[r] = 1, fail_step[r] = the step and, if given, status[r] = its
+    dl_status (STATUS). `normal_method` is "ziggurat" (dl_normal.h, the fast default) or
+    "numpy" (numpy's random_standard_normal: the stream of Generator.standard_normal). The
+    caller owns the generators and must not use them from another thread meanwhile.
     """
-    cdef Py_ssize_t n_rep = weights.shape[0], r
+    cdef Py_ssize_t n_rep = weights.shape[0]
     cdef int nh = weights.shape[1], nv = weights.shape[2], nb = chains.shape[1]
-    cdef Py_ssize_t n_snap = snapshot_steps.shape[0]
     cdef RBMParams p = _params(nv, nh, nb, k, lr, mu, sigma_h, chol is not None, sampler)
     if chains.shape[0] != n_rep or chains.shape[2] != nv:
         raise ValueError(f"chains must have shape ({n_rep}, B, {nv})")
@@ -322,41 +397,32 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
         raise ValueError(f"c_target must have shape ({nv}, {nv})")
     if chol is not None and (chol.shape[0] != nv or chol.shape[1] != nv):
         raise ValueError(f"chol must have shape ({nv}, {nv})")
-    cdef int method = check_block(eigenvalues, failed, fail_step, n_rep, n_snap, nv,
-                                  start, stop, normals_method)
-
-    cdef bitgen_t** gens = bitgen_array(bit_generators, n_rep)
     cdef RBMWork work
-    cdef dl_normal_source normals
-    cdef int64_t status
-    cdef const double* chol_ptr = &chol[0, 0] if chol is not None else NULL
+    cdef optim_t opt
+    cdef RBMModel m
+    rbm_sgd(&opt, &p)
+    m.p = &p
+    m.work = &work
+    m.opt = &opt
+    m.c_target = &c_target[0, 0]
+    m.chol = &chol[0, 0] if chol is not None else NULL
+    m.all_weights = &weights[0, 0, 0] if n_rep > 0 else NULL
+    m.all_chains = &chains[0, 0, 0] if n_rep > 0 else NULL
+    m.all_opt_state = NULL
+    if rbm_work_alloc(&work, &p) != 0:
+        raise MemoryError()
     try:
-        if rbm_work_alloc(&work, &p) != 0:
-            raise MemoryError()
-        with nogil:
-            normals.buffer = NULL
-            normals.position = 0
-            normals.method = method
-            for r in range(n_rep):
-                if failed[r]:
-                    continue
-                normals.bitgen = gens[r]
-                status = pcd_run(&p, &weights[r, 0, 0], &chains[r, 0, 0], &c_target[0, 0],
-                                 chol_ptr, &normals, &work, start, stop,
-                                 &snapshot_steps[0] if n_snap > 0 else NULL, n_snap,
-                                 &eigenvalues[r, 0, 0] if n_snap > 0 else NULL)
-                if status >= 0:
-                    failed[r] = 1
-                    fail_step[r] = status
-            rbm_work_free(&work)
+        drive_block(&m, bit_generators, n_rep, start, stop, snapshot_steps, eigenvalues,
+                    failed, fail_step, normal_method, status)
     finally:
-        free(gens)
+        rbm_work_free(&work)
 
 
 def pcd_step_given_normals(double[:, ::1] weights not None, double[:, ::1] chains not None,
                            const double[::1] normals not None,
                            const double[:, ::1] c_target not None, const double[:, ::1] chol,
-                           double lr, double mu, double sigma_h, int k, str sampler="gibbs"):
+                           double lr, double mu, double sigma_h, int k,
+                           str sampler="collapsed"):
     """One PCD step of one replica with the standard normals supplied by the caller.
 
     The same arithmetic as `pcd_advance`; `normals` must hold exactly
@@ -378,9 +444,8 @@ def pcd_step_given_normals(double[:, ::1] weights not None, double[:, ::1] chain
     if rbm_work_alloc(&work, &p) != 0:
         raise MemoryError()
     status = pcd_check(&p, &weights[0, 0], &work)  # also forms X for the collapsed sampler
-    if status == PCD_OK:
+    if status == DL_OK:
         status = pcd_step(&p, &weights[0, 0], &chains[0, 0], &c_target[0, 0],
                           &chol[0, 0] if chol is not None else NULL, &src, &work)
     rbm_work_free(&work)
     return status
-

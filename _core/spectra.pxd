@@ -18,8 +18,9 @@ cdef struct SpectraWork:
     int kind
     int n_rows
     int n_cols
-    double* matrix          # scratch, destroyed by LAPACK: (n, n), (n_cols, n_cols) or
-                            # (n_rows, n_cols) for the three kinds
+    # scratch, destroyed by LAPACK: (n, n), (n_cols, n_cols) or (n_rows, n_cols) for the
+    # three kinds
+    double* matrix
     double* lapack_work     # lwork doubles
     int lwork
     int* lapack_iwork       # liwork ints

@@ -5,10 +5,12 @@
 # noise (P, n (n + 1) / 2) as packed upper triangles (row-major, i <= j) of Xi_p, plus the
 # replica's visiting order (P,) int32.
 #
-# Divergence: a step fails (returns nonzero) when an entry of W is non-finite or its
+# Divergence: a step fails (returns a nonzero dl_status) when an entry of W is non-finite or its
 # magnitude exceeds TSParams.bound. Code that fills a TSParams itself must set `bound`
 # (DBL_MAX, from libc.float, for "non-finite only", the behaviour before the bound existed).
 from libc.stdint cimport int32_t, int64_t
+
+from dysonlearn._core.optim cimport optim_t
 
 include "_normal.pxi"
 
@@ -40,7 +42,8 @@ cdef struct TSWork:
     double* xi              # (n, n) batch-mean noise Xi_B
     double* factor          # (n, n) Bartlett factor, or (B, n) explicit inputs
     double* sample_noise    # (B, n (n + 1) / 2) explicit per-sample noise
-    double* grad            # (n, n)
+    double* grad            # (n, n) the data term (W_T - W) C_B
+    double* dw              # (n, n) the gradient buffer handed to the optimiser
     double* gram            # (n, n)
     double* lapack_work     # 2 n + 1
     int* lapack_iwork
@@ -48,6 +51,13 @@ cdef struct TSWork:
 
 cdef int ts_work_alloc(TSWork* work, const TSParams* p) noexcept nogil
 cdef void ts_work_free(TSWork* work) noexcept nogil
+# The gradient of step `step` [C.1] into work.dw (descent sign, the hand-added noise
+# included); ts_sgd: SGD at p.lr for it; ts_step: gradient, SGD at p.lr and the bound
+# check, a dl_status (dysonlearn._core.status).
+cdef void ts_gradient(const TSParams* p, const double* weights, const double* teacher,
+                      const TSData* data, int64_t step, dl_normal_source* variates,
+                      TSWork* work) noexcept nogil
+cdef void ts_sgd(optim_t* opt, const TSParams* p) noexcept nogil
 cdef int ts_step(const TSParams* p, double* weights, const double* teacher,
                  const TSData* data, int64_t step, dl_normal_source* variates,
                  TSWork* work) noexcept nogil

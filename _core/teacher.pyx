@@ -31,12 +31,12 @@ configuration's scale). The replica is then stopped and flagged with the step. T
 one comparison per entry of W, against DBL_MAX when no bound is given, so that it also
 catches inf and NaN; it never changes the arithmetic of a replica that does not fail.
 """
-from libc.math cimport NAN, fabs, isfinite, sqrt
+from libc.math cimport fabs, isfinite, sqrt
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport free
 from libc.string cimport memcpy, memset
 
-import numpy as np
+from dysonlearn._core.optim cimport optim_apply, optim_sgd, optim_state_size
 
 include "_linalg.pxi"
 include "_bitgen.pxi"
@@ -49,7 +49,7 @@ SAMPLERS = {"wishart": TS_WISHART, "explicit": TS_EXPLICIT}
 cdef int ts_work_alloc(TSWork* work, const TSParams* p) noexcept nogil:
     cdef Py_ssize_t n = p.n, nb = p.batch_size, m = n * (n + 1) // 2
     cdef Py_ssize_t factor = n * n if n * n > nb * n else nb * n
-    cdef Py_ssize_t total = 4 * n * n + factor + nb * m + 2 * n + 1
+    cdef Py_ssize_t total = 5 * n * n + factor + nb * m + 2 * n + 1
     cdef double* block = alloc_work(total, &work.lapack_iwork)
     if block == NULL:
         return -1
@@ -57,7 +57,8 @@ cdef int ts_work_alloc(TSWork* work, const TSParams* p) noexcept nogil:
     work.xi = work.cov + n * n
     work.grad = work.xi + n * n
     work.gram = work.grad + n * n
-    work.factor = work.gram + n * n
+    work.dw = work.gram + n * n
+    work.factor = work.dw + n * n
     work.sample_noise = work.factor + factor
     work.lapack_work = work.sample_noise + nb * m
     return 0
@@ -153,21 +154,26 @@ cdef void data_batch(const TSParams* p, const TSData* data, int64_t step,
 
 cdef inline int escaped(const TSParams* p, const double* weights,
                         Py_ssize_t count) noexcept nogil:
-    """0 if every |W_ij| <= bound; 1 if an entry is non-finite, 2 if one exceeds the bound.
+    """DL_OK if every |W_ij| <= bound; else DL_NONFINITE if an entry is not finite,
+    DL_ESCAPED if one exceeds the bound and all are finite.
 
     `not (|w| <= bound)` is true for NaN, for inf (bound is at most DBL_MAX) and beyond the
     bound: one comparison per entry on the path every surviving replica takes.
     """
-    cdef Py_ssize_t i
+    cdef Py_ssize_t i, j
     for i in range(count):
         if not (fabs(weights[i]) <= p.bound):
-            return 2 if isfinite(weights[i]) else 1
-    return 0
+            for j in range(i, count):
+                if not isfinite(weights[j]):
+                    return DL_NONFINITE
+            return DL_ESCAPED
+    return DL_OK
 
 
-cdef inline int wishart_step_2x2(const TSParams* p, double* weights, const double* teacher,
-                                  dl_normal_source* variates) noexcept nogil:
-    """The N = 2 Wishart step written out: the article's setting, and the tightest loop.
+cdef inline void wishart_gradient_2x2(const TSParams* p, const double* weights,
+                                      const double* teacher, dl_normal_source* variates,
+                                      double* dw) noexcept nogil:
+    """The N = 2 Wishart gradient written out: the article's setting, and the tightest loop.
 
     Same variates in the same order as the general path: chi^2(B), chi^2(B - 1), L_10,
     then Xi_B's upper triangle (0,0), (0,1), (1,1).
@@ -186,87 +192,195 @@ cdef inline int wishart_step_2x2(const TSParams* p, double* weights, const doubl
     cdef double g00 = d00 * c00 + d01 * c01
     cdef double g11 = d01 * c01 + d11 * c11
     cdef double g01 = 0.5 * (d00 * c01 + d01 * c11 + d01 * c00 + d11 * c01)
-    weights[0] += p.lr * (g00 + noise_diag * z[1])
-    weights[1] += p.lr * (g01 + noise_off * z[2])
+    dw[0] = -(g00 + noise_diag * z[1])
+    dw[1] = -(g01 + noise_off * z[2])
+    dw[2] = dw[1]
+    dw[3] = -(g11 + noise_diag * z[3])
+
+
+cdef inline int wishart_step_2x2(const TSParams* p, const optim_t* opt, double* weights,
+                                 const double* teacher, double* opt_state, int64_t step,
+                                 dl_normal_source* variates) noexcept nogil:
+    """The whole N = 2 Wishart step, its gradient on the stack: the optimiser's update, W_10
+    copied from W_01 (W stays exactly symmetric), then escaped()'s verdict on the three
+    distinct entries."""
+    cdef double dw[4]
+    wishart_gradient_2x2(p, weights, teacher, variates, dw)
+    optim_apply(opt, weights, dw, opt_state, step, 4)
     weights[2] = weights[1]
-    weights[3] += p.lr * (g11 + noise_diag * z[3])
-    # weights[2] is a copy of weights[1]: the other three entries decide.
-    if fabs(weights[0]) <= p.bound and fabs(weights[1]) <= p.bound \
-            and fabs(weights[3]) <= p.bound:
-        return 0
-    return 2 if isfinite(weights[0]) and isfinite(weights[1]) and isfinite(weights[3]) else 1
+    if (fabs(weights[0]) <= p.bound and fabs(weights[1]) <= p.bound
+            and fabs(weights[3]) <= p.bound):
+        return DL_OK
+    if isfinite(weights[0]) and isfinite(weights[1]) and isfinite(weights[3]):
+        return DL_ESCAPED
+    return DL_NONFINITE
 
 
-cdef int ts_step(const TSParams* p, double* weights, const double* teacher,
-                 const TSData* data, int64_t step, dl_normal_source* variates,
-                 TSWork* w) noexcept nogil:
-    """One step [C.1] of one replica in place; 0, or 1 if W left the finite numbers, 2 if
-    an entry exceeds p.bound."""
+cdef inline bint fast_2x2(const TSParams* p) noexcept nogil:
+    return p.n == 2 and p.sampler == TS_WISHART and not p.reference
+
+
+cdef void data_term(const TSParams* p, const double* weights, const double* teacher,
+                    TSWork* w) noexcept nogil:
+    """w.grad = (W_T - W) C_B (its transpose is C_B (W_T - W): both factors are symmetric)."""
     cdef int n = p.n, i, j, k
     cdef double acc
-    cdef double* g = w.grad
-    if n == 2 and p.sampler == TS_WISHART and not p.reference:
-        return wishart_step_2x2(p, weights, teacher, variates)
-    if p.reference:
-        data_batch(p, data, step, variates, w)
-    else:
-        fresh_batch(p, variates, w)
-    # g = (W_T - W) C_B (its transpose is C_B (W_T - W): both factors are symmetric).
     for i in range(n):
         for j in range(n):
             acc = 0.0
             for k in range(n):
                 acc += (teacher[i * n + k] - weights[i * n + k]) * w.cov[k * n + j]
-            g[i * n + j] = acc
+            w.grad[i * n + j] = acc
+
+
+cdef void ts_gradient(const TSParams* p, const double* weights, const double* teacher,
+                      const TSData* data, int64_t step, dl_normal_source* variates,
+                      TSWork* w) noexcept nogil:
+    """The gradient of step `step` [C.1] into w.dw, descent sign: minus the bracket of [C.1],
+    the hand-added noise included (it is part of the gradient estimate)."""
+    cdef int n = p.n, i, j
+    cdef double* g = w.grad
+    if fast_2x2(p):
+        wishart_gradient_2x2(p, weights, teacher, variates, w.dw)
+        return
+    if p.reference:
+        data_batch(p, data, step, variates, w)
+    else:
+        fresh_batch(p, variates, w)
+    data_term(p, weights, teacher, w)
     if p.reference:
         for i in range(n * n):
-            weights[i] += p.lr * (g[i] + p.noise * w.xi[i])
+            w.dw[i] = -(g[i] + p.noise * w.xi[i])
     else:
         for i in range(n):
             for j in range(n):
-                weights[i * n + j] += p.lr * (
-                    0.5 * (g[i * n + j] + g[j * n + i]) + p.noise * w.xi[i * n + j]
-                )
-    return escaped(p, weights, n * n)
+                w.dw[i * n + j] = -(0.5 * (g[i * n + j] + g[j * n + i]) + p.noise * w.xi[i * n + j])
+
+
+cdef inline void ts_update(const TSParams* p, const optim_t* opt, double* weights,
+                           const double* dw, double* opt_state, int64_t step) noexcept nogil:
+    """The optimiser's update of W from the gradient dw; the N = 2 Wishart path keeps W
+    exactly symmetric by copying W_01 to W_10, as it always has."""
+    optim_apply(opt, weights, dw, opt_state, step, p.n * p.n)
+    if fast_2x2(p):
+        weights[2] = weights[1]
+
+
+cdef void ts_sgd(optim_t* opt, const TSParams* p) noexcept nogil:
+    # The gradient buffer is the gradient itself; SGD in the C loop, as [C.1] always was.
+    optim_sgd(opt, p.lr, 1.0, p.lr, False)
+
+
+cdef int ts_step(const TSParams* p, double* weights, const double* teacher,
+                 const TSData* data, int64_t step, dl_normal_source* variates,
+                 TSWork* w) noexcept nogil:
+    """One step [C.1] of one replica in place, SGD at p.lr; a dl_status: DL_NONFINITE if W
+    left the finite numbers, DL_ESCAPED if an entry exceeds p.bound."""
+    cdef optim_t opt
+    ts_sgd(&opt, p)
+    ts_gradient(p, weights, teacher, data, step, variates, w)
+    ts_update(p, &opt, weights, w.dw, NULL, step)
+    return escaped(p, weights, p.n * p.n)
 
 
 cdef int ts_spectrum(const TSParams* p, const double* weights, TSWork* w,
                      double* out) noexcept nogil:
-    """Ascending eigenvalues of the symmetric W, or (reference) singular values of W."""
+    """Ascending eigenvalues of the symmetric W, or (reference) singular values of W;
+    LAPACK's info."""
     cdef int n = p.n, i, info
     if p.reference:
-        # Singular values as square roots of the eigenvalues of W^T W, clipped at 0.
+        # Singular values as square roots of the eigenvalues of W^T W, clipped at 0 (NaN,
+        # from a W^T W that overflowed, stays NaN for the driver to see).
         gram_upper(n, n, 1.0, weights, w.gram)
         info = sym_eigvals_upper(n, w.gram, out, w.lapack_work, w.lapack_iwork)
         for i in range(n):
-            out[i] = sqrt(out[i]) if out[i] > 0 else 0.0
+            if out[i] > 0:
+                out[i] = sqrt(out[i])
+            elif out[i] <= 0:
+                out[i] = 0.0
         return info
     memcpy(w.gram, weights, n * n * sizeof(double))
     return sym_eigvals_upper(n, w.gram, out, w.lapack_work, w.lapack_iwork)
+
+
+cdef struct TSModel:
+    # What the shared driver steps: the block's parameters, workspace, optimiser and data,
+    # and the replica bound last (bind).
+    const TSParams* p
+    TSWork* work
+    const optim_t* opt
+    double* weights
+    const double* teacher
+    double* opt_state
+    TSData data
+    double* all_weights             # the block's (R, n, n) students and (R, n, n) teachers
+    const double* all_teachers
+    double* all_opt_state
+    const double* all_inputs        # reference protocol: (D, P, n), (D, P, n (n + 1) / 2),
+    const double* all_point_noise   # (R,) data set of each replica, (R, P) visiting orders
+    const int64_t* dataset_index
+    int32_t* all_orders
+
+
+# The shared driver, bound at compile time to this model's functions (_driver.pxi).
+ctypedef TSModel dl_model
+
+include "_driver.pxi"
+
+
+cdef inline void dl_model_bind(TSModel* m, Py_ssize_t r) noexcept nogil:
+    cdef Py_ssize_t n2 = m.p.n * m.p.n, d, m_noise = m.p.n * (m.p.n + 1) // 2
+    m.weights = m.all_weights + r * n2
+    m.teacher = m.all_teachers + r * n2
+    m.opt_state = (m.all_opt_state + r * optim_state_size(m.opt, n2)
+                   if m.all_opt_state != NULL else NULL)
+    if m.p.reference:
+        d = m.dataset_index[r]
+        m.data.inputs = m.all_inputs + d * m.data.n_points * m.p.n
+        m.data.point_noise = m.all_point_noise + d * m.data.n_points * m_noise
+        m.data.order = m.all_orders + r * m.data.n_points
+
+
+cdef inline int dl_model_check(TSModel* m) noexcept nogil:
+    return escaped(m.p, m.weights, m.p.n * m.p.n)
+
+
+cdef inline int dl_model_step(TSModel* m, int64_t t, dl_normal_source* variates) noexcept nogil:
+    if fast_2x2(m.p):
+        return wishart_step_2x2(m.p, m.opt, m.weights, m.teacher, m.opt_state, t, variates)
+    ts_gradient(m.p, m.weights, m.teacher, &m.data, t, variates, m.work)
+    ts_update(m.p, m.opt, m.weights, m.work.dw, m.opt_state, t)
+    return escaped(m.p, m.weights, m.p.n * m.p.n)
+
+
+cdef inline int dl_model_spectrum(TSModel* m, double* out) noexcept nogil:
+    return ts_spectrum(m.p, m.weights, m.work, out)
+
+
+cdef inline int dl_model_n_values(const TSModel* m) noexcept nogil:
+    return m.p.n
 
 
 cdef int64_t ts_run(const TSParams* p, double* weights, const double* teacher,
                     const TSData* data, dl_normal_source* variates, TSWork* w,
                     int64_t start, int64_t stop, const int64_t* snapshot_steps,
                     Py_ssize_t n_snapshots, double* eigenvalues) noexcept nogil:
-    """Advance one replica from `start` to `stop`; -1, or the step at which it diverged
-    (`start` itself when the state it is handed is already outside the bound)."""
-    cdef Py_ssize_t s = 0
-    cdef int64_t t
-    while s < n_snapshots and snapshot_steps[s] < start:
-        s += 1
-    if escaped(p, weights, p.n * p.n) != 0:
-        return start
-    if s < n_snapshots and snapshot_steps[s] == start:
-        ts_spectrum(p, weights, w, eigenvalues + s * p.n)
-        s += 1
-    for t in range(start + 1, stop + 1):
-        if ts_step(p, weights, teacher, data, t, variates, w) != 0:
-            return t
-        if s < n_snapshots and snapshot_steps[s] == t:
-            ts_spectrum(p, weights, w, eigenvalues + s * p.n)
-            s += 1
-    return -1
+    """Advance one replica from `start` to `stop` (SGD at p.lr), by the shared driver; -1,
+    or the step at which it failed (`start` itself when the state it is handed is already
+    outside the bound)."""
+    cdef optim_t opt
+    cdef TSModel m
+    cdef int status
+    ts_sgd(&opt, p)
+    m.p = p
+    m.work = w
+    m.opt = &opt
+    m.weights = weights
+    m.teacher = teacher
+    m.opt_state = NULL
+    m.data = data[0]
+    return dl_run_replica(&m, variates, start, stop, snapshot_steps, n_snapshots,
+                          eigenvalues, &status)
 
 
 cdef TSParams _params(int n, int batch_size, str sampler, bint reference, bint shuffle,
@@ -289,14 +403,35 @@ cdef TSParams _params(int n, int batch_size, str sampler, bint reference, bint s
     return p
 
 
+cdef int _check_reference(int n, int batch_size, Py_ssize_t n_rep,
+                          const double[:, :, ::1] inputs, const double[:, :, ::1] point_noise,
+                          const int64_t[::1] dataset_index, int32_t[:, ::1] order) except -1:
+    """Validate the reference protocol's data set; its number of points P."""
+    if point_noise is None or dataset_index is None or order is None:
+        raise ValueError("the reference protocol needs inputs, point_noise, "
+                         "dataset_index and order")
+    cdef Py_ssize_t r, n_points = inputs.shape[1]
+    if (inputs.shape[2] != n or point_noise.shape[0] != inputs.shape[0]
+            or point_noise.shape[1] != n_points or point_noise.shape[2] != n * (n + 1) // 2
+            or dataset_index.shape[0] != n_rep or order.shape[0] != n_rep
+            or order.shape[1] != n_points):
+        raise ValueError("inconsistent shapes of the reference data set")
+    if n_points < batch_size:
+        raise ValueError("the data set must hold at least one batch")
+    for r in range(n_rep):
+        if not 0 <= dataset_index[r] < inputs.shape[0]:
+            raise ValueError(f"dataset_index[{r}] out of range")
+    return <int> n_points
+
+
 def ts_advance(double[:, :, ::1] weights not None, const double[:, :, ::1] teachers not None,
                object bit_generators, double lr, double noise, int batch_size, str sampler,
                int64_t start, int64_t stop, const int64_t[::1] snapshot_steps not None,
                double[:, :, ::1] eigenvalues not None, uint8_t[::1] failed not None,
-               int64_t[::1] fail_step not None, str normals_method="ziggurat",
+               int64_t[::1] fail_step not None, str normal_method="ziggurat",
                const double[:, :, ::1] inputs=None, const double[:, :, ::1] point_noise=None,
                const int64_t[::1] dataset_index=None, int32_t[:, ::1] order=None,
-               bint shuffle=True, object bound=None):
+               bint shuffle=True, object bound=None, uint8_t[::1] status=None):
     """Advance R teacher-student replicas in place from `start` to `stop` without the GIL.
 
     weights (R, n, n) students; teachers (R, n, n); one BitGenerator per replica. The
@@ -305,68 +440,44 @@ def ts_advance(double[:, :, ::1] weights not None, const double[:, :, ::1] teach
     visits) and order (R, P) int32 (each replica's visiting order, updated in place).
     eigenvalues (R, S, n) receives the spectrum at each snapshot step in [start, stop].
     bound: a replica with an entry |W_ij| > bound is flagged as diverged (None: only
-    non-finite entries are).
+    non-finite entries are). status (R,), if given, receives each failed replica's
+    dl_status (STATUS).
     """
-    cdef Py_ssize_t n_rep = weights.shape[0], r
+    cdef Py_ssize_t n_rep = weights.shape[0]
     cdef int n = weights.shape[1]
-    cdef Py_ssize_t n_snap = snapshot_steps.shape[0]
     cdef bint reference = inputs is not None
     cdef TSParams p = _params(n, batch_size, sampler, reference, shuffle, lr, noise, bound)
     if weights.shape[2] != n or teachers.shape[0] != n_rep or teachers.shape[1] != n \
             or teachers.shape[2] != n:
         raise ValueError(f"weights and teachers must both have shape ({n_rep}, {n}, {n})")
-    cdef int n_points = 0
-    if reference:
-        if point_noise is None or dataset_index is None or order is None:
-            raise ValueError("the reference protocol needs inputs, point_noise, "
-                             "dataset_index and order")
-        n_points = inputs.shape[1]
-        if (inputs.shape[2] != n or point_noise.shape[0] != inputs.shape[0]
-                or point_noise.shape[1] != n_points or point_noise.shape[2] != n * (n + 1) // 2
-                or dataset_index.shape[0] != n_rep or order.shape[0] != n_rep
-                or order.shape[1] != n_points):
-            raise ValueError("inconsistent shapes of the reference data set")
-        if n_points < batch_size:
-            raise ValueError("the data set must hold at least one batch")
-        for r in range(n_rep):
-            if not 0 <= dataset_index[r] < inputs.shape[0]:
-                raise ValueError(f"dataset_index[{r}] out of range")
-    cdef int method = check_block(eigenvalues, failed, fail_step, n_rep, n_snap, n,
-                                  start, stop, normals_method)
-    cdef bitgen_t** gens = bitgen_array(bit_generators, n_rep)
+    cdef TSModel m
     cdef TSWork work
-    cdef TSData data
-    cdef dl_normal_source variates
-    cdef int64_t status
-    data.inputs = NULL
-    data.point_noise = NULL
-    data.order = NULL
-    data.n_points = n_points
+    cdef optim_t opt
+    ts_sgd(&opt, &p)
+    m.p = &p
+    m.work = &work
+    m.opt = &opt
+    m.all_weights = &weights[0, 0, 0] if n_rep > 0 else NULL
+    m.all_teachers = &teachers[0, 0, 0] if n_rep > 0 else NULL
+    m.all_opt_state = NULL
+    m.data.n_points = 0
+    m.data.inputs = NULL
+    m.data.point_noise = NULL
+    m.data.order = NULL
+    if reference:
+        m.data.n_points = _check_reference(n, batch_size, n_rep, inputs, point_noise,
+                                           dataset_index, order)
+        m.all_inputs = &inputs[0, 0, 0]
+        m.all_point_noise = &point_noise[0, 0, 0]
+        m.dataset_index = &dataset_index[0] if n_rep > 0 else NULL
+        m.all_orders = &order[0, 0] if n_rep > 0 else NULL
+    if ts_work_alloc(&work, &p) != 0:
+        raise MemoryError()
     try:
-        if ts_work_alloc(&work, &p) != 0:
-            raise MemoryError()
-        with nogil:
-            variates.buffer = NULL
-            variates.position = 0
-            variates.method = method
-            for r in range(n_rep):
-                if failed[r]:
-                    continue
-                variates.bitgen = gens[r]
-                if reference:
-                    data.inputs = &inputs[dataset_index[r], 0, 0]
-                    data.point_noise = &point_noise[dataset_index[r], 0, 0]
-                    data.order = &order[r, 0]
-                status = ts_run(&p, &weights[r, 0, 0], &teachers[r, 0, 0], &data, &variates,
-                                &work, start, stop,
-                                &snapshot_steps[0] if n_snap > 0 else NULL, n_snap,
-                                &eigenvalues[r, 0, 0] if n_snap > 0 else NULL)
-                if status >= 0:
-                    failed[r] = 1
-                    fail_step[r] = status
-            ts_work_free(&work)
+        drive_block(&m, bit_generators, n_rep, start, stop, snapshot_steps, eigenvalues,
+                    failed, fail_step, normal_method, status)
     finally:
-        free(gens)
+        ts_work_free(&work)
 
 
 def variates_per_step(int n, int batch_size, str sampler):
@@ -384,8 +495,8 @@ def ts_step_given_variates(double[:, ::1] weights not None, const double[:, ::1]
     """One fresh-data step of one replica with the variates supplied by the caller.
 
     The same arithmetic as `ts_advance`; `variates` in the documented order, where a
-    chi-squared variate is given as its value. Returns 0, or 1 if W became non-finite, 2 if
-    an entry exceeds `bound`.
+    chi-squared variate is given as its value. Returns the dl_status: 0, or 1 if W became
+    non-finite, 2 if an entry exceeds `bound`.
     """
     cdef int n = weights.shape[0]
     cdef TSParams p = _params(n, batch_size, sampler, False, False, lr, noise, bound)

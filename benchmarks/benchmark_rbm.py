@@ -193,7 +193,7 @@ class PeakMemory:
             generators = replica_generators("SFC64", self.replicas)
             rbm_pcd(
                 weights, chains, generators, self.c_target,
-                lr=LR, mu=MU, sigma_h=SIGMA_H, k=K, stop=self.steps,
+                lr=LR, mu=MU, sigma_h=SIGMA_H, k=K, stop=self.steps, sampler="gibbs",
             )  # fmt: skip
         else:
             rng = np.random.default_rng(SEED)

@@ -399,3 +399,81 @@ def test_every_figure_draws_what_exists(outcomes, name):
         assert f"all {total} replicas diverged" in text
     else:
         assert f"{total - n} of {total} replicas ({n} diverged)" in text
+
+
+# --- one status enum; LAPACK's info is checked, not discarded --------------------------------
+
+
+def test_status_enum_maps_to_failed_and_fail_step():
+    """Each failed replica's Status is written beside failed = 1 and fail_step; survivors keep
+    failed = 0, fail_step = -1 and their status entry untouched."""
+    assert [s.name for s in kernels.Status] == ["OK", "NONFINITE", "ESCAPED", "LAPACK_FAILED"]
+    assert [int(s) for s in kernels.Status] == [0, 1, 2, 3]
+    n = 2
+    weights = np.zeros((4, n, n))
+    weights[1, 0, 0] = np.nan   # non-finite at start
+    weights[2, 1, 1] = 50.0     # beyond the bound at start
+    weights[3] = [[5.0, 0.0], [0.0, 0.0]]  # inside, but the step takes it beyond (lr 1.9)
+    teachers = np.stack([np.diag([2.0, 1.0])] * 4)
+    teachers[3] = np.diag([40.0, 1.0])
+    failed, fail_step = np.zeros(4, np.uint8), np.full(4, -1, np.int64)
+    status = np.full(4, 255, np.uint8)
+    kernels.teacher_student(weights, teachers, generators(4, 3), lr=1.9, noise=0.0,
+                            batch_size=50, stop=3, failed=failed, fail_step=fail_step,
+                            bound=10.0, status=status)  # fmt: skip
+    assert failed.tolist() == [0, 1, 1, 1]
+    assert fail_step.tolist() == [-1, 0, 0, 1]
+    assert status.tolist() == [255, kernels.Status.NONFINITE, kernels.Status.ESCAPED,
+                               kernels.Status.ESCAPED]  # fmt: skip
+    # The RBM: an unstable W (max eigenvalue of W^T W >= mu^2) escapes [B.4].
+    W = np.stack([np.zeros((3, 3)), 4.0 * np.eye(3)])
+    failed, fail_step = np.zeros(2, np.uint8), np.full(2, -1, np.int64)
+    status = np.zeros(2, np.uint8)
+    kernels.rbm_pcd(W, np.ones((2, 4, 3)), generators(2, 1), np.eye(3), lr=0.01, mu=3.0,
+                    stop=2, failed=failed, fail_step=fail_step, status=status)  # fmt: skip
+    assert (failed.tolist(), fail_step.tolist()) == ([0, 1], [-1, 0])
+    assert status.tolist() == [kernels.Status.OK, kernels.Status.ESCAPED]
+    with pytest.raises(ValueError, match="status"):
+        kernels.dyson(np.ones((2, 2)), np.ones(2), generators(2, 1), lr=0.1, noise=0.1,
+                      batch_size=1, stop=1, status=np.zeros(3, np.uint8))  # fmt: skip
+
+
+@pytest.mark.parametrize("n, expected", [(2, "NONFINITE"), (3, "LAPACK_FAILED"),
+                                         (4, "LAPACK_FAILED")])  # fmt: skip
+def test_a_failed_snapshot_spectrum_flags_the_replica_instead_of_recording_garbage(n, expected):
+    """The reference protocol's spectrum (singular values from W^T W) of a finite W whose
+    W^T W overflows: dsyevd returns info != 0 (n > 2) or NaN (n = 2). Before the shared
+    driver the info was discarded and the NaN clipped to 0: zeros were recorded as the
+    spectrum of a replica that counted as alive."""
+    weights = np.full((2, n, n), 1e200)
+    weights[0] = np.eye(n)
+    n_points = 4
+    inputs = np.random.default_rng(0).normal(size=(1, n_points, n))
+    point_noise = np.zeros((1, n_points, n * (n + 1) // 2))
+    order = np.tile(np.arange(n_points, dtype=np.int32), (2, 1))
+    failed, fail_step = np.zeros(2, np.uint8), np.full(2, -1, np.int64)
+    status = np.zeros(2, np.uint8)
+    eig = kernels.teacher_student(
+        weights, np.stack([np.eye(n)] * 2), generators(2, 5), lr=0.0, noise=0.0, batch_size=2,
+        stop=2, snapshot_steps=[0, 2], failed=failed, fail_step=fail_step, status=status,
+        dataset=(inputs, point_noise, np.zeros(2, np.int64), order),
+    )  # fmt: skip
+    assert failed.tolist() == [0, 1] and fail_step.tolist() == [-1, 0]
+    assert status.tolist() == [kernels.Status.OK, kernels.Status[expected]]
+    np.testing.assert_allclose(eig[0], 1.0)
+    assert np.all(np.isnan(eig[1]))
+
+
+def test_a_failed_eigenproblem_in_a_dyson_step_is_lapack_failed():
+    """N > 2 levels take dsyevd every step: a NaN noise strength makes M all NaN, LAPACK
+    reports failure, and the replica is flagged with LAPACK_FAILED at that step."""
+    levels = np.tile([0.5, 1.0, 1.5], (1, 1))
+    failed, fail_step = np.zeros(1, np.uint8), np.full(1, -1, np.int64)
+    status = np.zeros(1, np.uint8)
+    eig = kernels.dyson(levels, np.array([1.0, 2.0, 3.0]), generators(1, 2), lr=0.1,
+                        noise=np.nan, batch_size=4, stop=3, snapshot_steps=[0, 3],
+                        failed=failed, fail_step=fail_step, status=status)  # fmt: skip
+    assert (failed.tolist(), fail_step.tolist()) == ([1], [1])
+    assert status.tolist() == [kernels.Status.LAPACK_FAILED]
+    np.testing.assert_array_equal(eig[0, 0], [0.5, 1.0, 1.5])
+    assert np.all(np.isnan(eig[0, 1]))

@@ -100,9 +100,9 @@ def test_generator_stream_drives_steps_in_documented_order(bitgen, method):
     eig = kernels.rbm_pcd(
         W, phi, [bitgen(s) for s in seeds], TARGET.covariance,
         lr=LR, mu=MU, sigma_h=SIGMA_H, k=K, stop=steps, snapshot_steps=snaps,
-        normal_method=method,
+        normal_method=method, sampler="gibbs",
     )  # fmt: skip
-    n = kernels.rbm_normals_per_step(nv, nh, B, K)
+    n = kernels.rbm_normals_per_step(nv, nh, B, K, sampler="gibbs")
     for r in range(R):
         # All normals of the run in one draw: the kernel consumes one stream per replica.
         stream = reader(kernels.standard_normals(bitgen(seeds[r]), n * steps, method))

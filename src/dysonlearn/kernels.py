@@ -20,6 +20,7 @@ ziggurat, ``_core/dl_normal.h``, the default: less than half the cost of NumPy's
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 
 import numpy as np
@@ -38,6 +39,31 @@ gram_eigvalsh_batched = _spectra.gram_eigvalsh_batched
 singular_values_batched = _spectra.singular_values_batched
 
 NORMAL_METHODS = ("ziggurat", "numpy")
+
+
+class Status(enum.IntEnum):
+    """Why a replica failed: the kernels' one status enum (``dl_status`` of
+    ``_core/status.pxd``), as written into the ``status`` array of :func:`rbm_pcd`,
+    :func:`teacher_student` and :func:`dyson` and returned by the ``*_given_*`` steps.
+
+    Attributes
+    ----------
+    OK
+        The replica is alive (``failed`` 0, ``fail_step`` -1).
+    NONFINITE
+        Its state left the finite numbers (inf or NaN).
+    ESCAPED
+        Its state left its bound or domain: ``|W_ij| > bound``, the RBM's largest
+        eigenvalue of sigma_h^2 W^T W reached mu^2 [B.4], a Dyson level outside [0, mu^2).
+    LAPACK_FAILED
+        LAPACK reported failure (``info != 0``) on its matrix: the spectrum at a snapshot
+        or a Dyson step's eigenproblem. The snapshot is left NaN, never filled with garbage.
+    """
+
+    OK = _rbm.STATUS["ok"]
+    NONFINITE = _rbm.STATUS["nonfinite"]
+    ESCAPED = _rbm.STATUS["escaped"]
+    LAPACK_FAILED = _rbm.STATUS["lapack_failed"]
 
 
 def _state_array(name: str, array: np.ndarray, ndim: int, shape_doc: str) -> np.ndarray:
@@ -96,16 +122,39 @@ def _check_normal_method(normal_method: str) -> None:
 RBM_SAMPLERS = ("gibbs", "collapsed")
 
 
+RBM_DEFAULT_SAMPLER = "collapsed"
+"""The RBM sampler of the array API when none is given: the same as ``RBMConfig``'s."""
+
+
 def rbm_normals_per_step(
     n_visible: int,
     n_hidden: int,
     batch_size: int,
     k: int,
     sampled_target: bool = False,
-    sampler: str = "gibbs",
+    sampler: str = RBM_DEFAULT_SAMPLER,
 ) -> int:
-    """Standard normals one PCD step of one replica draws: k B (N_v + N_h) for "gibbs",
-    B N_v for "collapsed", plus B N_v with a sampled target."""
+    """Standard normals one PCD step of one replica draws.
+
+    Parameters
+    ----------
+    n_visible, n_hidden, batch_size, k : int
+        N_v, N_h, B and the Gibbs sweeps per step.
+    sampled_target : bool
+        Sampled-target mode (B N_v more normals a step).
+    sampler : {"collapsed", "gibbs"}
+        "collapsed" (the default, as for ``RBMConfig``): B N_v; "gibbs": k B (N_v + N_h).
+
+    Returns
+    -------
+    int
+        The count, plus B N_v with a sampled target.
+
+    Raises
+    ------
+    ValueError
+        If a size is below 1 or the sampler is unknown.
+    """
     return _rbm.normals_per_step(n_visible, n_hidden, batch_size, k, sampled_target, sampler)
 
 
@@ -127,39 +176,69 @@ def rbm_pcd(
     fail_step: np.ndarray | None = None,
     normal_method: str = "ziggurat",
     eigenvalues: np.ndarray | None = None,
-    sampler: str = "gibbs",
+    sampler: str = RBM_DEFAULT_SAMPLER,
+    status: np.ndarray | None = None,
 ) -> np.ndarray:
     """Train R Gaussian RBMs by PCD from step ``start`` to ``stop``, in place [B.2]-[B.6].
 
-    Args:
-        weights: (R, N_h, N_v) weights W, updated in place.
-        chains: (R, B, N_v) persistent visible chains, updated in place.
-        generators: R numpy Generators or BitGenerators, one per replica (or a single one
-            shared by all, in turn).
-        c_target: (N_v, N_v) target covariance K_phi^-1 (analytic-target mode).
-        lr, mu, sigma_h, k: learning rate, model parameters [B.1], Gibbs sweeps per step.
-        stop, start: the steps start+1 .. stop are taken.
-        snapshot_steps: increasing steps; the spectrum of sigma_h^2 W^T W is recorded at
-            every one of them within [start, stop].
-        target_chol: (N_v, N_v) lower Cholesky factor of c_target: switches to
-            sampled-target mode (B fresh target samples per step).
-        failed, fail_step: (R,) uint8 and int64 divergence flags, updated in place;
-            replicas already flagged are skipped. Fresh ones are made if None.
-        normal_method: "ziggurat" (default) or "numpy", see the module docstring.
-        eigenvalues: (R, S, N_v) array to write the spectra into (only the snapshots within
-            [start, stop] are written), so that successive calls fill one array.
-        sampler: "gibbs" (the explicit k sweeps [B.2], [B.3]) or "collapsed" (the same
-            k-sweep transition drawn at once, B N_v normals a step; see _core/rbm.pyx).
+    Parameters
+    ----------
+    weights : numpy.ndarray
+        (R, N_h, N_v) weights W, updated in place.
+    chains : numpy.ndarray
+        (R, B, N_v) persistent visible chains, updated in place.
+    generators : sequence
+        R numpy Generators or BitGenerators, one per replica (or a single one shared by
+        all, in turn).
+    c_target : numpy.ndarray
+        (N_v, N_v) target covariance K_phi^-1 (analytic-target mode).
+    lr, mu, sigma_h, k : float, float, float, int
+        Learning rate, model parameters [B.1], Gibbs sweeps per step.
+    stop, start : int
+        The steps start+1 .. stop are taken.
+    snapshot_steps : sequence of int
+        Increasing steps; the spectrum of sigma_h^2 W^T W is recorded at every one of them
+        within [start, stop].
+    target_chol : numpy.ndarray, optional
+        (N_v, N_v) lower Cholesky factor of c_target: switches to sampled-target mode (B
+        fresh target samples per step).
+    failed, fail_step : numpy.ndarray, optional
+        (R,) uint8 and int64 divergence flags, updated in place; replicas already flagged
+        are skipped. Fresh ones are made if None.
+    normal_method : {"ziggurat", "numpy"}
+        How the standard normals are drawn, see the module docstring.
+    eigenvalues : numpy.ndarray, optional
+        (R, S, N_v) array to write the spectra into (only the snapshots within
+        [start, stop] are written), so that successive calls fill one array.
+    sampler : {"collapsed", "gibbs"}
+        "collapsed" (the default, as for ``RBMConfig``: the k-sweep transition drawn at
+        once, B N_v normals a step; see ``_core/rbm.pyx``) or "gibbs" (the explicit k
+        sweeps [B.2], [B.3]). Until issue 11 the array API's default was "gibbs": pass it
+        explicitly for the streams of earlier calls.
+    status : numpy.ndarray, optional
+        (R,) uint8, updated in place: the :class:`Status` of each replica that fails in
+        this call (entries of the others are left alone).
 
-    Returns:
-        eigenvalues (R, S, N_v): ascending spectra at the snapshots, NaN where a snapshot
-        lies outside [start, stop] or after the replica diverged.
+    Returns
+    -------
+    numpy.ndarray
+        (R, S, N_v) ascending spectra at the snapshots, NaN where a snapshot lies outside
+        [start, stop] or at and after the step the replica failed.
+
+    Raises
+    ------
+    ValueError
+        If an array has the wrong shape, dtype or layout, an argument is out of its range,
+        or ``normal_method`` or ``sampler`` is unknown.
+    TypeError
+        If a generator is not a numpy Generator or BitGenerator.
     """
     weights = _state_array("weights", weights, 3, "(R, N_h, N_v)")
     chains = _state_array("chains", chains, 3, "(R, B, N_v)")
     n_rep, _, n_vis = weights.shape
     gens = bit_generators(generators, n_rep)
     steps, failed, fail_step = _bookkeeping(n_rep, snapshot_steps, failed, fail_step)
+    status = _status_out(status, n_rep)
     _check_normal_method(normal_method)
     c_target = np.ascontiguousarray(c_target, dtype=np.float64)
     chol = None if target_chol is None else np.ascontiguousarray(target_chol, dtype=np.float64)
@@ -167,6 +246,7 @@ def rbm_pcd(
     _rbm.pcd_advance(
         weights, chains, gens, c_target, chol, float(lr), float(mu), float(sigma_h), int(k),
         int(start), int(stop), steps, eigenvalues, failed, fail_step, normal_method, sampler,
+        status,
     )  # fmt: skip
     return eigenvalues
 
@@ -182,15 +262,44 @@ def rbm_pcd_step_given_normals(
     sigma_h: float = 1.0,
     k: int = 3,
     target_chol: np.ndarray | None = None,
-    sampler: str = "gibbs",
+    sampler: str = RBM_DEFAULT_SAMPLER,
 ) -> int:
     """One PCD step of one replica (weights (N_h, N_v), chains (B, N_v)) with given normals.
 
     The arithmetic of :func:`rbm_pcd` exactly, with the standard normals supplied in the
-    kernel's order. gibbs: eps_h (B, N_h); for j < k: eps_phi (B, N_v) and, if j < k - 1,
-    eps_h (B, N_h). collapsed: z (B, N_v) with xi_b = L z_b, L the lower Cholesky factor of
-    Sigma_k. Then, in sampled mode, z (B, N_v). Returns 0 (ok), 1 (W not finite) or 2 (max
-    eigenvalue of sigma_h^2 W^T W >= mu^2).
+    kernel's order.
+
+    Parameters
+    ----------
+    weights : numpy.ndarray
+        (N_h, N_v) weights, updated in place.
+    chains : numpy.ndarray
+        (B, N_v) persistent chains, updated in place.
+    normals : numpy.ndarray
+        :func:`rbm_normals_per_step` standard normals. gibbs: eps_h (B, N_h); for j < k:
+        eps_phi (B, N_v) and, if j < k - 1, eps_h (B, N_h). collapsed: z (B, N_v) with
+        xi_b = L z_b, L the lower Cholesky factor of Sigma_k. Then, in sampled mode,
+        z (B, N_v).
+    c_target : numpy.ndarray
+        (N_v, N_v) target covariance.
+    lr, mu, sigma_h, k : float, float, float, int
+        As for :func:`rbm_pcd`.
+    target_chol : numpy.ndarray, optional
+        Sampled-target mode, as for :func:`rbm_pcd`.
+    sampler : {"collapsed", "gibbs"}
+        As for :func:`rbm_pcd` (default "collapsed").
+
+    Returns
+    -------
+    int
+        A :class:`Status`: 0 (ok), 1 (W not finite) or 2 (escaped: max eigenvalue of
+        sigma_h^2 W^T W >= mu^2).
+
+    Raises
+    ------
+    ValueError
+        If the shapes are inconsistent, the number of normals is wrong or the sampler is
+        unknown.
     """
     weights = _state_array("weights", weights, 2, "(N_h, N_v)")
     chains = _state_array("chains", chains, 2, "(B, N_v)")
@@ -217,6 +326,19 @@ def _spectra_out(eigenvalues, n_rep: int, n_snap: int, n: int) -> np.ndarray:
     if eigenvalues is None:
         return np.full((n_rep, n_snap, n), np.nan)
     return _state_array("eigenvalues", eigenvalues, 3, f"({n_rep}, {n_snap}, {n})")
+
+
+def _status_out(status, n_rep: int) -> np.ndarray | None:
+    """The caller's (R,) uint8 status array, checked, or None."""
+    if status is not None and (
+        not isinstance(status, np.ndarray)
+        or status.dtype != np.uint8
+        or status.shape != (n_rep,)
+        or not status.flags.c_contiguous
+        or not status.flags.writeable
+    ):
+        raise ValueError(f"status: must be a writeable uint8 array of shape ({n_rep},)")
+    return status
 
 
 def _bookkeeping(n_rep: int, snapshot_steps, failed, fail_step):
@@ -251,6 +373,7 @@ def teacher_student(
     shuffle: bool = True,
     eigenvalues: np.ndarray | None = None,
     bound: float | None = None,
+    status: np.ndarray | None = None,
 ) -> np.ndarray:
     """Train R teacher-student replicas from ``start`` to ``stop`` in place [C.1].
 
@@ -291,6 +414,9 @@ def teacher_student(
         None (the default) flags non-finite W only. ``run_ensemble`` passes
         ``models.teacher_student.escape_bound(config)``. The check changes no arithmetic:
         replicas that stay inside get the same bits with and without it.
+    status : numpy.ndarray, optional
+        (R,) uint8, updated in place: the :class:`Status` of each replica that fails in
+        this call.
 
     Returns
     -------
@@ -298,10 +424,20 @@ def teacher_student(
         (R, S, N) ascending eigenvalues of the symmetric students (singular values in the
         reference protocol) at the snapshots within [start, stop], else NaN (also at and
         after the step a replica diverged).
+
+    Raises
+    ------
+    ValueError
+        If an array has the wrong shape, dtype or layout, an argument is out of its range
+        (the Wishart sampler needs ``batch_size >= N``), or ``normal_method`` or
+        ``sampler`` is unknown.
+    TypeError
+        If a generator is not a numpy Generator or BitGenerator.
     """
     weights = _state_array("weights", weights, 3, "(R, N, N)")
     n_rep, n, _ = weights.shape
     steps, failed, fail_step = _bookkeeping(n_rep, snapshot_steps, failed, fail_step)
+    status = _status_out(status, n_rep)
     _check_normal_method(normal_method)
     eigenvalues = _spectra_out(eigenvalues, n_rep, steps.size, n)
     extra = {}
@@ -318,7 +454,8 @@ def teacher_student(
         weights, np.ascontiguousarray(teachers, dtype=np.float64),
         bit_generators(generators, n_rep),
         float(lr), float(noise), int(batch_size), sampler, int(start), int(stop), steps,
-        eigenvalues, failed, fail_step, normal_method, bound=_bound(bound), **extra,
+        eigenvalues, failed, fail_step, normal_method, bound=_bound(bound), status=status,
+        **extra,
     )  # fmt: skip
     return eigenvalues
 
@@ -365,7 +502,14 @@ def teacher_student_step_given_variates(
     Returns
     -------
     int
-        0, 1 if W became non-finite, or 2 if an entry exceeds ``bound``.
+        A :class:`Status`: 0, 1 if W became non-finite, or 2 if an entry exceeds ``bound``
+        (and all are finite).
+
+    Raises
+    ------
+    ValueError
+        If the shapes are inconsistent, the number of variates is wrong, the sampler is
+        unknown or ``bound`` is not positive.
     """
     weights = _state_array("weights", weights, 2, "(N, N)")
     return _teacher.ts_step_given_variates(
@@ -393,6 +537,7 @@ def dyson(
     normal_method: str = "ziggurat",
     eigenvalues: np.ndarray | None = None,
     bound: float | None = None,
+    status: np.ndarray | None = None,
 ) -> np.ndarray:
     """Advance R replicas of the eigenvalue-level Dyson Brownian motion [A.4] in place.
 
@@ -426,22 +571,34 @@ def dyson(
         that step. None (the default) flags only non-finite levels (and, for the "rbm"
         drift, levels outside [0, mu^2)). ``run_ensemble`` passes
         ``models.dyson.escape_bound(config)``. It changes no arithmetic.
+    status : numpy.ndarray, optional
+        (R,) uint8, updated in place: the :class:`Status` of each replica that fails in
+        this call (LAPACK_FAILED when the eigenproblem of a step fails, N > 2).
 
     Returns
     -------
     numpy.ndarray
         (R, S, N) levels at the snapshots within [start, stop], else NaN (also at and
         after the step a replica diverged).
+
+    Raises
+    ------
+    ValueError
+        If an array has the wrong shape, dtype or layout, an argument is out of its range,
+        or ``normal_method`` or ``drift`` is unknown.
+    TypeError
+        If a generator is not a numpy Generator or BitGenerator.
     """
     levels = _state_array("levels", levels, 2, "(R, N)")
     n_rep, n = levels.shape
     steps, failed, fail_step = _bookkeeping(n_rep, snapshot_steps, failed, fail_step)
+    status = _status_out(status, n_rep)
     _check_normal_method(normal_method)
     eigenvalues = _spectra_out(eigenvalues, n_rep, steps.size, n)
     _dyson.dyson_advance(
         levels, np.ascontiguousarray(targets, dtype=np.float64),
         bit_generators(generators, n_rep),
         float(lr), float(noise), int(batch_size), drift, float(mu), int(start), int(stop),
-        steps, eigenvalues, failed, fail_step, normal_method, _bound(bound),
+        steps, eigenvalues, failed, fail_step, normal_method, _bound(bound), status,
     )  # fmt: skip
     return eigenvalues

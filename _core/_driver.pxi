@@ -1,0 +1,136 @@
+# The per-replica driver every model kernel shares: the loop over a block of replicas
+# (replica-outer: one replica's state stays in cache for all its steps), the steps from
+# start to stop, the snapshots, and the divergence flags. A model supplies its context and
+# five small functions (below); the driver adds nothing to a step but the loop itself.
+# Include after the model's .pxd (for dl_normal_source), _linalg.pxi and _bitgen.pxi.
+from libc.math cimport NAN, isfinite
+
+from dysonlearn._core.status cimport (
+    DL_ESCAPED, DL_LAPACK_FAILED, DL_NONFINITE, DL_OK,
+)
+
+STATUS = {"ok": DL_OK, "nonfinite": DL_NONFINITE, "escaped": DL_ESCAPED,
+          "lapack_failed": DL_LAPACK_FAILED}
+
+# The including model module defines (static, so that the C compiler inlines them into
+# the loop: no indirect call per step):
+#   ctypedef <its context struct> dl_model
+#   cdef void dl_model_bind(dl_model* m, Py_ssize_t r)   point at replica r of the block
+#   cdef int dl_model_check(dl_model* m)                 the dl_status of the state: the
+#                                                        divergence check, at `start`
+#   cdef int dl_model_step(dl_model* m, int64_t t, dl_normal_source* normals)
+#                                                        step t in place: gradient, optimiser,
+#                                                        the same check; a dl_status
+#   cdef int dl_model_spectrum(dl_model* m, double* out) the spectrum; LAPACK's info
+#   cdef int dl_model_n_values(const dl_model* m)        the spectrum's length
+# (all noexcept nogil).
+
+
+cdef inline int dl_record(dl_model* m, double* out) noexcept nogil:
+    """A snapshot: the spectrum into out, or NaN and DL_LAPACK_FAILED when LAPACK reports
+    failure, or NaN and DL_NONFINITE when it returns non-finite values (e.g. W^T W of a
+    finite W overflowed): a failed snapshot marks the replica, it never records garbage."""
+    cdef int i, status = DL_OK, n_values = dl_model_n_values(m)
+    if dl_model_spectrum(m, out) != 0:
+        status = DL_LAPACK_FAILED
+    else:
+        for i in range(n_values):
+            if not isfinite(out[i]):
+                status = DL_NONFINITE
+                break
+    if status != DL_OK:
+        for i in range(n_values):
+            out[i] = NAN
+    return status
+
+
+cdef int64_t dl_run_replica(dl_model* m, dl_normal_source* normals, int64_t start,
+                            int64_t stop, const int64_t* snapshot_steps,
+                            Py_ssize_t n_snapshots, double* eigenvalues,
+                            int* status) noexcept nogil:
+    """Advance the bound replica from step `start` to `stop`, recording snapshots.
+
+    The spectrum at every snapshot step t with start <= t <= stop goes to
+    eigenvalues[s * n_values:(s + 1) * n_values], s the snapshot's index. Returns -1 if the
+    replica is alive at `stop`, otherwise the step at which it failed (`start` if the
+    incoming state already fails its check), with the dl_status in *status; later
+    snapshots are left untouched.
+    """
+    cdef Py_ssize_t s = 0, n_values = dl_model_n_values(m)
+    cdef int64_t t
+    status[0] = DL_OK
+    while s < n_snapshots and snapshot_steps[s] < start:
+        s += 1
+    status[0] = dl_model_check(m)
+    if status[0] != DL_OK:
+        return start
+    if s < n_snapshots and snapshot_steps[s] == start:
+        status[0] = dl_record(m, eigenvalues + s * n_values)
+        if status[0] != DL_OK:
+            return start
+        s += 1
+    for t in range(start + 1, stop + 1):
+        status[0] = dl_model_step(m, t, normals)
+        if status[0] != DL_OK:
+            return t
+        if s < n_snapshots and snapshot_steps[s] == t:
+            status[0] = dl_record(m, eigenvalues + s * n_values)
+            if status[0] != DL_OK:
+                return t
+            s += 1
+    return -1
+
+
+cdef void dl_run_block(dl_model* m, bitgen_t** gens, int method, Py_ssize_t n_rep,
+                       int64_t start, int64_t stop, const int64_t* snapshot_steps,
+                       Py_ssize_t n_snapshots, double* eigenvalues, uint8_t* failed,
+                       int64_t* fail_step, uint8_t* status) noexcept nogil:
+    """dl_run_replica for each replica r of the block not yet failed, with generator
+    gens[r]; a failure sets failed[r] = 1, fail_step[r] and (status not NULL) status[r]."""
+    cdef Py_ssize_t r, n_values = dl_model_n_values(m)
+    cdef int64_t failed_at
+    cdef int code
+    cdef dl_normal_source normals
+    normals.buffer = NULL
+    normals.position = 0
+    normals.method = method
+    for r in range(n_rep):
+        if failed[r]:
+            continue
+        normals.bitgen = gens[r]
+        dl_model_bind(m, r)
+        failed_at = dl_run_replica(
+            m, &normals, start, stop, snapshot_steps, n_snapshots,
+            eigenvalues + r * n_snapshots * n_values if n_snapshots > 0 else NULL, &code)
+        if failed_at >= 0:
+            failed[r] = 1
+            fail_step[r] = failed_at
+            if status != NULL:
+                status[r] = code
+
+
+cdef int drive_block(dl_model* m, object bit_generators, Py_ssize_t n_rep,
+                     int64_t start, int64_t stop, const int64_t[::1] snapshot_steps,
+                     double[:, :, ::1] eigenvalues, uint8_t[::1] failed,
+                     int64_t[::1] fail_step, str normal_method,
+                     uint8_t[::1] status) except -1:
+    """The block driver behind every model's *_advance: check the bookkeeping arrays, get
+    the generators' bitgen_t, run dl_run_block without the GIL. The model has allocated its
+    one workspace for the block and set up m."""
+    cdef Py_ssize_t n_snap = snapshot_steps.shape[0]
+    cdef int method = check_block(eigenvalues, failed, fail_step, n_rep, n_snap,
+                                  dl_model_n_values(m), start, stop, normal_method)
+    if status is not None and status.shape[0] != n_rep:
+        raise ValueError(f"status must have length {n_rep}")
+    cdef bitgen_t** gens = bitgen_array(bit_generators, n_rep)
+    cdef uint8_t* status_ptr = &status[0] if status is not None and n_rep > 0 else NULL
+    try:
+        if n_rep > 0:
+            with nogil:
+                dl_run_block(m, gens, method, n_rep, start, stop,
+                             &snapshot_steps[0] if n_snap > 0 else NULL, n_snap,
+                             &eigenvalues[0, 0, 0] if n_snap > 0 else NULL,
+                             &failed[0], &fail_step[0], status_ptr)
+    finally:
+        free(gens)
+    return 0
