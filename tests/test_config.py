@@ -134,3 +134,10 @@ def test_memory_estimates():
     )
     assert dl.RBMConfig(steps=100, snapshots=[10, 100]).n_snapshots == 3
     assert dl.RBMConfig(steps=100, snapshots=[0, 100]).n_snapshots == 2
+
+
+def test_rbm_config_and_the_array_api_share_one_default_sampler():
+    # Two defaults that differ are a trap for users of the array API (issue 11, item 4).
+    from dysonlearn import kernels
+
+    assert dl.RBMConfig().sampler == kernels.RBM_DEFAULT_SAMPLER == "collapsed"

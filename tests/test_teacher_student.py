@@ -8,7 +8,7 @@ from scipy import stats
 
 import dysonlearn as dl
 from dysonlearn import analysis, kernels
-from dysonlearn.ensemble import SHARED_KEY
+from dysonlearn.seeding import SHARED_KEY
 from dysonlearn.models.teacher_student import draw_dataset
 
 LATE = list(range(1000, 2001, 100))  # stationary after ~1000 steps at lr >= 0.1

@@ -28,15 +28,7 @@ from .models import model_for
 from .progress import Progress, reporter
 from .result import EnsembleResult
 
-# BIT_GENERATORS and SHARED_KEY live in dysonlearn.seeding; re-exported here while
-# experiment.py (and older scripts) import them from this module.
-from .seeding import (  # noqa: F401
-    BIT_GENERATORS,
-    SHARED_KEY,
-    fresh_seed,
-    replica_seeds,
-    shared_generator,
-)
+from .seeding import BIT_GENERATORS, fresh_seed, replica_seeds, shared_generator
 from .store import PointSpec
 from .validation import Problems, check_choice, check_int, is_int, is_real
 
