@@ -513,30 +513,41 @@ class RBMConfig(_ModelConfig):
         self._normalise()
         problems = Problems()
         check_table(problems, self, self.RULES)
-        sizes = problems.ok("n_visible", "n_hidden", "batch_size")
-        mu_ok, sigma_ok, lr_ok = problems.ok("mu"), problems.ok("sigma_h"), problems.ok("lr")
-        init_ok = problems.ok("init_std" if self.init == "normal" else "init_scale")
         # Squares that the kernel and the rules below form must not overflow to inf.
-        if mu_ok and not math.isfinite(_square(self.mu)):
-            problems.add("mu", "must have a finite square mu^2", self.mu)
-            mu_ok = False
-        if sigma_ok and not math.isfinite(_square(self.sigma_h)):
-            problems.add("sigma_h", "must have a finite square sigma_h^2", self.sigma_h)
-            sigma_ok = False
-        if sizes:
-            nv, nh, nb = self.n_visible, self.n_hidden, self.batch_size
-            sizes = self._check_sizes(
-                problems,
-                [
-                    ("n_visible", MAX_MODES, _MATRIX_INDEX),
-                    ("n_hidden", INT_MAX, _C_INT),
-                    ("batch_size", INT_MAX, _C_INT),
-                ],
-                [
-                    ("n_hidden", "n_hidden x n_visible", nh * nv),
-                    ("batch_size", "batch_size x max(n_visible, n_hidden)", nb * max(nv, nh)),
-                ],
-            )  # fmt: skip
+        for name, symbol in (("mu", "mu^2"), ("sigma_h", "sigma_h^2")):
+            value = getattr(self, name)
+            if problems.ok(name) and not math.isfinite(_square(value)):
+                problems.add(name, f"must have a finite square {symbol}", value)
+        sizes = problems.ok("n_visible", "n_hidden", "batch_size") and self._check_rbm_sizes(
+            problems
+        )
+        kappa = self._check_target(problems, sizes)
+        init_ok = problems.ok("init_std" if self.init == "normal" else "init_scale")
+        if init_ok and problems.ok("mu", "sigma_h") and sizes and self.init in INIT_SCHEMES:
+            self._check_initial_edge(problems)
+        if kappa is not None and problems.ok("lr", "mu", "sigma_h", "batch_size"):
+            self._check_update_scale(problems, kappa)
+        problems.raise_if_any()
+
+    def _check_rbm_sizes(self, problems: Problems) -> bool:
+        """Memory, then the C int ranges of the kernel (see :meth:`_check_sizes`)."""
+        nv, nh, nb = self.n_visible, self.n_hidden, self.batch_size
+        return self._check_sizes(
+            problems,
+            [
+                ("n_visible", MAX_MODES, _MATRIX_INDEX),
+                ("n_hidden", INT_MAX, _C_INT),
+                ("batch_size", INT_MAX, _C_INT),
+            ],
+            [
+                ("n_hidden", "n_hidden x n_visible", nh * nv),
+                ("batch_size", "batch_size x max(n_visible, n_hidden)", nb * max(nv, nh)),
+            ],
+        )  # fmt: skip
+
+    def _check_target(self, problems: Problems, sizes: bool) -> np.ndarray | None:
+        """The target (the default one built here), its size, and kappa < mu^2 [B.4];
+        returns its spectrum kappa, or None if the target cannot be used."""
         if self.target is None:
             # The default target is built only for sizes that passed: free_scalar(10**5)
             # alone would need 80 GB.
@@ -555,48 +566,50 @@ class RBMConfig(_ModelConfig):
             problems.add(
                 "target", f"must have n_visible = {self.n_visible} modes", f"{self.target.n} modes"
             )
-        target_ok = isinstance(self.target, targets.Target) and problems.ok("target")
-        kappa = self.target.spectrum if target_ok else None
-        if target_ok and mu_ok:
-            kappa_max = float(kappa[-1])
-            if kappa_max >= _square(self.mu):
-                problems.add(
-                    "target",
-                    f"every eigenvalue kappa must be below mu^2 = {_square(self.mu):g} "
-                    "(x* = mu^2 - kappa > 0 is what is learnt, [B.4]); the largest is "
-                    f"{kappa_max:.6g}",
-                    self.target,
-                )
-                target_ok = False
-        if init_ok and mu_ok and sigma_ok and sizes and self.init in INIT_SCHEMES:
-            edge = (
-                _square(self.sigma_h)
-                * self._initial_variance()
-                * (math.sqrt(self.n_hidden) + math.sqrt(self.n_visible)) ** 2
+        if not (isinstance(self.target, targets.Target) and problems.ok("target")):
+            return None
+        kappa = self.target.spectrum
+        if problems.ok("mu") and float(kappa[-1]) >= _square(self.mu):
+            problems.add(
+                "target",
+                f"every eigenvalue kappa must be below mu^2 = {_square(self.mu):g} "
+                "(x* = mu^2 - kappa > 0 is what is learnt, [B.4]); the largest is "
+                f"{float(kappa[-1]):.6g}",
+                self.target,
             )
-            if not edge < _square(self.mu):
-                problems.add(
-                    "init_std" if self.init == "normal" else "init_scale",
-                    "the Marchenko-Pastur edge sigma_h^2 sigma_w^2 (sqrt(N_h) + sqrt(N_v))^2 "
-                    f"of the initial spectrum must be below mu^2 = {_square(self.mu):g} [B.4], "
-                    f"but it is {edge:.4g} for",
-                    self.init_std if self.init == "normal" else self.init_scale,
-                )
-        if lr_ok and mu_ok and sigma_ok and target_ok and problems.ok("batch_size"):
-            # lr enters the update as lr sigma_h^2 (C_target - C_model) [B.6], with C_model
-            # up to 1 / (mu^2 - x) ~ mu^2 scales, and the widths as 2 lr x* / B [B.9]:
-            # beyond float range the run would produce inf, not a failed replica.
-            x_star_max = _square(self.mu) - float(kappa[0])
-            rate = self.lr * _square(self.sigma_h) * _square(self.mu)
-            width2 = 2 * self.lr * x_star_max / self.batch_size
-            if not (math.isfinite(rate) and math.isfinite(width2)):
-                problems.add(
-                    "lr",
-                    "is too large: lr sigma_h^2 mu^2 (the scale of the update [B.6]) and "
-                    "2 lr x* / B (the squared level widths [B.9]) must be finite",
-                    self.lr,
-                )
-        problems.raise_if_any()
+            return None
+        return kappa if problems.ok("mu") else None
+
+    def _check_initial_edge(self, problems: Problems) -> None:
+        """The initial spectrum's Marchenko-Pastur edge must lie below mu^2 [B.4]."""
+        edge = (
+            _square(self.sigma_h)
+            * self._initial_variance()
+            * (math.sqrt(self.n_hidden) + math.sqrt(self.n_visible)) ** 2
+        )
+        if not edge < _square(self.mu):
+            problems.add(
+                "init_std" if self.init == "normal" else "init_scale",
+                "the Marchenko-Pastur edge sigma_h^2 sigma_w^2 (sqrt(N_h) + sqrt(N_v))^2 "
+                f"of the initial spectrum must be below mu^2 = {_square(self.mu):g} [B.4], "
+                f"but it is {edge:.4g} for",
+                self.init_std if self.init == "normal" else self.init_scale,
+            )
+
+    def _check_update_scale(self, problems: Problems, kappa: np.ndarray) -> None:
+        """lr enters the update as lr sigma_h^2 (C_target - C_model) [B.6], with C_model up
+        to 1 / (mu^2 - x) ~ mu^2 scales, and the widths as 2 lr x* / B [B.9]: beyond float
+        range the run would produce inf, not a failed replica."""
+        x_star_max = _square(self.mu) - float(kappa[0])
+        rate = self.lr * _square(self.sigma_h) * _square(self.mu)
+        width2 = 2 * self.lr * x_star_max / self.batch_size
+        if not (math.isfinite(rate) and math.isfinite(width2)):
+            problems.add(
+                "lr",
+                "is too large: lr sigma_h^2 mu^2 (the scale of the update [B.6]) and "
+                "2 lr x* / B (the squared level widths [B.9]) must be finite",
+                self.lr,
+            )
 
     def _initial_variance(self) -> float:
         """init_variance, inf where it overflows (validation compares it with mu^2)."""
