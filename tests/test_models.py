@@ -13,6 +13,7 @@ import dysonlearn as dl
 from dysonlearn import models, plots
 from dysonlearn.analysis import scaling_table, summarize
 from dysonlearn.models import MEMBERS, MODELS, Model, model_for
+from dysonlearn.models.base import Labels
 from dysonlearn.models import teacher_student as ts_module
 from dysonlearn.tracker import load_tracked
 
@@ -41,8 +42,9 @@ def test_every_model_satisfies_the_protocol(kind):
     assert isinstance(model, Model)
     for member in MEMBERS:
         assert hasattr(model, member), f"{kind}: {member} missing"
-        if member not in ("kind", "config_class", "name"):
+        if member not in ("kind", "config_class", "name", "labels"):
             assert callable(getattr(model, member)), f"{kind}: {member} not callable"
+    assert isinstance(model.labels, Labels)
     assert model.kind == kind == model.config_class.kind
     assert isinstance(model.name, str) and model.name
     assert model_for(DEFAULTS[kind]) is model
@@ -115,8 +117,7 @@ class FakeModel(Model):
     def scale_factor(self, config, level, kappa):
         return self.F
 
-    def noise_symbol(self, config):
-        return "q"
+    labels = Labels(noise_symbol="q")
 
     def point_figures(self, result):
         return [("fake_point", plots.trajectories_figure(result))]
@@ -225,7 +226,7 @@ def test_dyson_theory_for_both_drifts():
     np.testing.assert_allclose(
         model.level_widths(linear), math.sqrt(lr * g**2 / (b * (1 - lr / 2))), rtol=1e-14
     )  # [A.6]
-    assert model.noise_symbol(linear) == "g"
+    assert model.labels_for(linear).noise_symbol == "g"
 
     config = DYSON_RBM
     mu2, kappa = config.mu**2, np.array([4.0, 2.0, 2.0])  # sorted by level x* = mu^2 - kappa

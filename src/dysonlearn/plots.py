@@ -157,7 +157,7 @@ def _describe(config) -> str:
     text = rf"{model.name}, $\alpha={config.lr:g}$, "
     text += rf"$B={config.batch_size}$"
     if getattr(config, "noise", None) is not None:
-        text += rf", ${model.noise_symbol(config)}={config.noise:g}$"
+        text += rf", ${model.labels_for(config).noise_symbol}={config.noise:g}$"
     return text
 
 
@@ -241,9 +241,9 @@ def learnt_histograms(result, snapshot: int = -1) -> Figure:
     edges = lo + width * np.arange(math.ceil((hi - lo) / width) + 1)
     ax.hist(eigs.ravel(), bins=edges, density=True, **_HIST, label="learnt eigenvalues")
     for k, level in enumerate(np.unique(config.stationary_levels)):
-        label = model_for(config).level_label(config) if k == 0 else None
+        label = model_for(config).labels_for(config).level_label if k == 0 else None
         ax.axvline(level, ymax=0.82, color="C3", ls="--", lw=0.7, label=label)
-    ax.set_xlabel(model_for(config).eigenvalue_label(config))
+    ax.set_xlabel(model_for(config).labels_for(config).eigenvalue_label)
     ax.set_ylabel(r"density $\rho(x)$")
     ax.set_ylim(0, ax.get_ylim()[1] * 1.3)  # a strip at the top for the legend
     ax.legend(loc="upper center", ncols=2)
@@ -424,6 +424,7 @@ def scaling_figure(results, snapshots: int = 1, table=None) -> Figure:
         return fig
     config = results[0].config
     model = model_for(config)
+    labels = model.labels_for(config)
     scale = np.array([p.scale for p in table.pairs])
     spacing = np.array([[p.mean_spacing, p.mean_spacing_err] for p in table.pairs]).T
     width = math.sqrt(math.pi) * np.array([[p.sigma, p.sigma_err] for p in table.pairs]).T
@@ -434,7 +435,7 @@ def scaling_figure(results, snapshots: int = 1, table=None) -> Figure:
     ]
     for ax, (y, yerr), fit, ylabel in panels:
         _scaling_panel(ax, scale, level, y, yerr, fit, model.predicted_slope(config),
-                       model.level_symbol(config), (model.scale_label(config), ylabel))  # fmt: skip
+                       labels.level_symbol, (labels.scale_label, ylabel))  # fmt: skip
     axes[0].legend(loc="upper left")  # the points rise to the right: the corner stays free
     axes[1].legend(handles=axes[1].get_lines()[-2:], loc="upper left")
     _spacing_vs_width_panel(axes[2], level, spacing, width, table.spacing_vs_width)
@@ -811,13 +812,13 @@ def trajectories_figure(result, replicas: int = 20) -> Figure:
             ax.plot(steps, mean[:, m], color=color, marker="o", ms=2.5, lw=1.0)
     model = model_for(config)
     ax.set(
-        xlabel="training step", ylabel=model.eigenvalue_label(config), xlim=(steps[0], steps[-1])
+        xlabel="training step", ylabel=model.labels_for(config).eigenvalue_label, xlim=(steps[0], steps[-1])
     )
     handles = [
         Line2D([], [], color="0.3", marker="o", ms=2.5, label="mean over replicas"),
         Patch(color="0.3", alpha=0.25, lw=0, label=r"$\pm1$ standard deviation"),
         Line2D([], [], color="0.3", lw=0.3, label=f"{min(replicas, eigs.shape[0])} replicas"),
-        Line2D([], [], color="0.3", ls="--", lw=0.6, label=model.level_label(config)),
+        Line2D([], [], color="0.3", ls="--", lw=0.6, label=model.labels_for(config).level_label),
     ]
     fig.legend(handles=handles, loc="outside lower center", ncols=2)
     return fig

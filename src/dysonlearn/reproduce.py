@@ -198,15 +198,15 @@ def write_comparison(outcomes: list[tuple[str, Path]], outdir: Path) -> Path:
 def _comparison_lines(name: str, results: list, found: dict) -> list[str]:
     """One experiment's section of reproduce.md: the slopes, then its per-point table."""
     config = results[0].config
-    model = model_for(config)
+    labels = model_for(config).labels_for(config)
     s, w, r = found["spacing_slope"], found["width_slope"], found["spacing_vs_width"]
-    scale = model.scale_text(config)
+    scale = labels.scale_text
     lines = [f"## {name} ({len(results)} settings, {results[0].n_replicas} replicas each)",
              "", "| quantity | fitted | predicted |", "|---|---:|---:|"]  # fmt: skip
     lines += [
         (
             f"| slope of <S> vs {scale} | {_pm(s['slope'], s['slope_err'])} "
-            f"| {model.slope_text(config)} |"
+            f"| {labels.slope_text} |"
         ),
         (
             f"| slope of sqrt(pi) sigma vs {scale} | {_pm(w['slope'], w['slope_err'])} "

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -36,16 +37,43 @@ MEMBERS = (
     "scale_factor",
     "predicted_slope",
     "predicted_mean_spacing",
-    "noise_symbol",
-    "level_symbol",
-    "level_label",
-    "eigenvalue_label",
-    "scale_label",
-    "scale_text",
-    "slope_text",
+    "labels",
+    "labels_for",
     "point_figures",
     "scan_figures",
 )
+
+
+@dataclass(frozen=True)
+class Labels:
+    """A model's words and symbols in figures and tables; the defaults fit a model whose
+    levels settle at the kappa it names with a width set by a noise A [A.6], [C.3].
+
+    Attributes
+    ----------
+    noise_symbol : str
+        The noise in titles (mathtext without dollars).
+    level_symbol : str
+        What labels a level in the scaling figure's legend (mathtext without dollars).
+    level_label : str
+        The legend of the stationary levels over histograms and trajectories (mathtext).
+    eigenvalue_label : str
+        The axis label of a recorded eigenvalue (mathtext).
+    scale_label : str
+        The axis label of the scaling variable sqrt(lr f / B) (mathtext).
+    scale_text : str
+        The scaling variable in plain text, for tables (``reproduce.md``).
+    slope_text : str
+        The predicted slope of <S> against it, in plain text.
+    """
+
+    noise_symbol: str = "A"
+    level_symbol: str = "x^*"
+    level_label: str = r"$x^*$"
+    eigenvalue_label: str = r"eigenvalue $x$ of $W$"
+    scale_label: str = r"$\sqrt{\alpha A^2/B}$"
+    scale_text: str = "sqrt(lr A^2 / B)"
+    slope_text: str = "sqrt(pi) = 1.772 [C.3]"
 
 
 class Model(ABC):
@@ -272,8 +300,11 @@ class Model(ABC):
 
     # -- labels ----------------------------------------------------------------------------
 
-    def noise_symbol(self, config) -> str:
-        """The symbol of the noise in titles (mathtext, without dollars): ``"A"``.
+    labels: Labels = Labels()
+    """The model's words and symbols in figures and tables (see :class:`Labels`)."""
+
+    def labels_for(self, config) -> Labels:
+        """The labels of one configuration: :attr:`labels`, unless they depend on it.
 
         Parameters
         ----------
@@ -281,90 +312,9 @@ class Model(ABC):
 
         Returns
         -------
-        str
+        Labels
         """
-        return "A"
-
-    def level_symbol(self, config) -> str:
-        """The symbol that labels a level in the scaling figure's legend: ``"x^*"``.
-
-        Parameters
-        ----------
-        config : config_class
-
-        Returns
-        -------
-        str
-            Mathtext without dollars.
-        """
-        return "x^*"
-
-    def level_label(self, config) -> str:
-        """The legend of the stationary levels drawn over histograms and trajectories.
-
-        Parameters
-        ----------
-        config : config_class
-
-        Returns
-        -------
-        str
-            Mathtext, e.g. ``"$x^*$"``.
-        """
-        return r"$x^*$"
-
-    def eigenvalue_label(self, config) -> str:
-        """The axis label of a recorded eigenvalue.
-
-        Parameters
-        ----------
-        config : config_class
-
-        Returns
-        -------
-        str
-            Mathtext, e.g. ``"eigenvalue $x$ of $W$"``.
-        """
-        return r"eigenvalue $x$ of $W$"
-
-    def scale_label(self, config) -> str:
-        """The axis label of the scaling variable sqrt(lr f / B), mathtext.
-
-        Parameters
-        ----------
-        config : config_class
-
-        Returns
-        -------
-        str
-        """
-        return r"$\sqrt{\alpha A^2/B}$"
-
-    def scale_text(self, config) -> str:
-        """The scaling variable in plain text, for tables (``reproduce.md``).
-
-        Parameters
-        ----------
-        config : config_class
-
-        Returns
-        -------
-        str
-        """
-        return "sqrt(lr A^2 / B)"
-
-    def slope_text(self, config) -> str:
-        """The predicted slope of <S> against :meth:`scale_text`, in plain text.
-
-        Parameters
-        ----------
-        config : config_class
-
-        Returns
-        -------
-        str
-        """
-        return "sqrt(pi) = 1.772 [C.3]"
+        return self.labels
 
     # -- figures ---------------------------------------------------------------------------
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .. import kernels
 from ..config import DysonConfig
-from .base import Model
+from .base import Labels, Model
 
 # Escape bound of the linear drift: a level beyond ESCAPE_FACTOR times the configuration's
 # scale (see escape_bound) has diverged. 1e6 for the reasons given in
@@ -139,19 +139,11 @@ class Dyson(Model):
     config_class = DysonConfig
     name = "Dyson"
 
-    def initial_state(self, config, generators, shared=None):
-        return initial_state(config, generators, shared)
-
-    def advance(self, config, state, generators, start, stop, snapshot_steps, eigenvalues,
-                failed, fail_step, normal_method="ziggurat"):  # fmt: skip
-        advance(config, state, generators, start, stop, snapshot_steps, eigenvalues, failed,
-                fail_step, normal_method)  # fmt: skip
-
-    def final_state(self, state):
-        return final_levels(state)
-
-    def cost_per_replica_step(self, config):
-        return cost_per_replica_step(config)
+    # The module's functions are the model's members (documented on Model).
+    initial_state = staticmethod(initial_state)
+    advance = staticmethod(advance)
+    final_state = staticmethod(final_levels)
+    cost_per_replica_step = staticmethod(cost_per_replica_step)
 
     def level_kappas(self, config):
         """The kappa that drives each sorted level (``config.level_targets``)."""
@@ -164,23 +156,15 @@ class Dyson(Model):
             return config.noise**2 * kappa**2 / (2 * level)
         return config.noise**2
 
-    def noise_symbol(self, config):
-        return "g"
+    labels = Labels(noise_symbol="g", scale_text="sqrt(lr g^2 / B)")
 
-    def scale_label(self, config):
+    def labels_for(self, config):
+        """The RBM drift's scaling variable has f = g^2 kappa^2 / (2 x*)."""
         if config.drift == "rbm":
-            return r"$\sqrt{\alpha f/B}$"
-        return r"$\sqrt{\alpha A^2/B}$"
-
-    def scale_text(self, config):
-        if config.drift == "rbm":
-            return "sqrt(lr g^2 kappa^2 / (2 x*) / B)"
-        return "sqrt(lr g^2 / B)"
+            return replace(self.labels, scale_label=r"$\sqrt{\alpha f/B}$",
+                           scale_text="sqrt(lr g^2 kappa^2 / (2 x*) / B)")  # fmt: skip
+        return self.labels
 
 
 MODEL = Dyson()
 
-
-def bytes_per_replica(config: DysonConfig) -> float:
-    """Memory of one replica's training state (the configuration's own estimate)."""
-    return float(config.state_bytes_per_replica)

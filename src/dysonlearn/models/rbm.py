@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import kernels
 from ..config import RBMConfig
-from .base import Model
+from .base import Labels, Model
 
 # The cost model of cost_per_replica_step sizes blocks and progress chunks: a rough estimate,
 # not a measurement (``dysonlearn run --dry-run`` times a short run on the machine at hand).
@@ -100,10 +100,6 @@ def cost_per_replica_step(config: RBMConfig) -> float:
     return normals * SECONDS_PER_NORMAL + flops * SECONDS_PER_FLOP
 
 
-def bytes_per_replica(config: RBMConfig) -> float:
-    """Memory of one replica's training state (the configuration's own estimate)."""
-    return float(config.state_bytes_per_replica)
-
 
 class RBM(Model):
     """The Gaussian RBM trained by PCD (SPEC B): spectra of sigma_h^2 W^T W.
@@ -116,19 +112,11 @@ class RBM(Model):
     config_class = RBMConfig
     name = "RBM"
 
-    def initial_state(self, config, generators, shared=None):
-        return initial_state(config, generators, shared)
-
-    def advance(self, config, state, generators, start, stop, snapshot_steps, eigenvalues,
-                failed, fail_step, normal_method="ziggurat"):  # fmt: skip
-        advance(config, state, generators, start, stop, snapshot_steps, eigenvalues, failed,
-                fail_step, normal_method)  # fmt: skip
-
-    def final_state(self, state):
-        return final_weights(state)
-
-    def cost_per_replica_step(self, config):
-        return cost_per_replica_step(config)
+    # The module's functions are the model's members (documented on Model).
+    initial_state = staticmethod(initial_state)
+    advance = staticmethod(advance)
+    final_state = staticmethod(final_weights)
+    cost_per_replica_step = staticmethod(cost_per_replica_step)
 
     def level_kappas(self, config):
         """kappa = mu^2 - x* of each sorted learnt level [B.4]."""
@@ -145,20 +133,13 @@ class RBM(Model):
     def predicted_slope(self, config):
         return math.sqrt(2 * math.pi), r"[B.9]: $\sqrt{2\pi}$"
 
-    def level_label(self, config):
-        return r"$x^*=\mu^2-\kappa$ [B.4]"
-
-    def eigenvalue_label(self, config):
-        return r"eigenvalue $x$ of $\sigma_h^2 W^{T}W$"
-
-    def scale_label(self, config):
-        return r"$\sqrt{\alpha\,(\mu^2-\kappa)/B}$"
-
-    def scale_text(self, config):
-        return "sqrt(lr (mu^2 - kappa) / B)"
-
-    def slope_text(self, config):
-        return "about sqrt(2 pi) = 2.507 [B.9] (PCD correlations and finite lr shift it)"
+    labels = Labels(
+        level_label=r"$x^*=\mu^2-\kappa$ [B.4]",
+        eigenvalue_label=r"eigenvalue $x$ of $\sigma_h^2 W^{T}W$",
+        scale_label=r"$\sqrt{\alpha\,(\mu^2-\kappa)/B}$",
+        scale_text="sqrt(lr (mu^2 - kappa) / B)",
+        slope_text="about sqrt(2 pi) = 2.507 [B.9] (PCD correlations and finite lr shift it)",
+    )
 
     def point_figures(self, result):
         """The initial spectrum against Marchenko-Pastur [B.7]."""

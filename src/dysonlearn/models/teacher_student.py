@@ -14,7 +14,7 @@ from ..config import (
     small_lr_mean_spacing,
     stationary_variance,
 )
-from .base import Model
+from .base import Labels, Model
 
 # Reference protocol: a data set shared by all replicas is drawn from this branch of the
 # root seed (replicas use SeedSequence(seed).spawn(R)[i], spawn keys (i,)); two-element
@@ -193,32 +193,21 @@ class TeacherStudent(Model):
     config_class = TeacherStudentConfig
     name = "teacher-student"
 
-    def initial_state(self, config, generators, shared=None):
-        return initial_state(config, generators, shared)
-
-    def advance(self, config, state, generators, start, stop, snapshot_steps, eigenvalues,
-                failed, fail_step, normal_method="ziggurat"):  # fmt: skip
-        advance(config, state, generators, start, stop, snapshot_steps, eigenvalues, failed,
-                fail_step, normal_method)  # fmt: skip
-
-    def final_state(self, state):
-        return final_weights(state)
-
-    def cost_per_replica_step(self, config):
-        return cost_per_replica_step(config)
+    # The module's functions are the model's members (documented on Model).
+    initial_state = staticmethod(initial_state)
+    advance = staticmethod(advance)
+    final_state = staticmethod(final_weights)
+    cost_per_replica_step = staticmethod(cost_per_replica_step)
 
     def predicted_mean_spacing(self, lr, batch_size, noise):
         """<S> = sqrt(pi) sigma = sqrt(pi lr A^2 / (B (1 - lr / 2))) [A.6], [C.3], [A.8]."""
         return float(np.sqrt(stationary_variance(lr, batch_size, noise, scale=np.pi)))
 
-    def level_symbol(self, config):
-        return r"\kappa"
-
-    def level_label(self, config):
-        return r"teacher $\kappa$"
-
-    def slope_text(self, config):
-        return "sqrt(pi) = 1.772 [C.3] times 1/sqrt(1 - lr/2)"
+    labels = Labels(
+        level_symbol=r"\kappa",
+        level_label=r"teacher $\kappa$",
+        slope_text="sqrt(pi) = 1.772 [C.3] times 1/sqrt(1 - lr/2)",
+    )
 
     def scan_figures(self, results, snapshots=1):
         """<S> of the teacher's degenerate pairs against [C.3] (article Fig. 9)."""
@@ -229,7 +218,3 @@ class TeacherStudent(Model):
 
 MODEL = TeacherStudent()
 
-
-def bytes_per_replica(config: TeacherStudentConfig) -> float:
-    """Memory of one replica's training state (the configuration's own estimate)."""
-    return float(config.state_bytes_per_replica)
