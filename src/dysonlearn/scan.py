@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import backends, ensemble
-from . import experiment as experiment_module
 from . import store as store_module
 from .errors import ConfigError
 from .experiment import Experiment, load_experiment

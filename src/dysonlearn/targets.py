@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ConfigError
+from .errors import ConfigError, Problem
 from .validation import (
     Problems,
-    _shown,
     check_choice,
     check_int,
     check_positive,
@@ -89,7 +88,7 @@ class Target:
             An unknown kind or key, or invalid parameters (one line per problem).
         """
         if not isinstance(data, dict):
-            raise ConfigError(f"target: must be a table with a kind, got {_shown(data)}")
+            raise ConfigError(Problem("target", "must be a table with a kind", data))
         data = dict(data)
         kind = data.pop("kind", None)
         problems = Problems()

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ConfigError, Problem, shown
+from .errors import ConfigError, Problem
 
 INT_MAX = 2**31 - 1
 """Largest C ``int``: the compiled kernels take N, B, k and data-set sizes (and some of their
@@ -37,10 +37,6 @@ INT64_MAX = 2**63 - 1
 # Estimates below this many bytes are taken to fit without asking the system: ordinary
 # configurations then never depend on the machine's momentary state.
 _SMALL_BYTES = 64 * 2**20
-
-# Kept under its old name for the modules that show values in their own messages.
-_shown = shown
-
 
 class Problems:
     """Collects every violated rule of one object before raising a single ConfigError.

@@ -8,12 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import kernels
-from ..config import (
-    TeacherStudentConfig,
-    finite_lr_factor,
-    small_lr_mean_spacing,
-    stationary_variance,
-)
+from ..config import TeacherStudentConfig, stationary_variance
 from .base import Labels, Model
 
 # Reference protocol: a data set shared by all replicas is drawn from this branch of the
