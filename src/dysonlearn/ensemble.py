@@ -255,16 +255,27 @@ class StoreSink:
         self.run_store.write_block(self.spec.name, out)
 
 
-def check_progress(problems: Problems, progress) -> None:
-    """Record a problem unless ``progress`` is True, False or a callable.
+def check_execution_arguments(
+    problems: Problems, backend, workers, scheduler, scheduler_timeout, progress
+) -> None:
+    """Record the problems of where and how a run would train (the arguments that
+    :func:`run_ensemble` and ``run_experiment`` share).
 
     Parameters
     ----------
     problems : Problems
-        Where the problem is recorded.
-    progress : object
-        The ``progress`` argument of :func:`run_ensemble` or ``run_experiment``.
+        Where problems are recorded.
+    backend, workers, scheduler, scheduler_timeout, progress
+        As for :func:`run_ensemble`; ``progress`` must be True, False or a callable.
     """
+    check_choice(problems, "backend", backend, backends.BACKENDS)
+    if workers is not None:
+        check_int(problems, "workers", workers, 1)
+    if scheduler is not None and backend != "dask":
+        problems.add("scheduler", f"is used only by backend 'dask' (backend is {backend!r})",
+                     scheduler)  # fmt: skip
+    if not is_real(scheduler_timeout) or not scheduler_timeout > 0:
+        problems.add("scheduler_timeout", "must be a number of seconds > 0", scheduler_timeout)
     if not (isinstance(progress, bool | np.bool_) or callable(progress)):
         problems.add("progress", "must be True, False or a callable", progress)
 
@@ -277,19 +288,11 @@ def _check_run_arguments(
     check_int(problems, "replicas", replicas, 1)
     if seed is not None and (not is_int(seed) or seed < 0):
         problems.add("seed", "must be an integer >= 0 or None", seed)
-    check_choice(problems, "backend", backend, backends.BACKENDS)
-    if workers is not None:
-        check_int(problems, "workers", workers, 1)
     if block_size is not None:
         check_int(problems, "block_size", block_size, 1)
     check_choice(problems, "bit_generator", bit_generator, BIT_GENERATORS)
     check_choice(problems, "normal_method", normal_method, kernels.NORMAL_METHODS)
-    if scheduler is not None and backend != "dask":
-        problems.add("scheduler", f"is used only by backend 'dask' (backend is {backend!r})",
-                     scheduler)  # fmt: skip
-    if not is_real(scheduler_timeout) or not scheduler_timeout > 0:
-        problems.add("scheduler_timeout", "must be a number of seconds > 0", scheduler_timeout)
-    check_progress(problems, progress)
+    check_execution_arguments(problems, backend, workers, scheduler, scheduler_timeout, progress)
     problems.raise_if_any()
     if backend == "dask":
         backends.require_dask()
@@ -515,12 +518,20 @@ _MAIN_GUARD_HINT = (
 
 def _run_in_pool(tasks: list[BlockTask], pool: backends.WorkerPool, bar: Progress,
                  gather) -> None:  # fmt: skip
-    def drain() -> None:
-        while True:
+    # Every block reports n_rep x steps in all; what a worker put just before its block
+    # returned may reach this process a moment after the result does.
+    expected = sum(len(task.seeds) * task.config.steps for task in tasks)
+    received = 0
+
+    def drain(timeout: float | None = None) -> None:
+        nonlocal received
+        while received < expected:
             try:
-                bar.update(pool.reports.get_nowait())
+                n = pool.reports.get(timeout=timeout) if timeout else pool.reports.get_nowait()
             except queue_module.Empty:
                 return
+            received += n
+            bar.update(n)
 
     finished = 0
     try:
@@ -532,7 +543,7 @@ def _run_in_pool(tasks: list[BlockTask], pool: backends.WorkerPool, bar: Progres
             for future in done:
                 gather(future.result())
                 finished += 1
-        drain()
+        drain(timeout=5.0)  # the last reports of blocks that have all returned
     except BrokenProcessPool:
         error = pool.died(_MAIN_GUARD_HINT if finished == 0 else "")
         pool.stop()

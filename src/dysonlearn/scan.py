@@ -27,7 +27,7 @@ from .journal import Journal
 from .result import EnsembleResult
 from .seeding import fresh_seed, point_seeds
 from .store import PointSpec
-from .validation import Problems, check_choice, check_int, is_real
+from .validation import Problems
 
 RESULTS_FILE = "results.h5"
 NORMAL_METHOD = "ziggurat"  # experiments always draw normals with the package's ziggurat
@@ -121,15 +121,9 @@ def check_execution(
         Every invalid argument, one line each; or a scheduler that does not answer.
     """
     problems = Problems()
-    check_choice(problems, "backend", backend, backends.BACKENDS)
-    if workers is not None:
-        check_int(problems, "workers", workers, 1)
-    if scheduler is not None and backend != "dask":
-        problems.add("scheduler", f"is used only by backend 'dask' (backend is {backend!r})",
-                     scheduler)  # fmt: skip
-    if not is_real(scheduler_timeout) or not scheduler_timeout > 0:
-        problems.add("scheduler_timeout", "must be a number of seconds > 0", scheduler_timeout)
-    ensemble.check_progress(problems, progress)
+    ensemble.check_execution_arguments(
+        problems, backend, workers, scheduler, scheduler_timeout, progress
+    )
     problems.raise_if_any()
     if backend == "dask":
         backends.require_dask()  # before touching the store: a missing extra is bad input
