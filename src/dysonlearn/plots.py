@@ -29,6 +29,8 @@ from matplotlib.patches import Patch
 from . import analysis
 from ._version import __version__
 from .analysis.fokker_planck import FokkerPlanckMode
+from .analysis.fits import usable_replicas
+from .analysis.summary import point_fits
 from .config import TeacherStudentConfig, finite_lr_factor, small_lr_mean_spacing
 from .models import model_for
 from .result import EnsembleResult
@@ -123,8 +125,7 @@ def _usable(result, snapshots: int | None = None) -> np.ndarray:
     eigs = np.asarray(result.eigenvalues, dtype=np.float64)
     if snapshots is not None:
         eigs = eigs[:, -snapshots:, :]
-    keep = ~np.asarray(result.failed, bool) & np.all(np.isfinite(eigs), axis=(1, 2))
-    return eigs[keep]
+    return eigs[usable_replicas(result, snapshots)]
 
 
 def _replicas_text(result, kept: int) -> str:
@@ -831,7 +832,7 @@ def _slug(config) -> str:
 
 
 def save_figures(
-    results, outdir, snapshots: int = 1, dpi: int = DPI, per_point: bool = True
+    results, outdir, snapshots: int = 1, dpi: int = DPI, per_point: bool = True, fits=None
 ) -> list[Path]:
     """Write every figure that applies to ``results`` as PNG files in ``outdir``.
 
@@ -855,6 +856,9 @@ def save_figures(
         Resolution of the PNG files.
     per_point : bool
         Write the per-point figures of a scan.
+    fits : list, optional
+        Each point's :func:`dysonlearn.analysis.summary.point_fits`, if the caller has them
+        (the summary does): the figures then fit nothing again.
 
     Returns
     -------
@@ -871,8 +875,10 @@ def save_figures(
         fig.savefig(path, dpi=dpi, metadata={"Software": f"{FIGURE_SOFTWARE} {__version__}"})
         written.append(path)
 
-    # One fit per point, shared by its spacing figure and the scaling table.
-    fits = [_point_fits(result, snapshots) for result in results]
+    # One fit per point, shared by its spacing figure and the scaling table (a point with
+    # too few replicas has none: its spacing figure says so).
+    if fits is None:
+        fits = [point_fits(result, snapshots) for result in results]
     scan = len(results) > 1
     for index, result in enumerate(results if per_point or not scan else []):
         tag = f"_{index:02d}_{_slug(result.config)}" if scan else ""
@@ -893,11 +899,6 @@ def save_figures(
         save(scaling_figure(results, snapshots, table=table), "scaling")
         save(lambda_ratio_figure(results, snapshots, table=table), "lambda_ratio")
     return written
-
-
-def _point_fits(result, snapshots: int):
-    """fit_levels of a point's usable replicas over the last ``snapshots`` snapshots."""
-    return analysis.fit_levels(result.config.stationary_levels, _usable(result, snapshots))
 
 
 def _by_model(results) -> dict:

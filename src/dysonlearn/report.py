@@ -31,7 +31,7 @@ def point_label(params: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in params.items()) or "single point"
 
 
-def build_summary(results, params: list[dict], snapshots: int = 1) -> dict:
+def build_summary(results, params: list[dict], snapshots: int = 1, fits=None) -> dict:
     """summarize() of every point, labelled with its scan parameters, plus the scaling fit.
 
     Parameters
@@ -42,6 +42,8 @@ def build_summary(results, params: list[dict], snapshots: int = 1) -> dict:
         Each point's scan parameters (its label).
     snapshots : int
         Pool the last ``snapshots`` snapshots of every replica.
+    fits : list, optional
+        Each point's :func:`dysonlearn.analysis.summary.point_fits`, if already had.
 
     Returns
     -------
@@ -51,7 +53,7 @@ def build_summary(results, params: list[dict], snapshots: int = 1) -> dict:
         (diverged, skipped) and ``analysed``), the totals ``replicas`` and ``failed``, and
         ``scaling`` for a scan.
     """
-    analysed = summarize(list(results), snapshots)
+    analysed = summarize(list(results), snapshots, fits)
     for point, values in zip(analysed["points"], params, strict=True):
         point["label"] = point_label(values)
         point["params"] = values

@@ -339,6 +339,7 @@ def analyze(store, outdir=None, snapshots: int = 1, per_point: bool = True) -> A
     ConfigError, StoreError
         A missing, foreign or damaged store, or an output directory that cannot be written.
     """
+    from .analysis.summary import point_fits
     from .plots import save_figures
     from .report import build_summary, markdown, write_summary
 
@@ -347,9 +348,11 @@ def analyze(store, outdir=None, snapshots: int = 1, per_point: bool = True) -> A
     _, infos = store_module.describe(path)
     store_module.check_output_dir(outdir)
     results = [store_module.load_point(path, info.name) for info in infos]
-    summary = build_summary(results, [info.params for info in infos], snapshots)
+    fits = [point_fits(result, snapshots) for result in results]  # one fit a point
+    summary = build_summary(results, [info.params for info in infos], snapshots, fits)
     written = write_summary(outdir, summary)
-    written += save_figures(results, outdir, snapshots=snapshots, per_point=per_point)
+    written += save_figures(results, outdir, snapshots=snapshots, per_point=per_point,
+                            fits=fits)  # fmt: skip
     return Analysis(summary, markdown(summary), written)
 
 

@@ -252,3 +252,24 @@ def fit_levels(stationary_levels, late) -> list[GroupFit]:
         except (ValueError, ArithmeticError) as exc:
             out.append(GroupFit(modes, error=exc))
     return out
+
+
+def usable_replicas(result, snapshots: int | None = None) -> np.ndarray:
+    """(R,) bool: the replicas that did not diverge and are finite throughout.
+
+    Parameters
+    ----------
+    result : EnsembleResult
+        The ensemble.
+    snapshots : int, optional
+        Look only at the last ``snapshots`` snapshots (all of them when None).
+
+    Returns
+    -------
+    numpy.ndarray
+        True for the replicas every statistic uses; the others are skipped.
+    """
+    eigs = np.asarray(result.eigenvalues, dtype=np.float64)
+    if snapshots is not None:
+        eigs = eigs[:, -snapshots:, :]
+    return ~np.asarray(result.failed, bool) & np.all(np.isfinite(eigs), axis=(1, 2))

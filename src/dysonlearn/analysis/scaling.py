@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..models import model_for
-from .fits import GroupFit, SlopeFit, fit_levels, fit_slope_through_origin
+from .fits import GroupFit, SlopeFit, fit_levels, fit_slope_through_origin, usable_replicas
 
 
 @dataclass(frozen=True)
@@ -138,9 +138,8 @@ def scaling_table(results, snapshots: int = 1, fits=None) -> ScalingTable:
         config = result.config
         noise = getattr(config, "noise", None)
         failed = np.asarray(result.failed, bool)
-        late = np.asarray(result.eigenvalues)[:, -snapshots:, :]
-        usable = ~failed & np.all(np.isfinite(late), axis=(1, 2))
-        late = late[usable]
+        usable = usable_replicas(result, snapshots)
+        late = np.asarray(result.eigenvalues)[usable, -snapshots:, :]
         # No warning for a skipped point: the table carries it, and the summary, the
         # Markdown and the figures built from the table name it (a warning would repeat
         # once per figure).

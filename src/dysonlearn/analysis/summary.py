@@ -8,7 +8,7 @@ from dataclasses import asdict
 import numpy as np
 
 from ..models import model_for
-from .fits import fit_levels
+from .fits import fit_levels, usable_replicas
 from .scaling import scaling_table
 from .statistics import gap_ratio
 
@@ -28,27 +28,6 @@ def _clean(value):
     if isinstance(value, float) and not np.isfinite(value):
         return None
     return value
-
-
-def usable_replicas(result, snapshots: int | None = None) -> np.ndarray:
-    """(R,) bool: the replicas that did not diverge and are finite throughout.
-
-    Parameters
-    ----------
-    result : EnsembleResult
-        The ensemble.
-    snapshots : int, optional
-        Look only at the last ``snapshots`` snapshots (all of them when None).
-
-    Returns
-    -------
-    numpy.ndarray
-        True for the replicas every statistic uses; the others are skipped.
-    """
-    eigs = np.asarray(result.eigenvalues, dtype=np.float64)
-    if snapshots is not None:
-        eigs = eigs[:, -snapshots:, :]
-    return ~np.asarray(result.failed, bool) & np.all(np.isfinite(eigs), axis=(1, 2))
 
 
 def replica_note(replicas: int, failed: int, usable: int) -> str | None:
@@ -192,7 +171,7 @@ def _fitted_groups(out: dict, config, late: np.ndarray, fits) -> list[str]:
     return problems
 
 
-def summarize(results, snapshots: int = 1) -> dict:
+def summarize(results, snapshots: int = 1, fits=None) -> dict:
     """A dict of every fitted number and its error for a result, a scan, or a store.
 
     Diverged replicas are skipped everywhere and counted (see :func:`summarize_result`);
@@ -206,6 +185,8 @@ def summarize(results, snapshots: int = 1) -> dict:
         finished replicas).
     snapshots : int
         Pool the last ``snapshots`` snapshots of every replica.
+    fits : list, optional
+        For a scan, each point's :func:`point_fits`, if the caller has them already.
 
     Returns
     -------
@@ -222,7 +203,8 @@ def summarize(results, snapshots: int = 1) -> dict:
     if not isinstance(results, list | tuple):
         return summarize_result(results, snapshots)
     # One fit per point, shared by the point's summary and the scaling table.
-    fits = [_point_fits(r, snapshots) for r in results]
+    if fits is None:
+        fits = [point_fits(r, snapshots) for r in results]
     points = [summarize_result(r, snapshots, f) for r, f in zip(results, fits, strict=True)]
     out = {
         "points": points,
@@ -234,8 +216,23 @@ def summarize(results, snapshots: int = 1) -> dict:
     return out
 
 
-def _point_fits(result, snapshots: int):
-    """fit_levels of a point's usable replicas, or None when it has too few to fit."""
+def point_fits(result, snapshots: int = 1):
+    """:func:`~dysonlearn.analysis.fits.fit_levels` of a point's usable replicas over its
+    last ``snapshots`` snapshots: the one fit that its summary, the scaling table and its
+    figures share.
+
+    Parameters
+    ----------
+    result : EnsembleResult
+        One scan point.
+    snapshots : int
+        Pool the last ``snapshots`` snapshots.
+
+    Returns
+    -------
+    list of GroupFit or None
+        None when fewer than 3 replicas are usable (nothing can be fitted).
+    """
     usable = usable_replicas(result, snapshots)
     if usable.sum() < _MIN_REPLICAS:
         return None
