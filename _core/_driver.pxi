@@ -57,28 +57,27 @@ cdef int64_t dl_run_replica(dl_model* m, dl_normal_source* normals, int64_t star
     snapshots are left untouched.
     """
     cdef Py_ssize_t s = 0, n_values = dl_model_n_values(m)
-    cdef int64_t t
-    status[0] = DL_OK
+    cdef int64_t t, next_snapshot
+    cdef int code
     while s < n_snapshots and snapshot_steps[s] < start:
         s += 1
-    status[0] = dl_model_check(m)
-    if status[0] != DL_OK:
-        return start
-    if s < n_snapshots and snapshot_steps[s] == start:
-        status[0] = dl_record(m, eigenvalues + s * n_values)
-        if status[0] != DL_OK:
-            return start
-        s += 1
-    for t in range(start + 1, stop + 1):
-        status[0] = dl_model_step(m, t, normals)
-        if status[0] != DL_OK:
-            return t
-        if s < n_snapshots and snapshot_steps[s] == t:
-            status[0] = dl_record(m, eigenvalues + s * n_values)
-            if status[0] != DL_OK:
-                return t
+    # One comparison a step: the step of the next snapshot (past `stop` when none is left).
+    next_snapshot = snapshot_steps[s] if s < n_snapshots else stop + 1
+    code = dl_model_check(m)
+    t = start
+    while code == DL_OK:
+        if t == next_snapshot:
+            code = dl_record(m, eigenvalues + s * n_values)
+            if code != DL_OK:
+                break
             s += 1
-    return -1
+            next_snapshot = snapshot_steps[s] if s < n_snapshots else stop + 1
+        if t == stop:
+            break
+        t += 1
+        code = dl_model_step(m, t, normals)
+    status[0] = code
+    return -1 if code == DL_OK else t
 
 
 cdef void dl_run_block(dl_model* m, bitgen_t** gens, int method, Py_ssize_t n_rep,
