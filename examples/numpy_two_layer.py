@@ -55,7 +55,7 @@ def figures(result, losses, sigma_w, outdir: Path) -> list[Path]:
     y = np.linspace(0, sigma_w**2 * (1 + np.sqrt(ratio)) ** 2 * 1.05, 400)
     left.hist(squares[0], bins=dl.analysis.freedman_diaconis_bins(squares[0]), density=True,
               color="0.8", label="step 0")  # fmt: skip
-    left.plot(y, dl.analysis.marchenko_pastur_pdf(y, ratio, sigma_w), label="[B.7]")
+    left.plot(y, dl.analysis.marchenko_pastur_pdf(y, ratio, sigma_w), label="Marchenko-Pastur")
     left.set(xlabel=r"eigenvalue of $W^TW/N_h$", ylabel="density", title="initialisation")
     left.legend(frameon=False)
     # In this (lazy) regime the spectrum stays near Marchenko-Pastur: show how far each

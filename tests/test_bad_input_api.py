@@ -280,7 +280,7 @@ def test_messages_state_the_rule():
     text = message_of(lambda: DY(kappa=[1.0, 2.0], drift="rbm", mu=3.0, lr=0.5))
     assert "must be below 0.125" in text and "max c_i = 16" in text
     text = message_of(lambda: RBM(n_visible=2, target=from_spectrum([1.0, 12.0])))
-    assert "must be below mu^2 = 9" in text and "the largest is 12" in text and "[B.4]" in text
+    assert "must be below mu^2 = 9" in text and "the largest is 12" in text and "kernel" in text
     assert "scan values must be distinct, got [0.05, 0.05]" in message_of(
         lambda: parse_experiment({"train": {"lr": [0.05, 5e-2]}})
     )

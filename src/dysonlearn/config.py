@@ -573,7 +573,8 @@ class RBMConfig(_ModelConfig):
             problems.add(
                 "target",
                 f"every eigenvalue kappa must be below mu^2 = {_square(self.mu):g} "
-                "(x* = mu^2 - kappa > 0 is what is learnt, [B.4]); the largest is "
+                "(x* = mu^2 - kappa > 0 is what is learnt: the RBM kernel mu^2 - sigma_h^2 W^T W "
+                "must stay positive); the largest is "
                 f"{float(kappa[-1]):.6g}",
                 self.target,
             )
@@ -591,7 +592,8 @@ class RBMConfig(_ModelConfig):
             problems.add(
                 "init_std" if self.init == "normal" else "init_scale",
                 "the Marchenko-Pastur edge sigma_h^2 sigma_w^2 (sqrt(N_h) + sqrt(N_v))^2 "
-                f"of the initial spectrum must be below mu^2 = {_square(self.mu):g} [B.4], "
+                f"of the initial spectrum must be below mu^2 = {_square(self.mu):g} (the RBM kernel "
+                "must be positive), "
                 f"but it is {edge:.4g} for",
                 self.init_std if self.init == "normal" else self.init_scale,
             )
@@ -606,8 +608,8 @@ class RBMConfig(_ModelConfig):
         if not (math.isfinite(rate) and math.isfinite(width2)):
             problems.add(
                 "lr",
-                "is too large: lr sigma_h^2 mu^2 (the scale of the update [B.6]) and "
-                "2 lr x* / B (the squared level widths [B.9]) must be finite",
+                "is too large: lr sigma_h^2 mu^2 (the scale of the PCD update) and "
+                "2 lr x* / B (the squared stationary level widths) must be finite",
                 self.lr,
             )
 
@@ -694,7 +696,7 @@ def _check_widths(problems: Problems, field: str, widths, value: object) -> None
     except (OverflowError, ZeroDivisionError):  # Python floats raise where NumPy gives inf
         finite = False
     if not finite:
-        problems.add(field, "is too large: the predicted level widths [A.6] must be finite", value)
+        problems.add(field, "is too large: the predicted stationary level widths must be finite", value)
 
 
 # --- the teacher-student theory: one copy for the configuration, its model and figures ----
@@ -827,7 +829,7 @@ class TeacherStudentConfig(_ModelConfig):
             # lr < 2, and every replica diverges from lr = 2 on.
             _check_lr_below(
                 problems, self.lr, 2.0,
-                "the drift W <- W + lr (W_T - W) contracts only for lr < 2, [A.6]",
+                "the drift W <- W + lr (W_T - W) contracts only for lr < 2",
             )  # fmt: skip
         sizes = teacher is not None and problems.ok("batch_size", "dataset_size")
         if sizes:
@@ -1011,7 +1013,7 @@ class DysonConfig(_ModelConfig):
             if self.drift == "linear":
                 _check_lr_below(
                     problems, self.lr, 2.0,
-                    "the drift x <- x + lr (kappa - x) contracts only for lr < 2, [A.6]",
+                    "the drift x <- x + lr (kappa - x) contracts only for lr < 2",
                 )  # fmt: skip
             else:
                 # The drift's curvature at x* = mu^2 - kappa is c = 2 x* / kappa^2 [B.8]:
@@ -1021,14 +1023,14 @@ class DysonConfig(_ModelConfig):
                 if not math.isfinite(curvature):
                     problems.add(
                         "kappa",
-                        "is too small: the drift's curvature 2 x* / kappa^2 [B.8] overflows",
+                        "is too small: the drift's curvature 2 x* / kappa^2 overflows",
                         list(self.kappa),
                     )
                 else:
                     _check_lr_below(
                         problems, self.lr, 2.0 / curvature,
                         "lr c_i < 2 for every level, c_i = 2 x*_i / kappa_i^2 the curvature of "
-                        f"the drift at x*_i [B.8], [A.6]; max c_i = {curvature:.4g}",
+                        f"the drift at x*_i; max c_i = {curvature:.4g}",
                     )  # fmt: skip
         sizes = (
             kappa is not None
