@@ -60,6 +60,8 @@ numpydoc_validation_checks = {"PR01", "PR02", "RT01", "GL08"}
 numpydoc_validation_exclude = {
     # Dunder methods and dataclass machinery say nothing a user needs.
     r"\.__\w+__$",
+    # An enum: its "parameters" are those of the Enum machinery, not a constructor to call.
+    r"^dysonlearn\.kernels\.Status$",
 }
 
 # --- links to the projects dysonlearn builds on --------------------------------------------

@@ -68,10 +68,22 @@ def _graded(a: float, b: float, size_a: float, size_b: float) -> np.ndarray:
 class FokkerPlanckMode:
     """One mode x of the RBM in continuous time t = lr * step (SPEC B.6).
 
-    kappa: target eigenvalue of K_phi [B.5]; mu: visible mass [B.1]; D: diffusion constant
-    of dx = K(x) dt + sqrt(2 D) dW. Needs mu > 0, 0 < kappa < mu^2 (so that the learnt
-    level x* = mu^2 - kappa is positive) and D > 0. Build D from training settings with
-    :meth:`from_training`.
+    Build D from training settings with :meth:`from_training`.
+
+    Parameters
+    ----------
+    kappa : float
+        The target eigenvalue of K_phi [B.5], 0 < kappa < mu^2 (so that the learnt level
+        x* = mu^2 - kappa is positive).
+    mu : float
+        The visible mass [B.1], > 0.
+    D : float
+        The diffusion constant of dx = K(x) dt + sqrt(2 D) dW, > 0.
+
+    Raises
+    ------
+    ConfigError
+        A value out of its range (every problem at once).
     """
 
     kappa: float
@@ -364,10 +376,16 @@ class FokkerPlanckMode:
 class RelaxationFit:
     """Per-mode approach to stationarity, m_i(t) = a_i + b_i exp(-rate_i t), t = lr * step.
 
-    rates, rates_err: rate per unit t and its jackknife error over replicas, shape (N,);
-    stationary, stationary_err: the fitted asymptote a_i and its error. NaN where the mode
-    shows no measurable decay. Compare rates with omega = 2 x* / kappa^2 [B.8] and with
-    ``FokkerPlanckMode.spectrum(2)[1]``; multiply by lr for the rate per step.
+    Entries are NaN where the mode shows no measurable decay. Compare rates with
+    omega = 2 x* / kappa^2 [B.8] and with ``FokkerPlanckMode.spectrum(2)[1]``; multiply by
+    lr for the rate per step.
+
+    Parameters
+    ----------
+    rates, rates_err : numpy.ndarray
+        (N,) the rate per unit t of each mode and its jackknife error over replicas.
+    stationary, stationary_err : numpy.ndarray
+        (N,) the fitted asymptote a_i and its error.
     """
 
     rates: np.ndarray
@@ -418,8 +436,7 @@ def relaxation_rate(
 ) -> RelaxationFit:
     """Rate per unit t = lr * step at which each mode's ensemble mean approaches stationarity.
 
-    steps: (S,) snapshot steps; eigs: (R, S, N) eigenvalues (replica, snapshot, mode); lr:
-    learning rate. For each mode, the mean over replicas m(t) is fitted by a + b exp(-rate
+    For each mode, the mean over replicas m(t) is fitted by a + b exp(-rate
     t) (``scipy.optimize.curve_fit``, weighted by the standard error of each mean, floored
     at a tenth of their median so that an exact common start does not pin the fit); the
     errors are delete-block jackknife errors over replicas (``blocks`` blocks), honest
@@ -436,6 +453,30 @@ def relaxation_rate(
     Near x* the expected rate is omega = 2 x* / kappa^2 ([B.8] divided by lr); with the
     Coulomb term and finite lr it differs at O(lr omega) (SPEC A.6), e.g. the linear
     recursion x <- x - lr omega (x - x*) decays at -ln(1 - lr omega) / lr.
+
+    Parameters
+    ----------
+    steps : array_like
+        (S,) snapshot steps.
+    eigs : array_like
+        (R, S, N) eigenvalues (replica, snapshot, mode).
+    lr : float
+        The learning rate.
+    tail : int, optional
+        The number of last snapshots taken as stationary.
+    threshold : float, optional
+        How many combined standard errors from the stationary mean a decay must show.
+    blocks : int, optional
+        Blocks of the jackknife over replicas.
+
+    Returns
+    -------
+    RelaxationFit
+
+    Raises
+    ------
+    ConfigError
+        An argument out of its range.
     """
     problems = Problems()
     check_positive(problems, "lr", lr)
