@@ -39,6 +39,8 @@ extensions = [
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 default_role = "py:obj"  # `name` links to the API where it can
+# Rules and values quote strings as Python does ('rbm'): keep the quotes straight.
+smartquotes = False
 
 # Equations are numbered and cited as (n) everywhere: :eq:`label`.
 numfig = True
@@ -49,7 +51,6 @@ math_eqref_format = "({number})"
 autosummary_generate = True
 autosummary_imported_members = True
 autodoc_typehints = "none"  # the numpydoc sections give the types, in words
-autodoc_default_options = {"members": False}
 numpydoc_show_class_members = False  # the class template lists members itself
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True

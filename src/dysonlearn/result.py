@@ -57,7 +57,23 @@ class EnsembleResult:
         return self.eigenvalues.shape[2]
 
     def spectra_at(self, step: int | None = None) -> np.ndarray:
-        """(R_alive, N) spectra of the surviving replicas at a snapshot step (default: last)."""
+        """(R_alive, N) spectra of the surviving replicas at a snapshot step (default: last).
+
+        Parameters
+        ----------
+        step : int, optional
+            A step of :attr:`steps`; the last snapshot by default.
+
+        Returns
+        -------
+        numpy.ndarray
+            (R_alive, N) the spectra of the replicas that did not diverge.
+
+        Raises
+        ------
+        ValueError
+            If ``step`` is not a snapshot step.
+        """
         index = -1 if step is None else self._snapshot_index(step)
         return self.eigenvalues[~self.failed, index, :]
 

@@ -64,7 +64,18 @@ class Target:
         return (cov + cov.T) / 2
 
     def learnt_spectrum(self, mu: float) -> np.ndarray:
-        """x* = mu^2 - kappa, ascending: where the eigenvalues of sigma_h^2 W^T W settle [B.4]."""
+        """x* = mu^2 - kappa, ascending: where the eigenvalues of sigma_h^2 W^T W settle [B.4].
+
+        Parameters
+        ----------
+        mu : float
+            The RBM's visible mass.
+
+        Returns
+        -------
+        numpy.ndarray
+            (N,) the learnt levels, ascending.
+        """
         return np.sort(mu**2 - self.spectrum)
 
     def to_dict(self) -> dict:

@@ -89,7 +89,13 @@ class TrackerConfig:
     shape: tuple[int, ...]
 
     def to_dict(self) -> dict:
-        """Plain JSON-able form (what the HDF5 store keeps as attributes)."""
+        """Plain JSON-able form (what the HDF5 store keeps as attributes).
+
+        Returns
+        -------
+        dict
+            ``{"kind": ..., "every": ..., "shape": [...]}``.
+        """
         return {"kind": self.kind, "every": self.every, "shape": list(self.shape)}
 
     @property
@@ -216,8 +222,28 @@ class SpectrumTracker:
         Steps must be >= 0 and increase from call to call, recorded or not (a call that
         raises does not count). W is one matrix (N, M) or a batch (..., N, M) of replicas;
         its shape must stay the same between records and its entries must be finite.
-        Returns True when it recorded. Invalid input raises ValueError (TypeError for a
-        step that is not an integer) naming the argument.
+
+        Parameters
+        ----------
+        step : int
+            The training step, >= 0, larger than at the previous call.
+        W : array_like
+            The weights: a NumPy array, or anything with ``__dlpack__`` or ``__array__``.
+        force : bool, optional
+            Record whatever the step.
+
+        Returns
+        -------
+        bool
+            True when it recorded.
+
+        Raises
+        ------
+        ValueError
+            Invalid input (a decreasing step, a changed shape, non-finite entries, a
+            matrix that is not symmetric for kind "symmetric"), naming the argument.
+        TypeError
+            A step that is not an integer.
         """
         if isinstance(step, bool):
             raise TypeError(f"step: must be an integer, got {step!r}")
@@ -330,6 +356,15 @@ class SpectrumTracker:
 
         eigenvalues (R, S, N) ascending, steps (S,), failed all False, fail_step -1,
         config a TrackerConfig, seed 0. With a store, read back from the file.
+
+        Returns
+        -------
+        EnsembleResult
+
+        Raises
+        ------
+        ValueError
+            If nothing was recorded yet.
         """
         if not self._steps:
             raise ValueError("tracker: nothing recorded yet (no update at a multiple of every)")

@@ -114,6 +114,26 @@ class FokkerPlanckMode:
         the width sigma^2 of [B.9]; the relaxation rate omega = 2 x* / kappa^2 per unit t is
         [B.8] per step divided by lr. The real noise is multiplicative (it scales with x);
         D freezes it at its value at x*, which is right near x* and wrong near x = 0.
+
+        Parameters
+        ----------
+        kappa : float
+            The target eigenvalue, 0 < kappa < mu^2.
+        mu : float
+            The visible mass, > 0.
+        lr : float
+            The learning rate, > 0.
+        batch_size : int
+            B, >= 1.
+
+        Returns
+        -------
+        FokkerPlanckMode
+
+        Raises
+        ------
+        ConfigError
+            A value out of its range (every problem at once).
         """
         problems = Problems()
         check_positive(problems, "lr", lr)
@@ -135,21 +155,54 @@ class FokkerPlanckMode:
 
     @property
     def omega(self) -> float:
-        """|K'(x*)| = 2 x* / kappa^2: the harmonic relaxation rate per unit t [B.8]."""
+        """abs(K'(x*)) = 2 x* / kappa^2: the harmonic relaxation rate per unit t [B.8]."""
         return 2.0 * self.x_star / self.kappa**2
 
     def drift(self, x) -> np.ndarray:
-        """K(x) = 2 x (1/kappa - 1/(mu^2 - x)) [B.10]."""
+        """K(x) = 2 x (1/kappa - 1/(mu^2 - x)) [B.10].
+
+        Parameters
+        ----------
+        x : array_like
+            Levels x.
+
+        Returns
+        -------
+        numpy.ndarray
+            The shape of ``x``.
+        """
         x = np.asarray(x, dtype=np.float64)
         return 2.0 * x * (1.0 / self.kappa - 1.0 / (self.mu**2 - x))
 
     def drift_derivative(self, x) -> np.ndarray:
-        """K'(x) = 2/kappa - 2 mu^2 / (mu^2 - x)^2; K'(x*) = -omega, K'(0) = 2/kappa - 2/mu^2."""
+        """K'(x) = 2/kappa - 2 mu^2 / (mu^2 - x)^2; K'(x*) = -omega, K'(0) = 2/kappa - 2/mu^2.
+
+        Parameters
+        ----------
+        x : array_like
+            Levels x.
+
+        Returns
+        -------
+        numpy.ndarray
+            The shape of ``x``.
+        """
         x = np.asarray(x, dtype=np.float64)
         return 2.0 / self.kappa - 2.0 * self.mu**2 / (self.mu**2 - x) ** 2
 
     def potential(self, x) -> np.ndarray:
-        """V(x) = -x^2/kappa - 2 x - 2 mu^2 ln(mu^2 - x), with V' = -K [B.11]."""
+        """V(x) = -x^2/kappa - 2 x - 2 mu^2 ln(mu^2 - x), with V' = -K [B.11].
+
+        Parameters
+        ----------
+        x : array_like
+            Levels x.
+
+        Returns
+        -------
+        numpy.ndarray
+            The shape of ``x``.
+        """
         x = np.asarray(x, dtype=np.float64)
         return -(x**2) / self.kappa - 2.0 * x - 2.0 * self.mu**2 * np.log(self.mu**2 - x)
 
@@ -165,12 +218,34 @@ class FokkerPlanckMode:
             )
 
     def schrodinger_potential(self, x) -> np.ndarray:
-        """U(x) = K(x)^2 / (4 D) + K'(x) / 2 [B.13]; U(x*) = -omega / 2, U(0) = K'(0) / 2."""
+        """U(x) = K(x)^2 / (4 D) + K'(x) / 2 [B.13]; U(x*) = -omega / 2, U(0) = K'(0) / 2.
+
+        Parameters
+        ----------
+        x : array_like
+            Levels x.
+
+        Returns
+        -------
+        numpy.ndarray
+            The shape of ``x``.
+        """
         k = self.drift(x)
         return k * k / (4.0 * self.D) + 0.5 * self.drift_derivative(x)
 
     def harmonic_spectrum(self, n: int) -> np.ndarray:
-        """E_k = k omega, k = 0..n-1: the levels of H harmonically expanded at x* (SPEC B.6)."""
+        """E_k = k omega, k = 0..n-1: the levels of H harmonically expanded at x* (SPEC B.6).
+
+        Parameters
+        ----------
+        n : int
+            How many levels.
+
+        Returns
+        -------
+        numpy.ndarray
+            (n,) the levels, ascending.
+        """
         return self.omega * np.arange(n, dtype=np.float64)
 
     # -- stationary density [B.12] ---------------------------------------------------------
@@ -206,7 +281,18 @@ class FokkerPlanckMode:
         return math.log(total)
 
     def stationary_pdf(self, x) -> np.ndarray:
-        """P(x) = exp(-V(x)/D) / Z on [0, mu^2), zero outside [B.12]."""
+        """P(x) = exp(-V(x)/D) / Z on [0, mu^2), zero outside [B.12].
+
+        Parameters
+        ----------
+        x : array_like
+            Levels x.
+
+        Returns
+        -------
+        numpy.ndarray
+            The shape of ``x``.
+        """
         x = np.asarray(x, dtype=np.float64)
         inside = (x >= 0.0) & (x < self.mu**2)
         safe = np.where(inside, x, self.x_star)
@@ -338,6 +424,20 @@ class FokkerPlanckMode:
           does not excite them, and in training, where the noise vanishes with x, the wall
           they need is absent. The two choices agree up to terms of order P_stat at the
           wall.
+
+        Parameters
+        ----------
+        n : int
+            How many levels.
+        points : int, optional
+            Cells of the grid.
+        domain : {"basin", "full"}
+            The domain of the operator (see above).
+
+        Returns
+        -------
+        numpy.ndarray
+            (n,) E_0 = 0 and the excited levels, ascending.
         """
         energies, _, _ = self._solve(n, points, domain, vectors=False)
         return energies
@@ -351,6 +451,22 @@ class FokkerPlanckMode:
         differs from [B.12] by less than P_stat at the wall. Excited states are cubic
         splines through the cell values, signed like Hermite functions (positive in their
         right-most lobe).
+
+        Parameters
+        ----------
+        n : int
+            How many eigenfunctions.
+        x : array_like
+            Where to evaluate them.
+        points : int, optional
+            Cells of the grid (see :meth:`spectrum`).
+        domain : {"basin", "full"}
+            The domain of the operator (see :meth:`spectrum`).
+
+        Returns
+        -------
+        numpy.ndarray
+            (n, len(x)) the eigenfunctions.
         """
         x = np.atleast_1d(np.asarray(x, dtype=np.float64))
         _, edges, states = self._solve(n, points, domain, vectors=True)
