@@ -163,6 +163,21 @@ def eigvalsh_batched(const double[:, :, ::1] x not None):
 
     Only the lower triangle of each row-major x[r] is read (as numpy.linalg.eigvalsh does);
     the caller checks symmetry. dsyevd, eigenvalues only, without the GIL.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        (R, N, N) symmetric matrices, float64, C-contiguous.
+
+    Returns
+    -------
+    numpy.ndarray
+        (R, N) ascending eigenvalues; NaN where LAPACK failed.
+
+    Raises
+    ------
+    ValueError
+        If the matrices are not square.
     """
     if x.shape[1] != x.shape[2]:
         raise ValueError(f"x: each matrix must be square, got shape {tuple(x.shape)[:3]}")
@@ -174,6 +189,16 @@ def gram_eigvalsh_batched(const double[:, :, ::1] w not None):
 
     For N < M the first M - N values are zero up to rounding (they may come out as tiny
     negative numbers). dsyrk + dsyevd, without the GIL.
+
+    Parameters
+    ----------
+    w : numpy.ndarray
+        (R, N, M) matrices, float64, C-contiguous.
+
+    Returns
+    -------
+    numpy.ndarray
+        (R, M) ascending eigenvalues of each w[r]^T w[r].
     """
     return _batched(w, SPECTRUM_GRAM, "w")
 
@@ -182,5 +207,15 @@ def singular_values_batched(const double[:, :, ::1] w not None):
     """Ascending singular values (R, min(N, M)) of w (R, N, M), float64 C-contiguous.
 
     dgesdd with JOBZ = 'N' (no singular vectors), without the GIL.
+
+    Parameters
+    ----------
+    w : numpy.ndarray
+        (R, N, M) matrices, float64, C-contiguous.
+
+    Returns
+    -------
+    numpy.ndarray
+        (R, min(N, M)) ascending singular values.
     """
     return _batched(w, SPECTRUM_SINGULAR, "w")

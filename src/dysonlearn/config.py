@@ -453,25 +453,66 @@ class RBMConfig(_ModelConfig):
 
     Defaults are the article's reference configuration (SPEC B.3) at lr = 0.1, B = 16.
 
-    Attributes:
-        n_visible, n_hidden: layer sizes N_v, N_h; W has shape (N_h, N_v).
-        mu, sigma_h: visible mass and hidden width of the action [B.1].
-        k: Gibbs sweeps (h -> phi, phi -> h) per PCD step [B.3 of the training].
-        lr, batch_size: learning rate alpha and number B of persistent chains [B.6].
-        steps: PCD steps (one step = one "epoch" of the reference code).
-        snapshots: int n (n evenly spaced steps after step 0) or explicit steps.
-        init: "normal" (W_ij ~ N(0, init_std^2)), "mp_geometric"
-            (sigma_w^2 = init_scale^2 / sqrt(N_v N_h)) or "mp_hidden"
-            (sigma_w^2 = init_scale^2 / N_h), the bounded schemes of [B.4].
-        target: the kernel K_phi to learn; default ``targets.free_scalar(n_visible, 2.0)``.
-        target_mode: "analytic" (C_target = K_phi^-1 exactly) or "sampled" (B fresh
-            samples of the target per step).
-        chain_init: persistent chains start at "ones" (the reference), "zeros", "normal"
-            (N(0, 1/mu^2) entries) or "target" (samples of the target Gaussian).
-        sampler: how the chains take their k Gibbs sweeps: "collapsed" (the k-sweep
-            transition drawn at once from its exact Gaussian law, B N_v normals a step: the
-            fast default) or "gibbs" (the explicit sweeps [B.2], [B.3], the reference).
-            Same law; the arrays differ, the statistics agree (tested).
+    Parameters
+    ----------
+    n_visible : int
+        N_v, the number of visible units: the size N of the learnt spectrum. W has shape
+        (N_h, N_v).
+    n_hidden : int
+        N_h, the number of hidden units.
+    mu : float
+        The visible mass mu of the action [B.1]; the learnt eigenvalues settle at
+        x* = mu^2 - kappa and must stay below mu^2.
+    sigma_h : float
+        The width sigma_h of the hidden units in the action [B.1].
+    k : int
+        Gibbs sweeps (h -> phi, phi -> h) per PCD step [B.3 of the training].
+    lr : float
+        The learning rate alpha [B.6].
+    batch_size : int
+        B, the number of persistent chains whose average estimates the model term [B.6].
+    steps : int
+        PCD steps (one step = one "epoch" of the reference code).
+    snapshots : int or tuple of int
+        An integer n (n evenly spaced snapshots after step 0, the last at ``steps``) or the
+        steps themselves; the spectrum at step 0 is always recorded.
+    init_std : float
+        The standard deviation of the initial weights, W_ij ~ N(0, init_std^2), for
+        ``init = "normal"``.
+    init : {"normal", "mp_geometric", "mp_hidden"}
+        The initial weights: "normal" (W_ij ~ N(0, init_std^2)), "mp_geometric"
+        (sigma_w^2 = init_scale^2 / sqrt(N_v N_h)) or "mp_hidden"
+        (sigma_w^2 = init_scale^2 / N_h), the bounded schemes of [B.4].
+    init_scale : float
+        The scale of the "mp_geometric" and "mp_hidden" initialisations.
+    target : Target, optional
+        The kernel K_phi to learn (see :mod:`dysonlearn.targets`); default
+        ``targets.free_scalar(n_visible, 2.0)``.
+    target_mode : {"analytic", "sampled"}
+        "analytic" (C_target = K_phi^-1 exactly) or "sampled" (B fresh samples of the
+        target per step).
+    chain_init : {"ones", "zeros", "normal", "target"}
+        Where the persistent chains start: "ones" (the reference), "zeros", "normal"
+        (N(0, 1/mu^2) entries) or "target" (samples of the target Gaussian).
+    sampler : {"collapsed", "gibbs"}
+        How the chains take their k Gibbs sweeps: "collapsed" (the k-sweep transition
+        drawn at once from its exact Gaussian law, B N_v normals a step: the fast default)
+        or "gibbs" (the explicit sweeps [B.2], [B.3], the reference). Same law; the arrays
+        differ, the statistics agree (tested).
+
+    Raises
+    ------
+    ConfigError
+        Any invalid field, or fields that cannot work together (a target eigenvalue at or
+        above mu^2, an initial spectrum beyond mu^2, a size too large for memory): every
+        problem at once, one line each.
+
+    Examples
+    --------
+    >>> import dysonlearn as dl
+    >>> cfg = dl.RBMConfig(lr=0.05, batch_size=8, steps=2000)
+    >>> cfg.n_modes, cfg.snapshot_steps.tolist()
+    (10, [0, 400, 800, 1200, 1600, 2000])
     """
 
     n_visible: int = 10
@@ -769,25 +810,58 @@ class TeacherStudentConfig(_ModelConfig):
     Defaults are the article's reference settings: N = 2, kappa = (2, 2), A = 0.1,
     lr = 0.1, B = 16, W_ij ~ N(0, 0.1^2), 5000 steps.
 
-    Attributes:
-        teacher: the teacher's eigenvalues kappa (N >= 2; the teacher is O diag(kappa) O^T
-            with O Haar-random per replica, or the identity with ``teacher_basis``), or a
-            symmetric (N, N) matrix used as it is.
-        noise: the amplitude A of the noise added by hand (>= 0).
-        lr, batch_size, steps, snapshots: as for the RBM.
-        init_std: the student starts symmetric with N(0, init_std^2) entries (all entries
-            independent in the reference protocol, whose W is not symmetric).
-        sampler: "wishart" draws C_B from its Wishart law and the batch-mean noise
-            directly (exact in distribution, fast, needs B >= N); "explicit" draws B
-            inputs and B noise matrices.
-        protocol: "fresh" (new data every step, symmetrised data term, eigenvalues of W)
-            or "reference" (the published code: a finite data set of ``dataset_size``
-            points with per-point noise, visited epoch by epoch, the unsymmetrised data
-            term (W_T - W) C_B, singular values of W).
-        dataset_size: points in the reference data set (default 500 B).
-        dataset_shared: one data set for all replicas (as published: it tilts a setting's
-            ensemble by a few per cent) or one per replica.
-        shuffle: visit the reference data set in a fresh random order every epoch.
+    Parameters
+    ----------
+    teacher : tuple of float, or tuple of tuple of float
+        The teacher's eigenvalues kappa (N >= 2; the teacher is O diag(kappa) O^T with O
+        Haar-random per replica, or the identity with ``teacher_basis = "identity"``), or a
+        symmetric (N, N) matrix used as it is.
+    noise : float
+        The amplitude A of the noise added by hand (>= 0).
+    lr : float
+        The learning rate alpha (below 2, where the drift stops contracting).
+    batch_size : int
+        B, the number of data points per step.
+    steps : int
+        Training steps.
+    snapshots : int or tuple of int
+        An integer n (n evenly spaced snapshots after step 0, the last at ``steps``) or the
+        steps themselves; the spectrum at step 0 is always recorded.
+    init_std : float
+        The student starts symmetric with N(0, init_std^2) entries (all entries
+        independent in the reference protocol, whose W is not symmetric).
+    teacher_basis : {"random", "identity"}
+        The eigenbasis O of a teacher given by its eigenvalues: Haar-random per replica,
+        or the identity.
+    sampler : {"wishart", "explicit"}
+        "wishart" draws C_B from its Wishart law and the batch-mean noise directly (exact
+        in distribution, fast, needs B >= N); "explicit" draws B inputs and B noise
+        matrices.
+    protocol : {"fresh", "reference"}
+        "fresh" (new data every step, symmetrised data term, eigenvalues of W) or
+        "reference" (the published code: a finite data set of ``dataset_size`` points with
+        per-point noise, visited epoch by epoch, the unsymmetrised data term
+        (W_T - W) C_B, singular values of W).
+    dataset_size : int, optional
+        Points in the reference data set (default 500 B).
+    dataset_shared : bool
+        One data set for all replicas (as published: it tilts a setting's ensemble by a
+        few per cent) or one per replica (reference protocol).
+    shuffle : bool
+        Visit the reference data set in a fresh random order every epoch.
+
+    Raises
+    ------
+    ConfigError
+        Any invalid field, or fields that cannot work together (lr >= 2, the Wishart
+        sampler with B < N, a size too large for memory): every problem at once.
+
+    Examples
+    --------
+    >>> import dysonlearn as dl
+    >>> cfg = dl.TeacherStudentConfig(teacher=[2.0, 2.0], noise=0.1, lr=0.1, batch_size=16)
+    >>> cfg.n_modes
+    2
     """
 
     teacher: tuple = (2.0, 2.0)
@@ -948,17 +1022,49 @@ DYSON_DRIFTS = ("linear", "rbm")
 class DysonConfig(_ModelConfig):
     """Eigenvalue-level Dyson Brownian motion: the discrete update [A.4], GOE-like noise.
 
-    Attributes:
-        kappa: one target per level. "linear" drift lr (kappa_i - x_i) (the
-            teacher-student model, SPEC C); "rbm" drift lr 2 x (1/kappa_i - 1/(mu^2 - x))
-            [B.10], levels settling at x* = mu^2 - kappa_i, reflected at 0 (x = xi^2) and
-            diverged when one reaches mu^2.
-        noise: g, with g_ii^2 = 2 g^2 and g_ij^2 = g^2 in [A.4] (the teacher-student A).
-        lr, batch_size, steps, snapshots: as for the other models.
-        drift: "linear" or "rbm"; mu: required for "rbm" (mu^2 > every kappa).
-        init_std: the levels start as the eigenvalues of a symmetric matrix with
-            N(0, init_std^2) entries ("linear") or of W^T W with W_ij ~ N(0, init_std^2)
-            ("rbm"), drawn per replica; ``init_levels`` gives them explicitly instead.
+    Parameters
+    ----------
+    kappa : tuple of float
+        One target per level. With the "linear" drift lr (kappa_i - x_i) (the
+        teacher-student model, SPEC C) the levels settle at kappa; with the "rbm" drift
+        lr 2 x (1/kappa_i - 1/(mu^2 - x)) [B.10] at x* = mu^2 - kappa_i, reflected at 0
+        (x = xi^2) and diverged when one reaches mu^2.
+    noise : float
+        g, with g_ii^2 = 2 g^2 and g_ij^2 = g^2 in [A.4] (the teacher-student A).
+    lr : float
+        The learning rate alpha.
+    batch_size : int
+        B: the noise of a step has variance proportional to lr^2 / B.
+    steps : int
+        Steps of the update.
+    snapshots : int or tuple of int
+        An integer n (n evenly spaced snapshots after step 0, the last at ``steps``) or the
+        steps themselves; the spectrum at step 0 is always recorded.
+    drift : {"linear", "rbm"}
+        The drift of the levels (see ``kappa``).
+    mu : float, optional
+        The RBM's mass: required for the "rbm" drift (mu^2 above every kappa), unset for
+        "linear".
+    init_std : float
+        The levels start as the eigenvalues of a symmetric matrix with N(0, init_std^2)
+        entries ("linear") or of W^T W with W_ij ~ N(0, init_std^2) ("rbm"), drawn per
+        replica.
+    init_levels : tuple of float, optional
+        The initial levels, the same for every replica, instead of a random draw (one
+        value per level).
+
+    Raises
+    ------
+    ConfigError
+        Any invalid field, or fields that cannot work together (a missing ``mu`` for the
+        "rbm" drift, lr beyond the stable range of the drift): every problem at once.
+
+    Examples
+    --------
+    >>> import dysonlearn as dl
+    >>> cfg = dl.DysonConfig(kappa=[4.0, 8.0], drift="rbm", mu=3.0, noise=0.05)
+    >>> cfg.stationary_levels.tolist()
+    [1.0, 5.0]
     """
 
     kappa: tuple = (2.0, 2.0)

@@ -131,4 +131,9 @@ class StoreError(ConfigError):
 
     A :class:`ConfigError`, so that the command line answers it like any bad input (exit 2,
     one line); the message says what is wrong and what can be recovered.
+
+    Parameters
+    ----------
+    problems : str, Problem, or iterable of str or Problem
+        One entry per problem (see :class:`ConfigError`).
     """

@@ -46,7 +46,10 @@ _MAX_FILE_BYTES = 16 * 2**20
 class Experiment:
     """A validated experiment: its scan points and how large an ensemble each gets.
 
-    Attributes
+    Made by :func:`load_experiment` (or :func:`parse_experiment`), which validate; the
+    fields are also its attributes.
+
+    Parameters
     ----------
     points : tuple
         One model configuration per scan point, lr-major order.
@@ -55,9 +58,10 @@ class Experiment:
     replicas : int
         Replicas per scan point.
     seed : int or None
-        Root seed (None: drawn from the OS when the run starts).
+        Root seed (None: drawn from the operating system when the run starts, printed and
+        kept in the store, so that the run can be resumed and reproduced).
     bit_generator : str
-        NumPy bit generator of every replica.
+        The NumPy bit generator that drives every replica.
     source : dict
         The parsed TOML document, kept so a run can be recorded and resumed.
     """

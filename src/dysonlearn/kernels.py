@@ -4,9 +4,8 @@ These functions are the one path from Python into ``dysonlearn._core``: ``run_en
 calls them, and so can a custom training loop that wants to change the learning rate
 between calls, anneal, or stop on its own criterion while the inner loop stays in C.
 
-Shapes follow the package's axis order (replica, ..., mode):
-    weights (R, N_h, N_v), chains (R, B, N_v), eigenvalues (R, S, N_v).
-State arrays must be C-contiguous float64; they are updated in place, never copied.
+Shapes follow the package's axis order (replica, ..., mode): weights (R, N_h, N_v),
+chains (R, B, N_v), eigenvalues (R, S, N_v). State arrays must be C-contiguous float64; they are updated in place, never copied.
 Randomness: one NumPy BitGenerator (or Generator) per replica; the kernel consumes its
 stream in a fixed documented order, so a replica's path depends only on its generator.
 Divergence: a replica whose state goes non-finite (or, with ``bound``, leaves the region
@@ -89,7 +88,25 @@ def _state_array(name: str, array: np.ndarray, ndim: int, shape_doc: str) -> np.
 def bit_generators(generators, replicas: int | None = None) -> list[np.random.BitGenerator]:
     """BitGenerators from a sequence of numpy Generators or BitGenerators (one per replica),
     or from a single one, which then serves all ``replicas`` in turn (replica r draws
-    after replica r - 1 in each call: results then depend on how replicas are grouped)."""
+    after replica r - 1 in each call: results then depend on how replicas are grouped).
+
+    Parameters
+    ----------
+    generators : numpy.random.Generator, numpy.random.BitGenerator, or sequence of them
+        One per replica, or a single one for all.
+    replicas : int, optional
+        How many replicas a single generator serves (default 1).
+
+    Returns
+    -------
+    list of numpy.random.BitGenerator
+        One per replica.
+
+    Raises
+    ------
+    TypeError
+        If an entry is not a NumPy Generator or BitGenerator.
+    """
     if isinstance(generators, np.random.Generator | np.random.BitGenerator):
         generators = [generators] * (1 if replicas is None else replicas)
     out = []
@@ -105,7 +122,27 @@ def bit_generators(generators, replicas: int | None = None) -> list[np.random.Bi
 
 
 def standard_normals(generator, n: int, normal_method: str = "ziggurat") -> np.ndarray:
-    """n standard normals drawn from one generator exactly as the kernels draw them."""
+    """n standard normals drawn from one generator exactly as the kernels draw them.
+
+    Parameters
+    ----------
+    generator : numpy.random.Generator or numpy.random.BitGenerator
+        The generator; its state advances.
+    n : int
+        How many normals.
+    normal_method : {"ziggurat", "numpy"}
+        The package's ziggurat, or NumPy's own sampler.
+
+    Returns
+    -------
+    numpy.ndarray
+        (n,) float64.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``normal_method``.
+    """
     (bit_generator,) = bit_generators([generator])
     _check_normal_method(normal_method)
     return _random.standard_normals(bit_generator, int(n), normal_method)
@@ -461,7 +498,23 @@ def teacher_student(
 
 
 def teacher_student_variates_per_step(n: int, batch_size: int, sampler: str = "wishart") -> int:
-    """Variates (normals and chi-squared values) one fresh-data step of one replica draws."""
+    """Variates (normals and chi-squared values) one fresh-data step of one replica draws.
+
+    Parameters
+    ----------
+    n : int
+        N, the size of the student.
+    batch_size : int
+        B.
+    sampler : {"wishart", "explicit"}
+        The sampler of the batch (see :class:`~dysonlearn.TeacherStudentConfig`).
+
+    Returns
+    -------
+    int
+        The length of the ``variates`` array of
+        :func:`teacher_student_step_given_variates`.
+    """
     return _teacher.variates_per_step(n, batch_size, sampler)
 
 
@@ -602,3 +655,22 @@ def dyson(
         steps, eigenvalues, failed, fail_step, normal_method, _bound(bound), status,
     )  # fmt: skip
     return eigenvalues
+
+__all__ = [
+    "NORMAL_METHODS",
+    "RBM_DEFAULT_SAMPLER",
+    "RBM_SAMPLERS",
+    "Status",
+    "bit_generators",
+    "dyson",
+    "eigvalsh_batched",
+    "gram_eigvalsh_batched",
+    "rbm_normals_per_step",
+    "rbm_pcd",
+    "rbm_pcd_step_given_normals",
+    "singular_values_batched",
+    "standard_normals",
+    "teacher_student",
+    "teacher_student_step_given_variates",
+    "teacher_student_variates_per_step",
+]

@@ -178,6 +178,17 @@ def target_spectrum(target, mu: float | None = None) -> Figure:
     and marked with their multiplicity. Given ``mu``, the levels x* = mu^2 - kappa at which the
     learnt eigenvalues of sigma_h^2 W^T W settle [B.4] are drawn beside them, each joined to its
     kappa: the order reverses.
+
+    Parameters
+    ----------
+    target : Target
+        The target kernel (see :mod:`dysonlearn.targets`).
+    mu : float, optional
+        The RBM's mass; draws the learnt levels x* beside kappa.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     kappa = np.sort(np.asarray(target.spectrum, dtype=np.float64))
     columns = [(r"$\kappa_k$ [B.5]", kappa)]
@@ -223,7 +234,19 @@ def learnt_histograms(result, snapshot: int = -1) -> Figure:
     """Histogram of all learnt eigenvalues at one snapshot, with the stationary levels x*
     [B.4] (article Fig. 3). The bin width is the median over the degenerate groups of each
     group's own Freedman-Diaconis width (SPEC D): the width of all levels pooled would blur
-    them together."""
+    them together.
+
+    Parameters
+    ----------
+    result : EnsembleResult
+        The ensemble.
+    snapshot : int, optional
+        Index of the snapshot (the last by default).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     config = result.config
     eigs = _usable(result)[:, snapshot, :]
     fig, axes = _figure(COLUMN, 2.3)
@@ -506,6 +529,19 @@ def lambda_ratio_figure(results, snapshots: int = 1, table=None) -> Figure:
     for the RBM [B.4]; repulsion pushes it off 1, linearly in lr / B (SPEC B.5). The dashed
     lines are weighted fits of 1 + c lr / B. Pass ``table`` to reuse a ScalingTable. Points
     without usable replicas (all diverged) are left out and named in the title.
+
+    Parameters
+    ----------
+    results : EnsembleResult or list of EnsembleResult
+        The scan points.
+    snapshots : int, optional
+        How many of the last snapshots are pooled.
+    table : ScalingTable, optional
+        A scaling table already computed from ``results``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     results = _as_list(results)
     table = analysis.scaling_table(results, snapshots) if table is None else table
@@ -742,6 +778,20 @@ def marchenko_pastur_figure(result) -> Figure:
     ``config.init_variance`` [B.4]. (For N_v > N_h the N_h nonzero ones, divided by N_v, follow
     [B.7] with c = N_h / N_v.) Every replica with a finite start counts, diverged or not: the
     initial law does not depend on what training did later.
+
+    Parameters
+    ----------
+    result : EnsembleResult
+        An RBM ensemble.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError
+        If ``result`` is not of an RBM.
     """
     config = result.config
     if getattr(config, "kind", None) != "rbm":
@@ -784,7 +834,19 @@ def marchenko_pastur_figure(result) -> Figure:
 def trajectories_figure(result, replicas: int = 20) -> Figure:
     """The learnt eigenvalues over training: per mode, the mean over the surviving replicas with
     a band of one standard deviation, ``replicas`` single replicas as thin lines, and the
-    stationary levels x* [B.4] (dashed). Modes of one degenerate group share a colour."""
+    stationary levels x* [B.4] (dashed). Modes of one degenerate group share a colour.
+
+    Parameters
+    ----------
+    result : EnsembleResult
+        The ensemble.
+    replicas : int, optional
+        How many single replicas to draw.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     config = result.config
     eigs = _usable(result)
     steps = np.asarray(result.steps)

@@ -37,7 +37,7 @@ NORMAL_METHOD = "ziggurat"  # experiments always draw normals with the package's
 class Notice:
     """Something a run tells its caller, who decides how to show it.
 
-    Attributes
+    Parameters
     ----------
     kind : str
         "seed_drawn" (values: ``seed``): no seed was given, this one was drawn;
@@ -301,7 +301,7 @@ def run_experiment(
 class Analysis:
     """What :func:`analyze` wrote.
 
-    Attributes
+    Parameters
     ----------
     summary : dict
         The summary (as in summary.json).

@@ -30,7 +30,17 @@ class Target:
     """A target kernel K_phi (N, N), symmetric positive definite, float64, read-only.
 
     ``kind`` and ``params`` say how it was made, so that it can be written to a store and
-    rebuilt: ``Target.from_dict(t.to_dict())`` equals ``t``.
+    rebuilt: ``Target.from_dict(t.to_dict())`` equals ``t``. Made by the builders
+    :func:`free_scalar`, :func:`from_spectrum` and :func:`from_kernel`, which validate.
+
+    Parameters
+    ----------
+    kernel : numpy.ndarray
+        (N, N) the kernel K_phi.
+    kind : str, optional
+        The builder's kind: "free_scalar", "spectrum" or "kernel".
+    params : dict, optional
+        The builder's parameters (empty for a kernel).
     """
 
     kernel: np.ndarray
@@ -54,7 +64,18 @@ class Target:
         return (cov + cov.T) / 2
 
     def learnt_spectrum(self, mu: float) -> np.ndarray:
-        """x* = mu^2 - kappa, ascending: where the eigenvalues of sigma_h^2 W^T W settle [B.4]."""
+        """x* = mu^2 - kappa, ascending: where the eigenvalues of sigma_h^2 W^T W settle [B.4].
+
+        Parameters
+        ----------
+        mu : float
+            The RBM's visible mass.
+
+        Returns
+        -------
+        numpy.ndarray
+            (N,) the learnt levels, ascending.
+        """
         return np.sort(mu**2 - self.spectrum)
 
     def to_dict(self) -> dict:
@@ -254,3 +275,5 @@ BUILDERS = {"free_scalar": free_scalar, "spectrum": from_spectrum, "kernel": fro
 
 PARAMETERS = {"free_scalar": ("n", "m"), "spectrum": ("values",), "kernel": ("matrix",)}
 """The parameters of each kind of target (the keys of its dict form besides ``kind``)."""
+
+__all__ = ["BUILDERS", "PARAMETERS", "Target", "free_scalar", "from_kernel", "from_spectrum"]

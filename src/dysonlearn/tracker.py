@@ -74,10 +74,14 @@ _KERNELS = {
 class TrackerConfig:
     """What a SpectrumTracker recorded: the ``config`` of its EnsembleResult.
 
-    Attributes:
-        kind: "gram", "symmetric" or "singular".
-        every: the recording period in steps.
-        shape: shape of the tracked W, leading replica axes included.
+    Parameters
+    ----------
+    kind : {"gram", "symmetric", "singular"}
+        Which spectrum was recorded.
+    every : int
+        The recording period in steps.
+    shape : tuple of int
+        Shape of the tracked W, leading replica axes included.
     """
 
     kind: str
@@ -85,7 +89,13 @@ class TrackerConfig:
     shape: tuple[int, ...]
 
     def to_dict(self) -> dict:
-        """Plain JSON-able form (what the HDF5 store keeps as attributes)."""
+        """Plain JSON-able form (what the HDF5 store keeps as attributes).
+
+        Returns
+        -------
+        dict
+            ``{"kind": ..., "every": ..., "shape": [...]}``.
+        """
         return {"kind": self.kind, "every": self.every, "shape": list(self.shape)}
 
     @property
@@ -120,25 +130,41 @@ def _as_numpy(W) -> np.ndarray:
 class SpectrumTracker:
     """Spectra of a weight matrix at the steps of a training loop (see the module doc).
 
-    Args:
-        every: record when ``step % every == 0`` (step 0 included); >= 1.
-        kind: "gram" (eigenvalues of W^T W), "symmetric" (eigenvalues of a symmetric W) or
-            "singular" (singular values of W).
-        store: None to keep the spectra in memory, or a path of an HDF5 file to stream them
-            to (``result()`` then reads the file back).
-        overwrite: replace an existing ``store`` file instead of refusing it.
-        symmetry_tol: for kind "symmetric", the largest |W - W^T| allowed, relative to the
-            largest |W|. Default: the square root of the machine epsilon of W's dtype
-            (1.5e-8 for float64, 3.5e-4 for float32), which accepts rounding and rejects
-            a matrix that is not symmetric.
+    Parameters
+    ----------
+    every : int, optional
+        Record when ``step % every == 0`` (step 0 included); >= 1.
+    kind : {"gram", "symmetric", "singular"}
+        "gram" (eigenvalues of W^T W), "symmetric" (eigenvalues of a symmetric W) or
+        "singular" (singular values of W).
+    store : str or path-like, optional
+        None to keep the spectra in memory, or a path of an HDF5 file to stream them to
+        (``result()`` then reads the file back).
+    overwrite : bool, optional
+        Replace an existing ``store`` file instead of refusing it.
+    symmetry_tol : float, optional
+        For kind "symmetric", the largest ``abs(W - W.T)`` allowed, relative to the
+        largest ``abs(W)``. Default: the square root of the machine epsilon of W's dtype
+        (1.5e-8 for float64, 3.5e-4 for float32), which accepts rounding and rejects a
+        matrix that is not symmetric.
 
-    Example::
+    Raises
+    ------
+    ConfigError
+        An invalid argument, or an existing ``store`` without ``overwrite``.
 
-        tracker = SpectrumTracker(every=10, kind="singular")
-        for step in range(1001):
-            train_one_step()
-            tracker.update(step, layer.weight)
-        res = tracker.result()       # res.eigenvalues (R, S, N), res.steps (S,)
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dysonlearn as dl
+    >>> tracker = dl.SpectrumTracker(every=10, kind="singular")
+    >>> W = np.eye(3)
+    >>> for step in range(21):
+    ...     W = 1.01 * W                       # a training step of your own
+    ...     _ = tracker.update(step, W)
+    >>> res = tracker.result()
+    >>> res.eigenvalues.shape, res.steps.tolist()
+    ((1, 3, 3), [0, 10, 20])
     """
 
     def __init__(
@@ -196,8 +222,28 @@ class SpectrumTracker:
         Steps must be >= 0 and increase from call to call, recorded or not (a call that
         raises does not count). W is one matrix (N, M) or a batch (..., N, M) of replicas;
         its shape must stay the same between records and its entries must be finite.
-        Returns True when it recorded. Invalid input raises ValueError (TypeError for a
-        step that is not an integer) naming the argument.
+
+        Parameters
+        ----------
+        step : int
+            The training step, >= 0, larger than at the previous call.
+        W : array_like
+            The weights: a NumPy array, or anything with ``__dlpack__`` or ``__array__``.
+        force : bool, optional
+            Record whatever the step.
+
+        Returns
+        -------
+        bool
+            True when it recorded.
+
+        Raises
+        ------
+        ValueError
+            Invalid input (a decreasing step, a changed shape, non-finite entries, a
+            matrix that is not symmetric for kind "symmetric"), naming the argument.
+        TypeError
+            A step that is not an integer.
         """
         if isinstance(step, bool):
             raise TypeError(f"step: must be an integer, got {step!r}")
@@ -310,6 +356,15 @@ class SpectrumTracker:
 
         eigenvalues (R, S, N) ascending, steps (S,), failed all False, fail_step -1,
         config a TrackerConfig, seed 0. With a store, read back from the file.
+
+        Returns
+        -------
+        EnsembleResult
+
+        Raises
+        ------
+        ValueError
+            If nothing was recorded yet.
         """
         if not self._steps:
             raise ValueError("tracker: nothing recorded yet (no update at a multiple of every)")

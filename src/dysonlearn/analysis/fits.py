@@ -33,6 +33,21 @@ class LevelFit:
     chi2_dof compares a Freedman-Diaconis histogram with the fitted density (bins with at
     least 5 expected counts); ks_pvalue is the Kolmogorov-Smirnov p-value against the
     fitted CDF (optimistic, as for any fitted law, but a sharp alarm when tiny).
+
+    Parameters
+    ----------
+    model : str
+        The fitted law: ``"semicircle2"`` or ``"gaussian"``.
+    x0, sigma : float
+        The fitted centre and width.
+    x0_err, sigma_err : float
+        Their jackknife errors over replicas.
+    chi2_dof : float
+        chi^2 per degree of freedom of the histogram against the fitted density.
+    ks_pvalue : float
+        The Kolmogorov-Smirnov p-value against the fitted CDF.
+    n : int
+        The number of samples fitted.
     """
 
     model: str
@@ -47,7 +62,17 @@ class LevelFit:
 
 @dataclass(frozen=True)
 class WignerFit:
-    """Mean spacing <S> (error over replicas) and the KS p-value of S / <S> against [A.9]."""
+    """Mean spacing <S> (error over replicas) and the KS p-value of S / <S> against [A.9].
+
+    Parameters
+    ----------
+    mean, mean_err : float
+        <S> and its error over replicas.
+    ks_pvalue : float
+        The Kolmogorov-Smirnov p-value of S / <S> against the Wigner surmise.
+    n : int
+        The number of spacings.
+    """
 
     mean: float
     mean_err: float
@@ -57,7 +82,17 @@ class WignerFit:
 
 @dataclass(frozen=True)
 class SlopeFit:
-    """y = slope * x fitted by weighted least squares through the origin."""
+    """y = slope * x fitted by weighted least squares through the origin.
+
+    Parameters
+    ----------
+    slope, slope_err : float
+        The slope and its error.
+    chi2_dof : float
+        chi^2 per degree of freedom (NaN for a single point).
+    n : int
+        The number of points.
+    """
 
     slope: float
     slope_err: float
@@ -138,7 +173,24 @@ def fit_semicircle2(samples) -> LevelFit:
 
 
 def fit_gaussian(samples) -> LevelFit:
-    """Fit a Gaussian (the law of a non-degenerate level) by maximum likelihood."""
+    """Fit a Gaussian (the law of a non-degenerate level) by maximum likelihood.
+
+    Parameters
+    ----------
+    samples : array_like
+        The level's values, flat or (R, ...) with replicas first (errors by a blocked
+        jackknife over replicas).
+
+    Returns
+    -------
+    LevelFit
+        Model ``"gaussian"``.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 3 replicas with finite values.
+    """
     data = _by_replica(samples)
     flat = data.ravel()
 
@@ -157,8 +209,20 @@ def fit_gaussian(samples) -> LevelFit:
 def fit_wigner(spacings) -> WignerFit:
     """<S> with its error over replicas, and the KS p-value of S / <S> against [A.9].
 
-    spacings: flat, or (R, ...) with replicas first (then the KS test uses one spacing per
-    replica, the last, so that its samples are independent).
+    Parameters
+    ----------
+    spacings : array_like
+        Flat, or (R, ...) with replicas first (then the KS test uses one spacing per
+        replica, the last, so that its samples are independent).
+
+    Returns
+    -------
+    WignerFit
+
+    Raises
+    ------
+    ValueError
+        Fewer than 3 replicas with finite values.
     """
     data = _by_replica(spacings)
     per_replica = data.mean(axis=1)
@@ -170,7 +234,30 @@ def fit_wigner(spacings) -> WignerFit:
 
 
 def fit_slope_through_origin(x, y, yerr) -> SlopeFit:
-    """Weighted least squares of y = slope x: slope = sum(x y / e^2) / sum(x^2 / e^2)."""
+    """Weighted least squares of y = slope x: slope = sum(x y / e^2) / sum(x^2 / e^2).
+
+    Parameters
+    ----------
+    x, y : array_like
+        The points.
+    yerr : array_like
+        The error of each y, finite and > 0.
+
+    Returns
+    -------
+    SlopeFit
+
+    Raises
+    ------
+    ValueError
+        Unequal lengths, no point, or an error that is not finite and > 0.
+
+    Examples
+    --------
+    >>> fit = fit_slope_through_origin([1.0, 2.0], [2.0, 4.0], [0.1, 0.1])
+    >>> round(fit.slope, 6)
+    2.0
+    """
     x, y, e = (np.asarray(a, dtype=np.float64).ravel() for a in (x, y, yerr))
     if not (x.size == y.size == e.size) or x.size < 1:
         raise ValueError("x, y, yerr: need equally many (>= 1) values")
@@ -189,7 +276,7 @@ def fit_slope_through_origin(x, y, yerr) -> SlopeFit:
 class GroupFit:
     """The fits of one degenerate group of learnt levels (one scan point).
 
-    Attributes
+    Parameters
     ----------
     modes : tuple of int
         The group's modes (indices into the sorted spectrum).

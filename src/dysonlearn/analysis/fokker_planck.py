@@ -68,10 +68,22 @@ def _graded(a: float, b: float, size_a: float, size_b: float) -> np.ndarray:
 class FokkerPlanckMode:
     """One mode x of the RBM in continuous time t = lr * step (SPEC B.6).
 
-    kappa: target eigenvalue of K_phi [B.5]; mu: visible mass [B.1]; D: diffusion constant
-    of dx = K(x) dt + sqrt(2 D) dW. Needs mu > 0, 0 < kappa < mu^2 (so that the learnt
-    level x* = mu^2 - kappa is positive) and D > 0. Build D from training settings with
-    :meth:`from_training`.
+    Build D from training settings with :meth:`from_training`.
+
+    Parameters
+    ----------
+    kappa : float
+        The target eigenvalue of K_phi [B.5], 0 < kappa < mu^2 (so that the learnt level
+        x* = mu^2 - kappa is positive).
+    mu : float
+        The visible mass [B.1], > 0.
+    D : float
+        The diffusion constant of dx = K(x) dt + sqrt(2 D) dW, > 0.
+
+    Raises
+    ------
+    ConfigError
+        A value out of its range (every problem at once).
     """
 
     kappa: float
@@ -102,6 +114,26 @@ class FokkerPlanckMode:
         the width sigma^2 of [B.9]; the relaxation rate omega = 2 x* / kappa^2 per unit t is
         [B.8] per step divided by lr. The real noise is multiplicative (it scales with x);
         D freezes it at its value at x*, which is right near x* and wrong near x = 0.
+
+        Parameters
+        ----------
+        kappa : float
+            The target eigenvalue, 0 < kappa < mu^2.
+        mu : float
+            The visible mass, > 0.
+        lr : float
+            The learning rate, > 0.
+        batch_size : int
+            B, >= 1.
+
+        Returns
+        -------
+        FokkerPlanckMode
+
+        Raises
+        ------
+        ConfigError
+            A value out of its range (every problem at once).
         """
         problems = Problems()
         check_positive(problems, "lr", lr)
@@ -123,21 +155,54 @@ class FokkerPlanckMode:
 
     @property
     def omega(self) -> float:
-        """|K'(x*)| = 2 x* / kappa^2: the harmonic relaxation rate per unit t [B.8]."""
+        """abs(K'(x*)) = 2 x* / kappa^2: the harmonic relaxation rate per unit t [B.8]."""
         return 2.0 * self.x_star / self.kappa**2
 
     def drift(self, x) -> np.ndarray:
-        """K(x) = 2 x (1/kappa - 1/(mu^2 - x)) [B.10]."""
+        """K(x) = 2 x (1/kappa - 1/(mu^2 - x)) [B.10].
+
+        Parameters
+        ----------
+        x : array_like
+            Levels x.
+
+        Returns
+        -------
+        numpy.ndarray
+            The shape of ``x``.
+        """
         x = np.asarray(x, dtype=np.float64)
         return 2.0 * x * (1.0 / self.kappa - 1.0 / (self.mu**2 - x))
 
     def drift_derivative(self, x) -> np.ndarray:
-        """K'(x) = 2/kappa - 2 mu^2 / (mu^2 - x)^2; K'(x*) = -omega, K'(0) = 2/kappa - 2/mu^2."""
+        """K'(x) = 2/kappa - 2 mu^2 / (mu^2 - x)^2; K'(x*) = -omega, K'(0) = 2/kappa - 2/mu^2.
+
+        Parameters
+        ----------
+        x : array_like
+            Levels x.
+
+        Returns
+        -------
+        numpy.ndarray
+            The shape of ``x``.
+        """
         x = np.asarray(x, dtype=np.float64)
         return 2.0 / self.kappa - 2.0 * self.mu**2 / (self.mu**2 - x) ** 2
 
     def potential(self, x) -> np.ndarray:
-        """V(x) = -x^2/kappa - 2 x - 2 mu^2 ln(mu^2 - x), with V' = -K [B.11]."""
+        """V(x) = -x^2/kappa - 2 x - 2 mu^2 ln(mu^2 - x), with V' = -K [B.11].
+
+        Parameters
+        ----------
+        x : array_like
+            Levels x.
+
+        Returns
+        -------
+        numpy.ndarray
+            The shape of ``x``.
+        """
         x = np.asarray(x, dtype=np.float64)
         return -(x**2) / self.kappa - 2.0 * x - 2.0 * self.mu**2 * np.log(self.mu**2 - x)
 
@@ -153,12 +218,34 @@ class FokkerPlanckMode:
             )
 
     def schrodinger_potential(self, x) -> np.ndarray:
-        """U(x) = K(x)^2 / (4 D) + K'(x) / 2 [B.13]; U(x*) = -omega / 2, U(0) = K'(0) / 2."""
+        """U(x) = K(x)^2 / (4 D) + K'(x) / 2 [B.13]; U(x*) = -omega / 2, U(0) = K'(0) / 2.
+
+        Parameters
+        ----------
+        x : array_like
+            Levels x.
+
+        Returns
+        -------
+        numpy.ndarray
+            The shape of ``x``.
+        """
         k = self.drift(x)
         return k * k / (4.0 * self.D) + 0.5 * self.drift_derivative(x)
 
     def harmonic_spectrum(self, n: int) -> np.ndarray:
-        """E_k = k omega, k = 0..n-1: the levels of H harmonically expanded at x* (SPEC B.6)."""
+        """E_k = k omega, k = 0..n-1: the levels of H harmonically expanded at x* (SPEC B.6).
+
+        Parameters
+        ----------
+        n : int
+            How many levels.
+
+        Returns
+        -------
+        numpy.ndarray
+            (n,) the levels, ascending.
+        """
         return self.omega * np.arange(n, dtype=np.float64)
 
     # -- stationary density [B.12] ---------------------------------------------------------
@@ -194,7 +281,18 @@ class FokkerPlanckMode:
         return math.log(total)
 
     def stationary_pdf(self, x) -> np.ndarray:
-        """P(x) = exp(-V(x)/D) / Z on [0, mu^2), zero outside [B.12]."""
+        """P(x) = exp(-V(x)/D) / Z on [0, mu^2), zero outside [B.12].
+
+        Parameters
+        ----------
+        x : array_like
+            Levels x.
+
+        Returns
+        -------
+        numpy.ndarray
+            The shape of ``x``.
+        """
         x = np.asarray(x, dtype=np.float64)
         inside = (x >= 0.0) & (x < self.mu**2)
         safe = np.where(inside, x, self.x_star)
@@ -326,6 +424,20 @@ class FokkerPlanckMode:
           does not excite them, and in training, where the noise vanishes with x, the wall
           they need is absent. The two choices agree up to terms of order P_stat at the
           wall.
+
+        Parameters
+        ----------
+        n : int
+            How many levels.
+        points : int, optional
+            Cells of the grid.
+        domain : {"basin", "full"}
+            The domain of the operator (see above).
+
+        Returns
+        -------
+        numpy.ndarray
+            (n,) E_0 = 0 and the excited levels, ascending.
         """
         energies, _, _ = self._solve(n, points, domain, vectors=False)
         return energies
@@ -339,6 +451,22 @@ class FokkerPlanckMode:
         differs from [B.12] by less than P_stat at the wall. Excited states are cubic
         splines through the cell values, signed like Hermite functions (positive in their
         right-most lobe).
+
+        Parameters
+        ----------
+        n : int
+            How many eigenfunctions.
+        x : array_like
+            Where to evaluate them.
+        points : int, optional
+            Cells of the grid (see :meth:`spectrum`).
+        domain : {"basin", "full"}
+            The domain of the operator (see :meth:`spectrum`).
+
+        Returns
+        -------
+        numpy.ndarray
+            (n, len(x)) the eigenfunctions.
         """
         x = np.atleast_1d(np.asarray(x, dtype=np.float64))
         _, edges, states = self._solve(n, points, domain, vectors=True)
@@ -364,10 +492,16 @@ class FokkerPlanckMode:
 class RelaxationFit:
     """Per-mode approach to stationarity, m_i(t) = a_i + b_i exp(-rate_i t), t = lr * step.
 
-    rates, rates_err: rate per unit t and its jackknife error over replicas, shape (N,);
-    stationary, stationary_err: the fitted asymptote a_i and its error. NaN where the mode
-    shows no measurable decay. Compare rates with omega = 2 x* / kappa^2 [B.8] and with
-    ``FokkerPlanckMode.spectrum(2)[1]``; multiply by lr for the rate per step.
+    Entries are NaN where the mode shows no measurable decay. Compare rates with
+    omega = 2 x* / kappa^2 [B.8] and with ``FokkerPlanckMode.spectrum(2)[1]``; multiply by
+    lr for the rate per step.
+
+    Parameters
+    ----------
+    rates, rates_err : numpy.ndarray
+        (N,) the rate per unit t of each mode and its jackknife error over replicas.
+    stationary, stationary_err : numpy.ndarray
+        (N,) the fitted asymptote a_i and its error.
     """
 
     rates: np.ndarray
@@ -418,8 +552,7 @@ def relaxation_rate(
 ) -> RelaxationFit:
     """Rate per unit t = lr * step at which each mode's ensemble mean approaches stationarity.
 
-    steps: (S,) snapshot steps; eigs: (R, S, N) eigenvalues (replica, snapshot, mode); lr:
-    learning rate. For each mode, the mean over replicas m(t) is fitted by a + b exp(-rate
+    For each mode, the mean over replicas m(t) is fitted by a + b exp(-rate
     t) (``scipy.optimize.curve_fit``, weighted by the standard error of each mean, floored
     at a tenth of their median so that an exact common start does not pin the fit); the
     errors are delete-block jackknife errors over replicas (``blocks`` blocks), honest
@@ -436,6 +569,30 @@ def relaxation_rate(
     Near x* the expected rate is omega = 2 x* / kappa^2 ([B.8] divided by lr); with the
     Coulomb term and finite lr it differs at O(lr omega) (SPEC A.6), e.g. the linear
     recursion x <- x - lr omega (x - x*) decays at -ln(1 - lr omega) / lr.
+
+    Parameters
+    ----------
+    steps : array_like
+        (S,) snapshot steps.
+    eigs : array_like
+        (R, S, N) eigenvalues (replica, snapshot, mode).
+    lr : float
+        The learning rate.
+    tail : int, optional
+        The number of last snapshots taken as stationary.
+    threshold : float, optional
+        How many combined standard errors from the stationary mean a decay must show.
+    blocks : int, optional
+        Blocks of the jackknife over replicas.
+
+    Returns
+    -------
+    RelaxationFit
+
+    Raises
+    ------
+    ConfigError
+        An argument out of its range.
     """
     problems = Problems()
     check_positive(problems, "lr", lr)

@@ -75,6 +75,21 @@ class ScalingTable:
 
     A slope is None when no rows (or no rows with a positive, finite error) are left to
     fit; ``skipped`` lists the scan points that gave no rows, and why.
+
+    Parameters
+    ----------
+    pairs : tuple of PairRow
+        One row per (scan point, degenerate pair): its mean spacing and width with errors.
+    levels : tuple of LevelRow
+        One row per (scan point, level).
+    spacing_slope : SlopeFit or None
+        <S> against sqrt(lr f / B).
+    width_slope : SlopeFit or None
+        sqrt(pi) sigma against sqrt(lr f / B).
+    spacing_vs_width : SlopeFit or None
+        <S> against sqrt(pi) sigma: 1 expected [A.8].
+    skipped : tuple of SkippedPoint
+        The scan points that gave no rows, and why.
     """
 
     pairs: tuple[PairRow, ...]

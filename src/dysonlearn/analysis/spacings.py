@@ -18,7 +18,29 @@ def degenerate_groups(
     the order of kappa), and the indices address the sorted learnt eigenvalues directly.
     Levels closer than ``tol`` times the spectrum's scale are one group.
 
-    Returns every group, singletons included, in ascending order of level.
+    Parameters
+    ----------
+    spectrum : array_like
+        (N,) the ascending stationary spectrum, or the target's kappa with ``mu``.
+    tol : float, optional
+        Relative distance below which two levels are one group.
+    mu : float, optional
+        The RBM's mass: ``spectrum`` is then kappa, and the groups index x* = mu^2 - kappa.
+
+    Returns
+    -------
+    list of tuple of int
+        Every group, singletons included, in ascending order of level.
+
+    Raises
+    ------
+    ValueError
+        If ``spectrum`` is not one-dimensional or not ascending.
+
+    Examples
+    --------
+    >>> degenerate_groups([2.0, 2.0, 3.0])
+    [(0, 1), (2,)]
     """
     levels = np.asarray(spectrum, dtype=np.float64)
     if mu is not None:
@@ -38,7 +60,25 @@ def degenerate_groups(
 
 
 def level_spacings(eigenvalues, pairs: Sequence[tuple[int, int]]) -> np.ndarray:
-    """Spacings S = x_j - x_i of sorted eigenvalues (..., N) for index pairs (i, j): (..., P)."""
+    """Spacings S = x_j - x_i of sorted eigenvalues for index pairs (i, j).
+
+    Parameters
+    ----------
+    eigenvalues : array_like
+        (..., N) ascending spectra, e.g. (replica, snapshot, mode).
+    pairs : sequence of (int, int)
+        P pairs of mode indices (i, j).
+
+    Returns
+    -------
+    numpy.ndarray
+        (..., P) the spacings, one per pair.
+
+    Raises
+    ------
+    ValueError
+        If a pair is not two mode indices below N.
+    """
     eigs = np.asarray(eigenvalues, dtype=np.float64)
     pairs = [tuple(p) for p in pairs]
     for p in pairs:

@@ -20,7 +20,34 @@ def jackknife(
     replica axis first: replicas are independent, so the error is honest even when the
     values within one replica (its snapshots, its modes) are correlated.
 
-    Returns (estimate, error), the estimate being the statistic on all the data.
+    Parameters
+    ----------
+    statistic : callable
+        Maps an array (a subset of ``data`` along axis 0) to a number or an array.
+    data : array_like
+        The data, entries along axis 0 (replicas first).
+    blocks : int, optional
+        Number of contiguous blocks left out in turn (2 <= blocks <= len(data)); default:
+        delete-one.
+
+    Returns
+    -------
+    estimate : float or numpy.ndarray
+        The statistic on all the data.
+    error : float or numpy.ndarray
+        Its jackknife standard error.
+
+    Raises
+    ------
+    ValueError
+        If ``blocks`` is out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> estimate, error = jackknife(np.mean, np.arange(10.0))
+    >>> estimate, round(error, 4)
+    (4.5, 0.9574)
     """
     data = np.asarray(data)
     n = data.shape[0]
@@ -49,6 +76,16 @@ def binder_cumulant(samples) -> float:
 
     0 for a Gaussian (a non-degenerate level), 4/27 = 0.1481 for the pooled levels of a
     degenerate pair [A.10]. Its error: ``jackknife(binder_cumulant, samples_by_replica)``.
+
+    Parameters
+    ----------
+    samples : array_like
+        The samples (any shape; flattened).
+
+    Returns
+    -------
+    float
+        U.
     """
     y = np.asarray(samples, dtype=np.float64).ravel()
     y = y - y.mean()
@@ -60,6 +97,21 @@ def gap_ratio(eigenvalues) -> float:
     """Mean adjacent-gap ratio <min(d_n, d_n+1) / max(d_n, d_n+1)> of sorted spectra (..., N).
 
     Needs no unfolding: 0.5307 for GOE, 0.3863 for Poisson levels (SPEC D).
+
+    Parameters
+    ----------
+    eigenvalues : array_like
+        (..., N) spectra, N >= 3 (sorted here).
+
+    Returns
+    -------
+    float
+        The mean ratio over all spectra and gaps.
+
+    Raises
+    ------
+    ValueError
+        If a spectrum has fewer than 3 levels.
     """
     levels = np.sort(np.asarray(eigenvalues, dtype=np.float64), axis=-1)
     if levels.shape[-1] < 3:
@@ -80,6 +132,21 @@ def freedman_diaconis_bins(x) -> np.ndarray:
 
     At most ``MAX_BINS`` bins: beyond that (a heavy tail) the bins are widened to span the
     data in ``MAX_BINS``. Non-finite values are ignored.
+
+    Parameters
+    ----------
+    x : array_like
+        The data (any shape; flattened).
+
+    Returns
+    -------
+    numpy.ndarray
+        The bin edges, increasing.
+
+    Raises
+    ------
+    ValueError
+        If fewer than two values are finite.
     """
     x = np.asarray(x, dtype=np.float64).ravel()
     x = x[np.isfinite(x)]
