@@ -42,7 +42,9 @@ _EXPORTS = {
     "TrackerConfig": "tracker",
     "load_tracked": "tracker",
 }
-_SUBMODULES = ("analysis", "kernels", "scan", "seeding", "targets")
+# Submodules reached as attributes (``dl.plots``), imported on first use: plots alone
+# loads matplotlib, about a second.
+_SUBMODULES = ("analysis", "kernels", "plots", "scan", "seeding", "targets")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 
