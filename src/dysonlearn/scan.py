@@ -42,8 +42,10 @@ class Notice:
     kind : str
         "seed_drawn" (values: ``seed``): no seed was given, this one was drawn;
         "workers_capped" (``requested``, ``workers``): fewer workers than asked for, the
-        cores available; "resuming" (``path``, ``saved``, ``total``): a store of this run
-        holds ``saved`` of its ``total`` replicas, only the others are trained.
+        cores available; "resuming" (``path``, ``saved``, ``total``, ``left``): a store of
+        this run holds ``saved`` of its ``total`` replicas, only the ``left`` others are
+        trained; "complete" (``path``, ``total``): a store of this run holds all of it,
+        nothing is trained.
     values : dict
         The numbers of the notice.
     """
@@ -58,7 +60,10 @@ class Notice:
         if self.kind == "workers_capped":
             return (f"workers: {v['requested']} capped at {v['workers']}, the cores available "
                     "(oversubscribe=True allows more)")  # fmt: skip
-        return f"resuming the run in {v['path']} ({v['saved']} of {v['total']} replicas saved)"
+        if self.kind == "complete":
+            return f"{v['path']} holds this run complete ({v['total']} replicas): nothing to train"
+        return (f"resuming the run in {v['path']}: {v['saved']} of {v['total']} replicas saved, "
+                f"training the other {v['left']}")  # fmt: skip
 
 
 def _tell(notify, notice: Notice) -> None:
@@ -281,7 +286,10 @@ def run_experiment(
             _remove_old_outputs(outdir)
         saved, total = run_store.saved()
         if run_store.resumed and saved < total:
-            _tell(notify, Notice("resuming", {"path": path, "saved": saved, "total": total}))
+            _tell(notify, Notice("resuming", {"path": path, "saved": saved, "total": total,
+                                              "left": total - saved}))  # fmt: skip
+        elif run_store.resumed:
+            _tell(notify, Notice("complete", {"path": path, "total": total}))
         try:
             for spec in specs:
                 ensemble.execute_point(
