@@ -24,6 +24,7 @@ from . import store as store_module
 from .errors import ConfigError
 from .experiment import Experiment, load_experiment
 from .journal import Journal
+from .progress import ScanPosition, ScanProgress
 from .result import EnsembleResult
 from .seeding import fresh_seed, point_seeds
 from .store import PointSpec
@@ -201,10 +202,30 @@ def _png_software(path: Path) -> str:
         return ""
 
 
-def _point_desc(spec: PointSpec) -> str:
-    from .report import point_label
+# Scan parameters in the label of a progress bar, by the symbols of the documentation.
+_SYMBOLS = {"batch_size": "B", "noise": "A"}
 
-    return point_label(dict(spec.params)) if spec.params else "dysonlearn"
+
+def _point_desc(spec: PointSpec) -> str:
+    """A point's label for progress: ``lr=0.1 B=16``."""
+    text = " ".join(f"{_SYMBOLS.get(k, k)}={v}" for k, v in spec.params)
+    return text or "dysonlearn"
+
+
+def _scan_progress(progress, specs: list[PointSpec], run_store) -> list:
+    """The ``progress`` argument of each point: with ``progress=True`` and several points,
+    each point's bar says its place in the scan and the scan's time left."""
+    if progress is not True or len(specs) < 2:
+        return [progress] * len(specs)
+    from .models import model_for
+
+    work = [
+        int((~run_store.done(spec.name)).sum()) * spec.config.steps
+        * model_for(spec.config).cost_per_replica_step(spec.config)
+        for spec in specs
+    ]  # fmt: skip
+    scan = ScanProgress(work)
+    return [ScanPosition(scan, i) for i in range(len(specs))]
 
 
 def run_experiment(
@@ -235,7 +256,9 @@ def run_experiment(
         Worker processes (default: all cores; at most the cores available unless
         ``oversubscribe``, and at most the blocks of a point).
     progress : bool or callable
-        True: a bar (or log lines) per point; False: nothing; a callable: called as
+        True: a bar (or log lines) per point, labelled with its place in the scan and its
+        parameters (``[3/6] lr=0.1 B=16``), with the time left for the whole scan;
+        False: nothing; a callable: called as
         ``progress(n)`` with each increment n of replica-steps done, over all points. An
         exception it raises stops the run, with the finished blocks saved.
     overwrite : bool
@@ -291,10 +314,11 @@ def run_experiment(
         elif run_store.resumed:
             _tell(notify, Notice("complete", {"path": path, "total": total}))
         try:
-            for spec in specs:
+            for spec, shown in zip(specs, _scan_progress(progress, specs, run_store),
+                                   strict=True):  # fmt: skip
                 ensemble.execute_point(
                     spec, ensemble.StoreSink(run_store, spec), backend=backend,
-                    workers=workers, progress=progress, scheduler=scheduler,
+                    workers=workers, progress=shown, scheduler=scheduler,
                     scheduler_timeout=scheduler_timeout, desc=_point_desc(spec),
                 )  # fmt: skip
                 run_store.consolidate()
