@@ -34,6 +34,8 @@ _EXPORTS = {
     "run_ensemble": "ensemble",
     "Experiment": "experiment",
     "load_experiment": "experiment",
+    "embedded_experiments": "experiment",
+    "embedded_experiment_path": "experiment",
     "run_experiment": "scan",
     "analyze": "scan",
     "load": "store",
