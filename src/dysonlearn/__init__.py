@@ -34,6 +34,8 @@ _EXPORTS = {
     "run_ensemble": "ensemble",
     "Experiment": "experiment",
     "load_experiment": "experiment",
+    "embedded_experiments": "experiment",
+    "embedded_experiment_path": "experiment",
     "run_experiment": "scan",
     "analyze": "scan",
     "load": "store",
@@ -42,7 +44,9 @@ _EXPORTS = {
     "TrackerConfig": "tracker",
     "load_tracked": "tracker",
 }
-_SUBMODULES = ("analysis", "kernels", "scan", "seeding", "targets")
+# Submodules reached as attributes (``dl.plots``), imported on first use: plots alone
+# loads matplotlib, about a second.
+_SUBMODULES = ("analysis", "kernels", "plots", "scan", "seeding", "targets")
 
 __all__ = sorted([*_EXPORTS, *_SUBMODULES, "__version__"])
 

@@ -3,10 +3,12 @@
     dysonlearn run [CONFIG.toml] [-o OUTDIR] [--replicas N] [--seed S] [--workers N]
                    [--oversubscribe] [--backend serial|process|dask] [--scheduler ADDRESS]
                    [--scheduler-timeout SECONDS] [--quiet] [--overwrite] [--dry-run]
-    dysonlearn analyze RESULTS.h5 [-o OUTDIR]
+    dysonlearn analyze RESULTS.h5 [-o OUTDIR] [--quiet]
     dysonlearn reproduce {rbm,teacher_student,all} [--scale smoke|small|paper] [-o OUTDIR]
+                   [--dry-run] [--quiet] and the execution options of run
+    dysonlearn config {default,list,show NAME}
     dysonlearn info RESULTS.h5
-    dysonlearn repair OUTDIR
+    dysonlearn repair OUTDIR [--quiet]
 
 Exit status: 0 success, 2 bad input (one line per problem on stderr, no traceback),
 1 anything else, 128 + the signal when stopped by a signal (130 Ctrl-C, 143 SIGTERM,
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import textwrap
 from pathlib import Path
 
 from ._version import __version__
@@ -62,23 +65,125 @@ _positive_int = _int_at_least(1)
 _seed = _int_at_least(0)
 
 
+# The scales of `reproduce` (reproduce.SCALES, without importing it here), for its --help.
+SCALES = {
+    "smoke": "checks the pipeline end to end in about a minute (not stationary)",
+    "small": "every setting stationary, about 10 minutes on two cores",
+    "paper": "the published size (7500 RBM replicas x 1e5 steps per setting), for a "
+    "cluster (--backend dask --scheduler ADDRESS)",
+}
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Paragraphs of descriptions and epilogs wrapped to the terminal, but blocks with
+    indented lines (the examples) kept as written."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        blocks = []
+        for block in text.strip("\n").split("\n\n"):
+            if any(line.startswith(" ") for line in block.splitlines()):
+                blocks.append("\n".join(indent + line for line in block.splitlines()))
+            else:
+                blocks.append(textwrap.fill(" ".join(block.split()), width,
+                                            initial_indent=indent, subsequent_indent=indent))  # fmt: skip
+        return "\n\n".join(blocks) + "\n"
+
+
+def _quiet_parent() -> argparse.ArgumentParser:
+    """The --quiet option, shared by every sub-command that prints as it works."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("-q", "--quiet", action="store_true",
+                        help="print no progress, notes or summaries; errors are still printed "
+                        "(default: print them)")  # fmt: skip
+    return parent
+
+
 def _add_execution_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-o", "--outdir", type=Path, default=Path("dysonlearn-output"),
-                        help="output directory (default: ./dysonlearn-output)")  # fmt: skip
-    parser.add_argument("--workers", type=_positive_int,
-                        help="worker processes (default: all cores; at most the cores "
-                        "available and the blocks to train)")  # fmt: skip
-    parser.add_argument("--oversubscribe", action="store_true",
-                        help="allow more workers than cores")  # fmt: skip
-    parser.add_argument("--backend", choices=BACKENDS, default="process")
-    parser.add_argument("--scheduler", metavar="ADDRESS",
-                        help="dask.distributed scheduler to use (backend dask)")  # fmt: skip
-    parser.add_argument("--scheduler-timeout", type=_positive_seconds, default=10.0,
-                        metavar="SECONDS",
-                        help="how long to wait for the scheduler (default: 10)")  # fmt: skip
-    parser.add_argument("--quiet", action="store_true", help="no progress output")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace results of a different run in OUTDIR")  # fmt: skip
+    """Where and how a run trains: output, workers, backend; shared by run and reproduce."""
+    group = parser.add_argument_group("execution")
+    group.add_argument("-o", "--outdir", type=Path, default=Path("dysonlearn-output"),
+                       help="output directory (default: ./dysonlearn-output)")  # fmt: skip
+    group.add_argument("--workers", type=_positive_int, metavar="N",
+                       help="worker processes (default: all cores; at most the cores "
+                       "available and the blocks to train)")  # fmt: skip
+    group.add_argument("--oversubscribe", action="store_true",
+                       help="allow more workers than cores (default: capped at the cores)")  # fmt: skip
+    group.add_argument("--backend", choices=BACKENDS, default="process",
+                       help="serial: one process, for debugging; process: a pool of worker "
+                       "processes on this machine; dask: a dask.distributed cluster "
+                       "(default: process)")  # fmt: skip
+    group.add_argument("--scheduler", metavar="ADDRESS",
+                       help="address of a running dask.distributed scheduler, e.g. "
+                       "tcp://host:8786 (backend dask; default: a local cluster)")  # fmt: skip
+    group.add_argument("--scheduler-timeout", type=_positive_seconds, default=10.0,
+                       metavar="SECONDS",
+                       help="how long to wait for the scheduler (default: 10)")  # fmt: skip
+    group.add_argument("--overwrite", action="store_true",
+                       help="replace the results of a different run in OUTDIR, with the "
+                       "summaries and figures drawn from them (default: refuse)")  # fmt: skip
+    group.add_argument("--dry-run", action="store_true",
+                       help="validate everything, print the plan (points, replicas, "
+                       "replica-steps, blocks, memory) and a wall time estimated from a "
+                       "short calibration; write nothing")  # fmt: skip
+
+
+_RUN_EPILOG = """\
+examples:
+  dysonlearn run                         the default experiment, into ./dysonlearn-output
+  dysonlearn config default > my.toml    start from a file: edit it, then
+  dysonlearn run my.toml -o my-output
+  dysonlearn run my.toml --dry-run       the plan and an estimated wall time; writes nothing
+  dysonlearn run my.toml --replicas 100 --seed 1 --workers 2
+  dysonlearn run my.toml --backend dask --scheduler tcp://host:8786
+
+The same command again resumes an interrupted run (Ctrl-C, a crash, a full disk) and gives
+bitwise what an uninterrupted run gives; on a complete run it only analyses again.
+Outputs: OUTDIR/results.h5 (every spectrum), summary.json, summary.md and figures.
+"""
+
+_ANALYZE_EPILOG = """\
+examples:
+  dysonlearn analyze dysonlearn-output/results.h5
+  dysonlearn analyze results.h5 -o figures/
+
+Writes summary.json, summary.md and the figures (next to the store unless -o is given).
+"""
+
+_REPRODUCE_EPILOG = """\
+examples:
+  dysonlearn reproduce all --scale smoke        check the pipeline (about a minute)
+  dysonlearn reproduce rbm --dry-run            the plan of the RBM scan, writes nothing
+  dysonlearn reproduce all -o article/          both scans, small scale (about 10 minutes)
+  dysonlearn config show rbm-small > rbm.toml   the same RBM scan as a file to edit
+
+The experiments are the embedded files <experiment>-<scale> (dysonlearn config list).
+Each goes to OUTDIR/<experiment>/; OUTDIR/reproduce.md puts the fitted slopes, spacings
+and Binder cumulants beside the analytic predictions.
+"""
+
+_CONFIG_EPILOG = """\
+examples:
+  dysonlearn config default > my.toml    the default experiment of run, to edit
+  dysonlearn config list                 the embedded experiments, one line each
+  dysonlearn config show rbm-small       the article's RBM scan at the small scale
+  dysonlearn run my.toml                 runs exactly the points the file lists
+"""
+
+_INFO_EPILOG = """\
+example:
+  dysonlearn info dysonlearn-output/results.h5
+
+Says which run a store holds (seed, versions) and, for each point, its parameters and how
+many replicas are done or diverged; also for a damaged or interrupted store.
+"""
+
+_REPAIR_EPILOG = """\
+example:
+  dysonlearn repair dysonlearn-output
+
+Needed only when the same run cannot simply be run again: running the same command
+repairs and resumes by itself.
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,46 +194,97 @@ def build_parser() -> argparse.ArgumentParser:
     argparse.ArgumentParser
     """
     parser = argparse.ArgumentParser(
-        prog="dysonlearn",
-        description="Ensembles of learning weight matrices and their Dyson Brownian motion.",
-    )
+        prog="dysonlearn", formatter_class=_HelpFormatter,
+        description="Ensembles of learning weight matrices and their Dyson Brownian motion: "
+        "train them, store their spectra, and compare the statistics with the theory.",
+        epilog="dysonlearn COMMAND --help describes a command, with examples.",
+    )  # fmt: skip
     parser.add_argument("--version", action="version", version=f"dysonlearn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    quiet = _quiet_parent()
 
     run = commands.add_parser(
-        "run", help="train an experiment (the embedded default without CONFIG) and analyse it",
-        description="Train the ensembles of an experiment, store them in OUTDIR/results.h5 "
-        "(resuming an interrupted run), and write summaries and figures.",
+        "run", parents=[quiet], formatter_class=_HelpFormatter, epilog=_RUN_EPILOG,
+        help="train an experiment (the embedded default without CONFIG) and analyse it",
+        description="Train the ensembles of every point of an experiment, store their "
+        "spectra in OUTDIR/results.h5 (resuming an interrupted run), and write summaries "
+        "and figures. Without CONFIG.toml, the embedded default experiment "
+        "(dysonlearn config default prints it).",
     )  # fmt: skip
-    run.add_argument("config", nargs="?", metavar="CONFIG.toml", help="experiment file")
-    run.add_argument("--replicas", type=_positive_int, help="replicas per scan point")
-    run.add_argument("--seed", type=_seed, help="root seed")
-    run.add_argument("--dry-run", action="store_true",
-                     help="validate, print the plan and an estimated wall time; write nothing")  # fmt: skip
+    run.add_argument("config", nargs="?", metavar="CONFIG.toml",
+                     help="experiment file (default: the embedded default experiment)")  # fmt: skip
+    run.add_argument("--replicas", type=_positive_int, metavar="N",
+                     help="replicas per scan point (default: the file's [ensemble] replicas)")  # fmt: skip
+    run.add_argument("--seed", type=_seed, metavar="S",
+                     help="root seed (default: the file's [ensemble] seed; without one, "
+                     "a seed is drawn, printed and kept in the store)")  # fmt: skip
     _add_execution_options(run)
 
-    analyze = commands.add_parser("analyze", help="fits, summaries and figures of a store")
-    analyze.add_argument("results", type=Path, metavar="RESULTS.h5")
+    analyze = commands.add_parser(
+        "analyze", parents=[quiet], formatter_class=_HelpFormatter, epilog=_ANALYZE_EPILOG,
+        help="fits, summaries and figures of a results store",
+        description="Fit and summarise every point of a results store (what run does after "
+        "training) and draw the figures.",
+    )  # fmt: skip
+    analyze.add_argument("results", type=Path, metavar="RESULTS.h5",
+                         help="the results store of a run (OUTDIR/results.h5)")  # fmt: skip
     analyze.add_argument("-o", "--outdir", type=Path,
                          help="output directory (default: the store's directory)")  # fmt: skip
 
-    info = commands.add_parser("info", help="what a results store holds")
-    info.add_argument("results", type=Path, metavar="RESULTS.h5")
+    reproduce = commands.add_parser(
+        "reproduce", parents=[quiet], formatter_class=_HelpFormatter,
+        epilog=_REPRODUCE_EPILOG,
+        help="the article's experiments, figures and comparison table",
+        description="Run the experiments of Aarts, Lucini and Park, Phys. Rev. E 111, "
+        "015303 (2025): the RBM scan (ten settings of lr and B) and the teacher-student "
+        "scan (eleven settings of lr, B and A), then compare the fitted numbers with the "
+        "analytic predictions.",
+    )  # fmt: skip
+    reproduce.add_argument("which", choices=REPRODUCE,
+                           help="the experiment: rbm, teacher_student (or teacher-student) "
+                           "or all (both)")  # fmt: skip
+    reproduce.add_argument(
+        "--scale", choices=tuple(SCALES), default="small",
+        help="how large: " + "; ".join(f"{k}: {v}" for k, v in SCALES.items())
+        + " (default: small)",
+    )  # fmt: skip
+    _add_execution_options(reproduce)
+
+    config = commands.add_parser(
+        "config", formatter_class=_HelpFormatter, epilog=_CONFIG_EPILOG,
+        help="print the embedded experiments (TOML), to start from a file",
+        description="Print the experiments embedded in dysonlearn as TOML: the default of "
+        "run and the article's experiments behind reproduce. Redirect one to a file, edit "
+        "it, and run it with dysonlearn run FILE.",
+    )  # fmt: skip
+    actions = config.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("default", help="print the default experiment of run",
+                       description="Print the default experiment of dysonlearn run.")  # fmt: skip
+    actions.add_parser("list", help="list the embedded experiments, one line each",
+                       description="List the embedded experiments with a one-line "
+                       "description each.")  # fmt: skip
+    show = actions.add_parser("show", help="print one embedded experiment",
+                              description="Print one embedded experiment, exactly as run "
+                              "or reproduce reads it.")  # fmt: skip
+    show.add_argument("name", metavar="NAME", help="a name of dysonlearn config list")
+
+    info = commands.add_parser(
+        "info", formatter_class=_HelpFormatter, epilog=_INFO_EPILOG,
+        help="what a results store holds",
+        description="Describe a results store: its run and, for each point, the replicas "
+        "done and diverged.",
+    )  # fmt: skip
+    info.add_argument("results", type=Path, metavar="RESULTS.h5",
+                      help="the results store of a run (OUTDIR/results.h5)")  # fmt: skip
 
     repair = commands.add_parser(
-        "repair", help="rebuild OUTDIR/results.h5 from what a crashed run committed",
+        "repair", parents=[quiet], formatter_class=_HelpFormatter, epilog=_REPAIR_EPILOG,
+        help="rebuild OUTDIR/results.h5 from what a crashed run committed",
         description="Rebuild the results store of OUTDIR (or the given results file) from "
         "its journal of committed blocks, after a crash or a full disk.",
     )  # fmt: skip
-    repair.add_argument("outdir", type=Path, metavar="OUTDIR")
-
-    reproduce = commands.add_parser(
-        "reproduce", help="the article's experiments, figures and comparison table"
-    )
-    reproduce.add_argument("which", choices=REPRODUCE,
-                           help="teacher-student is an alias of teacher_student")  # fmt: skip
-    reproduce.add_argument("--scale", choices=("smoke", "small", "paper"), default="small")
-    _add_execution_options(reproduce)
+    repair.add_argument("outdir", type=Path, metavar="OUTDIR",
+                        help="the output directory of the run (or its results file)")  # fmt: skip
     return parser
 
 
@@ -142,7 +298,10 @@ _NOTICES = {
     "seed_drawn": "no seed given; this run's seed is {seed} (--seed {seed} reproduces it)",
     "workers_capped": "--workers {requested} capped at {workers}, the cores available "
     "(--oversubscribe allows more)",
-    "resuming": "resuming the run in {path} ({saved} of {total} replicas saved)",
+    "resuming": "resuming the run in {path}: {saved} of {total} replicas saved, training "
+    "the other {left}",
+    "complete": "{path} holds this run complete ({total} replicas): nothing to train, "
+    "analysing it again",
 }
 
 
@@ -213,12 +372,14 @@ def _command_run(args) -> int:
     path = Path(args.config) if args.config else default_experiment_path()
     experiment = load_experiment(path).with_overrides(replicas=args.replicas, seed=args.seed)
     if args.dry_run:
-        return _dry_run(experiment, path, args)
+        return _dry_run([(path.name, experiment, args.outdir)], args)
     return _run_and_analyze(experiment, args.outdir, args)
 
 
-def _dry_run(experiment, path: Path, args) -> int:
-    """Print what ``run`` would do and about how long it would take; write nothing."""
+def _dry_run(runs: list, args) -> int:
+    """Print what ``run`` (or ``reproduce``) would do and about how long it would take,
+    for each ``(name, experiment, outdir)`` of ``runs``; write nothing. The plan is printed
+    even with --quiet: it is what was asked for."""
     from .dryrun import describe_plan, plan
     from .report import point_label
     from .scan import RESULTS_FILE, check_execution, plan_workers
@@ -226,18 +387,34 @@ def _dry_run(experiment, path: Path, args) -> int:
     _check_options(args)
     check_execution(**_execution(args))
     workers = plan_workers(args.workers, args.backend, args.oversubscribe, _notify(args))
-    labels = [point_label(p) for p in experiment.point_params()]
-    print(f"dysonlearn: dry run of {path.name}: {len(experiment.points)} point(s) x "
-          f"{experiment.replicas} replicas on {workers} worker(s), backend "
-          f"{args.backend}, output {args.outdir / RESULTS_FILE}")  # fmt: skip
-    for line in describe_plan(plan(experiment, labels, workers), workers):
-        print(line)
+    for name, experiment, outdir in runs:
+        labels = [point_label(p) for p in experiment.point_params()]
+        print(f"dysonlearn: dry run of {name}: {len(experiment.points)} point(s) x "
+              f"{experiment.replicas} replicas on {workers} worker(s), backend "
+              f"{args.backend}, output {outdir / RESULTS_FILE}")  # fmt: skip
+        for line in describe_plan(plan(experiment, labels, workers), workers):
+            print(line)
     return EXIT_OK
 
 
 def _command_analyze(args) -> int:
     outdir = args.outdir if args.outdir is not None else args.results.parent
-    return _analyze_store(args.results, outdir)
+    return _analyze_store(args.results, outdir, args.quiet)
+
+
+def _command_config(args) -> int:
+    from .experiment import embedded_experiment_path, embedded_experiments
+
+    if args.action == "list":
+        described = embedded_experiments()
+        width = max(map(len, described))
+        for name, description in described.items():
+            print(f"{name:<{width}}  {description}")
+        return EXIT_OK
+    name = "default" if args.action == "default" else args.name
+    # Printed as stored, byte for byte: what run and reproduce read is what is shown.
+    sys.stdout.write(embedded_experiment_path(name).read_text(encoding="utf-8"))
+    return EXIT_OK
 
 
 def _command_info(args) -> int:
@@ -265,15 +442,20 @@ def _command_repair(args) -> int:
 
     path, saved, total = repair_outdir(args.outdir)
     state = "complete" if saved == total else "run the same command to train the rest"
-    print(f"dysonlearn: {path} holds {saved} of {total} replicas ({state})")
+    if not args.quiet:
+        print(f"dysonlearn: {path} holds {saved} of {total} replicas ({state})")
     return EXIT_OK
 
 
 def _command_reproduce(args) -> int:
     from .reproduce import article_experiments, write_comparison
 
+    experiments = article_experiments(args.which, args.scale)
+    if args.dry_run:
+        return _dry_run([(f"{name}-{args.scale}", experiment, args.outdir / name)
+                         for name, experiment in experiments], args)  # fmt: skip
     outcomes = []
-    for name, experiment in article_experiments(args.which, args.scale):
+    for name, experiment in experiments:
         # Pool the last three of the five late snapshots; a smoke run skips per-setting
         # figures (it checks the pipeline, and they are most of its time).
         code = _run_and_analyze(experiment, args.outdir / name, args, snapshots=3,
@@ -293,6 +475,7 @@ COMMANDS = {
     "info": _command_info,
     "repair": _command_repair,
     "reproduce": _command_reproduce,
+    "config": _command_config,
 }
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from . import backends
 from .ensemble import BlockTask, plan_blocks, train_block
 from .models import model_for
+from .progress import duration
 from .validation import format_bytes
 
 # The calibration trains two replicas for about this long per scan point.
@@ -77,15 +78,6 @@ def plan(experiment, labels: list[str], workers: int) -> list[PointPlan]:
             config.shared_bytes + largest * config.state_bytes_per_replica, rate,
         ))  # fmt: skip
     return plans
-
-
-def duration(seconds: float) -> str:
-    """A duration for people: "42 s", "3.5 min", "2.1 h", "4.0 days", "3.2e+04 years"."""
-    for unit, size in (("years", 365.25 * 86400), ("days", 86400), ("h", 3600), ("min", 60)):
-        if seconds >= 2 * size:
-            value = seconds / size
-            return f"{value:.3g} {unit}" if value < 1e5 else f"{value:.2g} {unit}"
-    return f"{seconds:.2g} s" if seconds < 10 else f"{seconds:.0f} s"
 
 
 def describe_plan(plans: list[PointPlan], workers: int) -> list[str]:

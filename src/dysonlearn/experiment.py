@@ -9,6 +9,11 @@ Schema (a contract; see DESIGN.md):
     [train]      lr, batch_size, steps, snapshots, and noise (teacher_student, dyson);
                  lr, batch_size and noise may be lists: a scan, one run per combination
     [ensemble]   replicas, seed, bit_generator
+    [[points]]   optional, instead of scan lists: one table per scan point, each giving
+                 some of the [train] keys for that point (the others come from [train]);
+                 for scans that are not a product, such as lr at one B and then B at one lr,
+                 or steps that depend on the point. The scanned values (the points' labels)
+                 are the lr, batch_size and noise given in these tables.
 
 Every problem is reported with its key path ("train.lr: ..."), unknown keys with a
 did-you-mean suggestion, all at once in one ConfigError.
@@ -31,7 +36,7 @@ from .models import MODELS
 from .seeding import BIT_GENERATORS, DEFAULT_BIT_GENERATOR
 from .validation import Problems, check_choice, check_int, is_int
 
-SECTIONS = ("model", "target", "train", "ensemble")
+SECTIONS = ("model", "target", "train", "ensemble", "points")
 TRAIN_KEYS = ("lr", "batch_size", "steps", "snapshots", "noise")
 SCAN_KEYS = ("lr", "batch_size", "noise")
 ENSEMBLE_KEYS = ("replicas", "seed", "bit_generator")
@@ -118,6 +123,16 @@ class Experiment:
         return dataclasses.replace(self, **changes)
 
 
+def _embedded_files() -> dict[str, Path]:
+    """The embedded TOML files by name, ``default`` first. They are installed with the
+    package (meson installs src/dysonlearn whole); each is listed through importlib's
+    resources, since an editable install's directory is no single folder."""
+    folder = resources.files("dysonlearn") / "configs"
+    files = {entry.name.removesuffix(".toml"): Path(str(entry))
+             for entry in folder.iterdir() if entry.name.endswith(".toml")}  # fmt: skip
+    return {name: files[name] for name in sorted(files, key=lambda n: (n != "default", n))}
+
+
 def default_experiment_path() -> Path:
     """The embedded default experiment (a reduced version of the article's RBM study).
 
@@ -125,7 +140,58 @@ def default_experiment_path() -> Path:
     -------
     pathlib.Path
     """
-    return Path(str(resources.files("dysonlearn") / "configs" / "default.toml"))
+    return _embedded_files()["default"]
+
+
+def embedded_experiment_path(name: str) -> Path:
+    """The file of an embedded experiment (``"default"``, ``"rbm-small"``, ...).
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`embedded_experiments`; a trailing ``.toml`` is allowed.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ConfigError
+        No embedded experiment has that name (the message lists the names).
+    """
+    files = _embedded_files()
+    stem = name.removesuffix(".toml") if isinstance(name, str) else name
+    if stem not in files:
+        raise ConfigError(f"name: must be one of {', '.join(files)}, got {name!r}")
+    return files[stem]
+
+
+def embedded_experiments() -> dict[str, str]:
+    """The experiments embedded in the package, with a one-line description each.
+
+    They are the default of ``dysonlearn run`` and the article's experiments that
+    ``dysonlearn reproduce`` runs (``<experiment>-<scale>``); the description is the first
+    line of the file, a comment. ``dysonlearn config list`` prints this.
+
+    Returns
+    -------
+    dict
+        Name (the file name without ``.toml``) -> description; ``"default"`` first.
+
+    Examples
+    --------
+    >>> "rbm-small" in embedded_experiments()
+    True
+    """
+    return {name: _description(path) for name, path in _embedded_files().items()}
+
+
+def _description(path: Path) -> str:
+    """The first line of a TOML file, a comment, without its ``#``."""
+    with path.open(encoding="utf-8") as handle:
+        first = handle.readline().strip()
+    return first.lstrip("#").strip() if first.startswith("#") else ""
 
 
 def load_experiment(source: str | Path | dict | Experiment) -> Experiment:
@@ -332,6 +398,12 @@ def parse_experiment(document: dict) -> Experiment:
     _unknown(problems, "ensemble", ensemble, ENSEMBLE_KEYS, kind)
     target_obj = _parse_target(problems, target, kind, field_names) if target else None
     scan = _parse_scan(problems, train, train_keys)
+    tables = _parse_point_tables(problems, document, train_keys, kind)
+    if tables is not None:
+        for key in scan:
+            problems.add(f"train.{key}", "a scan list cannot be combined with [[points]] "
+                         f"tables; give each point its {key} in its table", train[key])  # fmt: skip
+        scan = {}
     replicas, seed, bit_generator = _parse_ensemble(problems, ensemble)
 
     # Build every point even when other sections have problems, so that all are reported
@@ -344,7 +416,12 @@ def parse_experiment(document: dict) -> Experiment:
     # A refused [target] table was reported above: rules about the default target that
     # stands in for it would only confuse.
     target_refused = bool(target) and target_obj is None
-    points = _build_points(problems, config_class, fields, scan, section, target_refused)
+    if tables is None:
+        points = _build_points(problems, config_class, fields, scan, section, target_refused)
+    else:
+        points = _build_listed_points(problems, config_class, fields, tables, section,
+                                      target_refused)  # fmt: skip
+        scan = _listed_scan(problems, points, tables)
     if problems.ok("ensemble.replicas"):
         for config in points:
             for problem in check_replicas(config, replicas, "ensemble.replicas"):
@@ -369,6 +446,79 @@ def _parse_scan(problems: Problems, train: dict, train_keys: list[str]) -> dict:
         else:
             scan[key] = value
     return scan
+
+
+def _parse_point_tables(
+    problems: Problems, document: dict, train_keys: list[str], kind: str
+) -> list[dict] | None:
+    """The [[points]] tables, each reduced to its valid keys (None: there are none)."""
+    if "points" not in document:
+        return None
+    value = document["points"]
+    if not isinstance(value, list) or not all(isinstance(t, dict) for t in value):
+        problems.add("points", "must be an array of tables, one [[points]] table per point",
+                     value)  # fmt: skip
+        return []
+    if not value:
+        problems.add("points", "must hold at least one [[points]] table", value)
+    tables = []
+    for number, table in enumerate(value, start=1):
+        where = f"points[{number}]"  # numbered from 1, as a reader counts the tables
+        _unknown(problems, where, table, train_keys, kind)
+        clean = {}
+        for key, item in table.items():
+            if key not in train_keys:
+                continue
+            if isinstance(item, dict) or (isinstance(item, list) and key != "snapshots"):
+                problems.add(f"{where}.{key}", "must be a single value (a [[points]] table "
+                             "is one point; add a table for each further value)", item)  # fmt: skip
+            else:
+                clean[key] = item
+        tables.append(clean)
+    return tables
+
+
+def _build_listed_points(
+    problems: Problems, config_class, fields: dict, tables: list[dict], section: dict,
+    target_refused: bool,
+) -> list:  # fmt: skip
+    """One configuration per [[points]] table, its keys over those of [train]; a problem
+    with a key of a table is named by that table ("points[3].lr")."""
+    points = []
+    for number, table in enumerate(tables, start=1):
+        try:
+            points.append(config_class(**(fields | table)))
+        except ConfigError as exc:
+            for problem in exc.details:
+                if problem.field == "target" or problem.field.startswith("target."):
+                    if not target_refused:
+                        problems.record(problem)
+                elif problem.field in table:
+                    problems.record(problem.within(f"points[{number}]"))
+                else:
+                    problems.record(problem.within(section.get(problem.field, "model")))
+    return points
+
+
+def _listed_scan(problems: Problems, points: list, tables: list[dict]) -> dict:
+    """The scanned keys of [[points]] tables (those of lr, batch_size and noise that a table
+    gives) with their distinct values, ascending; two points with the same values are a
+    problem, since the values name the points."""
+    keys = [key for key in SCAN_KEYS if any(key in table for table in tables)]
+    if len(points) != len(tables):
+        return {}  # a point is invalid, reported already
+    seen = {}
+    for number, config in enumerate(points, start=1):
+        values = tuple(getattr(config, key) for key in keys)
+        if values in seen:
+            named = ", ".join(keys) if keys else "lr, batch_size and noise"
+            problems.note(
+                f"points[{number}]",
+                f"the same {named} as points[{seen[values]}]; each point must differ in "
+                "lr, batch_size or noise (they name the points)",
+            )
+        seen.setdefault(values, number)
+    return {key: sorted({getattr(config, key) for config in points}) for key in keys}
 
 
 def _parse_ensemble(problems: Problems, ensemble: dict) -> tuple[object, object, object]:

@@ -1,16 +1,23 @@
-"""The article's experiments (SPEC B.3 and C) at three scales, and the comparison table.
+"""The article's experiments at three scales, and the comparison table.
 
-RBM: lr in {0.01, 0.02, 0.04, 0.06, 0.08, 0.1} at B = 16 and B in {4, 8, 16, 32, 64} at
-lr = 0.1 (ten settings), the reference model of SPEC B.3. Teacher-student: N = 2,
-kappa = (2, 2), lr in 0.1..0.5, B in 4..64 and A in {0.05, 0.075, 0.1} around
-(lr, B, A) = (0.1, 16, 0.1).
+The experiments are TOML files embedded in the package, ``<experiment>-<scale>.toml``
+(``dysonlearn config show rbm-small`` prints one; a copy of it runs with ``dysonlearn run``
+exactly as ``reproduce`` runs it):
 
-Scales: "paper" is the article's size (7500 / 3000 replicas, 1e5 / 5000 steps; the RBM is
-meant for a cluster: --backend dask --scheduler ADDRESS); "small" runs every setting long
-enough to be stationary (600 / lr steps: the slowest RBM mode leaves x ~ 0 at a rate
-2 lr (1/kappa - 1/mu^2) per step and relaxes at 2 lr x* / kappa^2 [B.8], B.10) with
-1000 RBM replicas, under 30 minutes on two cores; "smoke" checks the pipeline end to end in
-under a minute and is not stationary.
+- RBM (``rbm``): the article's reference model, a Gaussian RBM with 10 visible and 10 hidden
+  units learning a free scalar field; lr in {0.01, 0.02, 0.04, 0.06, 0.08, 0.1} at B = 16,
+  then B in {4, 8, 32, 64} at lr = 0.1 (ten settings).
+- Teacher-student (``teacher_student``): N = 2 with a degenerate teacher, kappa = (2, 2);
+  lr in 0.1 .. 0.5, B in 4 .. 64 and the noise amplitude A in {0.05, 0.075, 0.1} around
+  (lr, B, A) = (0.1, 16, 0.1) (eleven settings).
+
+Scales (:data:`SCALES`): "smoke" checks the pipeline end to end in about a minute and is
+not stationary; "small" runs every setting long enough to be stationary (600 / lr steps for
+the RBM: its slowest mode leaves x ~ 0 at a rate of about 2 lr (1/kappa - 1/mu^2) per
+step), about 10 minutes on two cores; "paper" is the published size (7500 RBM replicas x
+1e5 steps per setting, 3000 teacher-student replicas), for a cluster (``--backend dask
+--scheduler ADDRESS``). Every scale records five snapshots in the last 40 per cent of
+training, of which the analysis pools the last three.
 """
 
 from __future__ import annotations
@@ -22,76 +29,55 @@ import numpy as np
 
 from . import store as store_module
 from .analysis import scaling_table
-from .config import RBMConfig, TeacherStudentConfig
-from .experiment import Experiment
+from .errors import ConfigError
+from .experiment import Experiment, embedded_experiment_path, load_experiment
 from .models import model_for
 
-RBM_LRS = (0.01, 0.02, 0.04, 0.06, 0.08, 0.1)
-RBM_BATCHES = (4, 8, 16, 32, 64)
-TS_LRS = (0.1, 0.2, 0.3, 0.4, 0.5)
-TS_BATCHES = (4, 8, 16, 32, 64)
-TS_NOISES = (0.05, 0.075, 0.1)
-SEED = 20250115
-
-_SCALES = {
-    # name: (rbm replicas, rbm steps(lr) or None for 600 / lr, ts replicas, ts steps)
-    "smoke": (24, lambda lr: 1000, 200, 1000),
-    "small": (1000, lambda lr: round(600 / lr), 3000, 5000),
-    "paper": (7500, lambda lr: 100_000, 3000, 5000),
+SCALES = {
+    "smoke": "checks the pipeline end to end in about a minute; not stationary",
+    "small": "every setting stationary; about 10 minutes on two cores",
+    "paper": "the published size (7500 RBM replicas x 1e5 steps per setting); for a cluster",
 }
+"""The scales of the article's experiments, with what each is for."""
 
+EXPERIMENTS = ("rbm", "teacher_student")
+"""The article's experiments, in the order ``"all"`` runs them."""
 
-def _late_snapshots(steps: int) -> tuple[int, ...]:
-    """Five snapshots in the last 40 per cent of training (plus step 0)."""
-    return tuple(round(steps * f) for f in (0.6, 0.7, 0.8, 0.9, 1.0))
-
-
-def rbm_experiment(scale: str) -> Experiment:
-    replicas, steps_for, _, _ = _SCALES[scale]
-    settings = [(lr, 16) for lr in RBM_LRS] + [(0.1, b) for b in RBM_BATCHES if b != 16]
-    points = []
-    for lr, batch in settings:
-        steps = steps_for(lr)
-        points.append(RBMConfig(lr=lr, batch_size=batch, steps=steps,
-                                snapshots=_late_snapshots(steps)))  # fmt: skip
-    scan = {"lr": list(RBM_LRS), "batch_size": list(RBM_BATCHES)}
-    return Experiment(tuple(points), scan, replicas, SEED, "SFC64", {"reproduce": "rbm"})
-
-
-def teacher_student_experiment(scale: str) -> Experiment:
-    _, _, replicas, steps = _SCALES[scale]
-    settings = [(lr, 16, 0.1) for lr in TS_LRS]
-    settings += [(0.1, b, 0.1) for b in TS_BATCHES if b != 16]
-    settings += [(0.1, 16, a) for a in TS_NOISES if a != 0.1]
-    points = tuple(
-        TeacherStudentConfig(
-            teacher=(2.0, 2.0),
-            noise=a,
-            lr=lr,
-            batch_size=b,
-            steps=steps,
-            snapshots=_late_snapshots(steps),
-        )
-        for lr, b, a in settings
-    )
-    scan = {"lr": list(TS_LRS), "batch_size": list(TS_BATCHES), "noise": list(TS_NOISES)}
-    return Experiment(points, scan, replicas, SEED, "SFC64", {"reproduce": "teacher_student"})
-
-
-# The experiments by name; "teacher-student" is an alias (the command line's spelling).
-EXPERIMENTS = {"rbm": rbm_experiment, "teacher_student": teacher_student_experiment}
+# The command line's spelling of a name.
 _ALIASES = {"teacher-student": "teacher_student"}
+
+
+def preset_name(experiment: str, scale: str) -> str:
+    """The embedded file behind one of the article's experiments at one scale.
+
+    Parameters
+    ----------
+    experiment : str
+        One of :data:`EXPERIMENTS`.
+    scale : str
+        One of :data:`SCALES`.
+
+    Returns
+    -------
+    str
+        ``"<experiment>-<scale>"``, a name of
+        :func:`dysonlearn.experiment.embedded_experiments`.
+    """
+    return f"{experiment}-{scale}"
 
 
 def article_experiments(which: str, scale: str) -> list[tuple[str, Experiment]]:
     """The article's experiments to run, with their names (the output subdirectories).
+
+    Each is read from its embedded TOML file (see :func:`preset_name`), so that what
+    ``dysonlearn config show`` prints is what runs.
 
     Parameters
     ----------
     which : str
         ``"rbm"``, ``"teacher_student"`` (or its alias ``"teacher-student"``) or ``"all"``.
     scale : str
-        ``"smoke"``, ``"small"`` or ``"paper"`` (see the module docstring).
+        ``"smoke"``, ``"small"`` or ``"paper"`` (see :data:`SCALES`).
 
     Returns
     -------
@@ -100,15 +86,25 @@ def article_experiments(which: str, scale: str) -> list[tuple[str, Experiment]]:
 
     Raises
     ------
-    ValueError
-        An unknown ``which``.
+    ConfigError
+        An unknown ``which`` or ``scale`` (a ``ValueError``).
+
+    Examples
+    --------
+    >>> [(name, len(e.points)) for name, e in article_experiments("all", "smoke")]
+    [('rbm', 10), ('teacher_student', 11)]
     """
     which = _ALIASES.get(which, which)
     if which != "all" and which not in EXPERIMENTS:
         known = ", ".join([*EXPERIMENTS, *_ALIASES, "all"])
-        raise ValueError(f"which: must be one of {known}, got {which!r}")
+        raise ConfigError(f"which: must be one of {known}, got {which!r}")
+    if scale not in SCALES:
+        raise ConfigError(f"scale: must be one of {', '.join(SCALES)}, got {scale!r}")
     names = list(EXPERIMENTS) if which == "all" else [which]
-    return [(name, EXPERIMENTS[name](scale)) for name in names]
+    return [
+        (name, load_experiment(embedded_experiment_path(preset_name(name, scale))))
+        for name in names
+    ]
 
 
 def _pm(value: float, error: float) -> str:

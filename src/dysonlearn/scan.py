@@ -24,6 +24,7 @@ from . import store as store_module
 from .errors import ConfigError
 from .experiment import Experiment, load_experiment
 from .journal import Journal
+from .progress import ScanPosition, ScanProgress
 from .result import EnsembleResult
 from .seeding import fresh_seed, point_seeds
 from .store import PointSpec
@@ -42,8 +43,10 @@ class Notice:
     kind : str
         "seed_drawn" (values: ``seed``): no seed was given, this one was drawn;
         "workers_capped" (``requested``, ``workers``): fewer workers than asked for, the
-        cores available; "resuming" (``path``, ``saved``, ``total``): a store of this run
-        holds ``saved`` of its ``total`` replicas, only the others are trained.
+        cores available; "resuming" (``path``, ``saved``, ``total``, ``left``): a store of
+        this run holds ``saved`` of its ``total`` replicas, only the ``left`` others are
+        trained; "complete" (``path``, ``total``): a store of this run holds all of it,
+        nothing is trained.
     values : dict
         The numbers of the notice.
     """
@@ -58,7 +61,10 @@ class Notice:
         if self.kind == "workers_capped":
             return (f"workers: {v['requested']} capped at {v['workers']}, the cores available "
                     "(oversubscribe=True allows more)")  # fmt: skip
-        return f"resuming the run in {v['path']} ({v['saved']} of {v['total']} replicas saved)"
+        if self.kind == "complete":
+            return f"{v['path']} holds this run complete ({v['total']} replicas): nothing to train"
+        return (f"resuming the run in {v['path']}: {v['saved']} of {v['total']} replicas saved, "
+                f"training the other {v['left']}")  # fmt: skip
 
 
 def _tell(notify, notice: Notice) -> None:
@@ -196,10 +202,30 @@ def _png_software(path: Path) -> str:
         return ""
 
 
-def _point_desc(spec: PointSpec) -> str:
-    from .report import point_label
+# Scan parameters in the label of a progress bar, by the symbols of the documentation.
+_SYMBOLS = {"batch_size": "B", "noise": "A"}
 
-    return point_label(dict(spec.params)) if spec.params else "dysonlearn"
+
+def _point_desc(spec: PointSpec) -> str:
+    """A point's label for progress: ``lr=0.1 B=16``."""
+    text = " ".join(f"{_SYMBOLS.get(k, k)}={v}" for k, v in spec.params)
+    return text or "dysonlearn"
+
+
+def _scan_progress(progress, specs: list[PointSpec], run_store) -> list:
+    """The ``progress`` argument of each point: with ``progress=True`` and several points,
+    each point's bar says its place in the scan and the scan's time left."""
+    if progress is not True or len(specs) < 2:
+        return [progress] * len(specs)
+    from .models import model_for
+
+    work = [
+        int((~run_store.done(spec.name)).sum()) * spec.config.steps
+        * model_for(spec.config).cost_per_replica_step(spec.config)
+        for spec in specs
+    ]  # fmt: skip
+    scan = ScanProgress(work)
+    return [ScanPosition(scan, i) for i in range(len(specs))]
 
 
 def run_experiment(
@@ -230,7 +256,9 @@ def run_experiment(
         Worker processes (default: all cores; at most the cores available unless
         ``oversubscribe``, and at most the blocks of a point).
     progress : bool or callable
-        True: a bar (or log lines) per point; False: nothing; a callable: called as
+        True: a bar (or log lines) per point, labelled with its place in the scan and its
+        parameters (``[3/6] lr=0.1 B=16``), with the time left for the whole scan;
+        False: nothing; a callable: called as
         ``progress(n)`` with each increment n of replica-steps done, over all points. An
         exception it raises stops the run, with the finished blocks saved.
     overwrite : bool
@@ -281,12 +309,16 @@ def run_experiment(
             _remove_old_outputs(outdir)
         saved, total = run_store.saved()
         if run_store.resumed and saved < total:
-            _tell(notify, Notice("resuming", {"path": path, "saved": saved, "total": total}))
+            _tell(notify, Notice("resuming", {"path": path, "saved": saved, "total": total,
+                                              "left": total - saved}))  # fmt: skip
+        elif run_store.resumed:
+            _tell(notify, Notice("complete", {"path": path, "total": total}))
         try:
-            for spec in specs:
+            for spec, shown in zip(specs, _scan_progress(progress, specs, run_store),
+                                   strict=True):  # fmt: skip
                 ensemble.execute_point(
                     spec, ensemble.StoreSink(run_store, spec), backend=backend,
-                    workers=workers, progress=progress, scheduler=scheduler,
+                    workers=workers, progress=shown, scheduler=scheduler,
                     scheduler_timeout=scheduler_timeout, desc=_point_desc(spec),
                 )  # fmt: skip
                 run_store.consolidate()

@@ -115,6 +115,67 @@ def _canonical(record) -> str:
     return json.dumps(record, sort_keys=True)
 
 
+def _shown(values: list) -> str:
+    """The distinct values of a setting over the points, in order, shortly."""
+    distinct = []
+    for value in values:
+        text = value if isinstance(value, str) else _canonical(value)
+        if text not in distinct:
+            distinct.append(text)
+    if len(distinct) > 6:
+        distinct = [*distinct[:5], f"... ({len(distinct)} values)"]
+    text = ", ".join(distinct)
+    text = text if len(text) <= 80 else text[:77] + "..."
+    return text if len(distinct) == 1 else f"[{text}]"
+
+
+def run_differences(stored: list, new: list, stored_seed=None, new_seed=None) -> list[str]:
+    """What differs between the run a store holds and a new one, in words.
+
+    Parameters
+    ----------
+    stored, new : list of dict
+        The runs' point records (:meth:`PointSpec.run_record`), in scan order.
+    stored_seed, new_seed : int or str, optional
+        The runs' root seeds, if known.
+
+    Returns
+    -------
+    list of str
+        One phrase per differing setting, stored value first, e.g.
+        ``"lr: [0.05, 0.1] -> [0.1, 0.3]"`` (the distinct values over the points, in
+        order); empty when the runs are the same.
+    """
+    found = []
+    if len(stored) != len(new):
+        found.append(f"points: {len(stored)} -> {len(new)}")
+    configs = [[r.get("config", {}) for r in run] for run in (stored, new)]
+    kinds = [_shown([c.get("kind") for c in run]) for run in configs]
+    if kinds[0] != kinds[1]:
+        return [*found, f"model kind: {kinds[0]} -> {kinds[1]}"]
+    keys = []
+    for config in configs[0] + configs[1]:
+        keys += [k for k in config if k != "kind" and k not in keys]
+    values = [(key, [c.get(key) for c in configs[0]], [c.get(key) for c in configs[1]])
+              for key in keys]  # fmt: skip
+    values += [(key, [r.get(key) for r in stored], [r.get(key) for r in new])
+               for key in ("replicas", "bit_generator", "normal_method", "keep_weights")]  # fmt: skip
+    for key, old, now in values:
+        # Point by point when the counts agree; otherwise the values taken, which differ
+        # only for the settings that changed.
+        same = _canonical(old) == _canonical(now) if len(old) == len(now) else (
+            _shown(old) == _shown(now))  # fmt: skip
+        if not same:
+            found.append(f"{key}: {_shown(old)} -> {_shown(now)}")
+    common = min(len(stored), len(new))  # point i's seed depends on the root seed and i
+    if [r.get("seed") for r in stored[:common]] != [r.get("seed") for r in new[:common]]:
+        if stored_seed is not None and new_seed is not None and str(stored_seed) != str(new_seed):
+            found.append(f"seed: {stored_seed} -> {new_seed}")
+        else:
+            found.append("seed: the points' seeds differ")
+    return found
+
+
 def _manifest(points: list[PointSpec], root_seed: int) -> dict:
     return {
         "format": FORMAT,
@@ -843,11 +904,11 @@ class RunStore:
             self.journal.clear()
         elif self.journal.exists():
             stored = self.journal.read_manifest()
-            self._check_same_run(stored.get("run"))
+            self._check_same_run(stored.get("run"), stored.get("seed"))
             manifest, self.resumed = stored, True
         elif self.path.exists():
             stored = _manifest_from_view(self.path)
-            self._check_same_run(stored["run"])
+            self._check_same_run(stored["run"], stored.get("seed"))
             manifest, self.resumed = stored, True
         old = _readable_old_view(self.path, manifest) if self.resumed else None
         if self.resumed and old is None and self.path.exists() and not self.journal.blocks():
@@ -871,13 +932,17 @@ class RunStore:
         if old is None or self.journal.blocks():  # no view of this run yet, or one behind
             self._rebuild()
 
-    def _check_same_run(self, stored_run) -> None:
+    def _check_same_run(self, stored_run, stored_seed=None) -> None:
         run = [p.run_record() for p in self.points]
         if _canonical(stored_run) != _canonical(run):
+            differences = "; ".join(
+                run_differences(stored_run if isinstance(stored_run, list) else [], run,
+                                stored_seed, self.root_seed)  # fmt: skip
+            ) or "its records differ"
             raise StoreError(
-                f"output: {str(self.path)!r} holds a different run (configuration, seed or "
-                "replicas differ); pass --overwrite (overwrite=True) to replace it, or "
-                "choose another output"
+                f"output: {str(self.path)!r} holds a different run (stored -> this run: "
+                f"{differences}); pass "
+                "--overwrite (overwrite=True) to replace it, or choose another output"
             )
 
     def done(self, name: str) -> np.ndarray:
