@@ -51,7 +51,7 @@ def test_run_a_scan_writes_summaries(tmp_path, capsys):
     assert stats["replicas"] == 6 and len(stats["levels"]) == 4
     # x* = mu^2 - kappa = 4, 3, 3, 2: one degenerate pair, modes 1 and 2 of the sorted levels.
     assert [p["modes"] for p in stats["pairs"]] == [[1, 2]]
-    assert "## lr=0.1 (rbm)" in (out / "summary.md").read_text()
+    assert "## alpha=0.1 (rbm)" in (out / "summary.md").read_text()
     assert (out / "results.h5").stat().st_size > 0
     assert any(out.glob("*.png"))
     assert capsys.readouterr().out == ""  # --quiet

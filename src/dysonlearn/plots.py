@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
+import textwrap
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -831,10 +832,60 @@ def _slug(config) -> str:
     return slug + (f"_A{noise:g}" if noise is not None else "")
 
 
+FIGURE_FORMATS = ("png", "pdf", "svg")
+"""The file formats :func:`save_figures` writes."""
+DPI_RANGE = (20, 1200)
+"""The resolutions :func:`save_figures` accepts (a page-wide figure at 1200 dpi is 8400
+pixels wide)."""
+
+
+def check_figure_options(problems, format: str = "png", dpi: int | None = None) -> bool:
+    """Check a figure format and resolution, recording each problem in ``problems``.
+
+    Parameters
+    ----------
+    problems : dysonlearn.validation.Problems
+        Where a problem is recorded ("format: ...", "dpi: ...").
+    format : str
+        One of :data:`FIGURE_FORMATS`.
+    dpi : int or None
+        An integer in :data:`DPI_RANGE`, or None for :data:`DPI`.
+
+    Returns
+    -------
+    bool
+        Whether both are valid.
+    """
+    from .validation import check_choice, check_int
+
+    ok = check_choice(problems, "format", format, FIGURE_FORMATS)
+    if dpi is not None:
+        ok = check_int(problems, "dpi", dpi, *DPI_RANGE) and ok
+    return ok
+
+
+def _metadata(format: str) -> dict:
+    """What save_figures writes into a figure file to say that dysonlearn drew it."""
+    tag = f"{FIGURE_SOFTWARE} {__version__}"
+    return {"Software": tag} if format == "png" else {"Creator": tag}
+
+
+def _warn_on(fig: Figure, warnings_: list[str]) -> None:
+    """A short note at the foot of a figure: how many warnings, where they are told."""
+    if not warnings_:
+        return
+    first = warnings_[0].split(":")[0] if len(warnings_) > 1 else warnings_[0]
+    text = (f"warning: {warnings_[0]}" if len(warnings_) == 1 else
+            f"{len(warnings_)} warnings ({first}, ...): see summary.md")  # fmt: skip
+    fig.text(0.005, 0.003, "\n".join(textwrap.wrap(text, 150)), fontsize=5.5, color="C3",
+             ha="left", va="bottom")  # fmt: skip
+
+
 def save_figures(
-    results, outdir, snapshots: int = 1, dpi: int = DPI, per_point: bool = True, fits=None
-) -> list[Path]:
-    """Write every figure that applies to ``results`` as PNG files in ``outdir``.
+    results, outdir, snapshots: int = 1, dpi: int | None = None, per_point: bool = True,
+    fits=None, format: str = "png", summary: dict | None = None,
+) -> list[Path]:  # fmt: skip
+    """Write every figure that applies to ``results`` in ``outdir``.
 
     Per result (unless ``per_point`` is False and there are several, which saves most of the
     time of a scan): ``histograms``, ``spacings``, ``trajectories`` and the model's own
@@ -842,7 +893,9 @@ def save_figures(
     suffixed ``_<index>_lr<lr>_B<B>[_A<noise>]`` for a scan. Once: the models' own scan
     figures (:meth:`~dysonlearn.models.Model.scan_figures`: ``target_spectrum`` and
     ``fokker_planck`` of the first RBM point, ``teacher_student_scaling``), then ``scaling``
-    and ``lambda_ratio`` when there are degenerate pairs.
+    and ``lambda_ratio`` when there are degenerate pairs. A figure of a point with warnings
+    (a fit the data do not support, levels still moving) says so at its foot, as do the
+    scan figures for the scan's slopes.
 
     Parameters
     ----------
@@ -852,39 +905,63 @@ def save_figures(
         Made if missing.
     snapshots : int
         Pool the last ``snapshots`` snapshots.
-    dpi : int
-        Resolution of the PNG files.
+    dpi : int, optional
+        Resolution (default :data:`DPI`; PDF and SVG keep text and lines as vectors).
     per_point : bool
         Write the per-point figures of a scan.
     fits : list, optional
         Each point's :func:`dysonlearn.analysis.summary.point_fits`, if the caller has them
         (the summary does): the figures then fit nothing again.
+    format : {"png", "pdf", "svg"}
+        The file format (and suffix). Each file records that dysonlearn drew it (PNG
+        "Software", PDF "Creator", SVG ``dc:creator``).
+    summary : dict, optional
+        :func:`dysonlearn.report.build_summary` of the same results and pooling, for the
+        warnings (made here when not given).
 
     Returns
     -------
     list of pathlib.Path
         The files written.
+
+    Raises
+    ------
+    ConfigError
+        ``format`` or ``dpi`` not allowed.
     """
+    from .report import build_summary
+    from .validation import Problems
+
+    problems = Problems()
+    check_figure_options(problems, format, dpi)
+    problems.raise_if_any()
+    dpi = DPI if dpi is None else dpi
     results = _as_list(results)
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     written = []
 
-    def save(fig: Figure, name: str) -> None:
-        path = outdir / f"{name}.png"
-        fig.savefig(path, dpi=dpi, metadata={"Software": f"{FIGURE_SOFTWARE} {__version__}"})
+    def save(fig: Figure, name: str, warnings_: list[str] = ()) -> None:
+        _warn_on(fig, list(warnings_))
+        path = outdir / f"{name}.{format}"
+        fig.savefig(path, dpi=dpi, format=format, metadata=_metadata(format))
         written.append(path)
 
     # One fit per point, shared by its spacing figure and the scaling table (a point with
     # too few replicas has none: its spacing figure says so).
     if fits is None:
         fits = [point_fits(result, snapshots) for result in results]
+    if summary is None:
+        summary = build_summary(results, [{} for _ in results], snapshots, fits)
+    point_warnings = [point.get("warnings", []) for point in summary["points"]]
+    scan_warnings = (summary.get("scaling") or {}).get("warnings", [])
     scan = len(results) > 1
     for index, result in enumerate(results if per_point or not scan else []):
         tag = f"_{index:02d}_{_slug(result.config)}" if scan else ""
-        save(learnt_histograms(result), f"histograms{tag}")
-        save(spacing_figure(result, snapshots, fits[index]), f"spacings{tag}")
-        save(trajectories_figure(result), f"trajectories{tag}")
+        warned = point_warnings[index]
+        save(learnt_histograms(result), f"histograms{tag}", warned)
+        save(spacing_figure(result, snapshots, fits[index]), f"spacings{tag}", warned)
+        save(trajectories_figure(result), f"trajectories{tag}", warned)
         for name, fig in model_for(result.config).point_figures(result):
             save(fig, f"{name}{tag}")
     for model, points in _by_model(results).items():
@@ -896,7 +973,7 @@ def save_figures(
         warnings.warn(f"scaling: figures skipped ({exc})", stacklevel=2)
         table = None
     if table is not None and table.pairs:
-        save(scaling_figure(results, snapshots, table=table), "scaling")
+        save(scaling_figure(results, snapshots, table=table), "scaling", scan_warnings)
         save(lambda_ratio_figure(results, snapshots, table=table), "lambda_ratio")
     return written
 
@@ -912,6 +989,9 @@ def _by_model(results) -> dict:
 __all__ = [
     "COLUMN",
     "DPI",
+    "DPI_RANGE",
+    "FIGURE_FORMATS",
+    "check_figure_options",
     "PAGE",
     "fokker_planck_figure",
     "lambda_ratio_figure",
