@@ -181,9 +181,9 @@ def target_spectrum(target, mu: float | None = None) -> Figure:
     kappa: the order reverses.
     """
     kappa = np.sort(np.asarray(target.spectrum, dtype=np.float64))
-    columns = [(r"$\kappa_k$ [B.5]", kappa)]
+    columns = [(r"target $\kappa_k$", kappa)]
     if mu is not None:
-        columns.append((r"$x^*=\mu^2-\kappa_k$ [B.4]", np.sort(mu**2 - kappa)))
+        columns.append((r"$x^*=\mu^2-\kappa_k$", np.sort(mu**2 - kappa)))
     fig, axes = _figure(COLUMN, 2.8)
     ax = axes[0, 0]
     for col, (_, levels) in enumerate(columns):
@@ -219,36 +219,138 @@ def target_spectrum(target, mu: float | None = None) -> Figure:
     return fig
 
 
+# Levels whose spread together fills less than this share of the range from the lowest to
+# the highest are drawn in panels of their own (one axis would show only thin spikes).
+_THIN = 0.05
+# More clusters than this stay on one axis (panels would be too narrow to read).
+_MAX_PANELS = 4
+
+
+def _clusters(eigs: np.ndarray, config) -> list[list[int]]:
+    """The modes, cut into clusters of nearby degenerate groups when the groups are far
+    apart compared with their spread (one cluster otherwise).
+
+    Parameters
+    ----------
+    eigs : numpy.ndarray
+        (R, ..., N) the usable replicas' eigenvalues.
+    config : model configuration
+        Its stationary levels define the degenerate groups.
+
+    Returns
+    -------
+    list of list of int
+        The modes of each cluster, ascending.
+    """
+    groups = [list(g) for g in analysis.degenerate_groups(config.stationary_levels)]
+    values = [np.asarray(eigs)[..., g].ravel() for g in groups]
+    values = [v[np.isfinite(v)] for v in values]
+    if len(groups) < 2 or any(v.size == 0 for v in values):
+        return [sum(groups, [])]
+    spans = [np.quantile(v, [0.001, 0.999]) for v in values]
+    clusters, bounds = [list(groups[0])], [list(spans[0])]
+    for group, (lo, hi) in zip(groups[1:], spans[1:]):
+        width = max(bounds[-1][1] - bounds[-1][0], hi - lo)
+        if lo - bounds[-1][1] < 2 * width:  # close: the same panel
+            clusters[-1] += group
+            bounds[-1] = [min(bounds[-1][0], lo), max(bounds[-1][1], hi)]
+        else:
+            clusters.append(list(group))
+            bounds.append([lo, hi])
+    total = bounds[-1][1] - bounds[0][0]
+    filled = sum(hi - lo for lo, hi in bounds)
+    if len(clusters) == 1 or len(clusters) > _MAX_PANELS or filled > _THIN * total:
+        return [sum(groups, [])]
+    return clusters
+
+
+def _break_marks(axes, vertical: bool = False) -> None:
+    """Hide the spines between panels of one broken axis and draw the usual // marks."""
+    marks = {"marker": [(-1, -0.5), (1, 0.5)], "markersize": 6, "linestyle": "none",
+             "color": "k", "mec": "k", "mew": 0.6, "clip_on": False}  # fmt: skip
+    for first, second in zip(axes[:-1], axes[1:]):
+        if vertical:  # stacked: the top panel holds the higher levels
+            first.spines.bottom.set_visible(False)
+            second.spines.top.set_visible(False)
+            first.tick_params(bottom=False, labelbottom=False)
+            second.tick_params(top=False)
+            first.plot([0, 1], [0, 0], transform=first.transAxes, **marks)
+            second.plot([0, 1], [1, 1], transform=second.transAxes, **marks)
+        else:
+            first.spines.right.set_visible(False)
+            second.spines.left.set_visible(False)
+            first.tick_params(right=False)
+            second.tick_params(left=False, labelleft=False)
+            first.plot([1, 1], [0, 1], transform=first.transAxes, **marks)
+            second.plot([0, 0], [0, 1], transform=second.transAxes, **marks)
+
+
 @_styled
 def learnt_histograms(result, snapshot: int = -1) -> Figure:
     """Histogram of all learnt eigenvalues at one snapshot, with the stationary levels x*
-    [B.4] (article Fig. 3). The bin width is the median over the degenerate groups of each
-    group's own Freedman-Diaconis width (SPEC D): the width of all levels pooled would blur
-    them together."""
+    (article Fig. 3). The bin width is the median over the degenerate groups of each
+    group's own Freedman-Diaconis width: the width of all levels pooled would blur them
+    together. Groups of levels far apart compared with their spread are drawn in panels of
+    their own, side by side on one broken axis.
+
+    Parameters
+    ----------
+    result : EnsembleResult
+        One scan point.
+    snapshot : int
+        The snapshot drawn (default: the last).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     config = result.config
+    labels = model_for(config).labels_for(config)
     eigs = _usable(result)[:, snapshot, :]
-    fig, axes = _figure(COLUMN, 2.3)
-    ax = axes[0, 0]
     step = int(np.asarray(result.steps)[snapshot])
-    ax.set_title(f"{_describe(config)}, step {step}, {_replicas_text(result, eigs.shape[0])}")
+    title = f"{_describe(config)}\nstep {step}, {_replicas_text(result, eigs.shape[0])}"
     if eigs.shape[0] < 2:
-        _note(ax, _nothing_usable(result, eigs.shape[0]))
+        fig, axes = _figure(COLUMN, 2.3)
+        axes[0, 0].set_title(title)
+        _note(axes[0, 0], _nothing_usable(result, eigs.shape[0]))
         return fig
-    widths = [
-        np.diff(analysis.freedman_diaconis_bins(eigs[:, list(g)]))[0]
-        for g in analysis.degenerate_groups(config.stationary_levels)
-    ]
-    lo, hi = eigs.min(), eigs.max()
-    width = max(float(np.median(widths)), (hi - lo) / 400)
-    edges = lo + width * np.arange(math.ceil((hi - lo) / width) + 1)
-    ax.hist(eigs.ravel(), bins=edges, density=True, **_HIST, label="learnt eigenvalues")
-    for k, level in enumerate(np.unique(config.stationary_levels)):
-        label = model_for(config).labels_for(config).level_label if k == 0 else None
-        ax.axvline(level, ymax=0.82, color="C3", ls="--", lw=0.7, label=label)
-    ax.set_xlabel(model_for(config).labels_for(config).eigenvalue_label)
-    ax.set_ylabel(r"density $\rho(x)$")
-    ax.set_ylim(0, ax.get_ylim()[1] * 1.3)  # a strip at the top for the legend
-    ax.legend(loc="upper center", ncols=2)
+    clusters = _clusters(eigs, config)
+    fig, axes = _figure(COLUMN, 2.3, 1, len(clusters), sharey=True)
+    axes = list(axes[0])
+    if len(clusters) == 1:
+        axes[0].set_title(title)
+        axes[0].set_xlabel(labels.eigenvalue_label)
+    else:
+        fig.suptitle(title)
+        fig.supxlabel(labels.eigenvalue_label + " (broken axis)", fontsize=8)
+        fig.get_layout_engine().set(wspace=0.0, w_pad=0.02)
+    stationary = model_for(config).stationary_levels(config)
+    for n, (ax, modes) in enumerate(zip(axes, clusters)):
+        part = eigs[:, modes]
+        widths = [
+            np.diff(analysis.freedman_diaconis_bins(eigs[:, list(g)]))[0]
+            for g in analysis.degenerate_groups(stationary[modes])
+            for g in [[modes[i] for i in g]]
+        ]
+        lo, hi = part.min(), part.max()
+        width = max(float(np.median(widths)), (hi - lo) / 400)
+        edges = lo + width * np.arange(math.ceil((hi - lo) / width) + 1)
+        ax.hist(part.ravel(), bins=edges, density=True, **_HIST,
+                label="learnt eigenvalues" if n == 0 else None)  # fmt: skip
+        for level in np.unique(stationary[modes]):
+            ax.axvline(level, ymax=0.82, color="C3", ls="--", lw=0.7,
+                       label=labels.level_label if n == 0 and level == stationary[modes[0]]
+                       else None)  # fmt: skip
+        if len(clusters) > 1:
+            ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(3))
+    axes[0].set_ylabel(r"density $\rho(x)$")
+    axes[0].set_ylim(0, axes[0].get_ylim()[1] * 1.3)  # a strip at the top for the legend
+    if len(clusters) > 1:
+        _break_marks(axes)
+        axes[0].set_ylim(0, axes[0].get_ylim()[1] * 1.15)  # room for a legend of two rows
+        axes[0].legend(loc="upper left")
+    else:
+        axes[0].legend(loc="upper center", ncols=2)
     return fig
 
 
@@ -320,7 +422,8 @@ def _pair_panels(row, late: np.ndarray, modes: tuple[int, int], group, level: fl
     wig, pair = group.wigner, group.pair
     edges = _hist(ax_s, spacing)
     grid = np.linspace(0, max(edges[-1], 3 * wig.mean), 300)
-    ax_s.plot(grid, analysis.spacing_pdf(grid, wig.mean), color="C0", label="[A.8]")
+    ax_s.plot(grid, analysis.spacing_pdf(grid, wig.mean), color="C0",
+              label=r"$P(S)$ at the fitted $\langle S\rangle$")  # fmt: skip
     ax_s.text(
         s=rf"$\langle S\rangle={_pm(wig.mean, wig.mean_err)}$",
         transform=ax_s.transAxes,
@@ -329,14 +432,15 @@ def _pair_panels(row, late: np.ndarray, modes: tuple[int, int], group, level: fl
     ax_s.set(xlabel=rf"spacing $S=x_{{{j}}}-x_{{{i}}}$", ylabel=r"$P(S)$")
     edges = _hist(ax_n, spacing / wig.mean)
     grid = np.linspace(0, max(edges[-1], 3.0), 300)
-    ax_n.plot(grid, analysis.wigner_surmise(grid), color="C0", label="Wigner [A.9]")
+    ax_n.plot(grid, analysis.wigner_surmise(grid), color="C0", label="Wigner surmise")
     ax_n.plot(grid, np.exp(-grid), color="0.5", ls=":", label=r"Poisson $e^{-s}$")
     ax_n.text(s=f"KS $p={wig.ks_pvalue:.2g}$", transform=ax_n.transAxes, **_CORNER)
     ax_n.set(xlabel=r"$s=S/\langle S\rangle$", ylabel=r"$P(s)$")
     edges = _hist(ax_x, late[:, :, [i, j]])
     grid = np.linspace(edges[0], edges[-1], 300)
     ax_x.plot(
-        grid, analysis.semicircle2_pdf(grid, pair.x0, pair.sigma), color="C1", label="[A.10]"
+        grid, analysis.semicircle2_pdf(grid, pair.x0, pair.sigma), color="C1",
+        label="two-level\nsemicircle fit",
     )
     ax_x.text(s=_fit_label(pair), transform=ax_x.transAxes, **_CORNER)
     ax_x.axvline(level, ymax=0.66, color="C3", ls="--", lw=0.7, label=r"$x^*$")
@@ -356,7 +460,8 @@ def _single_panel(ax, late: np.ndarray, mode: int, group, level: float, empty: s
     fit = group.gaussians[0]
     edges = _hist(ax, late[:, :, mode])
     grid = np.linspace(edges[0], edges[-1], 300)
-    ax.plot(grid, analysis.gaussian_pdf(grid, fit.x0, fit.sigma), color="C2", label="Gaussian")
+    ax.plot(grid, analysis.gaussian_pdf(grid, fit.x0, fit.sigma), color="C2",
+            label="Gaussian fit")  # fmt: skip
     ax.text(s=_fit_label(fit), transform=ax.transAxes, **_CORNER)
     ax.axvline(level, ymax=0.66, color="C3", ls="--", lw=0.7, label=r"$x^*$")
     ax.set(xlabel=rf"$x_{{{mode}}}$", ylabel=r"$\rho(x)$")
@@ -433,7 +538,7 @@ def scaling_figure(results, snapshots: int = 1, table=None) -> Figure:
     level = np.array([p.level for p in table.pairs])
     panels = [
         (axes[0], spacing, table.spacing_slope, r"$\langle S\rangle$"),
-        (axes[1], width, table.width_slope, r"$\sqrt{\pi}\,\sigma$ [A.10]"),
+        (axes[1], width, table.width_slope, r"$\sqrt{\pi}\,\sigma$"),
     ]
     for ax, (y, yerr), fit, ylabel in panels:
         _scaling_panel(ax, scale, level, y, yerr, fit, model.predicted_slope(config),
@@ -489,7 +594,7 @@ def _spacing_vs_width_panel(ax, level, spacing, width, fit) -> None:
     if fit is not None:
         ax.plot(line, fit.slope * line, color="k", lw=0.8, label="fit")
     _fit_text(ax, fit)
-    ax.plot(line, line, color="0.5", lw=0.8, ls=":", label="slope 1 [A.8]")
+    ax.plot(line, line, color="0.5", lw=0.8, ls=":", label="prediction: slope 1")
     ax.set(
         xlabel=r"$\sqrt{\pi}\,\sigma$",
         ylabel=r"$\langle S\rangle$",
@@ -591,7 +696,7 @@ def _potential_panel(ax, mode, top: float) -> None:
     ax.axvline(x_star, color="C3", ls="--", lw=0.7, label=r"$x^*=\mu^2-\kappa$")
     ax.set(
         xlabel="$x$",
-        ylabel=r"$V(x)-V(x^*)$ [B.11]",
+        ylabel=r"potential $V(x)-V(x^*)$",
         xlim=(0, right),
         ylim=(-0.15 * barrier, 3 * barrier),
     )
@@ -603,7 +708,7 @@ def _stationary_panel(ax, mode, top: float, D: float) -> None:
     x_star = mode.x_star
     spread = math.sqrt(D / mode.omega)
     x = np.linspace(max(0.0, x_star - 6 * spread), min(top, x_star + 6 * spread), 800)[:-1]
-    ax.plot(x, mode.stationary_pdf(x), color="C0", label=r"$P=\psi_0^2$ [B.12]")
+    ax.plot(x, mode.stationary_pdf(x), color="C0", label=r"stationary $P=\psi_0^2$")
     harmonic = analysis.gaussian_pdf(x, x_star, spread)
     ax.plot(x, harmonic, color="0.5", ls=":", label=r"Gaussian, var $D/\omega$")
     ax.set(xlabel="$x$", ylabel=r"$P_\mathrm{stat}(x)$", xlim=(x[0], x[-1]))
@@ -623,7 +728,8 @@ def _schrodinger_panel(ax, mode, top: float, levels: int) -> None:
     pad = 0.05 * (x[inside[-1]] - x[inside[0]])
     lo, hi = max(0.0, x[inside[0]] - pad), min(x[-1], x[inside[-1]] + pad)
     x = np.linspace(lo, hi, 1000)
-    ax.plot(x, mode.schrodinger_potential(x), color="k", lw=0.9, label="$U(x)$ [B.13]")
+    ax.plot(x, mode.schrodinger_potential(x), color="k", lw=0.9,
+            label=r"Schrödinger potential $V_S(x)$")  # fmt: skip
     psi = np.asarray(mode.eigenfunctions(levels, x), dtype=np.float64)
     psi[psi == 0] = np.nan  # outside the grid of the eigenproblem (e.g. its basin of x*)
     amplitude = 0.35 * np.min(np.diff(energies)) if levels > 1 else 0.35 * omega
@@ -642,7 +748,7 @@ def _schrodinger_panel(ax, mode, top: float, levels: int) -> None:
     ax.plot([], [], color="0.5", ls=":", lw=0.7, label=r"$n\,\omega$ (harmonic)")
     ax.set(
         xlabel="$x$",
-        ylabel=r"$U(x)$, $E_n$",
+        ylabel=r"$V_S(x)$, $E_n$",
         xlim=(lo, hi),
         ylim=(floor - 0.05 * (ceiling - floor), ceiling),
     )
@@ -682,7 +788,7 @@ def teacher_student_scaling(results, snapshots: int = 1) -> Figure:
         return fig
     x, s, err, lr = np.array(rows).T
     line = np.array([0, x.max() * 1.08])
-    ax.plot(line, line, color="k", lw=0.8, label=r"[C.3], $\alpha\to0$")
+    ax.plot(line, line, color="k", lw=0.8, label=r"prediction at $\alpha\to0$")
     for n, rate in enumerate(np.unique(lr)):
         at = lr == rate
         ax.errorbar(
@@ -700,11 +806,13 @@ def teacher_student_scaling(results, snapshots: int = 1) -> Figure:
             color=f"C{n}",
             ms=3,
         )
-    ax.plot([], [], color="0.4", lw=0.7, ls="--", label=r"$\times 1/\sqrt{1-\alpha/2}$")
+    ax.plot([], [], color="0.4", lw=0.7, ls="--",
+            label=r"prediction $\times f$, $f=1/\sqrt{1-\alpha/2}$")  # fmt: skip
     ax.set(ylabel=r"$\langle S\rangle$", xlim=(0, line[1]), ylim=(0, None))
     ax.legend(loc="upper left")
     ax_r.axhline(1, color="k", lw=0.8)
-    ax_r.set(xlabel=r"$\sqrt{\pi\alpha A^2/B}$", ylabel=r"$\langle S\rangle$ / [C.3]")
+    ax_r.set(xlabel=r"$\sqrt{\pi\alpha A^2/B}$",
+             ylabel=r"$\langle S\rangle\,/\,(f\sqrt{\pi\alpha A^2/B})$")  # fmt: skip
     return fig
 
 
@@ -769,7 +877,7 @@ def marchenko_pastur_figure(result) -> Figure:
         grid,
         analysis.marchenko_pastur_pdf(grid, ratio, sigma_w),
         color="C0",
-        label=rf"Marchenko-Pastur [B.7], $c={ratio:.3g}$",
+        label=rf"Marchenko-Pastur, $c={ratio:.3g}$",
     )
     heights = np.histogram(start, edges, density=True)[0]
     ax.set_ylim(0, 1.35 * heights.max())
@@ -781,48 +889,106 @@ def marchenko_pastur_figure(result) -> Figure:
     return fig
 
 
+# With at least this many snapshots, lines join them; with fewer, the snapshots are drawn
+# as markers only: a straight line between two distant snapshots is not the dynamics.
+DENSE_SNAPSHOTS = 20
+
+
 @_styled
 def trajectories_figure(result, replicas: int = 20) -> Figure:
-    """The learnt eigenvalues over training: per mode, the mean over the surviving replicas with
-    a band of one standard deviation, ``replicas`` single replicas as thin lines, and the
-    stationary levels x* [B.4] (dashed). Modes of one degenerate group share a colour."""
+    """The learnt eigenvalues over training, at the recorded snapshots.
+
+    Per mode, the mean over the surviving replicas with one standard deviation, and
+    ``replicas`` single replicas, and the stationary levels x* (dashed). Modes of one
+    degenerate group share a colour. With fewer than :data:`DENSE_SNAPSHOTS` snapshots
+    nothing joins them (markers and error bars only, and the legend says so): a line
+    between distant snapshots would suggest a path the data do not show. Levels far apart
+    compared with their spread get panels of their own, stacked on one broken axis.
+
+    Parameters
+    ----------
+    result : EnsembleResult
+        One scan point.
+    replicas : int
+        How many single replicas to draw.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
     config = result.config
+    labels = model_for(config).labels_for(config)
     eigs = _usable(result)
     steps = np.asarray(result.steps)
-    fig, axes = _figure(COLUMN, 2.8)
-    ax = axes[0, 0]
-    ax.set_title(f"{_describe(config)}, {_replicas_text(result, eigs.shape[0])}")
-    for level in np.unique(config.stationary_levels):
-        ax.axhline(level, color="0.3", ls="--", lw=0.6)
+    title = f"{_describe(config)}\n{_replicas_text(result, eigs.shape[0])}"
     if eigs.shape[0] == 0:
-        _note(ax, _nothing_usable(result, 0))
+        fig, axes = _figure(COLUMN, 2.8)
+        axes[0, 0].set_title(title)
+        for level in np.unique(config.stationary_levels):
+            axes[0, 0].axhline(level, color="0.3", ls="--", lw=0.6)
+        _note(axes[0, 0], _nothing_usable(result, 0))
         return fig
+    # Panels from where the levels are after the start (step 0 is far from all of them).
+    later = eigs[:, 1:] if steps.size > 1 else eigs
+    clusters = _clusters(later, config)[::-1]  # the highest levels in the top panel
+    fig, axes = _figure(COLUMN, 2.8 + 0.5 * (len(clusters) - 1), len(clusters), 1, sharex=True)
+    axes = list(axes[:, 0])
+    fig.suptitle(title)
+    if len(clusters) > 1:
+        fig.get_layout_engine().set(hspace=0.0, h_pad=0.02)
+    dense = steps.size >= DENSE_SNAPSHOTS
     groups = analysis.degenerate_groups(config.stationary_levels)
+    colour = {m: f"C{n % 10}" for n, group in enumerate(groups) for m in group}
     mean, spread = eigs.mean(axis=0), eigs.std(axis=0)
-    for n, group in enumerate(groups):
-        color = f"C{n % 10}"
-        for m in group:
-            ax.plot(steps, eigs[:replicas, :, m].T, color=color, lw=0.3, alpha=0.35)
-            ax.fill_between(
-                steps,
-                mean[:, m] - spread[:, m],
-                mean[:, m] + spread[:, m],
-                color=color,
-                alpha=0.25,
-                lw=0,
-            )
-            ax.plot(steps, mean[:, m], color=color, marker="o", ms=2.5, lw=1.0)
-    model = model_for(config)
-    ax.set(
-        xlabel="training step", ylabel=model.labels_for(config).eigenvalue_label, xlim=(steps[0], steps[-1])
-    )
-    handles = [
-        Line2D([], [], color="0.3", marker="o", ms=2.5, label="mean over replicas"),
-        Patch(color="0.3", alpha=0.25, lw=0, label=r"$\pm1$ standard deviation"),
-        Line2D([], [], color="0.3", lw=0.3, label=f"{min(replicas, eigs.shape[0])} replicas"),
-        Line2D([], [], color="0.3", ls="--", lw=0.6, label=model.labels_for(config).level_label),
-    ]
+    shown = min(replicas, eigs.shape[0])
+    for ax, modes in zip(axes, clusters):
+        for level in np.unique(config.stationary_levels[modes]):
+            ax.axhline(level, color="0.3", ls="--", lw=0.6)
+        for m in modes:
+            color = colour[m]
+            if dense:
+                ax.plot(steps, eigs[:shown, :, m].T, color=color, lw=0.3, alpha=0.35)
+                ax.fill_between(steps, mean[:, m] - spread[:, m], mean[:, m] + spread[:, m],
+                                color=color, alpha=0.25, lw=0)  # fmt: skip
+                ax.plot(steps, mean[:, m], color=color, lw=1.0)
+            else:
+                jitter = (np.arange(shown) - shown / 2) * (steps[-1] - steps[0]) / 2000
+                ax.plot(steps[None, :] + jitter[:, None], eigs[:shown, :, m], ls="none",
+                        marker=".", ms=1.2, color=color, alpha=0.35)  # fmt: skip
+                ax.errorbar(steps, mean[:, m], spread[:, m], ls="none", marker="o", ms=2.5,
+                            color=color, elinewidth=0.8)  # fmt: skip
+        ax.set_xlim(steps[0] - 0.02 * (steps[-1] - steps[0]), steps[-1] * 1.02 or 1)
+        if len(clusters) > 1:
+            lo, hi = np.min(later[:, :, modes]), np.max(later[:, :, modes])
+            pad = 0.15 * (hi - lo) or 0.1 * abs(hi) or 0.1
+            ax.set_ylim(lo - pad, hi + pad)
+            ax.yaxis.set_major_locator(mpl.ticker.MaxNLocator(3))
+    if len(clusters) > 1:
+        _break_marks(axes, vertical=True)
+        fig.text(0.01, 0.005, "step 0 lies outside the panels", ha="left", va="bottom",
+                 fontsize=5.5, color="0.4")  # fmt: skip
+        fig.supylabel(labels.eigenvalue_label + " (broken axis)", fontsize=8)
+    else:
+        axes[0].set_ylabel(labels.eigenvalue_label)
+    axes[-1].set_xlabel("training step")
+    if dense:
+        handles = [
+            Line2D([], [], color="0.3", lw=1.0, label="mean over replicas"),
+            Patch(color="0.3", alpha=0.25, lw=0, label=r"$\pm1$ standard deviation"),
+            Line2D([], [], color="0.3", lw=0.3, label=f"{shown} replicas"),
+        ]
+    else:
+        handles = [
+            Line2D([], [], color="0.3", marker="o", ms=2.5, ls="none",
+                   label=r"mean $\pm1$ standard deviation"),
+            Line2D([], [], color="0.3", marker=".", ms=2, ls="none",
+                   label=f"{shown} replicas"),
+        ]  # fmt: skip
+    handles.append(Line2D([], [], color="0.3", ls="--", lw=0.6, label=labels.level_label))
     fig.legend(handles=handles, loc="outside lower center", ncols=2)
+    if not dense:
+        fig.text(0.99, 0.005, f"{steps.size} snapshots: not joined by lines", ha="right",
+                 va="bottom", fontsize=5.5, color="0.4")  # fmt: skip
     return fig
 
 
