@@ -423,12 +423,7 @@ def _pair_panels(row, late: np.ndarray, modes: tuple[int, int], group, level: fl
     edges = _hist(ax_s, spacing)
     grid = np.linspace(0, max(edges[-1], 3 * wig.mean), 300)
     ax_s.plot(grid, analysis.spacing_pdf(grid, wig.mean), color="C0",
-              label=r"$P(S)$ at the fitted $\langle S\rangle$")  # fmt: skip
-    ax_s.text(
-        s=rf"$\langle S\rangle={_pm(wig.mean, wig.mean_err)}$",
-        transform=ax_s.transAxes,
-        **_CORNER,
-    )
+              label="spacing law $P(S)$ at\n" rf"$\langle S\rangle={_pm(wig.mean, wig.mean_err)}$")  # fmt: skip
     ax_s.set(xlabel=rf"spacing $S=x_{{{j}}}-x_{{{i}}}$", ylabel=r"$P(S)$")
     edges = _hist(ax_n, spacing / wig.mean)
     grid = np.linspace(0, max(edges[-1], 3.0), 300)
@@ -567,7 +562,7 @@ def _scaling_panel(ax, scale, level, y, yerr, fit, predicted: tuple[float, str],
         )
     line = np.array([0, scale.max() * 1.08])
     if fit is not None:
-        ax.plot(line, fit.slope * line, color="k", lw=0.8, label="fit")
+        ax.plot(line, fit.slope * line, color="k", lw=0.8, label="fitted slope")
     _fit_text(ax, fit)
     ax.plot(line, slope * line, color="0.5", lw=0.8, ls=":", label=slope_label)
     ax.set(xlabel=labels[0], ylabel=labels[1], xlim=(0, line[1]))
@@ -592,7 +587,7 @@ def _spacing_vs_width_panel(ax, level, spacing, width, fit) -> None:
         )
     line = np.array([0, max(np.nanmax(width[0]), np.nanmax(spacing[0])) * 1.25])
     if fit is not None:
-        ax.plot(line, fit.slope * line, color="k", lw=0.8, label="fit")
+        ax.plot(line, fit.slope * line, color="k", lw=0.8, label="fitted slope")
     _fit_text(ax, fit)
     ax.plot(line, line, color="0.5", lw=0.8, ls=":", label="prediction: slope 1")
     ax.set(
@@ -604,14 +599,44 @@ def _spacing_vs_width_panel(ax, level, spacing, width, fit) -> None:
     ax.legend(loc="upper left")
 
 
+def _ratio_axis(results, rows) -> tuple[np.ndarray, str]:
+    """The x of every level row of :func:`lambda_ratio_figure` and its axis label: alpha / B
+    when it varies over the scan (the article's axis); alpha A^2 / B when only the noise
+    does (a noise scan has one alpha / B); alpha / B otherwise."""
+    ratios = np.array([r.ratio for r in rows])
+    noises = [r.noise for r in rows]
+    if np.unique(ratios).size == 1 and None not in noises and len(set(noises)) > 1:
+        config = results[0].config
+        symbol = model_for(config).labels_for(config).noise_symbol
+        return ratios * np.array(noises) ** 2, rf"$\alpha {symbol}^2/B$"
+    return ratios, r"$\alpha/B$"
+
+
 @_styled
 def lambda_ratio_figure(results, snapshots: int = 1, table=None) -> Figure:
-    """lambda_fit / kappa of every learnt level against lr / B (article Fig. 7).
+    """lambda_fit / kappa of every learnt level against what the scan varies (article
+    Fig. 7).
 
-    lambda_fit = mu^2 - x0 of the fitted centre x0 ([A.10] for a pair, a Gaussian otherwise)
-    for the RBM [B.4]; repulsion pushes it off 1, linearly in lr / B (SPEC B.5). The dashed
-    lines are weighted fits of 1 + c lr / B. Pass ``table`` to reuse a ScalingTable. Points
-    without usable replicas (all diverged) are left out and named in the title.
+    lambda_fit is the learnt eigenvalue the fitted centre x0 of a level stands for
+    (two-level semicircle for a pair, Gaussian otherwise; mu^2 - x0 for the RBM). Repulsion
+    pushes it off 1, linearly in the size of the noise: the x axis is alpha / B, or
+    alpha A^2 / B for a scan of the noise alone (every point then has one alpha / B). The
+    dashed lines, one per kappa and named in the legend with their slope c, are weighted
+    fits of 1 + c x. Pass ``table`` to reuse a ScalingTable. Points without usable
+    replicas (all diverged) are left out and named in the title.
+
+    Parameters
+    ----------
+    results : EnsembleResult or list of EnsembleResult
+        A scan of one model.
+    snapshots : int
+        Pool the last ``snapshots`` snapshots.
+    table : ScalingTable, optional
+        :func:`~dysonlearn.analysis.scaling_table` of these results.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
     """
     results = _as_list(results)
     table = analysis.scaling_table(results, snapshots) if table is None else table
@@ -622,28 +647,37 @@ def lambda_ratio_figure(results, snapshots: int = 1, table=None) -> Figure:
         _note(ax, "no point with usable replicas" if table.skipped else "no levels")
         return fig
     # The modes of a degenerate group share one fit: keep one row per (scan point, group).
-    copies = Counter((r.lr, r.batch_size, round(r.kappa, 9), r.lambda_fit) for r in table.levels)
-    rows = {(r.lr, r.batch_size, round(r.kappa, 9), r.lambda_fit): r for r in table.levels}
-    kappas = sorted({key[2] for key in rows})
+    def key(r):
+        return (r.lr, r.batch_size, r.noise, round(r.kappa, 9), r.lambda_fit)
+
+    copies = Counter(key(r) for r in table.levels)
+    rows = {key(r): r for r in table.levels}
+    chosen_rows = list(rows.values())
+    xs, xlabel = _ratio_axis(results, chosen_rows)
+    x_of = {key(r): x for r, x in zip(chosen_rows, xs)}
+    kappas = sorted({k[3] for k in rows})
+    fitted = False
     for n, kappa in enumerate(kappas):
-        chosen = [r for key, r in rows.items() if key[2] == kappa]
-        x = np.array([r.ratio for r in chosen])
-        y = np.array([r.lambda_over_kappa for r in chosen])
-        err = np.array([r.lambda_fit_err / r.kappa for r in chosen])
-        mult = max(count for key, count in copies.items() if key[2] == kappa)
+        keys = [k for k in rows if k[3] == kappa]
+        x = np.array([x_of[k] for k in keys])
+        y = np.array([rows[k].lambda_over_kappa for k in keys])
+        err = np.array([rows[k].lambda_fit_err / rows[k].kappa for k in keys])
+        mult = max(count for k, count in copies.items() if k[3] == kappa)
         label = rf"$\kappa={kappa:.4g}$" + (rf" ($\times{mult}$)" if mult > 1 else "")
         ax.errorbar(x, y, err, fmt="o", color=f"C{n}", ms=3, label=label)
         if np.unique(x).size > 1 and np.all(err > 0):
             fit = analysis.fit_slope_through_origin(x, y - 1, err)
             line = np.array([0, x.max() * 1.05])
-            ax.plot(line, 1 + fit.slope * line, color=f"C{n}", lw=0.7, ls="--")
+            ax.plot(line, 1 + fit.slope * line, color=f"C{n}", lw=0.7, ls="--",
+                    label=rf"fit $1+c\,x$, $c={_pm(fit.slope, fit.slope_err)}$")  # fmt: skip
+            fitted = True
     ax.axhline(1, color="0.5", lw=0.6, ls=":")
     ax.ticklabel_format(axis="y", useOffset=False)
-    ratios = [r.ratio for r in table.levels]
-    ax.set(
-        xlabel=r"$\alpha/B$", ylabel=r"$\lambda_\mathrm{fit}/\kappa$", xlim=(0, 1.1 * max(ratios))
-    )
-    fig.legend(handles=ax.get_legend_handles_labels()[0], loc="outside lower center", ncols=3)
+    ax.set(xlabel=xlabel, ylabel=r"$\lambda_\mathrm{fit}/\kappa$", xlim=(0, 1.1 * max(xs)))
+    if not fitted:
+        ax.text(0.03, 0.04, "one value of the axis: no line fitted", transform=ax.transAxes,
+                fontsize=6, color="0.4")  # fmt: skip
+    fig.legend(handles=ax.get_legend_handles_labels()[0], loc="outside lower center", ncols=2)
     return fig
 
 
@@ -965,8 +999,13 @@ def trajectories_figure(result, replicas: int = 20) -> Figure:
             ax.yaxis.set_major_locator(mpl.ticker.MaxNLocator(3))
     if len(clusters) > 1:
         _break_marks(axes, vertical=True)
-        fig.text(0.01, 0.005, "step 0 lies outside the panels", ha="left", va="bottom",
-                 fontsize=5.5, color="0.4")  # fmt: skip
+        start = eigs[:, 0]
+        if steps.size > 1 and any(
+            np.any((start[:, m] < ax.get_ylim()[0]) | (start[:, m] > ax.get_ylim()[1]))
+            for ax, modes in zip(axes, clusters) for m in modes
+        ):  # fmt: skip
+            axes[-1].text(0.01, 0.03, "step 0 outside the panels", transform=axes[-1].transAxes,
+                          fontsize=5.5, color="0.4")  # fmt: skip
         fig.supylabel(labels.eigenvalue_label + " (broken axis)", fontsize=8)
     else:
         axes[0].set_ylabel(labels.eigenvalue_label)
@@ -985,10 +1024,9 @@ def trajectories_figure(result, replicas: int = 20) -> Figure:
                    label=f"{shown} replicas"),
         ]  # fmt: skip
     handles.append(Line2D([], [], color="0.3", ls="--", lw=0.6, label=labels.level_label))
-    fig.legend(handles=handles, loc="outside lower center", ncols=2)
     if not dense:
-        fig.text(0.99, 0.005, f"{steps.size} snapshots: not joined by lines", ha="right",
-                 va="bottom", fontsize=5.5, color="0.4")  # fmt: skip
+        handles.append(Line2D([], [], ls="none", label=f"{steps.size} snapshots, not joined"))
+    fig.legend(handles=handles, loc="outside lower center", ncols=2)
     return fig
 
 
@@ -1037,14 +1075,24 @@ def _metadata(format: str) -> dict:
 
 
 def _warn_on(fig: Figure, warnings_: list[str]) -> None:
-    """A short note at the foot of a figure: how many warnings, where they are told."""
+    """A short note at the foot of a figure, in a strip kept free of the layout: the
+    warning, or how many there are and where they are told."""
     if not warnings_:
         return
-    first = warnings_[0].split(":")[0] if len(warnings_) > 1 else warnings_[0]
     text = (f"warning: {warnings_[0]}" if len(warnings_) == 1 else
-            f"{len(warnings_)} warnings ({first}, ...): see summary.md")  # fmt: skip
-    fig.text(0.005, 0.003, "\n".join(textwrap.wrap(text, 150)), fontsize=5.5, color="C3",
-             ha="left", va="bottom")  # fmt: skip
+            f"{len(warnings_)} warnings, e.g. {warnings_[0]}: see summary.md")  # fmt: skip
+    width, height = fig.get_size_inches()
+    lines = textwrap.wrap(text, int(width * 24))[:3]
+    if len(lines) == 3:
+        lines[-1] = lines[-1][: int(width * 24) - 4] + " ..."
+    if fig.legends:  # a legend below the axes: the note goes in its title, laid out with it
+        fig.legends[0].set_title("\n".join(lines), prop={"size": 5.5})
+        fig.legends[0].get_title().set_color("C3")
+        return
+    strip = (0.1 * len(lines) + 0.04) / height
+    fig.get_layout_engine().set(rect=(0, strip, 1, 1 - strip))
+    fig.text(0.01, 0.01, "\n".join(lines), fontsize=5.5, color="C3", ha="left",
+             va="bottom")  # fmt: skip
 
 
 def save_figures(
