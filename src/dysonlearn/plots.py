@@ -423,7 +423,8 @@ def _pair_panels(row, late: np.ndarray, modes: tuple[int, int], group, level: fl
     edges = _hist(ax_s, spacing)
     grid = np.linspace(0, max(edges[-1], 3 * wig.mean), 300)
     ax_s.plot(grid, analysis.spacing_pdf(grid, wig.mean), color="C0",
-              label="spacing law $P(S)$ at\n" rf"$\langle S\rangle={_pm(wig.mean, wig.mean_err)}$")  # fmt: skip
+              label="spacing law $P(S)$ at\n"
+              rf"$\langle S\rangle={_pm(wig.mean, wig.mean_err)}$")  # fmt: skip
     ax_s.set(xlabel=rf"spacing $S=x_{{{j}}}-x_{{{i}}}$", ylabel=r"$P(S)$")
     edges = _hist(ax_n, spacing / wig.mean)
     grid = np.linspace(0, max(edges[-1], 3.0), 300)

@@ -359,7 +359,8 @@ def _scaling_lines(scaling: dict | None, summary: dict | None = None) -> list[st
         return []
     lines = ["## Scaling across the scan", "",
              "Common slopes of lines through the origin over every pair of every point.", "",
-             "| slope of | fitted | predicted | chi^2/dof (p) |", "|---|---:|---:|---:|"]  # fmt: skip
+             "| slope of | fitted | predicted | chi^2/dof (p) |",
+             "|---|---:|---:|---:|"]  # fmt: skip
     for key, text, expected in fits:
         fit = scaling.get(key)
         if fit is None:
@@ -433,8 +434,8 @@ def headline(summary: dict, outdir=None, written=None) -> list[str]:
         )
         ratio = scaling.get("spacing_vs_width")
         if ratio is not None:
-            lines.append(f"  slope of <S> against sqrt(pi) sigma: "
-                         f"{_pm(ratio['slope'], ratio['slope_err'], 3, '+/-')} (prediction 1)")  # fmt: skip
+            value = _pm(ratio["slope"], ratio["slope_err"], 3, "+/-")
+            lines.append(f"  slope of <S> against sqrt(pi) sigma: {value} (prediction 1)")
     elif len(points) == 1 and points[0]["pairs"]:
         for p in points[0]["pairs"][:_DOTS]:
             small = p.get("predicted_mean_spacing_small_lr")

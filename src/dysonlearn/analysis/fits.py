@@ -31,8 +31,9 @@ class LevelFit:
     """A level density fitted by maximum likelihood: centre x0 and width sigma.
 
     chi2_dof compares a Freedman-Diaconis histogram with the fitted density (bins with at
-    least 5 expected counts, ``dof`` degrees of freedom: those bins less 3); ks_pvalue is the Kolmogorov-Smirnov p-value against the
-    fitted CDF (optimistic, as for any fitted law, but a sharp alarm when tiny).
+    least 5 expected counts; ``dof`` degrees of freedom, those bins less 3); ks_pvalue is
+    the Kolmogorov-Smirnov p-value against the fitted CDF (optimistic, as for any fitted
+    law, but a sharp alarm when tiny).
     """
 
     model: str
