@@ -315,9 +315,10 @@ def _fitted_groups(out: dict, config, late: np.ndarray, fits) -> list[str]:
                 if factors is not None:
                     # The alpha -> 0 prediction, and f by which finite alpha widens it.
                     entry["finite_lr_factor"] = factors[i]
-                    entry["predicted_mean_spacing_small_lr"] = (
-                        np.sqrt(np.pi) * widths[i] / factors[i]
-                    )
+                    with np.errstate(all="ignore"):  # NaN (null) where f has no value
+                        entry["predicted_mean_spacing_small_lr"] = (
+                            np.sqrt(np.pi) * widths[i] / factors[i]
+                        )
                 out["pairs"].append(entry)
         for mode in group.modes:
             level = late[:, :, mode]

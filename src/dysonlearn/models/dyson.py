@@ -159,7 +159,9 @@ class Dyson(Model):
     def finite_lr_factors(self, config):
         """f_i = 1 / sqrt(1 - alpha c_i / 2) with c_i = V''(x*_i): 1 (linear drift),
         2 x* / kappa^2 (RBM drift)."""
-        return 1 / np.sqrt(1 - config.lr * config._curvature() / 2)
+        with np.errstate(divide="ignore", invalid="ignore"):  # NaN where alpha c >= 2
+            factors = 1 / np.sqrt(1 - config.lr * config._curvature() / 2)
+        return np.where(np.isfinite(factors), factors, np.nan)
 
     labels = Labels(
         eigenvalue_label=r"level $x$",

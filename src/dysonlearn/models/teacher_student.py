@@ -199,7 +199,10 @@ class TeacherStudent(Model):
         return float(np.sqrt(stationary_variance(lr, batch_size, noise, scale=np.pi)))
 
     def finite_lr_factors(self, config):
-        """f = 1 / sqrt(1 - alpha / 2) for every level, the same for all of them."""
+        """f = 1 / sqrt(1 - alpha / 2) for every level, the same for all of them (NaN at
+        alpha >= 2, where no stationary state exists)."""
+        if config.lr >= 2:
+            return np.full(config.n_modes, np.nan)
         return np.full(config.n_modes, finite_lr_factor(config.lr))
 
     labels = Labels(
