@@ -51,7 +51,7 @@ def test_run_a_scan_writes_summaries(tmp_path, capsys):
     assert stats["replicas"] == 6 and len(stats["levels"]) == 4
     # x* = mu^2 - kappa = 4, 3, 3, 2: one degenerate pair, modes 1 and 2 of the sorted levels.
     assert [p["modes"] for p in stats["pairs"]] == [[1, 2]]
-    assert "## lr=0.1 (rbm)" in (out / "summary.md").read_text()
+    assert "## alpha=0.1 (rbm)" in (out / "summary.md").read_text()
     assert (out / "results.h5").stat().st_size > 0
     assert any(out.glob("*.png"))
     assert capsys.readouterr().out == ""  # --quiet
@@ -239,3 +239,144 @@ def test_a_dead_worker_is_one_line_without_the_hint_for_scripts(tmp_path, capsys
         "dysonlearn: error: a worker process died (killed by SIGKILL); 3 of 12 replicas are "
         "saved in out/results.h5; run the same command to resume\n"
     )
+
+
+# --- outputs: figure format, pooling, the printed summary ------------------------------------
+
+
+def test_run_prints_a_short_summary_not_the_markdown(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli.main(["run", str(write(tmp_path, SMALL)), "-o", str(out), "--backend",
+                     "serial"]) == 0  # fmt: skip
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) <= 10
+    assert printed[0].startswith("dysonlearn: 2 points, 12 replicas")
+    assert f"files in {out}: summary.md, summary.json and" in printed[1]
+    assert "prediction sqrt(2 pi) = 2.507" in printed[2]
+    assert "| mode" not in "\n".join(printed) and "# dysonlearn summary" not in printed
+
+
+def test_analyze_pool_last_override_format_dpi_and_quiet(tmp_path, capsys):
+    out = tmp_path / "out"
+    toml = SMALL + "\n[analysis]\npool_last = 2\n"
+    assert cli.main(["run", str(write(tmp_path, toml)), "-o", str(out), "--backend", "serial",
+                     "--quiet"]) == 0  # fmt: skip
+    stored = json.loads((out / "summary.json").read_text())
+    assert stored["pool_last"] == 2 and stored["points"][0]["steps"] == [150, 200]
+    capsys.readouterr()
+    # The experiment's pooling is kept in the store: analyze gives the same numbers.
+    again = tmp_path / "again"
+    assert cli.main(["analyze", str(out / "results.h5"), "-o", str(again), "--quiet"]) == 0
+    assert capsys.readouterr() == ("", "")
+    redone = json.loads((again / "summary.json").read_text())
+    assert redone["points"] == stored["points"] and redone["scaling"] == stored["scaling"]
+    # --pool-last overrides it and says so; figures as SVG at another resolution.
+    one = tmp_path / "one"
+    assert cli.main(["analyze", str(out / "results.h5"), "-o", str(one), "--pool-last", "1",
+                     "--format", "svg", "--dpi", "72"]) == 0  # fmt: skip
+    captured = capsys.readouterr()
+    assert "--pool-last 1 overrides the experiment's pool_last = 2" in captured.err
+    assert "figures (svg)" in captured.out
+    assert json.loads((one / "summary.json").read_text())["points"][0]["steps"] == [200]
+    assert any(one.glob("*.svg")) and not any(one.glob("*.png"))
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--pool-last", "0"], "--pool-last: must be an integer >= 1"),
+        (["--dpi", "5"], "--dpi: must be an integer from 20 to 1200"),
+        (["--format", "gif"], "--format: invalid choice"),
+    ],
+)
+def test_bad_output_options_exit_2(tmp_path, capsys, argv, expected):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["analyze", str(tmp_path / "r.h5"), *argv])
+    assert exit_info.value.code == 2 and expected in capsys.readouterr().err
+
+
+def test_pool_last_beyond_the_snapshots_exits_2(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli.main(["run", str(write(tmp_path, SMALL)), "-o", str(out), "--backend", "serial",
+                     "--quiet"]) == 0  # fmt: skip
+    assert cli.main(["analyze", str(out / "results.h5"), "--pool-last", "5"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "dysonlearn: error: pool_last: must be at most 4 (the snapshots each point records "
+        "after step 0), got 5"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("0", "analysis.pool_last: must be an integer >= 1, got 0"),
+        ("5", "analysis.pool_last: must be at most 4"),
+        ('"two"', "analysis.pool_last: must be an integer"),
+    ],
+)
+def test_bad_pool_last_in_the_experiment_exits_2(tmp_path, capsys, value, expected):
+    config = write(tmp_path, SMALL + f"\n[analysis]\npool_last = {value}\n")
+    assert cli.main(["run", str(config), "-o", str(tmp_path / "o"), "--backend", "serial"]) == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_a_misplaced_pool_last_names_its_section(tmp_path, capsys):
+    config = write(tmp_path, SMALL.replace("snapshots = 4", "snapshots = 4\npool_last = 2"))
+    assert cli.main(["run", str(config), "--backend", "serial"]) == 2
+    assert "train.pool_last: belongs in [analysis], not in [train]" in capsys.readouterr().err
+
+
+def test_a_store_without_analysis_settings_pools_one_snapshot(tmp_path):
+    import h5py
+
+    from dysonlearn import scan
+
+    out = tmp_path / "out"
+    toml = SMALL + "\n[analysis]\npool_last = 3\n"
+    assert cli.main(["run", str(write(tmp_path, toml)), "-o", str(out), "--backend", "serial",
+                     "--quiet"]) == 0  # fmt: skip
+    with h5py.File(out / "results.h5", "a") as handle:  # as written before pool_last was kept
+        del handle.attrs["analysis"]
+    analysis = scan.analyze(out / "results.h5", tmp_path / "old", per_point=False)
+    assert (analysis.pool_last, analysis.stored_pool_last) == (1, 1)
+    assert analysis.summary["points"][0]["steps"] == [200]
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "svg"])
+def test_overwrite_removes_our_pdf_and_svg_figures_only(tmp_path, fmt):
+    import matplotlib.pyplot as plt
+
+    out = tmp_path / "out"
+    scan_toml = write(tmp_path, SMALL)
+    single = write(tmp_path, SMALL.replace("lr = [0.05, 0.1]", "lr = 0.1"), "single.toml")
+    assert cli.main(["run", str(scan_toml), "-o", str(out), "--backend", "serial", "--quiet",
+                     "--format", fmt]) == 0  # fmt: skip
+    assert any(out.glob(f"histograms_*.{fmt}"))
+    mine = out / f"my_plot.{fmt}"
+    plt.figure().savefig(mine)  # matplotlib's own metadata: not drawn by dysonlearn
+    plt.close("all")
+    assert cli.main(["run", str(single), "-o", str(out), "--backend", "serial", "--quiet",
+                     "--overwrite", "--format", fmt]) == 0  # fmt: skip
+    assert not any(out.glob(f"histograms_*.{fmt}")) and (out / f"histograms.{fmt}").exists()
+    assert mine.exists()
+
+
+def test_analyze_of_a_reproduce_store_gives_the_reproduce_numbers(tmp_path, capsys):
+    """The presets say [analysis] pool_last = 3: reproduce and analyze both pool 3 snapshots."""
+    out = tmp_path / "repro"
+    assert cli.main(["reproduce", "teacher-student", "--scale", "smoke", "-o", str(out),
+                     "--backend", "serial"]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "| slope of <S> against sqrt(alpha A^2 / B) |" in printed
+    assert len(printed.splitlines()) < 15
+    compared = json.loads((out / "reproduce.json").read_text())["teacher_student"]
+    assert compared["pool_last"] == 3
+    again = tmp_path / "again"
+    assert cli.main(["analyze", str(out / "teacher_student" / "results.h5"), "-o", str(again),
+                     "--quiet"]) == 0  # fmt: skip
+    summary = json.loads((again / "summary.json").read_text())
+    assert summary["pool_last"] == 3
+    for key in ("spacing_slope", "width_slope", "spacing_vs_width"):
+        assert summary["scaling"][key] == compared[key]
+    written = json.loads((out / "teacher_student" / "summary.json").read_text())
+    assert written["points"] == summary["points"]

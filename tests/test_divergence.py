@@ -346,7 +346,7 @@ def test_scan_with_a_dead_point_fits_the_others_and_names_it(outcomes):
     assert summary["scaling"]["spacing_slope"]["slope"] == alone.spacing_slope.slope
     text = report.markdown(summary)
     assert f"3 points, 192 replicas, {summary['failed']} diverged and skipped." in text
-    assert "left out: lr=1.95, batch_size=1, noise=0.1: all 64 replicas diverged" in text
+    assert "left out: alpha=1.95, B=1, A=0.1: all 64 replicas diverged" in text
 
 
 def test_scan_where_everything_diverged(outcomes, tmp_path):

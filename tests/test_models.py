@@ -226,7 +226,7 @@ def test_dyson_theory_for_both_drifts():
     np.testing.assert_allclose(
         model.level_widths(linear), math.sqrt(lr * g**2 / (b * (1 - lr / 2))), rtol=1e-14
     )  # [A.6]
-    assert model.labels_for(linear).noise_symbol == "g"
+    assert model.labels_for(linear).noise_symbol == "A"
 
     config = DYSON_RBM
     mu2, kappa = config.mu**2, np.array([4.0, 2.0, 2.0])  # sorted by level x* = mu^2 - kappa

@@ -176,3 +176,69 @@ def test_save_figures_scan(ts_scan, tmp_path):
     assert len(paths) == 3 * 3 + 3
     for path in paths:
         check_png(path)
+
+
+def test_legends_are_words_without_equation_tags(rbm):
+    fig = plots.spacing_figure(rbm, snapshots=2)
+    texts = [t.get_text() for ax in fig.axes if ax.get_legend()
+             for t in ax.get_legend().get_texts()]  # fmt: skip
+    assert "Wigner surmise" in texts and "two-level\nsemicircle fit" in texts
+    assert "Gaussian fit" in texts
+    assert not any("[A." in t or "[B." in t or "[C." in t for t in texts)
+    plt.close(fig)
+    fig = plots.scaling_figure(rbm)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert r"prediction $\sqrt{2\pi}$" in legend
+    plt.close(fig)
+
+
+def test_lambda_ratio_axis_follows_what_the_scan_varies(ts_scan):
+    noise_scan = [
+        dl.run_ensemble(dl.TeacherStudentConfig(noise=a, steps=1500, snapshots=3), replicas=64,
+                        seed=7, progress=False, backend="serial")
+        for a in (0.05, 0.1)
+    ]  # fmt: skip
+    fig = plots.lambda_ratio_figure(noise_scan)
+    assert fig.axes[0].get_xlabel() == r"$\alpha A^2/B$"
+    x = sorted({round(float(v), 12) for line in fig.axes[0].containers
+                for v in line.lines[0].get_xdata()})  # fmt: skip
+    assert x == pytest.approx([0.1 * a**2 / 16 for a in (0.05, 0.1)])
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert any(label.startswith("fit $1+c") for label in labels)
+    plt.close(fig)
+    fig = plots.lambda_ratio_figure(ts_scan)  # a scan of alpha: the article's alpha / B
+    assert fig.axes[0].get_xlabel() == r"$\alpha/B$"
+    plt.close(fig)
+
+
+def test_sparse_trajectories_are_not_joined_and_far_levels_get_panels():
+    cfg = dl.DysonConfig(kappa=(1.0, 1.0, 6.0, 6.0), noise=0.1, steps=3000, snapshots=5)
+    res = dl.run_ensemble(cfg, replicas=64, seed=8, progress=False, backend="serial")
+    fig = plots.trajectories_figure(res)
+    assert len(fig.axes) == 2  # levels at 1 and 6, width ~0.01: one panel each
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            if line.get_linestyle() != "--":  # the dashed x* are the only lines
+                assert line.get_linestyle() == "None"
+    assert any("not joined" in t.get_text() for t in fig.legends[0].get_texts())
+    plt.close(fig)
+    fig = plots.learnt_histograms(res)
+    assert len(fig.axes) == 2
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "svg"])
+def test_save_figures_formats_and_their_tag(ts_nondegenerate, tmp_path, fmt):
+    from dysonlearn.scan import _figure_software
+
+    paths = plots.save_figures(ts_nondegenerate, tmp_path, format=fmt, dpi=50)
+    assert paths and all(p.suffix == f".{fmt}" for p in paths)
+    assert all(_figure_software(p).startswith("dysonlearn") for p in paths)
+
+
+def test_save_figures_refuses_bad_options(ts_nondegenerate, tmp_path):
+    with pytest.raises(dl.ConfigError, match="format: must be one of"):
+        plots.save_figures(ts_nondegenerate, tmp_path, format="gif")
+    with pytest.raises(dl.ConfigError, match="dpi: must be an integer"):
+        plots.save_figures(ts_nondegenerate, tmp_path, dpi=5)
+    assert not list(tmp_path.iterdir())

@@ -165,7 +165,7 @@ def test_analyze_writes_the_summaries_and_figures(tmp_path):
     dl.run_experiment(SCAN, tmp_path, **SERIAL)
     analysis = dl.analyze(tmp_path / "results.h5")
     assert tmp_path / "summary.json" in analysis.written
-    assert "## lr=0.1" in analysis.markdown
+    assert "## alpha=0.1" in analysis.markdown
     assert [p["params"] for p in analysis.summary["points"]] == [{"lr": 0.1}, {"lr": 0.2}]
 
 
@@ -179,9 +179,9 @@ CLI_ALLOWED = {
                    "embedded_experiment_path"},
     "backends": {"WorkerDied"},
     "store": {"describe"},
-    "report": {"point_label"},
+    "report": {"point_label", "headline"},
     "dryrun": {"describe_plan", "plan"},
-    "reproduce": {"article_experiments", "write_comparison"},
+    "reproduce": {"article_experiments", "write_comparison", "comparison_headline"},
 }
 CLI_TOP_LEVEL = {"_version", "errors", "stopping"}  # light: the standard library only
 

@@ -3,7 +3,7 @@
     dysonlearn run [CONFIG.toml] [-o OUTDIR] [--replicas N] [--seed S] [--workers N]
                    [--oversubscribe] [--backend serial|process|dask] [--scheduler ADDRESS]
                    [--scheduler-timeout SECONDS] [--quiet] [--overwrite] [--dry-run]
-    dysonlearn analyze RESULTS.h5 [-o OUTDIR] [--quiet]
+    dysonlearn analyze RESULTS.h5 [-o OUTDIR] [--pool-last N] [--quiet]
     dysonlearn reproduce {rbm,teacher_student,all} [--scale smoke|small|paper] [-o OUTDIR]
                    [--dry-run] [--quiet] and the execution options of run
     dysonlearn config {default,list,show NAME}
@@ -63,6 +63,35 @@ def _positive_seconds(text: str) -> float:
 
 _positive_int = _int_at_least(1)
 _seed = _int_at_least(0)
+FORMATS = ("png", "pdf", "svg")  # plots.FIGURE_FORMATS, without importing it here
+DPI_RANGE = (20, 1200)  # plots.DPI_RANGE
+
+
+def _dpi(text: str) -> int:
+    """An argparse type: a resolution in DPI_RANGE, with the rule in the error message."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not DPI_RANGE[0] <= value <= DPI_RANGE[1]:
+        raise argparse.ArgumentTypeError(
+            f"must be an integer from {DPI_RANGE[0]} to {DPI_RANGE[1]}, got {text!r}"
+        )
+    return value
+
+
+def _add_output_options(parser: argparse.ArgumentParser, pool_last: bool = False) -> None:
+    """The options of what an analysis writes (run, analyze, reproduce)."""
+    parser.add_argument("--format", choices=FORMATS, default="png",
+                        help="file format of the figures (default: png)")  # fmt: skip
+    parser.add_argument("--dpi", type=_dpi, metavar="N",
+                        help=f"resolution of the figures in dots per inch, {DPI_RANGE[0]} to "
+                        f"{DPI_RANGE[1]} (default: 200)")  # fmt: skip
+    if pool_last:
+        parser.add_argument("--pool-last", type=_positive_int, metavar="N",
+                            help="pool the last N snapshots of every replica in every "
+                            "statistic (default: the experiment's [analysis] pool_last, kept "
+                            "in the store; 1 if it has none)")  # fmt: skip
 
 
 # The scales of `reproduce` (reproduce.SCALES, without importing it here), for its --help.
@@ -219,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="root seed (default: the file's [ensemble] seed; without one, "
                      "a seed is drawn, printed and kept in the store)")  # fmt: skip
     _add_execution_options(run)
+    _add_output_options(run)
 
     analyze = commands.add_parser(
         "analyze", parents=[quiet], formatter_class=_HelpFormatter, epilog=_ANALYZE_EPILOG,
@@ -230,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="the results store of a run (OUTDIR/results.h5)")  # fmt: skip
     analyze.add_argument("-o", "--outdir", type=Path,
                          help="output directory (default: the store's directory)")  # fmt: skip
+    _add_output_options(analyze, pool_last=True)
 
     reproduce = commands.add_parser(
         "reproduce", parents=[quiet], formatter_class=_HelpFormatter,
@@ -249,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
         + " (default: small)",
     )  # fmt: skip
     _add_execution_options(reproduce)
+    _add_output_options(reproduce)
 
     config = commands.add_parser(
         "config", formatter_class=_HelpFormatter, epilog=_CONFIG_EPILOG,
@@ -342,26 +374,28 @@ def _train(experiment, outdir: Path, args) -> Path:
     return outdir / RESULTS_FILE
 
 
-def _run_and_analyze(
-    experiment, outdir: Path, args, snapshots: int = 1, per_point: bool = True
-) -> int:
-    """Train every point into OUTDIR/results.h5 (resuming), then analyse it, pooling the
-    last ``snapshots`` snapshots (``per_point``: figures for every scan point too)."""
+def _run_and_analyze(experiment, outdir: Path, args, per_point: bool = True) -> int:
+    """Train every point into OUTDIR/results.h5 (resuming), then analyse it as the
+    experiment says (``per_point``: figures for every scan point too)."""
     path = _train(experiment, outdir, args)
-    return _analyze_store(path, outdir, args.quiet, snapshots, per_point)
+    return _analyze_store(path, outdir, args, per_point=per_point)
 
 
-def _analyze_store(
-    path: Path, outdir: Path, quiet: bool = False, snapshots: int = 1, per_point: bool = True
-) -> int:
-    """Summaries (JSON, Markdown) and figures of every point of a store, printed unless
-    ``quiet``."""
+def _analyze_store(path: Path, outdir: Path, args, per_point: bool = True,
+                   headline: bool = True) -> int:  # fmt: skip
+    """Summaries (JSON, Markdown) and figures of every point of a store; unless ``--quiet``,
+    a short summary (where the files are, the headline numbers, the warnings)."""
+    from .report import headline as headline_lines
     from .scan import analyze
 
-    analysis = analyze(path, outdir, snapshots, per_point)
-    if not quiet:
-        print(analysis.markdown)
-        print("wrote " + ", ".join(str(p) for p in analysis.written))
+    analysis = analyze(path, outdir, getattr(args, "pool_last", None), per_point,
+                       format=args.format, dpi=args.dpi)  # fmt: skip
+    if analysis.pool_last != analysis.stored_pool_last:
+        _note(args, f"--pool-last {analysis.pool_last} overrides the experiment's pool_last = "
+              f"{analysis.stored_pool_last}")  # fmt: skip
+    if headline and not args.quiet:
+        for line in headline_lines(analysis.summary, outdir, analysis.written):
+            print(line)
     return EXIT_OK
 
 
@@ -399,7 +433,7 @@ def _dry_run(runs: list, args) -> int:
 
 def _command_analyze(args) -> int:
     outdir = args.outdir if args.outdir is not None else args.results.parent
-    return _analyze_store(args.results, outdir, args.quiet)
+    return _analyze_store(args.results, outdir, args)
 
 
 def _command_config(args) -> int:
@@ -448,7 +482,7 @@ def _command_repair(args) -> int:
 
 
 def _command_reproduce(args) -> int:
-    from .reproduce import article_experiments, write_comparison
+    from .reproduce import article_experiments, comparison_headline, write_comparison
 
     experiments = article_experiments(args.which, args.scale)
     if args.dry_run:
@@ -456,16 +490,18 @@ def _command_reproduce(args) -> int:
                          for name, experiment in experiments], args)  # fmt: skip
     outcomes = []
     for name, experiment in experiments:
-        # Pool the last three of the five late snapshots; a smoke run skips per-setting
-        # figures (it checks the pipeline, and they are most of its time).
-        code = _run_and_analyze(experiment, args.outdir / name, args, snapshots=3,
-                               per_point=args.scale != "smoke")  # fmt: skip
+        # The experiment says how many snapshots to pool, as for run; a smoke run skips
+        # per-setting figures (it checks the pipeline, and they are most of its time).
+        path = _train(experiment, args.outdir / name, args)
+        code = _analyze_store(path, args.outdir / name, args, per_point=args.scale != "smoke",
+                              headline=False)  # fmt: skip
         if code != EXIT_OK:
             return code
         outcomes.append((name, args.outdir / name))
     written = write_comparison(outcomes, args.outdir)
     if not args.quiet:
-        print(written.read_text(encoding="utf-8"))
+        for line in comparison_headline(written):
+            print(line)
     return EXIT_OK
 
 

@@ -14,6 +14,7 @@ Schema (a contract; see DESIGN.md):
                  for scans that are not a product, such as lr at one B and then B at one lr,
                  or steps that depend on the point. The scanned values (the points' labels)
                  are the lr, batch_size and noise given in these tables.
+    [analysis]   pool_last: how many final snapshots every statistic pools (default 1)
 
 Every problem is reported with its key path ("train.lr: ..."), unknown keys with a
 did-you-mean suggestion, all at once in one ConfigError.
@@ -36,10 +37,13 @@ from .models import MODELS
 from .seeding import BIT_GENERATORS, DEFAULT_BIT_GENERATOR
 from .validation import Problems, check_choice, check_int, is_int
 
-SECTIONS = ("model", "target", "train", "ensemble", "points")
+SECTIONS = ("model", "target", "train", "ensemble", "points", "analysis")
 TRAIN_KEYS = ("lr", "batch_size", "steps", "snapshots", "noise")
 SCAN_KEYS = ("lr", "batch_size", "noise")
 ENSEMBLE_KEYS = ("replicas", "seed", "bit_generator")
+ANALYSIS_KEYS = ("pool_last",)
+# Statistics pool the last snapshot of every replica unless the experiment says otherwise.
+DEFAULT_POOL_LAST = 1
 # The TOML kind -> the model's configuration class, for every registered model.
 MODEL_KINDS = {kind: model.config_class for kind, model in MODELS.items()}
 TARGET_KEYS = targets.PARAMETERS
@@ -69,6 +73,10 @@ class Experiment:
         The NumPy bit generator that drives every replica.
     source : dict
         The parsed TOML document, kept so a run can be recorded and resumed.
+    pool_last : int
+        How many final snapshots of every replica the statistics pool (``[analysis]
+        pool_last``; default 1). Kept in the store, so that ``run``, ``analyze`` and
+        ``reproduce`` give the same numbers.
     """
 
     points: tuple
@@ -77,6 +85,7 @@ class Experiment:
     seed: int | None
     bit_generator: str
     source: dict
+    pool_last: int = DEFAULT_POOL_LAST
 
     def point_params(self) -> list[dict]:
         """The scanned values of each point, e.g. ``[{"lr": 0.05}, {"lr": 0.1}]``.
@@ -259,6 +268,8 @@ def _home(key: str, kind: str) -> str | None:
     """The section where ``key`` belongs for model kind ``kind`` (None: nowhere)."""
     if key in ENSEMBLE_KEYS:
         return "ensemble"
+    if key in ANALYSIS_KEYS:
+        return "analysis"
     names = [f.name for f in dataclasses.fields(MODEL_KINDS[kind])]
     if key in names:
         return "train" if key in TRAIN_KEYS else "target" if key == "target" else "model"
@@ -388,6 +399,7 @@ def parse_experiment(document: dict) -> Experiment:
     target = dict(_table(problems, document, "target"))
     train = dict(_table(problems, document, "train"))
     ensemble = dict(_table(problems, document, "ensemble"))
+    analysis = dict(_table(problems, document, "analysis"))
 
     config_class = MODEL_KINDS[kind]
     field_names = [f.name for f in dataclasses.fields(config_class)]
@@ -396,6 +408,7 @@ def parse_experiment(document: dict) -> Experiment:
     _unknown(problems, "model", model, model_keys, kind)
     _unknown(problems, "train", train, train_keys, kind)
     _unknown(problems, "ensemble", ensemble, ENSEMBLE_KEYS, kind)
+    _unknown(problems, "analysis", analysis, ANALYSIS_KEYS, kind)
     target_obj = _parse_target(problems, target, kind, field_names) if target else None
     scan = _parse_scan(problems, train, train_keys)
     tables = _parse_point_tables(problems, document, train_keys, kind)
@@ -426,8 +439,41 @@ def parse_experiment(document: dict) -> Experiment:
         for config in points:
             for problem in check_replicas(config, replicas, "ensemble.replicas"):
                 problems.record(problem)
+    pool_last = _parse_analysis(problems, analysis, points)
     problems.raise_if_any()
-    return Experiment(tuple(points), scan, replicas, seed, bit_generator, document)
+    return Experiment(tuple(points), scan, replicas, seed, bit_generator, document, pool_last)
+
+
+def check_pool_last(problems: Problems, field: str, value, points) -> bool:
+    """pool_last: an integer >= 1, at most the snapshots every point records after step 0
+    (step 0 is the initial state, never part of a stationary sample).
+
+    Parameters
+    ----------
+    problems : Problems
+        Where a problem is recorded, under ``field``.
+    field : str
+        The name in messages ("analysis.pool_last", "--pool-last").
+    value : object
+        The value to check.
+    points : sequence of model configurations
+        The scan points (their ``n_snapshots`` count step 0).
+
+    Returns
+    -------
+    bool
+        Whether ``value`` is valid.
+    """
+    fewest = min((config.n_snapshots - 1 for config in points), default=None)
+    return check_int(problems, field, value, 1, fewest,
+                     why="the snapshots each point records after step 0")  # fmt: skip
+
+
+def _parse_analysis(problems: Problems, analysis: dict, points) -> object:
+    """pool_last of [analysis] (default 1), checked against the points' snapshots."""
+    pool_last = analysis.get("pool_last", DEFAULT_POOL_LAST)
+    check_pool_last(problems, "analysis.pool_last", pool_last, points)
+    return pool_last
 
 
 def _parse_scan(problems: Problems, train: dict, train_keys: list[str]) -> dict:

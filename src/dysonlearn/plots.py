@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
+import textwrap
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -191,9 +192,9 @@ def target_spectrum(target, mu: float | None = None) -> Figure:
     matplotlib.figure.Figure
     """
     kappa = np.sort(np.asarray(target.spectrum, dtype=np.float64))
-    columns = [(r"$\kappa_k$ [B.5]", kappa)]
+    columns = [(r"target $\kappa_k$", kappa)]
     if mu is not None:
-        columns.append((r"$x^*=\mu^2-\kappa_k$ [B.4]", np.sort(mu**2 - kappa)))
+        columns.append((r"$x^*=\mu^2-\kappa_k$", np.sort(mu**2 - kappa)))
     fig, axes = _figure(COLUMN, 2.8)
     ax = axes[0, 0]
     for col, (_, levels) in enumerate(columns):
@@ -229,48 +230,138 @@ def target_spectrum(target, mu: float | None = None) -> Figure:
     return fig
 
 
+# Levels whose spread together fills less than this share of the range from the lowest to
+# the highest are drawn in panels of their own (one axis would show only thin spikes).
+_THIN = 0.05
+# More clusters than this stay on one axis (panels would be too narrow to read).
+_MAX_PANELS = 4
+
+
+def _clusters(eigs: np.ndarray, config) -> list[list[int]]:
+    """The modes, cut into clusters of nearby degenerate groups when the groups are far
+    apart compared with their spread (one cluster otherwise).
+
+    Parameters
+    ----------
+    eigs : numpy.ndarray
+        (R, ..., N) the usable replicas' eigenvalues.
+    config : model configuration
+        Its stationary levels define the degenerate groups.
+
+    Returns
+    -------
+    list of list of int
+        The modes of each cluster, ascending.
+    """
+    groups = [list(g) for g in analysis.degenerate_groups(config.stationary_levels)]
+    values = [np.asarray(eigs)[..., g].ravel() for g in groups]
+    values = [v[np.isfinite(v)] for v in values]
+    if len(groups) < 2 or any(v.size == 0 for v in values):
+        return [sum(groups, [])]
+    spans = [np.quantile(v, [0.001, 0.999]) for v in values]
+    clusters, bounds = [list(groups[0])], [list(spans[0])]
+    for group, (lo, hi) in zip(groups[1:], spans[1:]):
+        width = max(bounds[-1][1] - bounds[-1][0], hi - lo)
+        if lo - bounds[-1][1] < 2 * width:  # close: the same panel
+            clusters[-1] += group
+            bounds[-1] = [min(bounds[-1][0], lo), max(bounds[-1][1], hi)]
+        else:
+            clusters.append(list(group))
+            bounds.append([lo, hi])
+    total = bounds[-1][1] - bounds[0][0]
+    filled = sum(hi - lo for lo, hi in bounds)
+    if len(clusters) == 1 or len(clusters) > _MAX_PANELS or filled > _THIN * total:
+        return [sum(groups, [])]
+    return clusters
+
+
+def _break_marks(axes, vertical: bool = False) -> None:
+    """Hide the spines between panels of one broken axis and draw the usual // marks."""
+    marks = {"marker": [(-1, -0.5), (1, 0.5)], "markersize": 6, "linestyle": "none",
+             "color": "k", "mec": "k", "mew": 0.6, "clip_on": False}  # fmt: skip
+    for first, second in zip(axes[:-1], axes[1:]):
+        if vertical:  # stacked: the top panel holds the higher levels
+            first.spines.bottom.set_visible(False)
+            second.spines.top.set_visible(False)
+            first.tick_params(bottom=False, labelbottom=False)
+            second.tick_params(top=False)
+            first.plot([0, 1], [0, 0], transform=first.transAxes, **marks)
+            second.plot([0, 1], [1, 1], transform=second.transAxes, **marks)
+        else:
+            first.spines.right.set_visible(False)
+            second.spines.left.set_visible(False)
+            first.tick_params(right=False)
+            second.tick_params(left=False, labelleft=False)
+            first.plot([1, 1], [0, 1], transform=first.transAxes, **marks)
+            second.plot([0, 0], [0, 1], transform=second.transAxes, **marks)
+
+
 @_styled
 def learnt_histograms(result, snapshot: int = -1) -> Figure:
     """Histogram of all learnt eigenvalues at one snapshot, with the stationary levels x*
-    [B.4] (article Fig. 3). The bin width is the median over the degenerate groups of each
-    group's own Freedman-Diaconis width (SPEC D): the width of all levels pooled would blur
-    them together.
+    (article Fig. 3). The bin width is the median over the degenerate groups of each
+    group's own Freedman-Diaconis width: the width of all levels pooled would blur them
+    together. Groups of levels far apart compared with their spread are drawn in panels of
+    their own, side by side on one broken axis.
 
     Parameters
     ----------
     result : EnsembleResult
-        The ensemble.
+        One scan point.
     snapshot : int, optional
-        Index of the snapshot (the last by default).
+        The snapshot drawn (default: the last).
 
     Returns
     -------
     matplotlib.figure.Figure
     """
     config = result.config
+    labels = model_for(config).labels_for(config)
     eigs = _usable(result)[:, snapshot, :]
-    fig, axes = _figure(COLUMN, 2.3)
-    ax = axes[0, 0]
     step = int(np.asarray(result.steps)[snapshot])
-    ax.set_title(f"{_describe(config)}, step {step}, {_replicas_text(result, eigs.shape[0])}")
+    title = f"{_describe(config)}\nstep {step}, {_replicas_text(result, eigs.shape[0])}"
     if eigs.shape[0] < 2:
-        _note(ax, _nothing_usable(result, eigs.shape[0]))
+        fig, axes = _figure(COLUMN, 2.3)
+        axes[0, 0].set_title(title)
+        _note(axes[0, 0], _nothing_usable(result, eigs.shape[0]))
         return fig
-    widths = [
-        np.diff(analysis.freedman_diaconis_bins(eigs[:, list(g)]))[0]
-        for g in analysis.degenerate_groups(config.stationary_levels)
-    ]
-    lo, hi = eigs.min(), eigs.max()
-    width = max(float(np.median(widths)), (hi - lo) / 400)
-    edges = lo + width * np.arange(math.ceil((hi - lo) / width) + 1)
-    ax.hist(eigs.ravel(), bins=edges, density=True, **_HIST, label="learnt eigenvalues")
-    for k, level in enumerate(np.unique(config.stationary_levels)):
-        label = model_for(config).labels_for(config).level_label if k == 0 else None
-        ax.axvline(level, ymax=0.82, color="C3", ls="--", lw=0.7, label=label)
-    ax.set_xlabel(model_for(config).labels_for(config).eigenvalue_label)
-    ax.set_ylabel(r"density $\rho(x)$")
-    ax.set_ylim(0, ax.get_ylim()[1] * 1.3)  # a strip at the top for the legend
-    ax.legend(loc="upper center", ncols=2)
+    clusters = _clusters(eigs, config)
+    fig, axes = _figure(COLUMN, 2.3, 1, len(clusters), sharey=True)
+    axes = list(axes[0])
+    if len(clusters) == 1:
+        axes[0].set_title(title)
+        axes[0].set_xlabel(labels.eigenvalue_label)
+    else:
+        fig.suptitle(title)
+        fig.supxlabel(labels.eigenvalue_label + " (broken axis)", fontsize=8)
+        fig.get_layout_engine().set(wspace=0.0, w_pad=0.02)
+    stationary = model_for(config).stationary_levels(config)
+    for n, (ax, modes) in enumerate(zip(axes, clusters)):
+        part = eigs[:, modes]
+        widths = [
+            np.diff(analysis.freedman_diaconis_bins(eigs[:, list(g)]))[0]
+            for g in analysis.degenerate_groups(stationary[modes])
+            for g in [[modes[i] for i in g]]
+        ]
+        lo, hi = part.min(), part.max()
+        width = max(float(np.median(widths)), (hi - lo) / 400)
+        edges = lo + width * np.arange(math.ceil((hi - lo) / width) + 1)
+        ax.hist(part.ravel(), bins=edges, density=True, **_HIST,
+                label="learnt eigenvalues" if n == 0 else None)  # fmt: skip
+        for level in np.unique(stationary[modes]):
+            ax.axvline(level, ymax=0.82, color="C3", ls="--", lw=0.7,
+                       label=labels.level_label if n == 0 and level == stationary[modes[0]]
+                       else None)  # fmt: skip
+        if len(clusters) > 1:
+            ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(3))
+    axes[0].set_ylabel(r"density $\rho(x)$")
+    axes[0].set_ylim(0, axes[0].get_ylim()[1] * 1.3)  # a strip at the top for the legend
+    if len(clusters) > 1:
+        _break_marks(axes)
+        axes[0].set_ylim(0, axes[0].get_ylim()[1] * 1.15)  # room for a legend of two rows
+        axes[0].legend(loc="upper left")
+    else:
+        axes[0].legend(loc="upper center", ncols=2)
     return fig
 
 
@@ -342,23 +433,21 @@ def _pair_panels(row, late: np.ndarray, modes: tuple[int, int], group, level: fl
     wig, pair = group.wigner, group.pair
     edges = _hist(ax_s, spacing)
     grid = np.linspace(0, max(edges[-1], 3 * wig.mean), 300)
-    ax_s.plot(grid, analysis.spacing_pdf(grid, wig.mean), color="C0", label="[A.8]")
-    ax_s.text(
-        s=rf"$\langle S\rangle={_pm(wig.mean, wig.mean_err)}$",
-        transform=ax_s.transAxes,
-        **_CORNER,
-    )
+    ax_s.plot(grid, analysis.spacing_pdf(grid, wig.mean), color="C0",
+              label="spacing law $P(S)$ at\n"
+              rf"$\langle S\rangle={_pm(wig.mean, wig.mean_err)}$")  # fmt: skip
     ax_s.set(xlabel=rf"spacing $S=x_{{{j}}}-x_{{{i}}}$", ylabel=r"$P(S)$")
     edges = _hist(ax_n, spacing / wig.mean)
     grid = np.linspace(0, max(edges[-1], 3.0), 300)
-    ax_n.plot(grid, analysis.wigner_surmise(grid), color="C0", label="Wigner [A.9]")
+    ax_n.plot(grid, analysis.wigner_surmise(grid), color="C0", label="Wigner surmise")
     ax_n.plot(grid, np.exp(-grid), color="0.5", ls=":", label=r"Poisson $e^{-s}$")
     ax_n.text(s=f"KS $p={wig.ks_pvalue:.2g}$", transform=ax_n.transAxes, **_CORNER)
     ax_n.set(xlabel=r"$s=S/\langle S\rangle$", ylabel=r"$P(s)$")
     edges = _hist(ax_x, late[:, :, [i, j]])
     grid = np.linspace(edges[0], edges[-1], 300)
     ax_x.plot(
-        grid, analysis.semicircle2_pdf(grid, pair.x0, pair.sigma), color="C1", label="[A.10]"
+        grid, analysis.semicircle2_pdf(grid, pair.x0, pair.sigma), color="C1",
+        label="two-level\nsemicircle fit",
     )
     ax_x.text(s=_fit_label(pair), transform=ax_x.transAxes, **_CORNER)
     ax_x.axvline(level, ymax=0.66, color="C3", ls="--", lw=0.7, label=r"$x^*$")
@@ -378,7 +467,8 @@ def _single_panel(ax, late: np.ndarray, mode: int, group, level: float, empty: s
     fit = group.gaussians[0]
     edges = _hist(ax, late[:, :, mode])
     grid = np.linspace(edges[0], edges[-1], 300)
-    ax.plot(grid, analysis.gaussian_pdf(grid, fit.x0, fit.sigma), color="C2", label="Gaussian")
+    ax.plot(grid, analysis.gaussian_pdf(grid, fit.x0, fit.sigma), color="C2",
+            label="Gaussian fit")  # fmt: skip
     ax.text(s=_fit_label(fit), transform=ax.transAxes, **_CORNER)
     ax.axvline(level, ymax=0.66, color="C3", ls="--", lw=0.7, label=r"$x^*$")
     ax.set(xlabel=rf"$x_{{{mode}}}$", ylabel=r"$\rho(x)$")
@@ -455,7 +545,7 @@ def scaling_figure(results, snapshots: int = 1, table=None) -> Figure:
     level = np.array([p.level for p in table.pairs])
     panels = [
         (axes[0], spacing, table.spacing_slope, r"$\langle S\rangle$"),
-        (axes[1], width, table.width_slope, r"$\sqrt{\pi}\,\sigma$ [A.10]"),
+        (axes[1], width, table.width_slope, r"$\sqrt{\pi}\,\sigma$"),
     ]
     for ax, (y, yerr), fit, ylabel in panels:
         _scaling_panel(ax, scale, level, y, yerr, fit, model.predicted_slope(config),
@@ -484,7 +574,7 @@ def _scaling_panel(ax, scale, level, y, yerr, fit, predicted: tuple[float, str],
         )
     line = np.array([0, scale.max() * 1.08])
     if fit is not None:
-        ax.plot(line, fit.slope * line, color="k", lw=0.8, label="fit")
+        ax.plot(line, fit.slope * line, color="k", lw=0.8, label="fitted slope")
     _fit_text(ax, fit)
     ax.plot(line, slope * line, color="0.5", lw=0.8, ls=":", label=slope_label)
     ax.set(xlabel=labels[0], ylabel=labels[1], xlim=(0, line[1]))
@@ -509,9 +599,9 @@ def _spacing_vs_width_panel(ax, level, spacing, width, fit) -> None:
         )
     line = np.array([0, max(np.nanmax(width[0]), np.nanmax(spacing[0])) * 1.25])
     if fit is not None:
-        ax.plot(line, fit.slope * line, color="k", lw=0.8, label="fit")
+        ax.plot(line, fit.slope * line, color="k", lw=0.8, label="fitted slope")
     _fit_text(ax, fit)
-    ax.plot(line, line, color="0.5", lw=0.8, ls=":", label="slope 1 [A.8]")
+    ax.plot(line, line, color="0.5", lw=0.8, ls=":", label="prediction: slope 1")
     ax.set(
         xlabel=r"$\sqrt{\pi}\,\sigma$",
         ylabel=r"$\langle S\rangle$",
@@ -521,23 +611,40 @@ def _spacing_vs_width_panel(ax, level, spacing, width, fit) -> None:
     ax.legend(loc="upper left")
 
 
+def _ratio_axis(results, rows) -> tuple[np.ndarray, str]:
+    """The x of every level row of :func:`lambda_ratio_figure` and its axis label: alpha / B
+    when it varies over the scan (the article's axis); alpha A^2 / B when only the noise
+    does (a noise scan has one alpha / B); alpha / B otherwise."""
+    ratios = np.array([r.ratio for r in rows])
+    noises = [r.noise for r in rows]
+    if np.unique(ratios).size == 1 and None not in noises and len(set(noises)) > 1:
+        config = results[0].config
+        symbol = model_for(config).labels_for(config).noise_symbol
+        return ratios * np.array(noises) ** 2, rf"$\alpha {symbol}^2/B$"
+    return ratios, r"$\alpha/B$"
+
+
 @_styled
 def lambda_ratio_figure(results, snapshots: int = 1, table=None) -> Figure:
-    """lambda_fit / kappa of every learnt level against lr / B (article Fig. 7).
+    """lambda_fit / kappa of every learnt level against what the scan varies (article
+    Fig. 7).
 
-    lambda_fit = mu^2 - x0 of the fitted centre x0 ([A.10] for a pair, a Gaussian otherwise)
-    for the RBM [B.4]; repulsion pushes it off 1, linearly in lr / B (SPEC B.5). The dashed
-    lines are weighted fits of 1 + c lr / B. Pass ``table`` to reuse a ScalingTable. Points
-    without usable replicas (all diverged) are left out and named in the title.
+    lambda_fit is the learnt eigenvalue the fitted centre x0 of a level stands for
+    (two-level semicircle for a pair, Gaussian otherwise; mu^2 - x0 for the RBM). Repulsion
+    pushes it off 1, linearly in the size of the noise: the x axis is alpha / B, or
+    alpha A^2 / B for a scan of the noise alone (every point then has one alpha / B). The
+    dashed lines, one per kappa and named in the legend with their slope c, are weighted
+    fits of 1 + c x. Pass ``table`` to reuse a ScalingTable. Points without usable
+    replicas (all diverged) are left out and named in the title.
 
     Parameters
     ----------
     results : EnsembleResult or list of EnsembleResult
-        The scan points.
+        A scan of one model.
     snapshots : int, optional
-        How many of the last snapshots are pooled.
+        Pool the last ``snapshots`` snapshots.
     table : ScalingTable, optional
-        A scaling table already computed from ``results``.
+        :func:`~dysonlearn.analysis.scaling_table` of these results.
 
     Returns
     -------
@@ -552,28 +659,37 @@ def lambda_ratio_figure(results, snapshots: int = 1, table=None) -> Figure:
         _note(ax, "no point with usable replicas" if table.skipped else "no levels")
         return fig
     # The modes of a degenerate group share one fit: keep one row per (scan point, group).
-    copies = Counter((r.lr, r.batch_size, round(r.kappa, 9), r.lambda_fit) for r in table.levels)
-    rows = {(r.lr, r.batch_size, round(r.kappa, 9), r.lambda_fit): r for r in table.levels}
-    kappas = sorted({key[2] for key in rows})
+    def key(r):
+        return (r.lr, r.batch_size, r.noise, round(r.kappa, 9), r.lambda_fit)
+
+    copies = Counter(key(r) for r in table.levels)
+    rows = {key(r): r for r in table.levels}
+    chosen_rows = list(rows.values())
+    xs, xlabel = _ratio_axis(results, chosen_rows)
+    x_of = {key(r): x for r, x in zip(chosen_rows, xs)}
+    kappas = sorted({k[3] for k in rows})
+    fitted = False
     for n, kappa in enumerate(kappas):
-        chosen = [r for key, r in rows.items() if key[2] == kappa]
-        x = np.array([r.ratio for r in chosen])
-        y = np.array([r.lambda_over_kappa for r in chosen])
-        err = np.array([r.lambda_fit_err / r.kappa for r in chosen])
-        mult = max(count for key, count in copies.items() if key[2] == kappa)
+        keys = [k for k in rows if k[3] == kappa]
+        x = np.array([x_of[k] for k in keys])
+        y = np.array([rows[k].lambda_over_kappa for k in keys])
+        err = np.array([rows[k].lambda_fit_err / rows[k].kappa for k in keys])
+        mult = max(count for k, count in copies.items() if k[3] == kappa)
         label = rf"$\kappa={kappa:.4g}$" + (rf" ($\times{mult}$)" if mult > 1 else "")
         ax.errorbar(x, y, err, fmt="o", color=f"C{n}", ms=3, label=label)
         if np.unique(x).size > 1 and np.all(err > 0):
             fit = analysis.fit_slope_through_origin(x, y - 1, err)
             line = np.array([0, x.max() * 1.05])
-            ax.plot(line, 1 + fit.slope * line, color=f"C{n}", lw=0.7, ls="--")
+            ax.plot(line, 1 + fit.slope * line, color=f"C{n}", lw=0.7, ls="--",
+                    label=rf"fit $1+c\,x$, $c={_pm(fit.slope, fit.slope_err)}$")  # fmt: skip
+            fitted = True
     ax.axhline(1, color="0.5", lw=0.6, ls=":")
     ax.ticklabel_format(axis="y", useOffset=False)
-    ratios = [r.ratio for r in table.levels]
-    ax.set(
-        xlabel=r"$\alpha/B$", ylabel=r"$\lambda_\mathrm{fit}/\kappa$", xlim=(0, 1.1 * max(ratios))
-    )
-    fig.legend(handles=ax.get_legend_handles_labels()[0], loc="outside lower center", ncols=3)
+    ax.set(xlabel=xlabel, ylabel=r"$\lambda_\mathrm{fit}/\kappa$", xlim=(0, 1.1 * max(xs)))
+    if not fitted:
+        ax.text(0.03, 0.04, "one value of the axis: no line fitted", transform=ax.transAxes,
+                fontsize=6, color="0.4")  # fmt: skip
+    fig.legend(handles=ax.get_legend_handles_labels()[0], loc="outside lower center", ncols=2)
     return fig
 
 
@@ -626,7 +742,7 @@ def _potential_panel(ax, mode, top: float) -> None:
     ax.axvline(x_star, color="C3", ls="--", lw=0.7, label=r"$x^*=\mu^2-\kappa$")
     ax.set(
         xlabel="$x$",
-        ylabel=r"$V(x)-V(x^*)$ [B.11]",
+        ylabel=r"potential $V(x)-V(x^*)$",
         xlim=(0, right),
         ylim=(-0.15 * barrier, 3 * barrier),
     )
@@ -638,7 +754,7 @@ def _stationary_panel(ax, mode, top: float, D: float) -> None:
     x_star = mode.x_star
     spread = math.sqrt(D / mode.omega)
     x = np.linspace(max(0.0, x_star - 6 * spread), min(top, x_star + 6 * spread), 800)[:-1]
-    ax.plot(x, mode.stationary_pdf(x), color="C0", label=r"$P=\psi_0^2$ [B.12]")
+    ax.plot(x, mode.stationary_pdf(x), color="C0", label=r"stationary $P=\psi_0^2$")
     harmonic = analysis.gaussian_pdf(x, x_star, spread)
     ax.plot(x, harmonic, color="0.5", ls=":", label=r"Gaussian, var $D/\omega$")
     ax.set(xlabel="$x$", ylabel=r"$P_\mathrm{stat}(x)$", xlim=(x[0], x[-1]))
@@ -658,7 +774,8 @@ def _schrodinger_panel(ax, mode, top: float, levels: int) -> None:
     pad = 0.05 * (x[inside[-1]] - x[inside[0]])
     lo, hi = max(0.0, x[inside[0]] - pad), min(x[-1], x[inside[-1]] + pad)
     x = np.linspace(lo, hi, 1000)
-    ax.plot(x, mode.schrodinger_potential(x), color="k", lw=0.9, label="$U(x)$ [B.13]")
+    ax.plot(x, mode.schrodinger_potential(x), color="k", lw=0.9,
+            label=r"Schrödinger potential $V_S(x)$")  # fmt: skip
     psi = np.asarray(mode.eigenfunctions(levels, x), dtype=np.float64)
     psi[psi == 0] = np.nan  # outside the grid of the eigenproblem (e.g. its basin of x*)
     amplitude = 0.35 * np.min(np.diff(energies)) if levels > 1 else 0.35 * omega
@@ -677,7 +794,7 @@ def _schrodinger_panel(ax, mode, top: float, levels: int) -> None:
     ax.plot([], [], color="0.5", ls=":", lw=0.7, label=r"$n\,\omega$ (harmonic)")
     ax.set(
         xlabel="$x$",
-        ylabel=r"$U(x)$, $E_n$",
+        ylabel=r"$V_S(x)$, $E_n$",
         xlim=(lo, hi),
         ylim=(floor - 0.05 * (ceiling - floor), ceiling),
     )
@@ -717,7 +834,7 @@ def teacher_student_scaling(results, snapshots: int = 1) -> Figure:
         return fig
     x, s, err, lr = np.array(rows).T
     line = np.array([0, x.max() * 1.08])
-    ax.plot(line, line, color="k", lw=0.8, label=r"[C.3], $\alpha\to0$")
+    ax.plot(line, line, color="k", lw=0.8, label=r"prediction at $\alpha\to0$")
     for n, rate in enumerate(np.unique(lr)):
         at = lr == rate
         ax.errorbar(
@@ -735,11 +852,13 @@ def teacher_student_scaling(results, snapshots: int = 1) -> Figure:
             color=f"C{n}",
             ms=3,
         )
-    ax.plot([], [], color="0.4", lw=0.7, ls="--", label=r"$\times 1/\sqrt{1-\alpha/2}$")
+    ax.plot([], [], color="0.4", lw=0.7, ls="--",
+            label=r"prediction $\times f$, $f=1/\sqrt{1-\alpha/2}$")  # fmt: skip
     ax.set(ylabel=r"$\langle S\rangle$", xlim=(0, line[1]), ylim=(0, None))
     ax.legend(loc="upper left")
     ax_r.axhline(1, color="k", lw=0.8)
-    ax_r.set(xlabel=r"$\sqrt{\pi\alpha A^2/B}$", ylabel=r"$\langle S\rangle$ / [C.3]")
+    ax_r.set(xlabel=r"$\sqrt{\pi\alpha A^2/B}$",
+             ylabel=r"$\langle S\rangle\,/\,(f\sqrt{\pi\alpha A^2/B})$")  # fmt: skip
     return fig
 
 
@@ -818,7 +937,7 @@ def marchenko_pastur_figure(result) -> Figure:
         grid,
         analysis.marchenko_pastur_pdf(grid, ratio, sigma_w),
         color="C0",
-        label=rf"Marchenko-Pastur [B.7], $c={ratio:.3g}$",
+        label=rf"Marchenko-Pastur, $c={ratio:.3g}$",
     )
     heights = np.histogram(start, edges, density=True)[0]
     ax.set_ylim(0, 1.35 * heights.max())
@@ -830,16 +949,26 @@ def marchenko_pastur_figure(result) -> Figure:
     return fig
 
 
+# With at least this many snapshots, lines join them; with fewer, the snapshots are drawn
+# as markers only: a straight line between two distant snapshots is not the dynamics.
+DENSE_SNAPSHOTS = 20
+
+
 @_styled
 def trajectories_figure(result, replicas: int = 20) -> Figure:
-    """The learnt eigenvalues over training: per mode, the mean over the surviving replicas with
-    a band of one standard deviation, ``replicas`` single replicas as thin lines, and the
-    stationary levels x* [B.4] (dashed). Modes of one degenerate group share a colour.
+    """The learnt eigenvalues over training, at the recorded snapshots.
+
+    Per mode, the mean over the surviving replicas with one standard deviation, and
+    ``replicas`` single replicas, and the stationary levels x* (dashed). Modes of one
+    degenerate group share a colour. With fewer than :data:`DENSE_SNAPSHOTS` snapshots
+    nothing joins them (markers and error bars only, and the legend says so): a line
+    between distant snapshots would suggest a path the data do not show. Levels far apart
+    compared with their spread get panels of their own, stacked on one broken axis.
 
     Parameters
     ----------
     result : EnsembleResult
-        The ensemble.
+        One scan point.
     replicas : int, optional
         How many single replicas to draw.
 
@@ -848,41 +977,81 @@ def trajectories_figure(result, replicas: int = 20) -> Figure:
     matplotlib.figure.Figure
     """
     config = result.config
+    labels = model_for(config).labels_for(config)
     eigs = _usable(result)
     steps = np.asarray(result.steps)
-    fig, axes = _figure(COLUMN, 2.8)
-    ax = axes[0, 0]
-    ax.set_title(f"{_describe(config)}, {_replicas_text(result, eigs.shape[0])}")
-    for level in np.unique(config.stationary_levels):
-        ax.axhline(level, color="0.3", ls="--", lw=0.6)
+    title = f"{_describe(config)}\n{_replicas_text(result, eigs.shape[0])}"
     if eigs.shape[0] == 0:
-        _note(ax, _nothing_usable(result, 0))
+        fig, axes = _figure(COLUMN, 2.8)
+        axes[0, 0].set_title(title)
+        for level in np.unique(config.stationary_levels):
+            axes[0, 0].axhline(level, color="0.3", ls="--", lw=0.6)
+        _note(axes[0, 0], _nothing_usable(result, 0))
         return fig
+    # Panels from where the levels are after the start (step 0 is far from all of them).
+    later = eigs[:, 1:] if steps.size > 1 else eigs
+    clusters = _clusters(later, config)[::-1]  # the highest levels in the top panel
+    fig, axes = _figure(COLUMN, 2.8 + 0.5 * (len(clusters) - 1), len(clusters), 1, sharex=True)
+    axes = list(axes[:, 0])
+    fig.suptitle(title)
+    if len(clusters) > 1:
+        fig.get_layout_engine().set(hspace=0.0, h_pad=0.02)
+    dense = steps.size >= DENSE_SNAPSHOTS
     groups = analysis.degenerate_groups(config.stationary_levels)
+    colour = {m: f"C{n % 10}" for n, group in enumerate(groups) for m in group}
     mean, spread = eigs.mean(axis=0), eigs.std(axis=0)
-    for n, group in enumerate(groups):
-        color = f"C{n % 10}"
-        for m in group:
-            ax.plot(steps, eigs[:replicas, :, m].T, color=color, lw=0.3, alpha=0.35)
-            ax.fill_between(
-                steps,
-                mean[:, m] - spread[:, m],
-                mean[:, m] + spread[:, m],
-                color=color,
-                alpha=0.25,
-                lw=0,
-            )
-            ax.plot(steps, mean[:, m], color=color, marker="o", ms=2.5, lw=1.0)
-    model = model_for(config)
-    ax.set(
-        xlabel="training step", ylabel=model.labels_for(config).eigenvalue_label, xlim=(steps[0], steps[-1])
-    )
-    handles = [
-        Line2D([], [], color="0.3", marker="o", ms=2.5, label="mean over replicas"),
-        Patch(color="0.3", alpha=0.25, lw=0, label=r"$\pm1$ standard deviation"),
-        Line2D([], [], color="0.3", lw=0.3, label=f"{min(replicas, eigs.shape[0])} replicas"),
-        Line2D([], [], color="0.3", ls="--", lw=0.6, label=model.labels_for(config).level_label),
-    ]
+    shown = min(replicas, eigs.shape[0])
+    for ax, modes in zip(axes, clusters):
+        for level in np.unique(config.stationary_levels[modes]):
+            ax.axhline(level, color="0.3", ls="--", lw=0.6)
+        for m in modes:
+            color = colour[m]
+            if dense:
+                ax.plot(steps, eigs[:shown, :, m].T, color=color, lw=0.3, alpha=0.35)
+                ax.fill_between(steps, mean[:, m] - spread[:, m], mean[:, m] + spread[:, m],
+                                color=color, alpha=0.25, lw=0)  # fmt: skip
+                ax.plot(steps, mean[:, m], color=color, lw=1.0)
+            else:
+                jitter = (np.arange(shown) - shown / 2) * (steps[-1] - steps[0]) / 2000
+                ax.plot(steps[None, :] + jitter[:, None], eigs[:shown, :, m], ls="none",
+                        marker=".", ms=1.2, color=color, alpha=0.35)  # fmt: skip
+                ax.errorbar(steps, mean[:, m], spread[:, m], ls="none", marker="o", ms=2.5,
+                            color=color, elinewidth=0.8)  # fmt: skip
+        ax.set_xlim(steps[0] - 0.02 * (steps[-1] - steps[0]), steps[-1] * 1.02 or 1)
+        if len(clusters) > 1:
+            lo, hi = np.min(later[:, :, modes]), np.max(later[:, :, modes])
+            pad = 0.15 * (hi - lo) or 0.1 * abs(hi) or 0.1
+            ax.set_ylim(lo - pad, hi + pad)
+            ax.yaxis.set_major_locator(mpl.ticker.MaxNLocator(3))
+    if len(clusters) > 1:
+        _break_marks(axes, vertical=True)
+        start = eigs[:, 0]
+        if steps.size > 1 and any(
+            np.any((start[:, m] < ax.get_ylim()[0]) | (start[:, m] > ax.get_ylim()[1]))
+            for ax, modes in zip(axes, clusters) for m in modes
+        ):  # fmt: skip
+            axes[-1].text(0.01, 0.03, "step 0 outside the panels", transform=axes[-1].transAxes,
+                          fontsize=5.5, color="0.4")  # fmt: skip
+        fig.supylabel(labels.eigenvalue_label + " (broken axis)", fontsize=8)
+    else:
+        axes[0].set_ylabel(labels.eigenvalue_label)
+    axes[-1].set_xlabel("training step")
+    if dense:
+        handles = [
+            Line2D([], [], color="0.3", lw=1.0, label="mean over replicas"),
+            Patch(color="0.3", alpha=0.25, lw=0, label=r"$\pm1$ standard deviation"),
+            Line2D([], [], color="0.3", lw=0.3, label=f"{shown} replicas"),
+        ]
+    else:
+        handles = [
+            Line2D([], [], color="0.3", marker="o", ms=2.5, ls="none",
+                   label=r"mean $\pm1$ standard deviation"),
+            Line2D([], [], color="0.3", marker=".", ms=2, ls="none",
+                   label=f"{shown} replicas"),
+        ]  # fmt: skip
+    handles.append(Line2D([], [], color="0.3", ls="--", lw=0.6, label=labels.level_label))
+    if not dense:
+        handles.append(Line2D([], [], ls="none", label=f"{steps.size} snapshots, not joined"))
     fig.legend(handles=handles, loc="outside lower center", ncols=2)
     return fig
 
@@ -893,10 +1062,70 @@ def _slug(config) -> str:
     return slug + (f"_A{noise:g}" if noise is not None else "")
 
 
+FIGURE_FORMATS = ("png", "pdf", "svg")
+"""The file formats :func:`save_figures` writes."""
+DPI_RANGE = (20, 1200)
+"""The resolutions :func:`save_figures` accepts (a page-wide figure at 1200 dpi is 8400
+pixels wide)."""
+
+
+def check_figure_options(problems, format: str = "png", dpi: int | None = None) -> bool:
+    """Check a figure format and resolution, recording each problem in ``problems``.
+
+    Parameters
+    ----------
+    problems : dysonlearn.validation.Problems
+        Where a problem is recorded ("format: ...", "dpi: ...").
+    format : str
+        One of :data:`FIGURE_FORMATS`.
+    dpi : int or None
+        An integer in :data:`DPI_RANGE`, or None for :data:`DPI`.
+
+    Returns
+    -------
+    bool
+        Whether both are valid.
+    """
+    from .validation import check_choice, check_int
+
+    ok = check_choice(problems, "format", format, FIGURE_FORMATS)
+    if dpi is not None:
+        ok = check_int(problems, "dpi", dpi, *DPI_RANGE) and ok
+    return ok
+
+
+def _metadata(format: str) -> dict:
+    """What save_figures writes into a figure file to say that dysonlearn drew it."""
+    tag = f"{FIGURE_SOFTWARE} {__version__}"
+    return {"Software": tag} if format == "png" else {"Creator": tag}
+
+
+def _warn_on(fig: Figure, warnings_: list[str]) -> None:
+    """A short note at the foot of a figure, in a strip kept free of the layout: the
+    warning, or how many there are and where they are told."""
+    if not warnings_:
+        return
+    text = (f"warning: {warnings_[0]}" if len(warnings_) == 1 else
+            f"{len(warnings_)} warnings, e.g. {warnings_[0]}: see summary.md")  # fmt: skip
+    width, height = fig.get_size_inches()
+    lines = textwrap.wrap(text, int(width * 24))[:3]
+    if len(lines) == 3:
+        lines[-1] = lines[-1][: int(width * 24) - 4] + " ..."
+    if fig.legends:  # a legend below the axes: the note goes in its title, laid out with it
+        fig.legends[0].set_title("\n".join(lines), prop={"size": 5.5})
+        fig.legends[0].get_title().set_color("C3")
+        return
+    strip = (0.1 * len(lines) + 0.04) / height
+    fig.get_layout_engine().set(rect=(0, strip, 1, 1 - strip))
+    fig.text(0.01, 0.01, "\n".join(lines), fontsize=5.5, color="C3", ha="left",
+             va="bottom")  # fmt: skip
+
+
 def save_figures(
-    results, outdir, snapshots: int = 1, dpi: int = DPI, per_point: bool = True, fits=None
-) -> list[Path]:
-    """Write every figure that applies to ``results`` as PNG files in ``outdir``.
+    results, outdir, snapshots: int = 1, dpi: int | None = None, per_point: bool = True,
+    fits=None, format: str = "png", summary: dict | None = None,
+) -> list[Path]:  # fmt: skip
+    """Write every figure that applies to ``results`` in ``outdir``.
 
     Per result (unless ``per_point`` is False and there are several, which saves most of the
     time of a scan): ``histograms``, ``spacings``, ``trajectories`` and the model's own
@@ -904,7 +1133,9 @@ def save_figures(
     suffixed ``_<index>_lr<lr>_B<B>[_A<noise>]`` for a scan. Once: the models' own scan
     figures (:meth:`~dysonlearn.models.Model.scan_figures`: ``target_spectrum`` and
     ``fokker_planck`` of the first RBM point, ``teacher_student_scaling``), then ``scaling``
-    and ``lambda_ratio`` when there are degenerate pairs.
+    and ``lambda_ratio`` when there are degenerate pairs. A figure of a point with warnings
+    (a fit the data do not support, levels still moving) says so at its foot, as do the
+    scan figures for the scan's slopes.
 
     Parameters
     ----------
@@ -914,39 +1145,63 @@ def save_figures(
         Made if missing.
     snapshots : int
         Pool the last ``snapshots`` snapshots.
-    dpi : int
-        Resolution of the PNG files.
+    dpi : int, optional
+        Resolution (default :data:`DPI`; PDF and SVG keep text and lines as vectors).
     per_point : bool
         Write the per-point figures of a scan.
     fits : list, optional
         Each point's :func:`dysonlearn.analysis.summary.point_fits`, if the caller has them
         (the summary does): the figures then fit nothing again.
+    format : {"png", "pdf", "svg"}
+        The file format (and suffix). Each file records that dysonlearn drew it (PNG
+        "Software", PDF "Creator", SVG ``dc:creator``).
+    summary : dict, optional
+        :func:`dysonlearn.report.build_summary` of the same results and pooling, for the
+        warnings (made here when not given).
 
     Returns
     -------
     list of pathlib.Path
         The files written.
+
+    Raises
+    ------
+    ConfigError
+        ``format`` or ``dpi`` not allowed.
     """
+    from .report import build_summary
+    from .validation import Problems
+
+    problems = Problems()
+    check_figure_options(problems, format, dpi)
+    problems.raise_if_any()
+    dpi = DPI if dpi is None else dpi
     results = _as_list(results)
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     written = []
 
-    def save(fig: Figure, name: str) -> None:
-        path = outdir / f"{name}.png"
-        fig.savefig(path, dpi=dpi, metadata={"Software": f"{FIGURE_SOFTWARE} {__version__}"})
+    def save(fig: Figure, name: str, warnings_: list[str] = ()) -> None:
+        _warn_on(fig, list(warnings_))
+        path = outdir / f"{name}.{format}"
+        fig.savefig(path, dpi=dpi, format=format, metadata=_metadata(format))
         written.append(path)
 
     # One fit per point, shared by its spacing figure and the scaling table (a point with
     # too few replicas has none: its spacing figure says so).
     if fits is None:
         fits = [point_fits(result, snapshots) for result in results]
+    if summary is None:
+        summary = build_summary(results, [{} for _ in results], snapshots, fits)
+    point_warnings = [point.get("warnings", []) for point in summary["points"]]
+    scan_warnings = (summary.get("scaling") or {}).get("warnings", [])
     scan = len(results) > 1
     for index, result in enumerate(results if per_point or not scan else []):
         tag = f"_{index:02d}_{_slug(result.config)}" if scan else ""
-        save(learnt_histograms(result), f"histograms{tag}")
-        save(spacing_figure(result, snapshots, fits[index]), f"spacings{tag}")
-        save(trajectories_figure(result), f"trajectories{tag}")
+        warned = point_warnings[index]
+        save(learnt_histograms(result), f"histograms{tag}", warned)
+        save(spacing_figure(result, snapshots, fits[index]), f"spacings{tag}", warned)
+        save(trajectories_figure(result), f"trajectories{tag}", warned)
         for name, fig in model_for(result.config).point_figures(result):
             save(fig, f"{name}{tag}")
     for model, points in _by_model(results).items():
@@ -958,7 +1213,7 @@ def save_figures(
         warnings.warn(f"scaling: figures skipped ({exc})", stacklevel=2)
         table = None
     if table is not None and table.pairs:
-        save(scaling_figure(results, snapshots, table=table), "scaling")
+        save(scaling_figure(results, snapshots, table=table), "scaling", scan_warnings)
         save(lambda_ratio_figure(results, snapshots, table=table), "lambda_ratio")
     return written
 
@@ -974,6 +1229,9 @@ def _by_model(results) -> dict:
 __all__ = [
     "COLUMN",
     "DPI",
+    "DPI_RANGE",
+    "FIGURE_FORMATS",
+    "check_figure_options",
     "PAGE",
     "fokker_planck_figure",
     "lambda_ratio_figure",

@@ -111,36 +111,45 @@ def _pm(value: float, error: float) -> str:
     return f"{value:.4f} ± {error:.4f}"
 
 
-def compare(results) -> dict:
-    """Fitted numbers of a scan beside the analytic predictions (last 3 snapshots pooled).
+def compare(results, snapshots: int = 1) -> dict:
+    """Fitted numbers of a scan beside the analytic predictions.
 
     Parameters
     ----------
     results : list of EnsembleResult
         A scan of one model.
+    snapshots : int
+        Pool the last ``snapshots`` snapshots (:func:`write_comparison` passes the
+        experiment's ``pool_last``, so that the numbers are those of ``summary.json``).
 
     Returns
     -------
     dict
-        The common slopes and the weighted Binder cumulant; then, for a model that predicts
-        <S> from the scan parameters (:meth:`dysonlearn.models.Model.predicted_mean_spacing`),
-        ``points`` with each pair's <S> and its prediction, otherwise ``lambda_over_kappa``
-        (its range over the levels at each lr / B).
+        ``pool_last``; the common slopes (each with its chi^2 p-value), the predicted
+        alpha -> 0 slope and the weighted mean of the Binder cumulant U; then, for a model
+        that predicts <S> from the scan parameters
+        (:meth:`dysonlearn.models.Model.predicted_mean_spacing`), ``points`` with each
+        pair's <S> and its prediction, otherwise ``lambda_over_kappa`` (its range over the
+        levels at each alpha / B).
     """
-    table = scaling_table(results, snapshots=3)
+    from .analysis.summary import slope_record
+
+    table = scaling_table(results, snapshots=snapshots)
     binder = np.array([p.binder for p in table.pairs])
     binder_err = np.array([p.binder_err for p in table.pairs])
     weights = 1 / binder_err**2
+    config = results[0].config
+    model = model_for(config)
     out = {
-        "spacing_slope": table.spacing_slope.__dict__,
-        "width_slope": table.width_slope.__dict__,
-        "spacing_vs_width": table.spacing_vs_width.__dict__,
+        "pool_last": snapshots,
+        "spacing_slope": slope_record(table.spacing_slope),
+        "width_slope": slope_record(table.width_slope),
+        "spacing_vs_width": slope_record(table.spacing_vs_width),
+        "predicted_spacing_slope": model.predicted_slope(config)[0],
         "binder_mean": float(np.sum(weights * binder) / np.sum(weights)),
         "binder_mean_err": float(1 / np.sqrt(np.sum(weights))),
         "points": [],
     }
-    config = results[0].config
-    model = model_for(config)
     if model.predicted_mean_spacing(config.lr, config.batch_size,
                                     getattr(config, "noise", None)) is not None:  # fmt: skip
         for row in table.pairs:
@@ -162,6 +171,9 @@ def compare(results) -> dict:
 def write_comparison(outcomes: list[tuple[str, Path]], outdir: Path) -> Path:
     """reproduce.md and reproduce.json in outdir: the article's numbers beside theory.
 
+    Each experiment's numbers pool the snapshots its store says (``[analysis] pool_last``),
+    as ``dysonlearn analyze`` of that store does: the two give the same numbers.
+
     Parameters
     ----------
     outcomes : list of (str, pathlib.Path)
@@ -174,13 +186,17 @@ def write_comparison(outcomes: list[tuple[str, Path]], outdir: Path) -> Path:
     pathlib.Path
         The Markdown file.
     """
-    lines = ["# dysonlearn reproduce: fitted numbers beside the analytic predictions", ""]
+    lines = ["# dysonlearn reproduce: fitted numbers beside the analytic predictions", "",
+             "Symbols: alpha the learning rate, B the batch size, A the noise, <S> the mean "
+             "spacing of a degenerate pair, sigma the width of a level, U the Binder "
+             "cumulant; errors are jackknife errors over replicas.", ""]  # fmt: skip
     data = {}
     for name, directory in outcomes:
         path = directory / "results.h5"
-        _, infos = store_module.describe(path)
+        root, infos = store_module.describe(path)
+        pool_last = store_module.analysis_settings(root)["pool_last"]
         results = [store_module.load_point(path, info.name) for info in infos]
-        data[name] = compare(results)
+        data[name] = compare(results, pool_last)
         lines += _comparison_lines(name, results, data[name])
         lines.append(f"Figures and per-setting summaries: {directory}/")
         lines.append("")
@@ -191,32 +207,72 @@ def write_comparison(outcomes: list[tuple[str, Path]], outdir: Path) -> Path:
     return md
 
 
+def comparison_headline(markdown_path: Path) -> list[str]:
+    """The short comparison ``dysonlearn reproduce`` prints: each experiment's table of
+    slopes beside their predictions, and where the full comparison is.
+
+    Parameters
+    ----------
+    markdown_path : pathlib.Path
+        What :func:`write_comparison` returned.
+
+    Returns
+    -------
+    list of str
+    """
+    lines = []
+    for line in Path(markdown_path).read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            lines += ["", line[3:]]
+        elif line.startswith("| ") and ("slope" in line or "Binder" in line or "quantity" in line):
+            lines.append(line)
+    return [*lines[1:], "", f"full comparison: {markdown_path} (and reproduce.json)"]
+
+
+def _slope_cell(fit: dict | None) -> str:
+    if fit is None:
+        return "n/a"
+    p = fit.get("p_value")
+    quality = f" (chi^2/dof {fit['chi2_dof']:.2f}, p {p:.2g})" if p is not None else ""
+    return _pm(fit["slope"], fit["slope_err"]) + quality
+
+
 def _comparison_lines(name: str, results: list, found: dict) -> list[str]:
     """One experiment's section of reproduce.md: the slopes, then its per-point table."""
+    from .analysis.summary import FIT_P_VALUE
+
     config = results[0].config
     labels = model_for(config).labels_for(config)
     s, w, r = found["spacing_slope"], found["width_slope"], found["spacing_vs_width"]
     scale = labels.scale_text
-    lines = [f"## {name} ({len(results)} settings, {results[0].n_replicas} replicas each)",
+    pool = found.get("pool_last", 1)
+    lines = [f"## {name} ({len(results)} settings, {results[0].n_replicas} replicas each, "
+             f"last {pool} snapshot{'s' if pool != 1 else ''} pooled)",
              "", "| quantity | fitted | predicted |", "|---|---:|---:|"]  # fmt: skip
     lines += [
+        f"| slope of <S> against {scale} | {_slope_cell(s)} | {labels.slope_text} (alpha -> 0) |",
         (
-            f"| slope of <S> vs {scale} | {_pm(s['slope'], s['slope_err'])} "
-            f"| {labels.slope_text} |"
-        ),
-        (
-            f"| slope of sqrt(pi) sigma vs {scale} | {_pm(w['slope'], w['slope_err'])} "
+            f"| slope of sqrt(pi) sigma against {scale} | {_slope_cell(w)} "
             "| the same slope |"
         ),
-        f"| slope of <S> vs sqrt(pi) sigma | {_pm(r['slope'], r['slope_err'])} | 1 [A.8] |",
+        f"| slope of <S> against sqrt(pi) sigma | {_slope_cell(r)} | 1 |",
         (
-            f"| Binder cumulant of pair levels (weighted mean) "
-            f"| {_pm(found['binder_mean'], found['binder_mean_err'])} | 4/27 = 0.1481 [A.10] |"
+            f"| Binder cumulant U of the pairs' levels (weighted mean) "
+            f"| {_pm(found['binder_mean'], found['binder_mean_err'])} "
+            "| 4/27 = 0.1481 (two-level semicircle) |"
         ),
         "",
     ]
+    for key, what in (("spacing_slope", "<S>"), ("width_slope", "sqrt(pi) sigma"),
+                      ("spacing_vs_width", "<S> against sqrt(pi) sigma")):  # fmt: skip
+        fit = found[key]
+        if fit is not None and fit.get("p_value") is not None and fit["p_value"] < FIT_P_VALUE:
+            lines += [f"**Warning**: the common slope of {what} does not describe the points "
+                      f"(p < {FIT_P_VALUE:g}).", ""]  # fmt: skip
     if found["points"]:
-        lines += ["| lr | B | A | <S> | [C.3] / sqrt(1 - lr/2) | ratio |",
+        lines += ["f = 1 / sqrt(1 - alpha / 2) is the finite-learning-rate factor of the "
+                  "predicted width.", "",
+                  "| alpha | B | A | <S> | predicted sqrt(pi alpha A^2 / B) f | ratio |",
                   "|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
         for p in found["points"]:
             lines.append(
@@ -226,9 +282,9 @@ def _comparison_lines(name: str, results: list, found: dict) -> list[str]:
             )
         lines.append("")
     if "lambda_over_kappa" in found:
-        lines += [("lambda_fit / kappa (range over levels) against lr / B, tending to 1 as "
-                  "lr / B -> 0 (SPEC B.5):"), ""]  # fmt: skip
+        lines += [("lambda_fit / kappa (range over levels) against alpha / B, tending to 1 as "
+                  "alpha / B -> 0:"), ""]  # fmt: skip
         for ratio, (lo, hi) in found["lambda_over_kappa"].items():
-            lines.append(f"- lr/B = {float(ratio):.5f}: {lo:.4f} .. {hi:.4f}")
+            lines.append(f"- alpha/B = {float(ratio):.5f}: {lo:.4f} .. {hi:.4f}")
         lines.append("")
     return lines

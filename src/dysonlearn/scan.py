@@ -15,6 +15,7 @@ bitwise that of an uninterrupted run. Point i of a scan is trained exactly as
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,18 +182,42 @@ def _root_seed(experiment: Experiment, path: Path, overwrite: bool, notify) -> i
 
 def _remove_old_outputs(outdir: Path) -> None:
     """overwrite: remove the summaries and figures a previous analysis wrote here."""
-    from .plots import FIGURE_SOFTWARE
+    from .plots import FIGURE_FORMATS, FIGURE_SOFTWARE
 
     for name in ("summary.json", "summary.md"):
         (outdir / name).unlink(missing_ok=True)
-    for figure in outdir.glob("*.png"):
-        if _png_software(figure).startswith(FIGURE_SOFTWARE):
-            figure.unlink(missing_ok=True)
+    for suffix in FIGURE_FORMATS:
+        for figure in outdir.glob(f"*.{suffix}"):
+            if _figure_software(figure).startswith(FIGURE_SOFTWARE):
+                figure.unlink(missing_ok=True)
+
+
+# Figures are small; a file larger than this is not one of ours (and is not read whole).
+_MAX_FIGURE_BYTES = 64 << 20
+
+
+def _figure_software(path: Path) -> str:
+    """What drew a figure file ("" if unknown or unreadable): dysonlearn tags its figures
+    (PNG "Software", PDF "/Creator", SVG ``<dc:creator>``), so that overwrite removes only
+    them, never a user's own images."""
+    if path.suffix == ".png":
+        return _png_software(path)
+    try:
+        if path.stat().st_size > _MAX_FIGURE_BYTES:
+            return ""
+        data = path.read_bytes()
+    except OSError:
+        return ""
+    if path.suffix == ".pdf":
+        # matplotlib writes the document information dictionary uncompressed.
+        found = re.search(rb"/Creator\s*\(([^)]*)\)", data)
+    else:
+        found = re.search(rb"<dc:creator>\s*<cc:Agent>\s*<dc:title>([^<]*)</dc:title>", data)
+    return found.group(1).decode("utf-8", "replace") if found else ""
 
 
 def _png_software(path: Path) -> str:
-    """The "Software" text of a PNG file ("" if none or unreadable): dysonlearn tags its
-    figures, so that only they are removed by overwrite, never a user's own images."""
+    """The "Software" text of a PNG file ("" if none or unreadable)."""
     from PIL import Image
 
     try:
@@ -304,7 +329,9 @@ def run_experiment(
     root_seed = _root_seed(experiment, path, overwrite, notify)
     specs = point_specs(experiment, root_seed)
     workers = plan_workers(workers, backend, oversubscribe, notify)
-    with store_module.RunStore(path, specs, root_seed, overwrite=overwrite) as run_store:
+    settings = {"pool_last": experiment.pool_last}
+    with store_module.RunStore(path, specs, root_seed, overwrite=overwrite,
+                               analysis=settings) as run_store:  # fmt: skip
         if overwrite:
             _remove_old_outputs(outdir)
         saved, total = run_store.saved()
@@ -341,14 +368,22 @@ class Analysis:
         The summary as Markdown (as in summary.md).
     written : list of pathlib.Path
         The files written: summaries, then figures.
+    pool_last : int
+        How many final snapshots of every replica were pooled.
+    stored_pool_last : int
+        What the experiment kept in the store asks for (``pool_last`` differs when the
+        caller overrode it).
     """
 
     summary: dict
     markdown: str
     written: list
+    pool_last: int = 1
+    stored_pool_last: int = 1
 
 
-def analyze(store, outdir=None, snapshots: int = 1, per_point: bool = True) -> Analysis:
+def analyze(store, outdir=None, snapshots: int | None = None, per_point: bool = True,
+            format: str = "png", dpi: int | None = None) -> Analysis:  # fmt: skip
     """Summaries (JSON, Markdown) and figures of every point of a results store.
 
     Parameters
@@ -357,10 +392,16 @@ def analyze(store, outdir=None, snapshots: int = 1, per_point: bool = True) -> A
         The results file (``OUTDIR/results.h5``).
     outdir : path-like, optional
         Where to write (default: the store's directory); created if needed.
-    snapshots : int
-        Pool the last this many snapshots of each replica.
+    snapshots : int, optional
+        Pool the last this many snapshots of each replica. Default: the experiment's
+        ``[analysis] pool_last``, kept in the store (1 for a store without it), so that
+        every analysis of a store gives the same numbers unless told otherwise.
     per_point : bool
         Figures for every scan point too (not only those of the whole scan).
+    format : {"png", "pdf", "svg"}
+        The figures' file format.
+    dpi : int, optional
+        Resolution of the figures (default :data:`dysonlearn.plots.DPI`).
 
     Returns
     -------
@@ -369,23 +410,32 @@ def analyze(store, outdir=None, snapshots: int = 1, per_point: bool = True) -> A
     Raises
     ------
     ConfigError, StoreError
-        A missing, foreign or damaged store, or an output directory that cannot be written.
+        A missing, foreign or damaged store, an output directory that cannot be written,
+        or ``snapshots``, ``format`` or ``dpi`` out of their range.
     """
     from .analysis.summary import point_fits
-    from .plots import save_figures
+    from .experiment import check_pool_last
+    from .plots import check_figure_options, save_figures
     from .report import build_summary, markdown, write_summary
 
     path = Path(store)
     outdir = path.parent if outdir is None else Path(outdir)
-    _, infos = store_module.describe(path)
+    root, infos = store_module.describe(path)
+    stored = store_module.analysis_settings(root)["pool_last"]
+    problems = Problems()
+    pool_last = stored if snapshots is None else snapshots
+    check_pool_last(problems, "pool_last", pool_last, [info.config for info in infos])
+    check_figure_options(problems, format, dpi)
+    problems.raise_if_any()
     store_module.check_output_dir(outdir)
     results = [store_module.load_point(path, info.name) for info in infos]
-    fits = [point_fits(result, snapshots) for result in results]  # one fit a point
-    summary = build_summary(results, [info.params for info in infos], snapshots, fits)
+    fits = [point_fits(result, pool_last) for result in results]  # one fit a point
+    summary = build_summary(results, [info.params for info in infos], pool_last, fits)
     written = write_summary(outdir, summary)
-    written += save_figures(results, outdir, snapshots=snapshots, per_point=per_point,
-                            fits=fits)  # fmt: skip
-    return Analysis(summary, markdown(summary), written)
+    written += save_figures(results, outdir, snapshots=pool_last, per_point=per_point,
+                            fits=fits, format=format, dpi=dpi,
+                            summary=summary)  # fmt: skip
+    return Analysis(summary, markdown(summary), written, pool_last, stored)
 
 
 def repair_outdir(target) -> tuple[Path, int, int]:

@@ -5,7 +5,9 @@ Layout of the file (a contract, see DESIGN.md):
     /                      attrs: format, format_version, dysonlearn_version, run (JSON of
                            every point's configuration and ensemble settings), seed (the
                            root seed of the run, as a decimal string), created,
-                           numpy_version, scipy_version, h5py_version
+                           numpy_version, scipy_version, h5py_version, analysis (JSON
+                           of the experiment's analysis settings, {"pool_last": n};
+                           absent in stores written before it: the defaults)
     /point_000 ...         attrs: params (JSON of the scanned values), config (JSON),
                            replicas, seed, bit_generator, normal_method
         eigenvalues (R, S, N) float64, NaN until written, chunked by replica block
@@ -44,6 +46,7 @@ import scipy
 from . import journal as journal_module
 from ._version import __version__
 from .errors import ConfigError, StoreError
+from .experiment import DEFAULT_POOL_LAST
 from .journal import Journal, NoSpaceError
 from .models import MODELS
 from .result import EnsembleResult
@@ -176,8 +179,9 @@ def run_differences(stored: list, new: list, stored_seed=None, new_seed=None) ->
     return found
 
 
-def _manifest(points: list[PointSpec], root_seed: int) -> dict:
+def _manifest(points: list[PointSpec], root_seed: int, analysis: dict) -> dict:
     return {
+        "analysis": dict(analysis),
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "dysonlearn_version": __version__,
@@ -189,6 +193,34 @@ def _manifest(points: list[PointSpec], root_seed: int) -> dict:
         "scipy_version": scipy.__version__,
         "h5py_version": h5py.__version__,
     }
+
+
+def analysis_settings(root: dict) -> dict:
+    """The experiment's analysis settings kept in a store, with the defaults for a store
+    written before they were kept.
+
+    Parameters
+    ----------
+    root : dict
+        The root attributes, as :func:`describe` returns them.
+
+    Returns
+    -------
+    dict
+        ``{"pool_last": int}``: how many final snapshots the statistics pool.
+    """
+    settings = {"pool_last": DEFAULT_POOL_LAST}
+    text = root.get("analysis")
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    if text:
+        try:
+            stored = json.loads(text)
+        except json.JSONDecodeError:
+            stored = {}
+        if isinstance(stored, dict):
+            settings.update({k: v for k, v in stored.items() if k in settings})
+    return settings
 
 
 # -- reading the view ------------------------------------------------------------------------
@@ -593,6 +625,8 @@ def _manifest_from_view(path: Path) -> dict:
                 run=json.loads(_attr_text(handle.attrs, "run")),
                 seed=_attr_text(handle.attrs, "seed"),
             )
+            if "analysis" in handle.attrs:
+                manifest["analysis"] = json.loads(_attr_text(handle.attrs, "analysis"))
             names = [r["name"] for r in manifest["run"]]
             manifest["params"] = [
                 json.loads(_attr_text(handle[name].attrs, "params")) for name in names
@@ -669,6 +703,8 @@ def _fill_view(out: h5py.File, manifest: dict, old: h5py.File | None, journal: J
         "seed": manifest["seed"],
         **{key: manifest[key] for key in _ROOT_KEYS},
     })  # fmt: skip
+    if "analysis" in manifest:
+        out.attrs["analysis"] = _canonical(manifest["analysis"])
     for record, params in zip(manifest["run"], manifest["params"], strict=True):
         name = record["name"]
         config = config_from_dict(record["config"])
@@ -864,6 +900,9 @@ class RunStore:
         The root seed of the run (written to the store, so that a seedless run resumes).
     overwrite : bool
         Replace a store that holds a different run (default: refuse it).
+    analysis : dict, optional
+        The experiment's analysis settings (``{"pool_last": n}``), kept in the store for
+        ``analyze``; they do not change what is trained, so a resumed run may change them.
 
     Attributes
     ----------
@@ -871,8 +910,10 @@ class RunStore:
         Whether an existing store of this run was found.
     """
 
-    def __init__(self, path, points: list[PointSpec], root_seed: int, overwrite: bool = False):
+    def __init__(self, path, points: list[PointSpec], root_seed: int, overwrite: bool = False,
+                 analysis: dict | None = None):  # fmt: skip
         self.path = Path(path)
+        self.analysis = {"pool_last": DEFAULT_POOL_LAST, **(analysis or {})}
         self.points = list(points)
         self.root_seed = int(root_seed)
         self.overwrite = overwrite
@@ -898,7 +939,7 @@ class RunStore:
         return self
 
     def _prepare(self) -> None:
-        manifest = _manifest(self.points, self.root_seed)
+        manifest = _manifest(self.points, self.root_seed, self.analysis)
         self.journal.remove_stale_temporaries()
         if self.overwrite:
             self.journal.clear()
@@ -910,6 +951,9 @@ class RunStore:
             stored = _manifest_from_view(self.path)
             self._check_same_run(stored["run"], stored.get("seed"))
             manifest, self.resumed = stored, True
+        # The analysis settings are this run's, whatever the resumed one had.
+        settings_changed = manifest.get("analysis") != self.analysis
+        manifest["analysis"] = dict(self.analysis)
         old = _readable_old_view(self.path, manifest) if self.resumed else None
         if self.resumed and old is None and self.path.exists() and not self.journal.blocks():
             # A view that cannot be read and nothing in the journal: refuse rather than
@@ -929,8 +973,8 @@ class RunStore:
             self._done[point.name] = done
         if old is not None:
             old.close()
-        if old is None or self.journal.blocks():  # no view of this run yet, or one behind
-            self._rebuild()
+        if old is None or self.journal.blocks() or settings_changed:
+            self._rebuild()  # no view of this run yet, one behind, or other settings
 
     def _check_same_run(self, stored_run, stored_seed=None) -> None:
         run = [p.run_record() for p in self.points]
@@ -1023,6 +1067,7 @@ class RunStore:
 
 __all__ = [
     "PointInfo",
+    "analysis_settings",
     "check_output_dir",
     "PointSpec",
     "RunStore",

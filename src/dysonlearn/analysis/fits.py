@@ -31,8 +31,9 @@ class LevelFit:
     """A level density fitted by maximum likelihood: centre x0 and width sigma.
 
     chi2_dof compares a Freedman-Diaconis histogram with the fitted density (bins with at
-    least 5 expected counts); ks_pvalue is the Kolmogorov-Smirnov p-value against the
-    fitted CDF (optimistic, as for any fitted law, but a sharp alarm when tiny).
+    least 5 expected counts; ``dof`` degrees of freedom, those bins less 3); ks_pvalue is
+    the Kolmogorov-Smirnov p-value against the fitted CDF (optimistic, as for any fitted
+    law, but a sharp alarm when tiny).
 
     Parameters
     ----------
@@ -48,6 +49,8 @@ class LevelFit:
         The Kolmogorov-Smirnov p-value against the fitted CDF.
     n : int
         The number of samples fitted.
+    dof : int
+        Degrees of freedom of the chi^2 (the bins used, less 3; 0 when not fitted).
     """
 
     model: str
@@ -58,6 +61,7 @@ class LevelFit:
     chi2_dof: float
     ks_pvalue: float
     n: int
+    dof: int = 0
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,7 @@ def _by_replica(samples) -> np.ndarray:
     return data[keep]
 
 
-def _goodness(flat: np.ndarray, pdf, cdf) -> tuple[float, float]:
+def _goodness(flat: np.ndarray, pdf, cdf) -> tuple[float, float, int]:
     edges = freedman_diaconis_bins(flat)
     counts, _ = np.histogram(flat, edges)
     expected = flat.size * np.diff(cdf(edges))
@@ -121,7 +125,7 @@ def _goodness(flat: np.ndarray, pdf, cdf) -> tuple[float, float]:
     dof = keep.sum() - 3  # two fitted parameters and the total
     chi2 = np.sum((counts[keep] - expected[keep]) ** 2 / expected[keep])
     chi2_dof = float(chi2 / dof) if dof > 0 else float("nan")
-    return chi2_dof, float(stats.kstest(flat, cdf).pvalue)
+    return chi2_dof, float(stats.kstest(flat, cdf).pvalue), int(max(dof, 0))
 
 
 def _semicircle2_mle(flat: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
@@ -165,11 +169,11 @@ def fit_semicircle2(samples) -> LevelFit:
     # Each leave-one-block-out fit starts from the full fit, which it barely moves.
     _, errors = jackknife(lambda d: _semicircle2_mle(d.ravel(), params), data, blocks=blocks)
     x0, sigma = params
-    chi2_dof, ks = _goodness(
+    chi2_dof, ks, dof = _goodness(
         flat, lambda x: semicircle2_pdf(x, x0, sigma), lambda x: semicircle2_cdf(x, x0, sigma)
     )
     return LevelFit("semicircle2", float(x0), float(sigma), float(errors[0]), float(errors[1]),
-                    chi2_dof, ks, flat.size)  # fmt: skip
+                    chi2_dof, ks, flat.size, dof)  # fmt: skip
 
 
 def fit_gaussian(samples) -> LevelFit:
@@ -199,11 +203,11 @@ def fit_gaussian(samples) -> LevelFit:
         return np.array([d.mean(), d.std()])
 
     (x0, sigma), errors = jackknife(mle, data, blocks=min(_JACKKNIFE_BLOCKS, data.shape[0]))
-    chi2_dof, ks = _goodness(
+    chi2_dof, ks, dof = _goodness(
         flat, lambda x: gaussian_pdf(x, x0, sigma), lambda x: gaussian_cdf(x, x0, sigma)
     )
     return LevelFit("gaussian", float(x0), float(sigma), float(errors[0]), float(errors[1]),
-                    chi2_dof, ks, flat.size)  # fmt: skip
+                    chi2_dof, ks, flat.size, dof)  # fmt: skip
 
 
 def fit_wigner(spacings) -> WignerFit:
@@ -339,6 +343,32 @@ def fit_levels(stationary_levels, late) -> list[GroupFit]:
         except (ValueError, ArithmeticError) as exc:
             out.append(GroupFit(modes, error=exc))
     return out
+
+
+def chi2_pvalue(chi2_dof: float | None, dof: int | None) -> float | None:
+    """The probability of a chi^2 at least ``chi2_dof * dof`` if the fitted law were right.
+
+    Parameters
+    ----------
+    chi2_dof : float or None
+        chi^2 per degree of freedom of a fit.
+    dof : int or None
+        Its degrees of freedom.
+
+    Returns
+    -------
+    float or None
+        The upper tail of the chi^2 distribution with ``dof`` degrees of freedom; None when
+        either is missing, not finite, or ``dof`` < 1.
+
+    Examples
+    --------
+    >>> round(chi2_pvalue(1.0, 100), 2)
+    0.48
+    """
+    if chi2_dof is None or dof is None or dof < 1 or not np.isfinite(chi2_dof):
+        return None
+    return float(stats.chi2.sf(chi2_dof * dof, dof))
 
 
 def usable_replicas(result, snapshots: int | None = None) -> np.ndarray:

@@ -1,4 +1,14 @@
-"""Every fitted number of an ensemble, with its error, as plain data (summary.json)."""
+"""Every fitted number of an ensemble, with its error, as plain data (summary.json).
+
+Beside the numbers, two checks say where the data do not support them (``warnings``):
+
+* a fit whose chi^2 has a p-value below :data:`FIT_P_VALUE` (0.001) under the chi^2
+  distribution of its degrees of freedom: the fitted law does not describe the data;
+* a point whose level means are still moving: per mode, the mean over the pooled
+  snapshots minus the mean over as many snapshots just before them (step 0 excluded),
+  replica by replica, divided by its standard error over replicas (what a delete-one
+  jackknife over replicas gives for a mean); |z| > :data:`STATIONARITY_Z` (3) flags it.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +18,29 @@ from dataclasses import asdict
 import numpy as np
 
 from ..models import model_for
-from .fits import fit_levels, usable_replicas
+from .fits import chi2_pvalue, fit_levels, usable_replicas
 from .scaling import scaling_table
 from .statistics import gap_ratio
 
 # Below this many usable replicas nothing is fitted (a jackknife needs at least 2 blocks, a
 # spread at least 2 values, and every fit of fits.py at least 3 replicas).
 _MIN_REPLICAS = 3
+FIT_P_VALUE = 1e-3
+"""A fit whose chi^2 p-value is below this is flagged: the data do not support it."""
+STATIONARITY_Z = 3.0
+"""A level mean that moved by more than this many standard errors is flagged."""
+FIT_TEST = (
+    f"a fit is flagged when the p-value of its chi^2 (chi^2/dof times dof, under the chi^2 "
+    f"distribution of dof degrees of freedom) is below {FIT_P_VALUE:g}; the chi^2 of a level "
+    "density compares its histogram with the fitted law, and pooled snapshots of one replica "
+    "are correlated, which makes it larger"
+)
+STATIONARITY_TEST = (
+    "a point is flagged as not stationary when, for some mode i, the mean of x_i over the "
+    "pooled snapshots differs from its mean over as many snapshots just before them (step 0 "
+    f"left out) by more than {STATIONARITY_Z:g} standard errors (z = difference / its "
+    "standard error over replicas, the jackknife error of a mean)"
+)
 
 
 def _clean(value):
@@ -131,13 +157,146 @@ def summarize_result(result, snapshots: int = 1, fits=None) -> dict:
         out["gap_ratio"] = gap_ratio(late[:, -1, :])
     if problems:
         out["note"] = "; ".join(problems)
+    out["stationarity"] = stationarity(result, snapshots)
+    out["warnings"] = point_warnings(out)
     return _clean(out)
+
+
+def stationarity(result, snapshots: int = 1, threshold: float = STATIONARITY_Z) -> dict:
+    """Whether the level means still move: the pooled snapshots against those before them.
+
+    Per mode i and replica r, d_ri = (mean of x_i over the last ``snapshots`` snapshots) -
+    (mean over the k <= ``snapshots`` snapshots just before them, step 0 left out); z_i is
+    the mean of d_ri over replicas divided by its standard error over replicas (the
+    delete-one jackknife error of a mean). Replicas are independent, so the error is
+    honest however correlated the snapshots of one replica are.
+
+    Parameters
+    ----------
+    result : EnsembleResult
+        One scan point.
+    snapshots : int
+        The pooled snapshots.
+    threshold : float
+        |z| above this flags a mode.
+
+    Returns
+    -------
+    dict
+        ``tested`` (False, with ``reason``, when no snapshot other than step 0 precedes
+        the pooled ones or fewer than 3 replicas are usable); else ``steps`` and
+        ``earlier_steps`` compared, ``z`` per mode, ``max_abs_z``, ``threshold`` and
+        ``flagged_modes``.
+
+    Examples
+    --------
+    >>> import dysonlearn as dl
+    >>> res = dl.run_ensemble(dl.DysonConfig(steps=2000, snapshots=4), replicas=64,
+    ...                       seed=1, progress=False, backend="serial")
+    >>> stationarity(res)["tested"]
+    True
+    """
+    eigs = np.asarray(result.eigenvalues, dtype=np.float64)
+    steps = np.asarray(result.steps)
+    earlier = min(snapshots, eigs.shape[1] - snapshots - 1)
+    if earlier < 1:
+        return {"tested": False, "reason": "no snapshot before the pooled ones but step 0"}
+    usable = usable_replicas(result, snapshots + earlier)
+    if usable.sum() < _MIN_REPLICAS:
+        return {"tested": False, "reason": "fewer than 3 usable replicas"}
+    eigs = eigs[usable]
+    late = eigs[:, -snapshots:, :].mean(axis=1)
+    before = eigs[:, -snapshots - earlier : -snapshots, :].mean(axis=1)
+    diff = late - before
+    error = diff.std(axis=0, ddof=1) / np.sqrt(diff.shape[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(error > 0, diff.mean(axis=0) / error, 0.0)
+    return {
+        "tested": True,
+        "steps": [int(v) for v in steps[-snapshots:]],
+        "earlier_steps": [int(v) for v in steps[-snapshots - earlier : -snapshots]],
+        "z": [float(v) for v in z],
+        "max_abs_z": float(np.max(np.abs(z))),
+        "threshold": float(threshold),
+        "flagged_modes": [int(m) for m in np.flatnonzero(np.abs(z) > threshold)],
+    }
+
+
+def _span(steps: list) -> str:
+    return f"step {steps[0]}" if len(steps) == 1 else f"steps {steps[0]}-{steps[-1]}"
+
+
+def point_warnings(point: dict) -> list[str]:
+    """The warnings of one point's summary: fits the data do not support (chi^2 p-value
+    below :data:`FIT_P_VALUE`) and level means still moving (:func:`stationarity`).
+
+    Parameters
+    ----------
+    point : dict
+        What :func:`summarize_result` builds (its ``levels``, ``pairs`` and
+        ``stationarity``).
+
+    Returns
+    -------
+    list of str
+        One sentence each, empty when nothing is flagged.
+    """
+    out = []
+    test = point.get("stationarity") or {}
+    if test.get("flagged_modes"):
+        modes = ", ".join(str(m) for m in test["flagged_modes"])
+        out.append(
+            f"not stationary: the mean of x_i for i = {modes} moved between "
+            f"{_span(test['earlier_steps'])} and {_span(test['steps'])} "
+            f"(|z| up to {test['max_abs_z']:.1f} > {test['threshold']:g}); train longer"
+        )
+    for pair in point.get("pairs", []):
+        fit = pair.get("fit") or {}
+        if fit.get("p_value") is not None and fit["p_value"] < FIT_P_VALUE:
+            out.append(
+                f"pair {pair['modes'][0]}-{pair['modes'][1]}: the two-level semicircle does "
+                f"not describe the pooled levels (chi^2/dof = {fit['chi2_dof']:.3g}, "
+                f"p = {fit['p_value']:.2g} < {FIT_P_VALUE:g})"
+            )
+    for level in point.get("levels", []):
+        fit = level.get("gaussian_fit") or {}
+        if fit.get("p_value") is not None and fit["p_value"] < FIT_P_VALUE:
+            out.append(
+                f"mode {level['mode']}: a Gaussian does not describe x_{level['mode']} "
+                f"(chi^2/dof = {fit['chi2_dof']:.3g}, p = {fit['p_value']:.2g} < {FIT_P_VALUE:g})"
+            )
+    return out
+
+
+def _fit_record(fit) -> dict:
+    """A LevelFit as a dict, with the p-value of its chi^2."""
+    record = asdict(fit)
+    record["p_value"] = chi2_pvalue(fit.chi2_dof, fit.dof)
+    return record
+
+
+def slope_record(fit) -> dict | None:
+    """A SlopeFit as a dict, with its degrees of freedom (n - 1) and chi^2 p-value.
+
+    Parameters
+    ----------
+    fit : SlopeFit or None
+
+    Returns
+    -------
+    dict or None
+    """
+    if fit is None:
+        return None
+    return asdict(fit) | {"dof": fit.n - 1, "p_value": chi2_pvalue(fit.chi2_dof, fit.n - 1)}
 
 
 def _fitted_groups(out: dict, config, late: np.ndarray, fits) -> list[str]:
     """Append the level and pair entries of every group to ``out``; return the problems."""
-    stationary = model_for(config).stationary_levels(config)
+    model = model_for(config)
+    stationary = model.stationary_levels(config)
     widths = predicted_widths(config)
+    factors = model.finite_lr_factors(config)
     problems = []
     for group in fits:
         if len(group.modes) == 2:
@@ -145,14 +304,22 @@ def _fitted_groups(out: dict, config, late: np.ndarray, fits) -> list[str]:
             if group.error is not None:
                 problems.append(f"pair {i}-{j} not fitted ({group.error})")
             else:
-                out["pairs"].append({
-                    "modes": [i, j], "target": stationary[i], "fit": asdict(group.pair),
+                entry = {
+                    "modes": [i, j], "target": stationary[i], "fit": _fit_record(group.pair),
                     "mean_spacing": group.wigner.mean,
                     "mean_spacing_err": group.wigner.mean_err,
                     "wigner_ks_pvalue": group.wigner.ks_pvalue, "binder": group.binder,
                     "binder_err": group.binder_err, "predicted_sigma": widths[i],
                     "predicted_mean_spacing": np.sqrt(np.pi) * widths[i],
-                })  # fmt: skip
+                }  # fmt: skip
+                if factors is not None:
+                    # The alpha -> 0 prediction, and f by which finite alpha widens it.
+                    entry["finite_lr_factor"] = factors[i]
+                    with np.errstate(all="ignore"):  # NaN (null) where f has no value
+                        entry["predicted_mean_spacing_small_lr"] = (
+                            np.sqrt(np.pi) * widths[i] / factors[i]
+                        )
+                out["pairs"].append(entry)
         for mode in group.modes:
             level = late[:, :, mode]
             per_replica = level.mean(axis=1)
@@ -161,7 +328,7 @@ def _fitted_groups(out: dict, config, late: np.ndarray, fits) -> list[str]:
                 if group.error is not None:
                     problems.append(f"mode {mode}: Gaussian not fitted ({group.error})")
                 else:
-                    gaussian = asdict(group.gaussians[0])
+                    gaussian = _fit_record(group.gaussians[0])
             out["levels"].append({
                 "mode": mode, "target": stationary[mode], "mean": float(level.mean()),
                 "mean_err": float(per_replica.std(ddof=1) / np.sqrt(per_replica.size)),
@@ -212,7 +379,48 @@ def summarize(results, snapshots: int = 1, fits=None) -> dict:
         "failed": sum(p["failed"] for p in points),
     }
     if len(results) >= 2:
-        out["scaling"] = _clean(scaling_table(results, snapshots, fits).to_dict())
+        out["scaling"] = _clean(scaling_summary(results, snapshots, fits))
+    return out
+
+
+def scaling_summary(results, snapshots: int = 1, fits=None) -> dict:
+    """The scaling table of a scan as a dict, each slope with its chi^2 p-value and its
+    prediction, and ``warnings`` for the slopes the points do not support.
+
+    Parameters
+    ----------
+    results : list of EnsembleResult
+        A scan of one model.
+    snapshots : int
+        Pool the last ``snapshots`` snapshots.
+    fits : list, optional
+        Each point's :func:`point_fits`.
+
+    Returns
+    -------
+    dict
+        :meth:`~dysonlearn.analysis.scaling.ScalingTable.to_dict`, its slopes as
+        :func:`slope_record`, plus ``predicted_spacing_slope`` (the model's alpha -> 0
+        slope of <S>, and of sqrt(pi) sigma, against the scaling variable),
+        ``predicted_spacing_vs_width`` (1) and ``warnings``.
+    """
+    table = scaling_table(results, snapshots, fits)
+    out = table.to_dict()
+    names = {"spacing_slope": "<S>", "width_slope": "sqrt(pi) sigma",
+             "spacing_vs_width": "<S> against sqrt(pi) sigma"}  # fmt: skip
+    warnings = []
+    for key, name in names.items():
+        out[key] = slope_record(getattr(table, key))
+        fit = out[key]
+        if fit is not None and fit["p_value"] is not None and fit["p_value"] < FIT_P_VALUE:
+            warnings.append(
+                f"the common slope of {name} does not describe the points (chi^2/dof = "
+                f"{fit['chi2_dof']:.3g}, p = {fit['p_value']:.2g} < {FIT_P_VALUE:g})"
+            )
+    config = results[0].config
+    out["predicted_spacing_slope"] = model_for(config).predicted_slope(config)[0]
+    out["predicted_spacing_vs_width"] = 1.0
+    out["warnings"] = warnings
     return out
 
 

@@ -37,6 +37,7 @@ MEMBERS = (
     "scale_factor",
     "predicted_slope",
     "predicted_mean_spacing",
+    "finite_lr_factors",
     "labels",
     "labels_for",
     "point_figures",
@@ -47,7 +48,11 @@ MEMBERS = (
 @dataclass(frozen=True)
 class Labels:
     """A model's words and symbols in figures and tables; the defaults fit a model whose
-    levels settle at the kappa it names with a width set by a noise A [A.6], [C.3].
+    levels settle at the kappa it names with a width set by a noise A.
+
+    The symbols are those of the whole package: alpha the learning rate, B the batch size,
+    A the noise added by hand, x_i the learnt eigenvalues, kappa_i the target ones, sigma
+    the width of a level, S a spacing.
 
     Attributes
     ----------
@@ -60,11 +65,17 @@ class Labels:
     eigenvalue_label : str
         The axis label of a recorded eigenvalue (mathtext).
     scale_label : str
-        The axis label of the scaling variable sqrt(lr f / B) (mathtext).
+        The axis label of the scaling variable (mathtext).
     scale_text : str
-        The scaling variable in plain text, for tables (``reproduce.md``).
+        The scaling variable in plain text, for tables (``summary.md``, ``reproduce.md``).
     slope_text : str
-        The predicted slope of <S> against it, in plain text.
+        The predicted alpha -> 0 slope of <S> against it, in plain text.
+    eigenvalue_text : str
+        What x_i is, in plain text (the summaries' list of symbols).
+    kappa_text : str
+        What kappa_i is, in plain text.
+    level_text : str
+        Where x_i settles (x*_i), in plain text.
     """
 
     noise_symbol: str = "A"
@@ -72,8 +83,11 @@ class Labels:
     level_label: str = r"$x^*$"
     eigenvalue_label: str = r"eigenvalue $x$ of $W$"
     scale_label: str = r"$\sqrt{\alpha A^2/B}$"
-    scale_text: str = "sqrt(lr A^2 / B)"
-    slope_text: str = "sqrt(pi) = 1.772 [C.3]"
+    scale_text: str = "sqrt(alpha A^2 / B)"
+    slope_text: str = "sqrt(pi) = 1.772"
+    eigenvalue_text: str = "learnt eigenvalues of W, ascending"
+    kappa_text: str = "target eigenvalues"
+    level_text: str = "x*_i = kappa_i, the stationary level of x_i"
 
 
 class Model(ABC):
@@ -281,7 +295,7 @@ class Model(ABC):
         label : str
             Mathtext naming the equation, for the figure's legend.
         """
-        return math.sqrt(math.pi), r"[C.3]: $\sqrt{\pi}$"
+        return math.sqrt(math.pi), r"prediction $\sqrt{\pi}$"
 
     def predicted_mean_spacing(self, lr: float, batch_size: int, noise) -> float | None:
         """<S> of a degenerate pair predicted from the scan parameters alone, at finite lr.
@@ -295,6 +309,22 @@ class Model(ABC):
         -------
         float or None
             None (the default) when the prediction needs more than these parameters.
+        """
+        return None
+
+    def finite_lr_factors(self, config) -> np.ndarray | None:
+        """f of each level: its predicted width at the configuration's finite learning rate
+        over the alpha -> 0 limit of that width.
+
+        Parameters
+        ----------
+        config : config_class
+
+        Returns
+        -------
+        numpy.ndarray or None
+            (N,) the factors; None (the default) when the predicted widths are the
+            alpha -> 0 ones.
         """
         return None
 

@@ -156,13 +156,30 @@ class Dyson(Model):
             return config.noise**2 * kappa**2 / (2 * level)
         return config.noise**2
 
-    labels = Labels(noise_symbol="g", scale_text="sqrt(lr g^2 / B)")
+    def finite_lr_factors(self, config):
+        """f_i = 1 / sqrt(1 - alpha c_i / 2) with c_i = V''(x*_i): 1 (linear drift),
+        2 x* / kappa^2 (RBM drift)."""
+        with np.errstate(divide="ignore", invalid="ignore"):  # NaN where alpha c >= 2
+            factors = 1 / np.sqrt(1 - config.lr * config._curvature() / 2)
+        return np.where(np.isfinite(factors), factors, np.nan)
+
+    labels = Labels(
+        eigenvalue_label=r"level $x$",
+        eigenvalue_text="levels of the Dyson Brownian motion, ascending",
+        kappa_text="target levels (kappa)",
+    )
 
     def labels_for(self, config):
-        """The RBM drift's scaling variable has f = g^2 kappa^2 / (2 x*)."""
+        """The RBM drift settles at x* = mu^2 - kappa, and its scaling variable has
+        A^2 kappa^2 / (2 x*) in place of A^2."""
         if config.drift == "rbm":
-            return replace(self.labels, scale_label=r"$\sqrt{\alpha f/B}$",
-                           scale_text="sqrt(lr g^2 kappa^2 / (2 x*) / B)")  # fmt: skip
+            return replace(
+                self.labels,
+                level_label=r"$x^*=\mu^2-\kappa$",
+                scale_label=r"$\sqrt{\alpha A^2\kappa^2/(2x^*B)}$",
+                scale_text="sqrt(alpha A^2 kappa^2 / (2 x* B))",
+                level_text="x*_i = mu^2 - kappa_i, the stationary level of x_i",
+            )
         return self.labels
 
 

@@ -131,14 +131,17 @@ class RBM(Model):
         return level
 
     def predicted_slope(self, config):
-        return math.sqrt(2 * math.pi), r"[B.9]: $\sqrt{2\pi}$"
+        return math.sqrt(2 * math.pi), r"prediction $\sqrt{2\pi}$"
 
     labels = Labels(
-        level_label=r"$x^*=\mu^2-\kappa$ [B.4]",
+        level_label=r"$x^*=\mu^2-\kappa$",
         eigenvalue_label=r"eigenvalue $x$ of $\sigma_h^2 W^{T}W$",
         scale_label=r"$\sqrt{\alpha\,(\mu^2-\kappa)/B}$",
-        scale_text="sqrt(lr (mu^2 - kappa) / B)",
-        slope_text="about sqrt(2 pi) = 2.507 [B.9] (PCD correlations and finite lr shift it)",
+        scale_text="sqrt(alpha (mu^2 - kappa) / B)",
+        slope_text="sqrt(2 pi) = 2.507",
+        eigenvalue_text="eigenvalues of sigma_h^2 W^T W, ascending",
+        kappa_text="eigenvalues of the target kernel K the RBM learns",
+        level_text="x*_i = mu^2 - kappa_i, the stationary level of x_i",
     )
 
     def point_figures(self, result):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .. import kernels
-from ..config import TeacherStudentConfig, stationary_variance
+from ..config import TeacherStudentConfig, finite_lr_factor, stationary_variance
 from .base import Labels, Model
 
 # Reference protocol: a data set shared by all replicas is drawn from this branch of the
@@ -198,11 +198,28 @@ class TeacherStudent(Model):
         """<S> = sqrt(pi) sigma = sqrt(pi lr A^2 / (B (1 - lr / 2))) [A.6], [C.3], [A.8]."""
         return float(np.sqrt(stationary_variance(lr, batch_size, noise, scale=np.pi)))
 
+    def finite_lr_factors(self, config):
+        """f = 1 / sqrt(1 - alpha / 2) for every level, the same for all of them (NaN at
+        alpha >= 2, where no stationary state exists)."""
+        if config.lr >= 2:
+            return np.full(config.n_modes, np.nan)
+        return np.full(config.n_modes, finite_lr_factor(config.lr))
+
     labels = Labels(
         level_symbol=r"\kappa",
         level_label=r"teacher $\kappa$",
-        slope_text="sqrt(pi) = 1.772 [C.3] times 1/sqrt(1 - lr/2)",
+        eigenvalue_label=r"eigenvalue $x$ of the student $W$",
+        eigenvalue_text="eigenvalues of the student W, ascending",
+        kappa_text="eigenvalues of the teacher",
     )
+
+    def labels_for(self, config):
+        """The reference protocol records singular values (its update is not symmetrised)."""
+        if config.protocol == "reference":
+            return replace(self.labels, eigenvalue_label=r"singular value $x$ of $W$",
+                           eigenvalue_text="singular values of the student W, ascending",
+                           level_text="x*_i = |kappa_i|, the stationary level of x_i")  # fmt: skip
+        return self.labels
 
     def scan_figures(self, results, snapshots=1):
         """<S> of the teacher's degenerate pairs against [C.3] (article Fig. 9)."""
