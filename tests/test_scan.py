@@ -176,7 +176,7 @@ CLI_ALLOWED = {
     "scan": set(scan.__all__),
     "experiment": {"default_experiment_path", "load_experiment"},
     "backends": {"WorkerDied"},
-    "store": {"describe"},
+    "store": {"describe", "root_summary"},
     "report": {"point_label"},
     "dryrun": {"describe_plan", "plan"},
     "reproduce": {"article_experiments", "write_comparison"},

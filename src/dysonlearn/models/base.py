@@ -65,6 +65,14 @@ class Labels:
         The scaling variable in plain text, for tables (``reproduce.md``).
     slope_text : str
         The predicted slope of <S> against it, in plain text.
+    spectrum_text : str
+        What the recorded spectrum x_i is, in plain text (the ``description`` of the
+        store's ``eigenvalues`` dataset).
+    state_text : str
+        What the final state kept by ``keep_weights`` is, in plain text (the
+        ``description`` of the store's ``weights`` dataset).
+    state_axes : tuple of str
+        The names of the axes of that state, replica first; empty when unnamed.
     """
 
     noise_symbol: str = "A"
@@ -74,6 +82,9 @@ class Labels:
     scale_label: str = r"$\sqrt{\alpha A^2/B}$"
     scale_text: str = "sqrt(lr A^2 / B)"
     slope_text: str = "sqrt(pi) = 1.772 [C.3]"
+    spectrum_text: str = "eigenvalues x_i of the weight matrix W, ascending"
+    state_text: str = "final weight matrix W of each replica"
+    state_axes: tuple = ()
 
 
 class Model(ABC):

@@ -156,7 +156,13 @@ class Dyson(Model):
             return config.noise**2 * kappa**2 / (2 * level)
         return config.noise**2
 
-    labels = Labels(noise_symbol="g", scale_text="sqrt(lr g^2 / B)")
+    labels = Labels(
+        noise_symbol="g",
+        scale_text="sqrt(lr g^2 / B)",
+        spectrum_text="levels x_i of the Dyson Brownian motion, ascending",
+        state_text="final levels of each replica",
+        state_axes=("replica", "mode"),
+    )
 
     def labels_for(self, config):
         """The RBM drift's scaling variable has f = g^2 kappa^2 / (2 x*)."""

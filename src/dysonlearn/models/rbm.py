@@ -139,6 +139,9 @@ class RBM(Model):
         scale_label=r"$\sqrt{\alpha\,(\mu^2-\kappa)/B}$",
         scale_text="sqrt(lr (mu^2 - kappa) / B)",
         slope_text="about sqrt(2 pi) = 2.507 [B.9] (PCD correlations and finite lr shift it)",
+        spectrum_text="eigenvalues x_i of sigma_h^2 W^T W, ascending",
+        state_text="final weights W of each replica (hidden x visible)",
+        state_axes=("replica", "hidden", "visible"),
     )
 
     def point_figures(self, result):

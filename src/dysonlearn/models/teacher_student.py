@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -202,7 +202,18 @@ class TeacherStudent(Model):
         level_symbol=r"\kappa",
         level_label=r"teacher $\kappa$",
         slope_text="sqrt(pi) = 1.772 [C.3] times 1/sqrt(1 - lr/2)",
+        spectrum_text="eigenvalues x_i of the symmetric student W, ascending",
+        state_text="final student W of each replica",
+        state_axes=("replica", "row", "column"),
     )
+
+    def labels_for(self, config):
+        """The reference protocol's student is not symmetric: its spectrum is the singular
+        values of W."""
+        if config.protocol == "reference":
+            return replace(self.labels,
+                           spectrum_text="singular values x_i of the student W, ascending")  # fmt: skip
+        return self.labels
 
     def scan_figures(self, results, snapshots=1):
         """<S> of the teacher's degenerate pairs against [C.3] (article Fig. 9)."""
