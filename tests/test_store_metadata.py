@@ -257,8 +257,8 @@ def test_info_shows_the_command_code_and_times(cli_run, capsys):
         assert f"commit {__commit__}" in text
     else:
         assert "not built from a git checkout" in text
-    assert f"started {root['started']}, last saved {root['ended']}" in text
-    assert "backend serial, 1 worker(s)" in text
+    assert f"times: started {root['started']}, last saved {root['ended']}" in text
+    assert "ran on: backend serial, 1 worker(s)" in text
 
 
 def test_the_commit_is_that_of_the_checkout_the_package_was_built_from():
@@ -270,3 +270,24 @@ def test_the_commit_is_that_of_the_checkout_the_package_was_built_from():
     if head.returncode != 0:
         pytest.skip("git cannot read the checkout")
     assert __commit__.removesuffix("-dirty") == head.stdout.strip()
+
+
+def test_a_store_without_the_new_root_attributes_still_reads_resumes_and_informs(
+    tmp_path, capsys
+):
+    """A store of an earlier dysonlearn (format 1 without the run's metadata) loads,
+    resumes as the same run, and `info` says what it does not record."""
+    config = dl.DysonConfig(steps=10, snapshots=1)
+    path = tmp_path / "old.h5"
+    dl.run_ensemble(config, replicas=4, seed=2, store=path, **SERIAL)
+    with h5py.File(path, "a") as handle:
+        for key in ("experiment_toml", "command", "dysonlearn_commit", "python_version",
+                    "platform", "backend", "workers", "started", "ended", "sessions"):  # fmt: skip
+            del handle.attrs[key]
+    (result,) = dl.load(path)
+    again = dl.run_ensemble(config, replicas=4, seed=2, store=path, **SERIAL)  # trains nothing
+    np.testing.assert_array_equal(again.eigenvalues, result.eigenvalues)
+    assert cli.main(["info", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "command: not recorded" in text and "commit not recorded" in text
+    assert "ran on: backend not recorded" in text
