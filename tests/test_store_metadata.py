@@ -93,6 +93,7 @@ def test_datasets_name_their_axes_and_steps_is_the_snapshot_scale(cli_run):
             assert list(group[key].attrs["axes"]) == ["replica"]
             assert group[key].attrs["description"]
         assert "-1 if it did not" in group["fail_step"].attrs["description"]
+        assert group["fail_step"].attrs["units"] == group["steps"].attrs["units"] == "steps"
         assert eigenvalues.compression == "gzip" and eigenvalues.shuffle
 
 

@@ -1,8 +1,9 @@
 """The HDF5 results store (h5py): one file per experiment, one group per scan point.
 
-Layout of the file (a contract, see DESIGN.md). Every dataset says what it holds in its
+Layout of the file (a contract: readers may rely on it). Every dataset says what it holds in its
 ``description`` attribute and names its axes in ``axes`` (and as HDF5 dimension labels);
-``steps`` is the dimension scale of the snapshot axis.
+``steps`` is the dimension scale of the snapshot axis; counts of training steps carry
+``units = "steps"``.
 
     /                      attrs: format, format_version; seed (the root seed of the run, a
                            decimal string); run (JSON of every point's configuration and
@@ -829,24 +830,29 @@ def _create_point(handle: h5py.File, name: str, record: dict, config, params: di
               f"{labels.spectrum_text}; NaN after the replica diverged, and for replicas "
               "not trained yet (done false)")  # fmt: skip
     step = group.create_dataset("steps", data=steps)
-    _describe(step, ("snapshot",), "training step of each snapshot, step 0 (the start) first")
+    _describe(step, ("snapshot",), "training step of each snapshot, step 0 (the start) first",
+              "steps")  # fmt: skip
     step.make_scale("step")
     eigenvalues.dims[1].attach_scale(step)
     _describe(group.create_dataset("failed", shape=(n_rep,), dtype=bool, fillvalue=False),
               ("replica",), "true: the replica diverged (its state became non-finite or left "
               "the region where its dynamics are meaningful) and was stopped")  # fmt: skip
     _describe(group.create_dataset("fail_step", shape=(n_rep,), dtype="i8", fillvalue=-1),
-              ("replica",), "training step at which the replica diverged; -1 if it did not")  # fmt: skip
+              ("replica",), "training step at which the replica diverged; -1 if it did "
+              "not", "steps")  # fmt: skip
     _describe(group.create_dataset("done", shape=(n_rep,), dtype=bool, fillvalue=False),
               ("replica",), "true: the replica's block finished and its rows hold data; "
               "false: not trained yet (an interrupted run: run it again to resume)")  # fmt: skip
     return group
 
 
-def _describe(dataset: h5py.Dataset, axes: tuple, description: str) -> None:
-    """Name a dataset's axes (attribute and dimension labels) and say what it holds."""
+def _describe(dataset: h5py.Dataset, axes: tuple, description: str, units: str = "") -> None:
+    """Name a dataset's axes (attribute and dimension labels), say what it holds and, for a
+    count of steps, its units."""
     dataset.attrs["axes"] = np.array(axes, dtype=h5py.string_dtype())
     dataset.attrs["description"] = description
+    if units:
+        dataset.attrs["units"] = units
     for dim, axis in zip(dataset.dims, axes, strict=True):
         dim.label = axis
 

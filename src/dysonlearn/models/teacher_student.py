@@ -211,8 +211,8 @@ class TeacherStudent(Model):
         """The reference protocol's student is not symmetric: its spectrum is the singular
         values of W."""
         if config.protocol == "reference":
-            return replace(self.labels,
-                           spectrum_text="singular values x_i of the student W, ascending")  # fmt: skip
+            spectrum = "singular values x_i of the student W, ascending"
+            return replace(self.labels, spectrum_text=spectrum)
         return self.labels
 
     def scan_figures(self, results, snapshots=1):
