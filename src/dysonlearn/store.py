@@ -1,9 +1,9 @@
 """The HDF5 results store (h5py): one file per experiment, one group per scan point.
 
-Layout of the file (a contract: readers may rely on it). Every dataset says what it holds in its
-``description`` attribute and names its axes in ``axes`` (and as HDF5 dimension labels);
-``steps`` is the dimension scale of the snapshot axis; counts of training steps carry
-``units = "steps"``.
+Layout of the file (a contract: readers may rely on it). Every dataset says what it holds
+in its ``description`` attribute and names its axes in ``axes`` (and as HDF5 dimension
+labels); ``steps`` is the dimension scale of the snapshot axis; counts of training steps
+carry ``units = "steps"``.
 
     /                      attrs: format, format_version; seed (the root seed of the run, a
                            decimal string); run (JSON of every point's configuration and
