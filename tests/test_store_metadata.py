@@ -292,3 +292,24 @@ def test_a_store_without_the_new_root_attributes_still_reads_resumes_and_informs
     text = capsys.readouterr().out
     assert "command: not recorded" in text and "commit not recorded" in text
     assert "ran on: backend not recorded" in text
+
+
+def test_a_trackers_result_converts_to_xarray_with_its_own_description():
+    pytest.importorskip("xarray")
+    tracker = dl.SpectrumTracker(every=1, kind="singular")
+    rng = np.random.default_rng(0)
+    for step in range(3):
+        tracker.update(step, rng.standard_normal((4, 3, 3)))
+    ds = tracker.result().to_xarray()
+    assert ds["eigenvalues"].dims == ("replica", "snapshot", "mode")
+    assert ds["eigenvalues"].attrs["description"] == "singular values of W, ascending"
+    assert ds.attrs["kind"] == "singular" and ds.attrs["every"] == 1
+
+
+def test_an_experiment_that_is_no_single_scan_is_recorded_point_by_point():
+    from dysonlearn.reproduce import rbm_experiment
+
+    experiment = rbm_experiment("smoke")
+    record = tomllib.loads(experiment.toml())
+    assert record["ensemble"]["replicas"] == experiment.replicas
+    assert [dl.RBMConfig.from_dict(p) for p in record["point"]] == list(experiment.points)

@@ -80,14 +80,33 @@ class Experiment:
         else a rendering of :attr:`source` that :func:`load_experiment` reads back to the
         same experiment.
 
-        Overrides (:meth:`with_overrides`) are not part of it: a store records them in
-        its run record and its command line.
+        An experiment built in code whose points are no grid of one ``[train]`` scan (the
+        article's, behind ``dysonlearn reproduce``) is rendered as a record instead: its
+        ``[ensemble]`` and one ``[[point]]`` table per configuration. Overrides
+        (:meth:`with_overrides`) are not part of the text: a store records them in its
+        run record and its command line.
 
         Returns
         -------
         str
         """
-        return self.text if self.text is not None else to_toml(self.source)
+        if self.text is not None:
+            return self.text
+        try:
+            if parse_experiment(self.source).points == self.points:
+                return to_toml(self.source)
+        except ConfigError:
+            pass
+        record = {
+            "ensemble": {"replicas": self.replicas, "seed": self.seed,
+                         "bit_generator": self.bit_generator},
+            "point": [config.to_dict() for config in self.points],
+        }  # fmt: skip
+        return (
+            "# The scan points of this run, one [[point]] table each: they are not the grid "
+            "of one\n# [train] scan, so this is a record of the run, not an experiment file.\n"
+            + to_toml(record)
+        )
 
     def point_params(self) -> list[dict]:
         """The scanned values of each point, e.g. ``[{"lr": 0.05}, {"lr": 0.1}]``.

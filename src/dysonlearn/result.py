@@ -128,9 +128,7 @@ class EnsembleResult:
                 "EnsembleResult.to_xarray needs xarray, which dysonlearn does not install: "
                 "pip install xarray"
             ) from None
-        from .models import model_for
-
-        labels = model_for(self.config).labels_for(self.config)
+        labels = _labels(self.config)
         data = {
             "eigenvalues": (("replica", "snapshot", "mode"), self.eigenvalues,
                             {"description": labels.spectrum_text}),
@@ -167,6 +165,20 @@ class EnsembleResult:
             f"snapshots={self.steps.tolist()}, modes={self.n_modes}, "
             f"failed={int(self.failed.sum())}, seed={self.seed})"
         )
+
+
+def _labels(config):
+    """The words of a result's model; for a configuration of no model (a SpectrumTracker's),
+    its own ``spectrum_text`` if it has one."""
+    from .errors import ConfigError
+    from .models import model_for
+    from .models.base import Labels
+
+    try:
+        return model_for(config).labels_for(config)
+    except ConfigError:
+        text = getattr(config, "spectrum_text", "the recorded spectrum x_i, ascending")
+        return Labels(spectrum_text=text)
 
 
 def scalar_fields(record: dict, prefix: str = "") -> dict:

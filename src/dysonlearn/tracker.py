@@ -93,6 +93,11 @@ class TrackerConfig:
         return {"kind": self.kind, "every": self.every, "shape": list(self.shape)}
 
     @property
+    def spectrum_text(self) -> str:
+        """What the recorded spectrum is, in words (e.g. "singular values of W, ascending")."""
+        return _SPECTRA[self.kind]
+
+    @property
     def n_modes(self) -> int:
         """Number of values per spectrum."""
         n, m = self.shape[-2:]
