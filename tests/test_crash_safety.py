@@ -285,7 +285,8 @@ def test_kill_9_leaves_no_process_behind_and_the_run_resumes_bitwise(tmp_path):
     straight = tmp_path / "straight"
     config = tmp_path / "exp.toml"
     assert cli.main(["run", str(config), "-o", str(straight), "--quiet", "--backend", "serial"]) == 0
-    a, b = dl.load(out / "results.h5"), dl.load(straight / "results.h5")
+    (a,) = dl.load(out / "results.h5")
+    (b,) = dl.load(straight / "results.h5")
     np.testing.assert_array_equal(a.eigenvalues, b.eigenvalues)
     np.testing.assert_array_equal(a.fail_step, b.fail_step)
 

@@ -143,7 +143,7 @@ def test_a_fake_model_flows_through_store_summary_and_figures(fake, tmp_path):
     dl.run_ensemble(configs[0], replicas=24, seed=5, backend="serial", progress=False,
                     store=store)  # fmt: skip
     # The store reads the configuration back through the registry.
-    loaded = dl.load(store)
+    (loaded,) = dl.load(store)
     assert type(loaded.config) is FakeConfig and loaded.config == configs[0]
     np.testing.assert_array_equal(loaded.eigenvalues, trained[0].eigenvalues)
     assert model_for(loaded.config) is fake

@@ -178,7 +178,7 @@ CLI_ALLOWED = {
     "experiment": {"default_experiment_path", "load_experiment", "embedded_experiments",
                    "embedded_experiment_path"},
     "backends": {"WorkerDied"},
-    "store": {"describe"},
+    "store": {"describe", "root_summary"},
     "report": {"point_label", "headline"},
     "dryrun": {"describe_plan", "plan"},
     "reproduce": {"article_experiments", "write_comparison", "comparison_headline"},

@@ -24,7 +24,7 @@ def test_store_round_trip_and_layout(tmp_path):
                           store=path, keep_weights=True)  # fmt: skip
     memory = dl.run_ensemble(CONFIG, replicas=12, seed=3, backend="serial", progress=False)
     np.testing.assert_array_equal(res.eigenvalues, memory.eigenvalues)
-    loaded = store_module.load(path)
+    (loaded,) = store_module.load(path)  # always a list, one result per point
     np.testing.assert_array_equal(loaded.eigenvalues, memory.eigenvalues)
     assert dl.analysis.summarize(path) == dl.analysis.summarize(memory)
     assert loaded.config == CONFIG and loaded.seed == 3 and loaded.weights.shape == (12, 2, 2)
@@ -50,7 +50,7 @@ def test_an_interrupted_store_resumes_to_the_uninterrupted_result(tmp_path):
         group["done"][5:11] = False
         group["eigenvalues"][5:11] = -1.0
     with pytest.warns(UserWarning, match="incomplete"):
-        partial = dl.load(path)
+        (partial,) = dl.load(path)
     assert partial.n_replicas == 14
     resumed = dl.run_ensemble(CONFIG, replicas=20, seed=4, workers=2, progress=False,
                               store=path)  # fmt: skip
@@ -65,7 +65,7 @@ def test_a_different_run_in_the_store_is_refused_unless_overwritten(tmp_path):
                         progress=False, store=path)  # fmt: skip
     res = dl.run_ensemble(CONFIG.replace(lr=0.2), replicas=4, seed=1, backend="serial",
                           progress=False, store=path, overwrite=True)  # fmt: skip
-    assert dl.load(path).config.lr == 0.2 and res.config.lr == 0.2
+    assert dl.load(path)[0].config.lr == 0.2 and res.config.lr == 0.2
 
 
 def test_foreign_and_unreadable_files_are_clear_errors(tmp_path, capsys):
@@ -164,7 +164,7 @@ def test_sigint_then_resume_equals_an_uninterrupted_run(tmp_path):
     assert (
         cli.main(["run", str(config), "-o", str(straight), "--quiet", "--backend", "serial"]) == 0
     )
-    a, b = dl.load(path), dl.load(straight / "results.h5")
+    (a,), (b,) = dl.load(path), dl.load(straight / "results.h5")
     np.testing.assert_array_equal(a.eigenvalues, b.eigenvalues)
     np.testing.assert_array_equal(a.fail_step, b.fail_step)
 

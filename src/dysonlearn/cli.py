@@ -22,6 +22,7 @@ start-up ends in one line.
 from __future__ import annotations
 
 import argparse
+import shlex
 import signal
 import sys
 import textwrap
@@ -370,7 +371,7 @@ def _train(experiment, outdir: Path, args) -> Path:
     _check_options(args)
     run_experiment(experiment, outdir, **_execution(args), progress=not args.quiet,
                    overwrite=args.overwrite, oversubscribe=args.oversubscribe,
-                   notify=_notify(args))  # fmt: skip
+                   notify=_notify(args), command=args.command_line)  # fmt: skip
     return outdir / RESULTS_FILE
 
 
@@ -453,14 +454,11 @@ def _command_config(args) -> int:
 
 def _command_info(args) -> int:
     from .report import point_label
-    from .store import describe
+    from .store import describe, root_summary
 
     root, infos = describe(args.results)
-    print(f"{args.results}: dysonlearn results (format {root.get('format_version')}), "
-          f"written by dysonlearn {root.get('dysonlearn_version')} on {root.get('created')}")  # fmt: skip
-    print(f"root seed {root.get('seed')} (--seed {root.get('seed')} reproduces the run); "
-          f"numpy {root.get('numpy_version')}, scipy {root.get('scipy_version')}, "
-          f"h5py {root.get('h5py_version')}")  # fmt: skip
+    print(f"{args.results}: dysonlearn results (format {root.get('format_version')})")
+    print("\n".join(root_summary(root)))
     for info in infos:
         state = "complete" if info.done == info.replicas else "incomplete"
         pending = (f", {info.pending} more committed in the journal (run the same command, "
@@ -537,6 +535,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             parser = build_parser()
             args = parser.parse_args(argv)  # exits 2 on a usage error
+            # Recorded in the results store: how this run was started.
+            given = sys.argv[1:] if argv is None else argv
+            args.command_line = shlex.join(["dysonlearn", *given])
             return COMMANDS[args.command](args)
         except ConfigError as exc:
             for problem in exc.problems:

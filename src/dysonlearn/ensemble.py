@@ -24,6 +24,7 @@ from . import backends, kernels
 from . import store as store_module
 from .config import check_replicas
 from .errors import ConfigError
+from .experiment import experiment_document, to_toml
 from .models import model_for
 from .progress import Progress, reporter
 from .result import EnsembleResult
@@ -228,7 +229,7 @@ class MemorySink:
             config=spec.config, seed=spec.seed, steps=spec.config.snapshot_steps,
             eigenvalues=self.eigenvalues, failed=self.failed, fail_step=self.fail_step,
             weights=self.weights, bit_generator=spec.bit_generator,
-            normal_method=spec.normal_method,
+            normal_method=spec.normal_method, point=spec.name, params=dict(spec.params),
         )  # fmt: skip
 
 
@@ -398,7 +399,10 @@ def run_ensemble(
                       scheduler_timeout=scheduler_timeout)  # fmt: skip
         return sink.result()
     store = Path(store)
-    with store_module.RunStore(store, [spec], spec.seed, overwrite=overwrite) as run_store:
+    document = experiment_document(config, replicas, spec.seed, bit_generator)
+    metadata = store_module.RunMetadata(to_toml(document), None, backend, workers)
+    with store_module.RunStore(store, [spec], spec.seed, overwrite=overwrite,
+                               metadata=metadata) as run_store:  # fmt: skip
         execute_point(spec, StoreSink(run_store, spec), backend, workers, progress,
                       block_size, scheduler, scheduler_timeout=scheduler_timeout)  # fmt: skip
     return store_module.load_point(store, spec.name)

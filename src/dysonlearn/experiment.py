@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
 from . import targets
 from .config import check_replicas
 from .errors import ConfigError
@@ -77,6 +79,9 @@ class Experiment:
         How many final snapshots of every replica the statistics pool (``[analysis]
         pool_last``; default 1). Kept in the store, so that ``run``, ``analyze`` and
         ``reproduce`` give the same numbers.
+    text : str or None
+        The TOML text of the file the experiment was read from, as written (comments
+        included); None for an experiment given as a dict (see :meth:`toml`).
     """
 
     points: tuple
@@ -86,6 +91,40 @@ class Experiment:
     bit_generator: str
     source: dict
     pool_last: int = DEFAULT_POOL_LAST
+    text: str | None = None
+
+    def toml(self) -> str:
+        """The experiment as TOML text: the file's own text when it was read from one,
+        else a rendering of :attr:`source` that :func:`load_experiment` reads back to the
+        same experiment.
+
+        An experiment built in code whose points are no grid of one ``[train]`` scan (the
+        article's, behind ``dysonlearn reproduce``) is rendered as a record instead: its
+        ``[ensemble]`` and one ``[[point]]`` table per configuration. Overrides
+        (:meth:`with_overrides`) are not part of the text: a store records them in its
+        run record and its command line.
+
+        Returns
+        -------
+        str
+        """
+        if self.text is not None:
+            return self.text
+        try:
+            if parse_experiment(self.source).points == self.points:
+                return to_toml(self.source)
+        except ConfigError:
+            pass
+        record = {
+            "ensemble": {"replicas": self.replicas, "seed": self.seed,
+                         "bit_generator": self.bit_generator},
+            "point": [config.to_dict() for config in self.points],
+        }  # fmt: skip
+        return (
+            "# The scan points of this run, one [[point]] table each: they are not the grid "
+            "of one\n# [train] scan, so this is a record of the run, not an experiment file.\n"
+            + to_toml(record)
+        )
 
     def point_params(self) -> list[dict]:
         """The scanned values of each point, e.g. ``[{"lr": 0.05}, {"lr": 0.1}]``.
@@ -261,7 +300,94 @@ def load_experiment(source: str | Path | dict | Experiment) -> Experiment:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config: {path.name} is not valid TOML: {exc}") from None
-    return parse_experiment(document)
+    return dataclasses.replace(parse_experiment(document), text=text)
+
+
+def _plain(value):
+    """``value`` with NumPy scalars and arrays and tuples as Python scalars and lists, and
+    None entries of tables left out (TOML has no null; a missing key means the same)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def to_toml(document: dict) -> str:
+    """An experiment document (the sections of a TOML file, as a dict) as TOML text.
+
+    Parameters
+    ----------
+    document : dict
+        Sections ``model``, ``target``, ``train``, ``ensemble``; NumPy values are
+        written as numbers and lists, None values are left out.
+
+    Returns
+    -------
+    str
+        TOML that ``tomllib.loads`` reads back to ``document``.
+
+    Raises
+    ------
+    ConfigError
+        A value TOML cannot hold (for example an arbitrary object).
+
+    Examples
+    --------
+    >>> print(to_toml({"model": {"kind": "dyson"}, "train": {"lr": [0.05, 0.1]}}), end="")
+    [model]
+    kind = "dyson"
+    <BLANKLINE>
+    [train]
+    lr = [
+        0.05,
+        0.1,
+    ]
+    """
+    import tomli_w
+
+    try:
+        return tomli_w.dumps(_plain(document))
+    except TypeError as exc:
+        raise ConfigError(f"config: cannot be written as TOML ({exc})") from None
+
+
+def experiment_document(config, replicas: int, seed: int | None = None,
+                        bit_generator: str = DEFAULT_BIT_GENERATOR) -> dict:  # fmt: skip
+    """The experiment document (TOML sections as a dict) of one model configuration:
+    the inverse of :func:`parse_experiment` for a run of a single point.
+
+    Parameters
+    ----------
+    config : RBMConfig, TeacherStudentConfig, DysonConfig, ...
+        The model configuration.
+    replicas : int
+        Replicas of the ensemble.
+    seed : int, optional
+        Its root seed.
+    bit_generator : str
+        The NumPy bit generator of every replica.
+
+    Returns
+    -------
+    dict
+        Sections ``model`` (with ``kind``), ``target`` (models that take one), ``train``
+        and ``ensemble``; ``parse_experiment`` of it has ``config`` as its one point.
+    """
+    fields = config.to_dict()
+    kind = fields.pop("kind")
+    target = fields.pop("target", None)
+    document = {"model": {"kind": kind, **{k: v for k, v in fields.items()
+                                           if k not in TRAIN_KEYS}}}  # fmt: skip
+    if target is not None:
+        document["target"] = target
+    document["train"] = {k: v for k, v in fields.items() if k in TRAIN_KEYS}
+    document["ensemble"] = {"replicas": replicas, "seed": seed, "bit_generator": bit_generator}
+    return _plain(document)
 
 
 def _home(key: str, kind: str) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,18 +24,32 @@ class EnsembleResult:
     steps : numpy.ndarray
         (S,) int64 training step of each snapshot, step 0 first.
     eigenvalues : numpy.ndarray
-        (R, S, N) float64, ascending along the last axis; NaN at snapshots after a replica
-        diverged.
+        (R, S, N) float64, the spectrum x_i of each replica at each snapshot, ascending
+        along the last axis; NaN at snapshots after a replica diverged.
     failed : numpy.ndarray
         (R,) bool, the replica diverged.
     fail_step : numpy.ndarray
         (R,) int64, step of the divergence, -1 if none.
     weights : numpy.ndarray, optional
-        (R, N_h, N_v) final weights when asked for (``keep_weights=True``).
+        (R, ...) the final state when asked for (``keep_weights=True``): weights
+        (R, N_h, N_v) of the RBM, students (R, N, N), levels (R, N) of Dyson.
     bit_generator : str, optional
         Name of the NumPy bit generator used per replica.
     normal_method : str, optional
         How the kernels drew standard normals ("ziggurat" or "numpy").
+    point : str
+        The scan point's group in a results store (``"point_000"``, ...).
+    params : dict
+        The scanned values of this point, e.g. ``{"lr": 0.05, "batch_size": 16}``; empty
+        for a run that is not part of a scan.
+
+    Examples
+    --------
+    >>> import dysonlearn as dl
+    >>> res = dl.run_ensemble(dl.DysonConfig(steps=200, snapshots=2), replicas=4, seed=1,
+    ...                       backend="serial", progress=False)
+    >>> res.eigenvalues.shape, res.steps.tolist()
+    ((4, 3, 2), [0, 100, 200])
     """
 
     config: object
@@ -47,13 +61,17 @@ class EnsembleResult:
     weights: np.ndarray | None = None
     bit_generator: str = "SFC64"
     normal_method: str = "ziggurat"
+    point: str = "point_000"
+    params: dict = field(default_factory=dict)
 
     @property
     def n_replicas(self) -> int:
+        """R, the number of replicas."""
         return self.eigenvalues.shape[0]
 
     @property
     def n_modes(self) -> int:
+        """N, the number of modes (the length of each spectrum)."""
         return self.eigenvalues.shape[2]
 
     def spectra_at(self, step: int | None = None) -> np.ndarray:
@@ -83,9 +101,121 @@ class EnsembleResult:
             raise ValueError(f"step: {step} is not a snapshot step; have {self.steps.tolist()}")
         return int(hits[0])
 
+    def to_xarray(self):
+        """The result as an :class:`xarray.Dataset` with named dimensions.
+
+        Dimensions ``replica``, ``snapshot`` (with the coordinate ``step``, the training
+        step of each snapshot) and ``mode``; variables ``eigenvalues`` (replica, snapshot,
+        mode), ``failed`` and ``fail_step`` (replica) and, when kept, ``weights``. The
+        point's scanned values, its scalar configuration fields, its seed (as a decimal
+        string: it may exceed 64 bits) and how it was drawn are attributes of the dataset.
+
+        Returns
+        -------
+        xarray.Dataset
+
+        Raises
+        ------
+        ImportError
+            xarray is not installed (it is not a dependency of dysonlearn:
+            ``pip install xarray``).
+
+        Examples
+        --------
+        >>> ds = res.to_xarray()                                  # doctest: +SKIP
+        >>> ds.eigenvalues.sel(step=ds.step[-1]).mean("replica")  # doctest: +SKIP
+        """
+        try:
+            import xarray
+        except ImportError:
+            raise ImportError(
+                "EnsembleResult.to_xarray needs xarray, which dysonlearn does not install: "
+                "pip install xarray"
+            ) from None
+        labels = _labels(self.config)
+        data = {
+            "eigenvalues": (("replica", "snapshot", "mode"), self.eigenvalues,
+                            {"description": labels.eigenvalue_text}),
+            "failed": ("replica", self.failed,
+                       {"description": "the replica diverged and was stopped"}),
+            "fail_step": ("replica", self.fail_step,
+                          {"description": "step of the divergence, -1 if none"}),
+        }  # fmt: skip
+        if self.weights is not None:
+            names = labels.state_axes
+            if len(names) != self.weights.ndim:
+                names = ("replica", *(f"state_{i}" for i in range(1, self.weights.ndim)))
+            data["weights"] = (tuple(names), self.weights, {"description": labels.state_text})
+        attrs = {
+            "point": self.point,
+            "seed": str(self.seed),
+            "bit_generator": self.bit_generator,
+            "normal_method": self.normal_method,
+            **scalar_fields(self.config.to_dict()),
+            **self.params,
+        }
+        coords = {
+            "step": ("snapshot", self.steps),
+            "replica": np.arange(self.n_replicas),
+            "mode": np.arange(self.n_modes),
+        }
+        return xarray.Dataset(data, coords=coords, attrs=attrs)
+
     def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v}" for k, v in self.params.items())
         return (
-            f"EnsembleResult({type(self.config).__name__}, replicas={self.n_replicas}, "
+            f"EnsembleResult({type(self.config).__name__}, {self.point}"
+            f"{', ' + params if params else ''}, replicas={self.n_replicas}, "
             f"snapshots={self.steps.tolist()}, modes={self.n_modes}, "
             f"failed={int(self.failed.sum())}, seed={self.seed})"
         )
+
+
+def _labels(config):
+    """The words of a result's model; for a configuration of no model (a SpectrumTracker's),
+    its own ``spectrum_text`` (the words of its recorded spectrum) if it has one."""
+    from .errors import ConfigError
+    from .models import model_for
+    from .models.base import Labels
+
+    try:
+        return model_for(config).labels_for(config)
+    except ConfigError:
+        text = getattr(config, "spectrum_text", "the recorded spectrum x_i, ascending")
+        return Labels(eigenvalue_text=text)
+
+
+def scalar_fields(record: dict, prefix: str = "") -> dict:
+    """The fields of a configuration record as attribute values: scalars as they are,
+    lists of numbers as arrays, nested tables flattened to dotted names ("target.n").
+
+    Parameters
+    ----------
+    record : dict
+        A ``config.to_dict()`` record.
+    prefix : str
+        Prepended to every name (used for nested tables).
+
+    Returns
+    -------
+    dict
+        Name to a bool, int, float, str or numpy array; None values and lists that are not
+        numbers are left out (the configuration's JSON record has them).
+
+    Examples
+    --------
+    >>> scalar_fields({"kind": "rbm", "lr": 0.1, "target": {"kind": "free_scalar", "n": 4}})
+    {'kind': 'rbm', 'lr': 0.1, 'target.kind': 'free_scalar', 'target.n': 4}
+    """
+    out = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(scalar_fields(value, f"{name}."))
+        elif isinstance(value, bool | int | float | str | np.generic):
+            out[name] = value
+        elif isinstance(value, list | tuple | np.ndarray):
+            array = np.asarray(value)
+            if array.size and array.dtype.kind in "biuf":
+                out[name] = array
+    return out

@@ -266,6 +266,7 @@ def run_experiment(
     replicas: int | None = None,
     oversubscribe: bool = False,
     notify=None,
+    command: str | None = None,
 ) -> list[EnsembleResult]:
     """Train every point of an experiment into ``OUTDIR/results.h5``, resuming what is saved.
 
@@ -303,11 +304,16 @@ def run_experiment(
     notify : callable, optional
         Receives each :class:`Notice` of the run (a drawn seed, a worker cap, a resume).
         Default: a worker cap is a RuntimeWarning, the others are not shown.
+    command : str, optional
+        The command line that started the run, recorded in the store (``dysonlearn run``
+        passes its own); None means called from Python. Like the experiment's TOML text,
+        it is a record only: a resume is matched on what defines the run.
 
     Returns
     -------
     list of EnsembleResult
-        One per scan point, in scan order, as stored (``result.seed`` is the point's seed).
+        One per scan point, in scan order, as stored (``result.seed`` is the point's seed,
+        ``result.params`` its scanned values).
 
     Raises
     ------
@@ -330,8 +336,9 @@ def run_experiment(
     specs = point_specs(experiment, root_seed)
     workers = plan_workers(workers, backend, oversubscribe, notify)
     settings = {"pool_last": experiment.pool_last}
+    metadata = store_module.RunMetadata(experiment.toml(), command, backend, workers)
     with store_module.RunStore(path, specs, root_seed, overwrite=overwrite,
-                               analysis=settings) as run_store:  # fmt: skip
+                               analysis=settings, metadata=metadata) as run_store:  # fmt: skip
         if overwrite:
             _remove_old_outputs(outdir)
         saved, total = run_store.saved()

@@ -30,14 +30,16 @@ Streaming store (``store="path.h5"``): a small dedicated HDF5 layout, written wi
     /              attrs: format = "dysonlearn-spectrum-tracker", format_version,
                    dysonlearn_version, created, kind, every, shape (JSON: the shape of the
                    tracked W, leading replica axes included)
-        steps        (S,) int64, resizable along S
+        steps        (S,) int64, resizable along S, the dimension scale of the snapshot axis
         eigenvalues  (R, S, N) float64, resizable along S, one chunk per snapshot
 
 The file is created when the tracker is (an existing file is refused unless
-``overwrite=True``), the datasets at the first record. Each record opens the file,
-appends one snapshot, writing the eigenvalues before the step that marks them as present,
-and closes it (which flushes), so between updates the file is always complete and readable
-by anyone. ``load_tracked(path)`` reads it back as an EnsembleResult.
+``overwrite=True``), the datasets at the first record. Like the results store, the file is
+never written in place: each record copies it to a temporary file, appends one snapshot
+there, syncs it and renames it over the old one (:func:`dysonlearn.journal.atomic_write`),
+so a reader, or a crash at any moment, sees the file with or without that snapshot, never
+a half-written one. ``load_tracked(path)`` reads it back as an EnsembleResult. (Each
+record copies the file: a few milliseconds per 10 MB.)
 """
 
 from __future__ import annotations
@@ -45,12 +47,14 @@ from __future__ import annotations
 import datetime
 import json
 import operator
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 import numpy as np
 
+from . import journal as journal_module
 from . import kernels
 from . import store as store_module
 from ._version import __version__
@@ -97,6 +101,11 @@ class TrackerConfig:
             ``{"kind": ..., "every": ..., "shape": [...]}``.
         """
         return {"kind": self.kind, "every": self.every, "shape": list(self.shape)}
+
+    @property
+    def spectrum_text(self) -> str:
+        """What the recorded spectrum is, in words (e.g. "singular values of W, ascending")."""
+        return _SPECTRA[self.kind]
 
     @property
     def n_modes(self) -> int:
@@ -320,34 +329,27 @@ class SpectrumTracker:
                 "choose another path"
             )
         self.store.parent.mkdir(parents=True, exist_ok=True)
-        with h5py.File(self.store, "w") as handle:
-            handle.attrs.update({
-                "format": FORMAT,
-                "format_version": FORMAT_VERSION,
-                "dysonlearn_version": __version__,
-                "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-                "kind": self.kind,
-                "every": self.every,
-            })  # fmt: skip
+
+        def create(tmp: Path) -> None:
+            with h5py.File(tmp, "w") as handle:
+                handle.attrs.update({
+                    "format": FORMAT,
+                    "format_version": FORMAT_VERSION,
+                    "dysonlearn_version": __version__,
+                    "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+                    "kind": self.kind,
+                    "every": self.every,
+                })  # fmt: skip
+
+        journal_module.atomic_write(self.store, create, "tracker file")
 
     def _append_to_store(self, step: int, shape: tuple[int, ...], values: np.ndarray) -> None:
-        n_rep, n_modes = values.shape
-        with h5py.File(self.store, "a") as handle:
-            if "steps" not in handle:
-                handle.attrs["shape"] = json.dumps(list(shape))
-                handle.create_dataset(
-                    "eigenvalues", shape=(n_rep, 0, n_modes), maxshape=(n_rep, None, n_modes),
-                    chunks=(n_rep, 1, n_modes), dtype="f8",
-                )  # fmt: skip
-                handle.create_dataset("steps", shape=(0,), maxshape=(None,), dtype="i8")
-            eigenvalues, steps = handle["eigenvalues"], handle["steps"]
-            index = steps.shape[0]
-            # Eigenvalues first: a reader trusts only the snapshots that have a step.
-            eigenvalues.resize(index + 1, axis=1)
-            eigenvalues[:, index, :] = values
-            handle.flush()
-            steps.resize(index + 1, axis=0)
-            steps[index] = step
+        def append(tmp: Path) -> None:
+            shutil.copyfile(self.store, tmp)
+            with h5py.File(tmp, "a") as handle:
+                _append_snapshot(handle, self.kind, step, shape, values)
+
+        journal_module.atomic_write(self.store, append, "tracker file")
 
     # Results ---------------------------------------------------------------------------
 
@@ -371,6 +373,42 @@ class SpectrumTracker:
         if self.store is not None:
             return load_tracked(self.store)
         return _result(self.config, self.steps, np.stack(self._spectra, axis=1))
+
+
+_SPECTRA = {
+    "gram": "eigenvalues of W^T W, ascending",
+    "symmetric": "eigenvalues of the symmetric W, ascending",
+    "singular": "singular values of W, ascending",
+}
+
+
+def _append_snapshot(handle: h5py.File, kind: str, step: int, shape: tuple[int, ...],
+                     values: np.ndarray) -> None:  # fmt: skip
+    """Append one snapshot (the first creates the datasets, with their axes and meaning)."""
+    n_rep, n_modes = values.shape
+    if "steps" not in handle:
+        handle.attrs["shape"] = json.dumps(list(shape))
+        eigenvalues = handle.create_dataset(
+            "eigenvalues", shape=(n_rep, 0, n_modes), maxshape=(n_rep, None, n_modes),
+            chunks=(n_rep, 1, n_modes), dtype="f8",
+        )  # fmt: skip
+        steps = handle.create_dataset("steps", shape=(0,), maxshape=(None,), dtype="i8")
+        for dataset, axes, text in (
+            (eigenvalues, ("replica", "snapshot", "mode"), _SPECTRA[kind]),
+            (steps, ("snapshot",), "training step of each snapshot"),
+        ):
+            dataset.attrs["axes"] = np.array(axes, dtype=h5py.string_dtype())
+            dataset.attrs["description"] = text
+            for dim, axis in zip(dataset.dims, axes, strict=True):
+                dim.label = axis
+        steps.make_scale("step")
+        eigenvalues.dims[1].attach_scale(steps)
+    eigenvalues, steps = handle["eigenvalues"], handle["steps"]
+    index = steps.shape[0]
+    eigenvalues.resize(index + 1, axis=1)
+    eigenvalues[:, index, :] = values
+    steps.resize(index + 1, axis=0)
+    steps[index] = step
 
 
 def _result(config: TrackerConfig, steps: np.ndarray, eigenvalues: np.ndarray) -> EnsembleResult:

@@ -349,7 +349,7 @@ def summarize(results, snapshots: int = 1, fits=None) -> dict:
     ----------
     results : EnsembleResult, list of EnsembleResult, str or os.PathLike
         One result, a scan, or the path of a results store (``dysonlearn.store``; its
-        finished replicas).
+        finished replicas; a store of one point is summarised as one result).
     snapshots : int
         Pool the last ``snapshots`` snapshots of every replica.
     fits : list, optional
@@ -367,6 +367,8 @@ def summarize(results, snapshots: int = 1, fits=None) -> dict:
         from ..store import load
 
         results = load(results)
+        if len(results) == 1:  # a store of one run is summarised as that run
+            results = results[0]
     if not isinstance(results, list | tuple):
         return summarize_result(results, snapshots)
     # One fit per point, shared by the point's summary and the scaling table.

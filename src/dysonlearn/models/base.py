@@ -76,6 +76,11 @@ class Labels:
         What kappa_i is, in plain text.
     level_text : str
         Where x_i settles (x*_i), in plain text.
+    state_text : str
+        What the final state kept by ``keep_weights`` is, in plain text (the
+        ``description`` of the store's ``weights`` dataset).
+    state_axes : tuple of str
+        The names of the axes of that state, replica first; empty when unnamed.
     """
 
     noise_symbol: str = "A"
@@ -88,6 +93,8 @@ class Labels:
     eigenvalue_text: str = "learnt eigenvalues of W, ascending"
     kappa_text: str = "target eigenvalues"
     level_text: str = "x*_i = kappa_i, the stationary level of x_i"
+    state_text: str = "final weight matrix W of each replica"
+    state_axes: tuple = ()
 
 
 class Model(ABC):

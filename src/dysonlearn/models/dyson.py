@@ -167,6 +167,8 @@ class Dyson(Model):
         eigenvalue_label=r"level $x$",
         eigenvalue_text="levels of the Dyson Brownian motion, ascending",
         kappa_text="target levels (kappa)",
+        state_text="final levels of each replica",
+        state_axes=("replica", "mode"),
     )
 
     def labels_for(self, config):

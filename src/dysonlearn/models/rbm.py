@@ -142,6 +142,8 @@ class RBM(Model):
         eigenvalue_text="eigenvalues of sigma_h^2 W^T W, ascending",
         kappa_text="eigenvalues of the target kernel K the RBM learns",
         level_text="x*_i = mu^2 - kappa_i, the stationary level of x_i",
+        state_text="final weights W of each replica (hidden x visible)",
+        state_axes=("replica", "hidden", "visible"),
     )
 
     def point_figures(self, result):

@@ -209,8 +209,10 @@ class TeacherStudent(Model):
         level_symbol=r"\kappa",
         level_label=r"teacher $\kappa$",
         eigenvalue_label=r"eigenvalue $x$ of the student $W$",
-        eigenvalue_text="eigenvalues of the student W, ascending",
+        eigenvalue_text="eigenvalues of the symmetric student W, ascending",
         kappa_text="eigenvalues of the teacher",
+        state_text="final student W of each replica",
+        state_axes=("replica", "row", "column"),
     )
 
     def labels_for(self, config):
