@@ -1,9 +1,9 @@
 """The compiled core of dysonlearn: arithmetic kernels only (no I/O, no configuration).
 
 Modules:
-    rbm      Gaussian RBM trained by persistent contrastive divergence, SPEC [B.1]-[B.6].
-    teacher  teacher-student model with hand-added noise, SPEC section C.
-    dyson    eigenvalue-level Dyson Brownian motion [A.4].
+    rbm      Gaussian RBM trained by persistent contrastive divergence, :eq:`rbm-action` to :eq:`pcd-update`.
+    teacher  teacher-student model with hand-added noise, :doc:`/theory/teacher_student`.
+    dyson    eigenvalue-level Dyson Brownian motion :eq:`dyson-bm`.
     spectra  batched spectra of weight matrices (SpectrumTracker).
     random   the kernels' standard normals, for tests and for users.
 

@@ -1,7 +1,7 @@
-# Cimportable interface of the eigenvalue-level Dyson Brownian motion kernel ([A.4]).
+# Cimportable interface of the eigenvalue-level Dyson Brownian motion kernel (:eq:`dyson-bm`).
 #
 # One replica: levels x (n,) ascending, float64; targets (n,) per sorted level:
-# kappa_i for the linear drift, the RBM's kappa_i of level i for the RBM drift [B.10].
+# kappa_i for the linear drift, the RBM's kappa_i of level i for the RBM drift :eq:`fp-drift`.
 #
 # Divergence: a step fails when a level is non-finite, outside [0, mu^2) for the RBM drift, or
 # of magnitude above DysonParams.bound. Code that fills a DysonParams itself must set `bound`
@@ -11,8 +11,8 @@ from libc.stdint cimport int64_t
 include "_normal.pxi"
 
 cdef enum:
-    DYSON_LINEAR = 0    # drift kappa_i - x_i (the teacher-student model, [C.2])
-    DYSON_RBM = 1       # drift 2 x (1/kappa_i - 1/(mu^2 - x)) per mode [B.10]
+    DYSON_LINEAR = 0    # drift kappa_i - x_i (the teacher-student model, :eq:`ts-mean-spacing`)
+    DYSON_RBM = 1       # drift 2 x (1/kappa_i - 1/(mu^2 - x)) per mode :eq:`fp-drift`
 
 
 cdef struct DysonParams:

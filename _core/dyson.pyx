@@ -1,5 +1,5 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Eigenvalue-level Dyson Brownian motion: the discrete update [A.4], solved exactly.
+"""Eigenvalue-level Dyson Brownian motion: the discrete update :eq:`dyson-bm`, solved exactly.
 
 One step of one replica with levels x (ascending) and GOE-like noise of strength g:
 
@@ -7,17 +7,17 @@ One step of one replica with levels x (ascending) and GOE-like noise of strength
                                                         H_ii ~ N(0, 2)
     x <- eigenvalues of M (ascending)
 
-Second-order perturbation theory of this step is [A.4]: drift lr K_i, Coulomb term
+Second-order perturbation theory of this step is :eq:`dyson-bm`: drift lr K_i, Coulomb term
 (lr^2 g^2 / B) sum_j 1/(x_i - x_j), diagonal noise (lr / sqrt(B)) sqrt(2) g eta_i. Solving
 the 2 x 2 or n x n eigenproblem instead of adding those terms keeps the levels ordered and
-is exact for the matrix model at any step size, where explicit Euler on [A.4] with
+is exact for the matrix model at any step size, where explicit Euler on :eq:`dyson-bm` with
 re-sorting overestimates the spacing (the noise per step is a sizeable fraction of it
 and the Coulomb term is stiff).
 
 Normals per step: n (n + 1) / 2, the upper triangle of H row by row.
 Drifts: DYSON_LINEAR K_i = kappa_i - x_i; DYSON_RBM K_i = 2 x (1/kappa_i - 1/(mu^2 - x))
-[B.10], whose levels live in [0, mu^2): a level pushed below 0 is reflected (x = xi^2 of a
-singular value xi that changed sign), one that reaches mu^2 has diverged [B.4].
+:eq:`fp-drift`, whose levels live in [0, mu^2): a level pushed below 0 is reflected (x = xi^2 of a
+singular value xi that changed sign), one that reaches mu^2 has diverged :eq:`rbm-kernel`.
 
 Divergence: a replica fails at the step where a level goes non-finite, leaves [0, mu^2) (RBM
 drift), or, given a bound (DysonParams.bound, the `bound` argument of dyson_advance), where

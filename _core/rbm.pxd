@@ -1,4 +1,4 @@
-# Cimportable interface of the Gaussian RBM / PCD kernel (SPEC [B.1]-[B.6]).
+# Cimportable interface of the Gaussian RBM / PCD kernel (:eq:`rbm-action` to :eq:`pcd-update`).
 #
 # Layout of one replica, all C-contiguous float64:
 #   weights  (n_hidden, n_visible)   row-major W
@@ -50,18 +50,18 @@ cdef struct RBMWork:
 cdef enum:
     PCD_OK = DL_OK
     PCD_NONFINITE = DL_NONFINITE    # W left the finite numbers
-    PCD_UNSTABLE = DL_ESCAPED       # max eigenvalue of sigma_h^2 W^T W reached mu^2 [B.4]
+    PCD_UNSTABLE = DL_ESCAPED       # max eigenvalue of sigma_h^2 W^T W reached mu^2 :eq:`rbm-kernel`
 
 cdef Py_ssize_t pcd_normals_per_step(const RBMParams* p) noexcept nogil
 cdef int rbm_work_alloc(RBMWork* work, const RBMParams* p) noexcept nogil
 cdef void rbm_work_free(RBMWork* work) noexcept nogil
 cdef int pcd_check(const RBMParams* p, const double* weights, RBMWork* work) noexcept nogil
-# The gradient of one PCD step [B.2]-[B.6] into work.grad (the chains advance), in the
+# The gradient of one PCD step :eq:`rbm-hidden-given-visible` to :eq:`pcd-update` into work.grad (the chains advance), in the
 # units of rbm_sgd: the gradient of W is sigma_h^2 work.grad. A dl_status.
 cdef int pcd_gradient(const RBMParams* p, const double* weights, double* chains,
                       const double* c_target, const double* chol, dl_normal_source* normals,
                       RBMWork* work) noexcept nogil
-# SGD at p.lr, as pcd_step applies it (through daxpy, rounding as [B.6] always has).
+# SGD at p.lr, as pcd_step applies it (through daxpy, rounding as :eq:`pcd-update` always has).
 cdef void rbm_sgd(optim_t* opt, const RBMParams* p) noexcept nogil
 # pcd_gradient, SGD at p.lr, pcd_check: one whole step.
 cdef int pcd_step(const RBMParams* p, double* weights, double* chains,

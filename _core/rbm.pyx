@@ -1,13 +1,13 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """Gaussian RBM trained by persistent contrastive divergence: the hot loop.
 
-One PCD step of one replica, SPEC [B.2]-[B.6], with B persistent visible chains:
+One PCD step of one replica, :eq:`rbm-hidden-given-visible` to :eq:`pcd-update`, with B persistent visible chains:
 
-    h    = sigma_h^2 W phi + sigma_h eps_h                 [B.2]  (eta = 0)
-    k x: phi = W^T h / mu^2 + eps_phi / mu                 [B.3]
-         h   = sigma_h^2 W phi + sigma_h eps_h             [B.2]  (skipped after the last phi)
+    h    = sigma_h^2 W phi + sigma_h eps_h                 :eq:`rbm-hidden-given-visible`  (eta = 0)
+    k x: phi = W^T h / mu^2 + eps_phi / mu                 :eq:`rbm-visible-given-hidden`
+         h   = sigma_h^2 W phi + sigma_h eps_h             :eq:`rbm-hidden-given-visible`  (skipped after the last phi)
     C_model = (1/B) sum_b phi_b phi_b^T
-    W      += lr sigma_h^2 W (C_target - C_model)          [B.6]
+    W      += lr sigma_h^2 W (C_target - C_model)          :eq:`pcd-update`
 
 In sampled-target mode C_target is replaced by (1/B) sum_b t_b t_b^T with t_b = L z_b,
 L L^T = K_phi^-1.
@@ -23,14 +23,14 @@ so k sweeps give phi_k = A^k phi_0 + xi, xi ~ N(0, Sigma_k) with
 Sigma_k = sum_{j<k} A^j Q A^j = (1 + A) sum_{j<k} A^(2j) / mu^2 (A and Q commute: both are
 functions of X). Sampling it costs B N_v normals per step instead of k B (N_v + N_h), and
 a few N_v^3 products and one Cholesky factorisation of Sigma_k per step. As k -> infinity
-Sigma_k -> (mu^2 - X)^-1 = K^-1 [B.4], the model's covariance. Same law, fewer variates.
+Sigma_k -> (mu^2 - X)^-1 = K^-1 :eq:`rbm-kernel`, the model's covariance. Same law, fewer variates.
 
 A replica has diverged when W is not finite or when the largest eigenvalue of
-X = sigma_h^2 W^T W reaches mu^2 ([B.4]: K = mu^2 - X must stay positive).
+X = sigma_h^2 W^T W reaches mu^2 (:eq:`rbm-kernel`: K = mu^2 - X must stay positive).
 
 Gradient and update are separate: pcd_gradient writes -W delta (the gradient of W up to
 the factor sigma_h^2, descent sign) into a buffer, and the shared optimiser (optim.pxd)
-applies it; SGD's W <- W - (lr sigma_h^2) grad is the update [B.6] above, bit for bit.
+applies it; SGD's W <- W - (lr sigma_h^2) grad is the update :eq:`pcd-update` above, bit for bit.
 
 Order of the standard normals drawn in one step (this order defines the kernel and is
 what the deterministic entry point `pcd_step_given_normals` consumes):
@@ -98,7 +98,7 @@ cdef void rbm_work_free(RBMWork* work) noexcept nogil:
 
 
 cdef int pcd_check(const RBMParams* p, const double* weights, RBMWork* work) noexcept nogil:
-    """DL_OK, DL_NONFINITE or DL_ESCAPED for the state W ([B.4]).
+    """DL_OK, DL_NONFINITE or DL_ESCAPED for the state W (:eq:`rbm-kernel`).
 
     Leaves X = sigma_h^2 W^T W (full, symmetric) in work.xmat: the collapsed sampler's next
     step needs exactly this matrix, so it is formed once per step.
@@ -178,20 +178,20 @@ cdef int spectrum(const RBMParams* p, const double* weights, RBMWork* work,
 
 cdef void gibbs_sweeps(const RBMParams* p, const double* weights, double* chains,
                        dl_normal_source* normals, RBMWork* work) noexcept nogil:
-    """One phi -> h draw, then k times (h -> phi, phi -> h), the last h skipped [B.2], [B.3]."""
+    """One phi -> h draw, then k times (h -> phi, phi -> h), the last h skipped :eq:`rbm-hidden-given-visible`, :eq:`rbm-visible-given-hidden`."""
     cdef int nv = p.n_visible, nh = p.n_hidden, nb = p.batch_size, j
     cdef double s2 = p.sigma_h * p.sigma_h
     cdef double inv_mu = 1.0 / p.mu
     cdef double inv_mu2 = inv_mu * inv_mu
     cdef double sigma_h = p.sigma_h
     cdef double* hidden = work.hidden
-    # [B.2] H^T (N_h, B) = s2 W Phi^T + sigma_h E: the noise is written first, then scaled
+    # :eq:`rbm-hidden-given-visible` H^T (N_h, B) = s2 W Phi^T + sigma_h E: the noise is written first, then scaled
     # by beta inside the same dgemm, so the step allocates and copies nothing.
     dl_draw_normals(normals, hidden, nb * nh)
     dgemm(b'T', b'N', &nh, &nb, &nv, &s2, <double*> weights, &nv, chains, &nv, &sigma_h,
           hidden, &nh)
     for j in range(p.k):
-        # [B.3] Phi^T (N_v, B) = W^T H^T / mu^2 + E / mu; chains keep this final phi.
+        # :eq:`rbm-visible-given-hidden` Phi^T (N_v, B) = W^T H^T / mu^2 + E / mu; chains keep this final phi.
         dl_draw_normals(normals, chains, nb * nv)
         dgemm(b'N', b'N', &nv, &nb, &nh, &inv_mu2, <double*> weights, &nv, hidden, &nh,
               &inv_mu, chains, &nv)
@@ -203,7 +203,7 @@ cdef void gibbs_sweeps(const RBMParams* p, const double* weights, double* chains
 
 cdef void rbm_sgd(optim_t* opt, const RBMParams* p) noexcept nogil:
     # The gradient of W is sigma_h^2 work.grad; SGD's step (lr sigma_h) sigma_h is rounded
-    # as [B.6] always was, and applied through daxpy, which rounds as the former fused
+    # as :eq:`pcd-update` always was, and applied through daxpy, which rounds as the former fused
     # dsymm update W += rate delta W did (a multiply-add per entry).
     optim_sgd(opt, p.lr, p.sigma_h * p.sigma_h, p.lr * p.sigma_h * p.sigma_h, True)
 
@@ -213,7 +213,7 @@ cdef int pcd_gradient(const RBMParams* p, const double* weights, double* chains,
                       RBMWork* work) noexcept nogil:
     """The chains' k sweeps, then the gradient -W (C_target - C_model) into work.grad.
 
-    [B.6] ascends sigma_h^2 W delta, delta = C_target - C_model: the gradient of W is
+    :eq:`pcd-update` ascends sigma_h^2 W delta, delta = C_target - C_model: the gradient of W is
     sigma_h^2 work.grad (the scale rbm_sgd declares). The collapsed sampler needs
     work.xmat to hold X of the incoming W, which pcd_check (run on every state before it
     is stepped) guarantees. DL_OK, or DL_ESCAPED if Sigma_k is not positive definite.
@@ -248,7 +248,7 @@ cdef int pcd_gradient(const RBMParams* p, const double* weights, double* chains,
 cdef int pcd_step(const RBMParams* p, double* weights, double* chains,
                   const double* c_target, const double* chol, dl_normal_source* normals,
                   RBMWork* work) noexcept nogil:
-    """One PCD step [B.2]-[B.6] of one replica in place, SGD at p.lr; pcd_check's status."""
+    """One PCD step :eq:`rbm-hidden-given-visible` to :eq:`pcd-update` of one replica in place, SGD at p.lr; pcd_check's status."""
     cdef optim_t opt
     cdef int status = pcd_gradient(p, weights, chains, c_target, chol, normals, work)
     if status != DL_OK:
@@ -319,7 +319,7 @@ cdef int64_t pcd_run(const RBMParams* p, double* weights, double* chains,
     The shared driver's dl_run_replica: the spectrum at every snapshot step t with
     start <= t <= stop is written to eigenvalues[s * n_visible:(s + 1) * n_visible], s the
     snapshot's index. Returns -1 if the replica is alive at `stop`, otherwise the step at
-    which it failed (`start` if the incoming state already violates [B.4]); later
+    which it failed (`start` if the incoming state already violates :eq:`rbm-kernel`); later
     snapshots are left untouched.
     """
     cdef optim_t opt

@@ -1,11 +1,11 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Batched spectra of weight matrices: what SpectrumTracker records (SPEC D).
+"""Batched spectra of weight matrices: what SpectrumTracker records (:doc:`/theory/statistics`).
 
 Three spectra of a block of R matrices, each ascending:
 
     symmetric   eigenvalues of a symmetric x (R, n, n)                  dsyevd, JOBZ = 'N'
-    gram        eigenvalues of X = w^T w of w (R, N, M): M values [A.3]  dsyrk + dsyevd
-                (W^T W / N_h is the Marchenko-Pastur matrix [B.7])
+    gram        eigenvalues of X = w^T w of w (R, N, M): M values :eq:`gram-update`  dsyrk + dsyevd
+                (W^T W / N_h is the Marchenko-Pastur matrix :eq:`marchenko-pastur`)
     singular    singular values of w (R, N, M): min(N, M) values        dgesdd, JOBZ = 'N'
 
 LAPACK comes from scipy.linalg.cython_lapack (see _linalg.pxi). Layout: a row-major

@@ -1,4 +1,4 @@
-# Cimportable interface of the teacher-student kernel (SPEC section C, update [C.1]).
+# Cimportable interface of the teacher-student kernel (:doc:`/theory/teacher_student`, update :eq:`ts-update`).
 #
 # One replica, all C-contiguous float64: student W (n, n), teacher W_T (n, n).
 # Reference protocol only: a finite data set of P points, inputs (P, n) and per-point
@@ -51,7 +51,7 @@ cdef struct TSWork:
 
 cdef int ts_work_alloc(TSWork* work, const TSParams* p) noexcept nogil
 cdef void ts_work_free(TSWork* work) noexcept nogil
-# The gradient of step `step` [C.1] into work.dw (descent sign, the hand-added noise
+# The gradient of step `step` :eq:`ts-update` into work.dw (descent sign, the hand-added noise
 # included); ts_sgd: SGD at p.lr for it; ts_step: gradient, SGD at p.lr and the bound
 # check, a dl_status (dysonlearn._core.status).
 cdef void ts_gradient(const TSParams* p, const double* weights, const double* teacher,

@@ -1,7 +1,7 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Teacher-student model with noise added by hand: the hot loop (SPEC section C).
+"""Teacher-student model with noise added by hand: the hot loop (:doc:`/theory/teacher_student`).
 
-One step of one replica, [C.1]:
+One step of one replica, :eq:`ts-update`:
 
     W <- W + lr [ (1/2) ((W_T - W) C_B + C_B (W_T - W)) + A Xi_B ]
 
@@ -26,7 +26,7 @@ as the spectrum. The spectrum is otherwise the ascending eigenvalues of the symm
 
 Divergence: a step fails when an entry of W is non-finite or, given a bound (TSParams.bound,
 the `bound` argument of ts_advance), when |W_ij| exceeds it: a replica that far out has left
-the region where [C.1] describes learning (the model adapter derives the bound from the
+the region where :eq:`ts-update` describes learning (the model adapter derives the bound from the
 configuration's scale). The replica is then stopped and flagged with the step. The check is
 one comparison per entry of W, against DBL_MAX when no bound is given, so that it also
 catches inf and NaN; it never changes the arithmetic of a replica that does not fail.
@@ -236,7 +236,7 @@ cdef void data_term(const TSParams* p, const double* weights, const double* teac
 cdef void ts_gradient(const TSParams* p, const double* weights, const double* teacher,
                       const TSData* data, int64_t step, dl_normal_source* variates,
                       TSWork* w) noexcept nogil:
-    """The gradient of step `step` [C.1] into w.dw, descent sign: minus the bracket of [C.1],
+    """The gradient of step `step` :eq:`ts-update` into w.dw, descent sign: minus the bracket of :eq:`ts-update`,
     the hand-added noise included (it is part of the gradient estimate)."""
     cdef int n = p.n, i, j
     cdef double* g = w.grad
@@ -267,14 +267,14 @@ cdef inline void ts_update(const TSParams* p, const optim_t* opt, double* weight
 
 
 cdef void ts_sgd(optim_t* opt, const TSParams* p) noexcept nogil:
-    # The gradient buffer is the gradient itself; SGD in the C loop, as [C.1] always was.
+    # The gradient buffer is the gradient itself; SGD in the C loop, as :eq:`ts-update` always was.
     optim_sgd(opt, p.lr, 1.0, p.lr, False)
 
 
 cdef int ts_step(const TSParams* p, double* weights, const double* teacher,
                  const TSData* data, int64_t step, dl_normal_source* variates,
                  TSWork* w) noexcept nogil:
-    """One step [C.1] of one replica in place, SGD at p.lr; a dl_status: DL_NONFINITE if W
+    """One step :eq:`ts-update` of one replica in place, SGD at p.lr; a dl_status: DL_NONFINITE if W
     left the finite numbers, DL_ESCAPED if an entry exceeds p.bound."""
     cdef optim_t opt
     ts_sgd(&opt, p)

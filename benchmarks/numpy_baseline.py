@@ -1,6 +1,6 @@
 """Replica-batched plain-NumPy PCD for the Gaussian RBM: the baseline of the benchmarks.
 
-The same PCD step as the compiled kernel, SPEC [B.2]-[B.6] with eta = 0, written the way a
+The same PCD step as the compiled kernel, :eq:`rbm-hidden-given-visible` to :eq:`pcd-update` with eta = 0, written the way a
 careful NumPy user would: every array carries the replica axis first, so each product of the
 step is one ``np.matmul`` call over all R replicas, and the standard normals of one step come
 from one ``numpy.random.Generator`` in two batched calls. Work buffers are allocated once per
@@ -8,7 +8,7 @@ call and reused with ``out=``, so the loop allocates nothing per step. It is mea
 fair competitor, not a strawman: no Python loop over replicas or chains.
 
 It deliberately differs from the kernel in two ways, both in the baseline's favour:
-it does not check for divergence ([B.4]; the kernel tests positivity of mu^2 - sigma_h^2
+it does not check for divergence (:eq:`rbm-kernel`; the kernel tests positivity of mu^2 - sigma_h^2
 W^T W by a Cholesky factorisation after every step), and its stream of normals is shared
 by all replicas (so its results depend on R, unlike the kernel's one generator per replica).
 """
@@ -29,22 +29,22 @@ def pcd_steps_numpy(
     k: int,
     steps: int,
 ) -> None:
-    """Advance R Gaussian RBMs by ``steps`` PCD steps in place [B.2]-[B.6].
+    """Advance R Gaussian RBMs by ``steps`` PCD steps in place :eq:`rbm-hidden-given-visible` to :eq:`pcd-update`.
 
     One step, per replica, with B persistent chains (rows of phi):
 
-        h   = sigma_h^2 phi W^T + sigma_h eps               [B.2]
-        k x: phi = h W / mu^2 + eps / mu                    [B.3]
-             h   = sigma_h^2 phi W^T + sigma_h eps          [B.2] (not after the last phi)
+        h   = sigma_h^2 phi W^T + sigma_h eps               :eq:`rbm-hidden-given-visible`
+        k x: phi = h W / mu^2 + eps / mu                    :eq:`rbm-visible-given-hidden`
+             h   = sigma_h^2 phi W^T + sigma_h eps          :eq:`rbm-hidden-given-visible` (not after the last phi)
         C_model = phi^T phi / B
-        W  += lr sigma_h^2 W (C_target - C_model)           [B.6]
+        W  += lr sigma_h^2 W (C_target - C_model)           :eq:`pcd-update`
 
     Args:
         W: (R, N_h, N_v) C-contiguous float64 weights, updated in place.
         phi: (R, B, N_v) C-contiguous float64 persistent chains, updated in place.
         rng: the one Generator all normals are drawn from.
-        c_target: (N_v, N_v) target covariance K_phi^-1 [B.6] (analytic-target mode).
-        lr, mu, sigma_h, k: learning rate, model parameters [B.1], Gibbs sweeps per step.
+        c_target: (N_v, N_v) target covariance K_phi^-1 :eq:`pcd-update` (analytic-target mode).
+        lr, mu, sigma_h, k: learning rate, model parameters :eq:`rbm-action`, Gibbs sweeps per step.
         steps: number of PCD steps.
     """
     n_rep, n_hid, n_vis = W.shape
@@ -58,7 +58,7 @@ def pcd_steps_numpy(
     eps_h = np.empty((k, n_rep, batch, n_hid))
     eps_phi = np.empty((k, n_rep, batch, n_vis))
     h = np.empty((n_rep, batch, n_hid))
-    # The weights enter the Gibbs sweeps scaled and (for [B.2]) transposed; both scaled
+    # The weights enter the Gibbs sweeps scaled and (for :eq:`rbm-hidden-given-visible`) transposed; both scaled
     # copies are made once per step, contiguous, rather than rescaling every product.
     w_h = np.empty((n_rep, n_vis, n_hid))  # sigma_h^2 W^T
     w_phi = np.empty_like(W)  # W / mu^2
@@ -79,16 +79,16 @@ def pcd_steps_numpy(
         np.multiply(w_t, s2, out=w_h)
         np.multiply(W, 1.0 / (mu * mu), out=w_phi)
 
-        np.matmul(phi, w_h, out=h)  # [B.2]
+        np.matmul(phi, w_h, out=h)  # :eq:`rbm-hidden-given-visible`
         h += eps_h[0]
         for j in range(k):
-            np.matmul(h, w_phi, out=phi)  # [B.3]; the chains keep the final phi
+            np.matmul(h, w_phi, out=phi)  # :eq:`rbm-visible-given-hidden`; the chains keep the final phi
             phi += eps_phi[j]
             if j + 1 < k:
-                np.matmul(phi, w_h, out=h)  # [B.2]
+                np.matmul(phi, w_h, out=h)  # :eq:`rbm-hidden-given-visible`
                 h += eps_h[j + 1]
 
-        # delta = lr s2 (C_target - phi^T phi / B), then [B.6]: W += W delta.
+        # delta = lr s2 (C_target - phi^T phi / B), then :eq:`pcd-update`: W += W delta.
         np.copyto(phi_t, phi_t_view)
         np.matmul(phi_t, phi, out=delta)
         delta *= -rate / batch
@@ -119,7 +119,7 @@ def teacher_student_steps_numpy(
     batch_size: int,
     steps: int,
 ) -> None:
-    """Advance R teacher-student replicas (W (R, N, N)) by ``steps`` steps in place [C.1].
+    """Advance R teacher-student replicas (W (R, N, N)) by ``steps`` steps in place :eq:`ts-update`.
 
     Replica-batched, drawing its inputs explicitly as a NumPy user would:
 
@@ -158,7 +158,7 @@ def dyson_steps_numpy(
     batch_size: int,
     steps: int,
 ) -> None:
-    """Advance R replicas of the eigenvalue-level Dyson motion (levels (R, N)) in place [A.4].
+    """Advance R replicas of the eigenvalue-level Dyson motion (levels (R, N)) in place :eq:`dyson-bm`.
 
     Linear drift; each step re-diagonalises diag(x + lr (kappa - x)) + (lr g / sqrt(B)) H
     with ``np.linalg.eigvalsh`` over the stack of R matrices.

@@ -1,4 +1,4 @@
-"""Analysis against known answers: exact samples of the two-level Coulomb gas [A.7], GOE and
+"""Analysis against known answers: exact samples of the two-level Coulomb gas :eq:`two-level-density`, GOE and
 Poisson spectra, Marchenko-Pastur, and small real ensembles."""
 
 import json
@@ -14,8 +14,8 @@ X0, SIGMA = 2.0, 0.3
 
 
 def coulomb_pair(rng, replicas, snapshots=1):
-    """Exact draws of [A.7]: centre ~ N(x0, sigma^2 / 2), spacing ~ Rayleigh(sqrt(2) sigma)
-    (P(S) of [A.8]), independent; levels (replicas, snapshots, 2) ascending."""
+    """Exact draws of :eq:`two-level-density`: centre ~ N(x0, sigma^2 / 2), spacing ~ Rayleigh(sqrt(2) sigma)
+    (P(S) of :eq:`spacing-pdf`), independent; levels (replicas, snapshots, 2) ascending."""
     centre = rng.normal(X0, SIGMA / np.sqrt(2), (replicas, snapshots))
     spacing = rng.rayleigh(np.sqrt(2) * SIGMA, (replicas, snapshots))
     return np.stack([centre - spacing / 2, centre + spacing / 2], axis=-1)
@@ -28,7 +28,7 @@ def moment(pdf, k, lo=-20, hi=20):
 def test_densities_are_normalised_with_the_stated_moments():
     pdf = lambda x: analysis.semicircle2_pdf(x, 0.0, 1.0)
     assert moment(pdf, 0) == pytest.approx(1, abs=1e-10)
-    assert moment(pdf, 2) == pytest.approx(1.5, abs=1e-10)  # [A.10]: 1.5 sigma^2
+    assert moment(pdf, 2) == pytest.approx(1.5, abs=1e-10)  # :eq:`semicircle2`: 1.5 sigma^2
     assert moment(pdf, 4) == pytest.approx(5.75, abs=1e-9)  # 5.75 sigma^4
     assert 1 - 5.75 / (3 * 1.5**2) == pytest.approx(4 / 27)
     x = np.linspace(-4, 4, 9)
@@ -63,7 +63,7 @@ def test_fit_gaussian_and_wigner_on_known_samples():
     assert abs(g.x0 - 1.0) < 4 * g.x0_err and abs(g.sigma - 0.2) < 4 * g.sigma_err
     pair = coulomb_pair(rng, 3000, snapshots=3)
     w = analysis.fit_wigner(pair[..., 1] - pair[..., 0])
-    assert abs(w.mean - np.sqrt(np.pi) * SIGMA) < 4 * w.mean_err  # [A.8]
+    assert abs(w.mean - np.sqrt(np.pi) * SIGMA) < 4 * w.mean_err  # :eq:`spacing-pdf`
     assert w.ks_pvalue > 1e-3
     assert analysis.fit_wigner(rng.exponential(1.0, 3000)).ks_pvalue < 1e-6  # Poisson
 
@@ -142,7 +142,7 @@ def test_scaling_table_on_a_teacher_student_scan():
     ]  # fmt: skip
     table = analysis.scaling_table(results, snapshots=3)
     assert len(table.pairs) == 3 and len(table.levels) == 3  # one level per pair
-    # <S> = sqrt(pi) sigma with sigma^2 = lr A^2 / B / (1 - lr / 2) [C.3], [A.6]: slope
+    # <S> = sqrt(pi) sigma with sigma^2 = lr A^2 / B / (1 - lr / 2) :eq:`ts-degenerate-spacing`, :eq:`level-width`: slope
     # sqrt(pi / (1 - lr / 2)) = 1.818 against sqrt(lr A^2 / B), up to ~3 % data noise.
     expected = np.sqrt(np.pi / (1 - 0.1 / 2))
     assert table.spacing_slope.slope == pytest.approx(expected, rel=0.04)

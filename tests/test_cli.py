@@ -73,7 +73,7 @@ def test_the_embedded_default_is_a_valid_reference_experiment():
     assert experiment.scan == {"lr": [0.05, 0.1], "batch_size": [8, 16, 32]}
     for config in experiment.points:
         assert (config.k, config.mu, config.n_visible) == (3, 3.0, 10)
-        # Long enough for the slowest mode at the smallest lr (600 / lr steps, SPEC B.10).
+        # Long enough for the slowest mode at the smallest lr (600 / lr steps, :doc:`/theory/rbm`).
         assert config.steps >= 600 / config.lr
     assert experiment.replicas >= 256 and experiment.seed is not None
 
@@ -157,7 +157,7 @@ def test_run_a_teacher_student_noise_scan(tmp_path):
     assert [p["params"] for p in summary["points"]] == [{"noise": 0.05}, {"noise": 0.1}]
     spacings = [p["pairs"][0] for p in summary["points"]]
     for pair in spacings:
-        # The summary's prediction is [C.3] with the finite-lr factor; 400 replicas give
+        # The summary's prediction is :eq:`ts-degenerate-spacing` with the finite-lr factor; 400 replicas give
         # about 2.5 per cent standard error on the last snapshot's <S>: 4 of them + 3 %.
         assert pair["mean_spacing"] == pytest.approx(pair["predicted_mean_spacing"], rel=0.13)
     assert spacings[1]["mean_spacing"] / spacings[0]["mean_spacing"] == pytest.approx(2, rel=0.15)

@@ -61,7 +61,7 @@ def test_target_must_match_n_visible():
 
 
 def test_initialisation_must_start_below_mu_squared():
-    # sigma_w^2 (sqrt(10) + sqrt(10))^2 = 40 sigma_w^2 < 9 needs sigma_w < 0.474 [B.4].
+    # sigma_w^2 (sqrt(10) + sqrt(10))^2 = 40 sigma_w^2 < 9 needs sigma_w < 0.474 :eq:`rbm-kernel`.
     dl.RBMConfig(init_std=0.47)
     text = problems_of(init_std=0.48)
     assert "init_std:" in text and "Marchenko-Pastur edge" in text and "0.48" in text
@@ -103,7 +103,7 @@ def test_round_trip_through_a_dict_and_frozen():
 
 
 def test_unlearnable_target_is_refused_once():
-    # x* = mu^2 - kappa must be > 0 [B.4]: a target at or above mu^2 = 9 cannot be learnt.
+    # x* = mu^2 - kappa must be > 0 :eq:`rbm-kernel`: a target at or above mu^2 = 9 cannot be learnt.
     for top in (12.0, 9.0):
         with pytest.raises(dl.ConfigError) as err:
             dl.RBMConfig(n_visible=2, target=dl.targets.from_spectrum([1.0, top]))

@@ -109,7 +109,7 @@ def test_teacher_student_divergence_through_run_ensemble():
 
 
 def test_dyson_rbm_drift_replicas_that_reach_mu_squared_are_flagged():
-    """A valid (lr c < 2) RBM-drift setting whose noise carries some levels to mu^2 [B.4]."""
+    """A valid (lr c < 2) RBM-drift setting whose noise carries some levels to mu^2 :eq:`rbm-kernel`."""
     config = DY(kappa=(4.0, 4.382, 4.382), drift="rbm", mu=3.0, lr=0.2, batch_size=1,
                 noise=3.0, steps=300, snapshots=6)  # fmt: skip
     res = run(config)
@@ -170,7 +170,7 @@ def test_configurations_past_validation_diverge_by_the_bound():
 def test_escape_bound_scales_with_the_configuration():
     assert ts_model.escape_bound(TS()) == 1e6 * 2.0  # max(1, |kappa|, init, A, width) = 2
     assert ts_model.escape_bound(TS(teacher=(-30.0, 1.0))) == 3e7
-    # Near lr = 2 with B = 1 the stationary width [A.6] exceeds A itself: it sets the scale.
+    # Near lr = 2 with B = 1 the stationary width :eq:`level-width` exceeds A itself: it sets the scale.
     wide = TS(noise=10.0, lr=1.9, batch_size=1, sampler="explicit")
     assert ts_model.escape_bound(wide) == pytest.approx(1e6 * 10.0 * np.sqrt(1.9 / 0.05))
     assert dyson_model.escape_bound(DY(init_levels=(100.0, -400.0))) == 4e8
@@ -425,7 +425,7 @@ def test_status_enum_maps_to_failed_and_fail_step():
     assert fail_step.tolist() == [-1, 0, 0, 1]
     assert status.tolist() == [255, kernels.Status.NONFINITE, kernels.Status.ESCAPED,
                                kernels.Status.ESCAPED]  # fmt: skip
-    # The RBM: an unstable W (max eigenvalue of W^T W >= mu^2) escapes [B.4].
+    # The RBM: an unstable W (max eigenvalue of W^T W >= mu^2) escapes :eq:`rbm-kernel`.
     W = np.stack([np.zeros((3, 3)), 4.0 * np.eye(3)])
     failed, fail_step = np.zeros(2, np.uint8), np.full(2, -1, np.int64)
     status = np.zeros(2, np.uint8)

@@ -1,4 +1,4 @@
-"""Eigenvalue-level Dyson Brownian motion [A.4] with linear and RBM drifts."""
+"""Eigenvalue-level Dyson Brownian motion :eq:`dyson-bm` with linear and RBM drifts."""
 
 import re
 
@@ -27,7 +27,7 @@ def test_one_step_is_the_spectrum_of_drift_plus_goe_noise():
         if drift == "linear":
             moved = x0 + lr * (kappa - x0)
         else:
-            moved = x0 + lr * 2 * x0 * (1 / kappa - 1 / (mu**2 - x0))  # [B.10]
+            moved = x0 + lr * 2 * x0 * (1 / kappa - 1 / (mu**2 - x0))  # :eq:`fp-drift`
         expected = np.linalg.eigvalsh(np.diag(moved) + lr * g / np.sqrt(B) * H)
         np.testing.assert_allclose(levels[0], expected, rtol=0, atol=1e-13)
 
@@ -38,7 +38,7 @@ def test_degenerate_pair_spacing(lr, batch, noise):
                          snapshots=list(range(1000, 2001, 100)))  # fmt: skip
     res = dl.run_ensemble(cfg, replicas=2000, seed=3, progress=False)
     per = (res.eigenvalues[:, 1:, 1] - res.eigenvalues[:, 1:, 0]).mean(axis=1)
-    predicted = np.sqrt(np.pi * lr * noise**2 / batch) / np.sqrt(1 - lr / 2)  # [C.3], [A.6]
+    predicted = np.sqrt(np.pi * lr * noise**2 / batch) / np.sqrt(1 - lr / 2)  # :eq:`ts-degenerate-spacing`, :eq:`level-width`
     # The exact 2 x 2 step has no data noise: 4 standard errors plus 1.5 per cent.
     assert abs(per.mean() - predicted) < 4 * per.std() / np.sqrt(per.size) + 0.015 * predicted
 

@@ -53,20 +53,20 @@ def test_result_shapes_and_snapshot_steps():
 
 @pytest.mark.parametrize(("target_mode", "noise_factor"), [("analytic", 1.0), ("sampled", 2.0)])
 def test_small_lr_over_b_converges_to_the_target(target_mode, noise_factor):
-    """At lr/B = 0.1/128 every eigenvalue settles at x* = mu^2 - kappa within its width [B.9]."""
+    """At lr/B = 0.1/128 every eigenvalue settles at x* = mu^2 - kappa within its width :eq:`rbm-level-width`."""
     # The slowest mode (kappa = 8) leaves x ~ 0 at a rate 2 lr (1/kappa - 1/mu^2) per step
-    # [B.10] and then relaxes at 2 lr x* / kappa^2 [B.8]: about 4000 steps at lr = 0.1.
+    # :eq:`fp-drift` and then relaxes at 2 lr x* / kappa^2 :eq:`rbm-restoring-rate`: about 4000 steps at lr = 0.1.
     cfg = dl.RBMConfig(lr=0.1, batch_size=128, steps=7000, snapshots=[6000, 6500, 7000],
                        target_mode=target_mode)  # fmt: skip
     res = dl.run_ensemble(cfg, replicas=16, seed=4, progress=False)
     assert not res.failed.any()
     x_star = cfg.target.learnt_spectrum(cfg.mu)
-    # [B.9]; a sampled target estimates C_target from B samples as C_model is estimated,
+    # :eq:`rbm-level-width`; a sampled target estimates C_target from B samples as C_model is estimated,
     # which doubles the gradient-noise variance: sqrt(2) wider.
     width = np.sqrt(2 * cfg.lr * x_star / cfg.batch_size * noise_factor)
     late = res.eigenvalues[:, 1:]
     # The mean of each sorted level sits within 2 widths of x*: a degenerate pair's members
-    # are pushed apart by about sqrt(pi)/2 width [A.8]; anything else would be a bug.
+    # are pushed apart by about sqrt(pi)/2 width :eq:`spacing-pdf`; anything else would be a bug.
     assert np.all(np.abs(late.mean(axis=(0, 1)) - x_star) < 2 * width)
     # Every single replica is within 6 widths of its level (Gaussian tails: never beyond).
     assert np.all(np.abs(late - x_star) < 6 * width)
@@ -110,8 +110,8 @@ def test_collapsed_and_gibbs_samplers_give_the_same_spacings(scaling_runs):
 
 def test_linear_scaling_rule_equal_ratio_gives_equal_spacings(scaling_runs):
     (s1, e1), (s2, e2) = scaling_runs[(0.1, 16, "collapsed")], scaling_runs[(0.05, 8, "collapsed")]
-    # Same lr/B: same stationary law [A.5] up to the finite-lr corrections of relative
-    # order lr/2 [A.6], which differ by 2.5 per cent between lr = 0.1 and 0.05; allow
+    # Same lr/B: same stationary law :eq:`coulomb-gas` up to the finite-lr corrections of relative
+    # order lr/2 :eq:`level-width`, which differ by 2.5 per cent between lr = 0.1 and 0.05; allow
     # that plus four combined standard errors (about 2 per cent each here).
     assert np.all(np.abs(s1 - s2) < 4 * np.hypot(e1, e2) + 0.025 * s1)
 
@@ -120,8 +120,8 @@ def test_linear_scaling_rule_four_times_the_ratio_doubles_spacings(scaling_runs)
     (s1, e1), (s4, e4) = scaling_runs[(0.1, 16, "collapsed")], scaling_runs[(0.1, 64, "collapsed")]
     ratio = s1 / s4
     ratio_err = ratio * np.hypot(e1 / s1, e4 / s4)
-    # Widths grow like sqrt(lr/B) [A.6], so the ratio is sqrt(4) = 2 up to the
-    # nonlinearity of the drift at these widths (about 5 per cent, SPEC B.5) and 4
+    # Widths grow like sqrt(lr/B) :eq:`level-width`, so the ratio is sqrt(4) = 2 up to the
+    # nonlinearity of the drift at these widths (about 5 per cent, :doc:`/theory/rbm`) and 4
     # standard errors of the ratio (about 3 per cent each).
     assert np.all(np.abs(ratio - 2.0) < 4 * ratio_err + 0.1)
 

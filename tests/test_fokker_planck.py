@@ -1,4 +1,4 @@
-"""One mode as a Fokker-Planck problem (SPEC B.6): stationary density, spectrum, rates."""
+"""One mode as a Fokker-Planck problem (:doc:`/theory/rbm`): stationary density, spectrum, rates."""
 
 import math
 
@@ -10,12 +10,12 @@ from scipy.linalg import eigh_tridiagonal
 import dysonlearn as dl
 from dysonlearn.analysis.fokker_planck import FokkerPlanckMode, RelaxationFit, relaxation_rate
 
-# The pair level of the reference target (kappa = 4.382, mu = 3, x* = 4.618, SPEC B.2).
+# The pair level of the reference target (kappa = 4.382, mu = 3, x* = 4.618, :doc:`/theory/rbm`).
 KAPPA, MU = 4.382, 3.0
 
 
 def second_derivative_at_x_star(mode):
-    """K''(x*) = -4 mu^2 / kappa^3, from [B.10]."""
+    """K''(x*) = -4 mu^2 / kappa^3, from :eq:`fp-drift`."""
     return -4.0 * mode.mu**2 / mode.kappa**3
 
 
@@ -24,7 +24,7 @@ def test_model_functions_are_those_of_b10_to_b13():
     x = np.linspace(0.1, 8.5, 50)
     assert mode.x_star == pytest.approx(MU**2 - KAPPA)
     np.testing.assert_allclose(mode.drift([0.0, mode.x_star]), 0.0, atol=1e-14)
-    # V' = -K [B.11], by central differences (error ~ h^2 V''' ~ 1e-10).
+    # V' = -K :eq:`fp-potential`, by central differences (error ~ h^2 V''' ~ 1e-10).
     h = 1e-5
     dv = (mode.potential(x + h) - mode.potential(x - h)) / (2 * h)
     np.testing.assert_allclose(dv, -mode.drift(x), rtol=1e-7, atol=1e-8)
@@ -58,9 +58,9 @@ def test_from_training_reproduces_b9_width_and_b8_rate():
     lr, batch = 0.1, 16
     mode = FokkerPlanckMode.from_training(KAPPA, MU, lr=lr, batch_size=batch)
     x_star = MU**2 - KAPPA
-    # D / omega is the stationary variance; it must be sigma^2 = 2 lr x* / B [B.9].
+    # D / omega is the stationary variance; it must be sigma^2 = 2 lr x* / B :eq:`rbm-level-width`.
     assert mode.D / mode.omega == pytest.approx(2 * lr * x_star / batch, rel=1e-13)
-    # omega per unit t = lr * step is [B.8] gamma = 2 lr x* / kappa^2 per step.
+    # omega per unit t = lr * step is :eq:`rbm-restoring-rate` gamma = 2 lr x* / kappa^2 per step.
     assert lr * mode.omega == pytest.approx(2 * lr * x_star / KAPPA**2, rel=1e-13)
 
 
@@ -95,7 +95,7 @@ def test_spectrum_converges_with_the_grid():
 
 
 def test_spectrum_matches_plain_finite_differences_of_h():
-    """An independent discretisation of [B.13] itself: -D psi'' + U psi on a fine uniform grid
+    """An independent discretisation of :eq:`fp-hamiltonian` itself: -D psi'' + U psi on a fine uniform grid
     with psi = 0 at the ends. D = 0.01 is anharmonic enough that E_1 is 2% below omega."""
     mode = FokkerPlanckMode(KAPPA, MU, 0.01)
     wall = MU * (MU - math.sqrt(KAPPA))  # the basin wall: the maximum of K on (0, x*)

@@ -1,5 +1,5 @@
 """Models as plugins: the registry, the protocol, a fake model through store, summary and
-figures, and the theory each model knows against the formulas of SPEC (computed here)."""
+figures, and the theory each model knows against the documented formulas (computed here)."""
 
 from __future__ import annotations
 
@@ -183,12 +183,12 @@ def test_rbm_theory():
     config, model = DEFAULTS["rbm"], MODELS["rbm"]
     mu2 = config.mu**2
     kappa = np.sort(np.asarray(config.target.spectrum))
-    x_star = np.sort(mu2 - kappa)  # [B.4]
+    x_star = np.sort(mu2 - kappa)  # :eq:`rbm-kernel`
     np.testing.assert_allclose(model.stationary_levels(config), x_star, rtol=1e-14)
     np.testing.assert_allclose(model.level_kappas(config), mu2 - x_star, rtol=1e-14)
     np.testing.assert_allclose(
         model.level_widths(config), np.sqrt(2 * config.lr * x_star / config.batch_size)
-    )  # [B.9]
+    )  # :eq:`rbm-level-width`
     assert model.fitted_lambda(config, 3.5) == mu2 - 3.5
     assert model.scale_factor(config, 4.0, mu2 - 4.0) == 4.0
     assert model.predicted_slope(config)[0] == math.sqrt(2 * math.pi)
@@ -198,7 +198,7 @@ def test_rbm_theory():
 def test_teacher_student_theory_and_its_one_width_formula():
     config, model = DEFAULTS["teacher_student"], MODELS["teacher_student"]
     lr, b, a = config.lr, config.batch_size, config.noise
-    sigma = math.sqrt(lr * a**2 / b) / math.sqrt(1 - lr / 2)  # [C.3], [A.6]
+    sigma = math.sqrt(lr * a**2 / b) / math.sqrt(1 - lr / 2)  # :eq:`ts-degenerate-spacing`, :eq:`level-width`
     np.testing.assert_allclose(model.level_widths(config), sigma, rtol=1e-14)
     np.testing.assert_array_equal(model.stationary_levels(config), [2.0, 2.0, 3.0])
     np.testing.assert_array_equal(model.level_kappas(config), [2.0, 2.0, 3.0])
@@ -225,7 +225,7 @@ def test_dyson_theory_for_both_drifts():
     lr, b, g = linear.lr, linear.batch_size, linear.noise
     np.testing.assert_allclose(
         model.level_widths(linear), math.sqrt(lr * g**2 / (b * (1 - lr / 2))), rtol=1e-14
-    )  # [A.6]
+    )  # :eq:`level-width`
     assert model.labels_for(linear).noise_symbol == "A"
 
     config = DYSON_RBM
@@ -233,7 +233,7 @@ def test_dyson_theory_for_both_drifts():
     x_star = mu2 - kappa
     np.testing.assert_allclose(model.stationary_levels(config), x_star)
     np.testing.assert_allclose(model.level_kappas(config), kappa)
-    c = 2 * x_star / kappa**2  # [B.8]
+    c = 2 * x_star / kappa**2  # :eq:`rbm-restoring-rate`
     lr, b, g = config.lr, config.batch_size, config.noise
     np.testing.assert_allclose(
         model.level_widths(config), np.sqrt(lr * g**2 / (b * c * (1 - lr * c / 2))), rtol=1e-14

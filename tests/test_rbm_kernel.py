@@ -1,4 +1,4 @@
-"""The compiled PCD kernel against SPEC [B.2]-[B.6] written out in plain NumPy."""
+"""The compiled PCD kernel against :eq:`rbm-hidden-given-visible` to :eq:`pcd-update` written out in plain NumPy."""
 
 import numpy as np
 import pytest
@@ -12,7 +12,7 @@ TARGET = dl.targets.free_scalar(n=10, m=2.0)
 
 def collapsed_transition(W, mu, sigma_h, k):
     """A^k and Sigma_k of the k-sweep chain transition, summed term by term as derived:
-    one sweep phi' = A phi + noise of covariance Q [B.2], [B.3]."""
+    one sweep phi' = A phi + noise of covariance Q :eq:`rbm-hidden-given-visible`, :eq:`rbm-visible-given-hidden`."""
     A = sigma_h**2 * W.T @ W / mu**2
     Q = sigma_h**2 * W.T @ W / mu**4 + np.eye(W.shape[1]) / mu**2
     powers = [np.linalg.matrix_power(A, j) for j in range(k + 1)]
@@ -20,22 +20,22 @@ def collapsed_transition(W, mu, sigma_h, k):
 
 
 def reference_step(W, phi, take, c_target, lr, mu, sigma_h, k, chol=None, sampler="gibbs"):
-    """One PCD step exactly as SPEC [B.2], [B.3], [B.6] state it; `take(shape)` gives normals."""
+    """One PCD step exactly as :eq:`rbm-hidden-given-visible`, :eq:`rbm-visible-given-hidden`, :eq:`pcd-update` state it; `take(shape)` gives normals."""
     B = phi.shape[0]
     if sampler == "collapsed":
         Ak, sigma_k = collapsed_transition(W, mu, sigma_h, k)
         phi = phi @ Ak.T + take((B, W.shape[1])) @ np.linalg.cholesky(sigma_k).T
     else:
-        h = sigma_h**2 * phi @ W.T + sigma_h * take((B, W.shape[0]))  # [B.2], eta = 0
+        h = sigma_h**2 * phi @ W.T + sigma_h * take((B, W.shape[0]))  # :eq:`rbm-hidden-given-visible`, eta = 0
     for j in range(k if sampler == "gibbs" else 0):
-        phi = h @ W / mu**2 + take((B, W.shape[1])) / mu  # [B.3]
+        phi = h @ W / mu**2 + take((B, W.shape[1])) / mu  # :eq:`rbm-visible-given-hidden`
         if j < k - 1:
             h = sigma_h**2 * phi @ W.T + sigma_h * take((B, W.shape[0]))
     if chol is not None:  # sampled target: B fresh samples t_b = L z_b
         t = take((B, W.shape[1])) @ chol.T
         c_target = t.T @ t / B
     c_model = phi.T @ phi / B
-    return W + lr * sigma_h**2 * W @ (c_target - c_model), phi  # [B.6]
+    return W + lr * sigma_h**2 * W @ (c_target - c_model), phi  # :eq:`pcd-update`
 
 
 def reader(values):
@@ -148,14 +148,14 @@ def test_one_transition_has_the_derived_moments(sampler):
     d = np.diag(sigma_k)
     se_cov = np.sqrt((np.outer(d, d) + sigma_k**2) / (R * B))
     assert np.all(np.abs(cov - sigma_k) < 5 * se_cov)
-    # Sigma_k tends to the model covariance K^-1 = (mu^2 - X)^-1 as k grows [B.4].
+    # Sigma_k tends to the model covariance K^-1 = (mu^2 - X)^-1 as k grows :eq:`rbm-kernel`.
     _, sigma_inf = collapsed_transition(W, MU, 1.0, 200)
     np.testing.assert_allclose(sigma_inf, np.linalg.inv(MU**2 * np.eye(nv) - W.T @ W), atol=1e-9)
 
 
 @pytest.mark.parametrize("sampler", ["gibbs", "collapsed"])
 def test_chains_sample_the_model_when_weights_are_frozen(sampler):
-    """With lr = 0 the chains are an exact Gibbs sampler of p(phi): <phi phi^T> = K^-1 [B.4]."""
+    """With lr = 0 the chains are an exact Gibbs sampler of p(phi): <phi phi^T> = K^-1 :eq:`rbm-kernel`."""
     rng = np.random.default_rng(3)
     R, B, nv, nh = 64, 16, 6, 8
     W = rng.normal(0, 0.25, (nh, nv))
@@ -214,7 +214,7 @@ def test_diverging_training_reports_the_step():
         after = res.steps >= res.fail_step[r] if res.failed[r] else np.zeros(res.steps.size, bool)
         assert np.all(np.isnan(res.eigenvalues[r, after]))
         assert np.all(np.isfinite(res.eigenvalues[r, ~after]))
-        # Every recorded spectrum respects the positivity bound [B.4].
+        # Every recorded spectrum respects the positivity bound :eq:`rbm-kernel`.
         assert np.all(res.eigenvalues[r, ~after] < MU**2)
 
 

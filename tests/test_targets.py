@@ -1,4 +1,4 @@
-"""Target kernels and spectra, SPEC [B.5]."""
+"""Target kernels and spectra, :eq:`free-scalar-target`."""
 
 import json
 import re

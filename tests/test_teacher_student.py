@@ -1,4 +1,4 @@
-"""Teacher-student model [C.1]: kernel arithmetic, samplers, and the predictions [C.2], [C.3]."""
+"""Teacher-student model :eq:`ts-update`: kernel arithmetic, samplers, and the predictions :eq:`ts-mean-spacing`, :eq:`ts-degenerate-spacing`."""
 
 import re
 
@@ -22,7 +22,7 @@ def spacing_mean(result):
 
 
 def degenerate_prediction(lr, batch, noise):
-    """[C.3] with the finite-lr factor 1 / sqrt(1 - lr / 2) [A.6]."""
+    """:eq:`ts-degenerate-spacing` with the finite-lr factor 1 / sqrt(1 - lr / 2) :eq:`level-width`."""
     return np.sqrt(np.pi * lr * noise**2 / batch) / np.sqrt(1 - lr / 2)
 
 
@@ -121,7 +121,7 @@ def test_degenerate_teacher_mean_spacing(lr, batch, noise):
     cfg = dl.TeacherStudentConfig(teacher=[2.0, 2.0], noise=noise, lr=lr, batch_size=batch,
                                   steps=2000, snapshots=LATE)  # fmt: skip
     mean, err = spacing_mean(dl.run_ensemble(cfg, replicas=2000, seed=11, progress=False))
-    # [C.3] is the small-step limit of [A.4]; allow 4 standard errors (0.3 per cent each)
+    # :eq:`ts-degenerate-spacing` is the small-step limit of :eq:`dyson-bm`; allow 4 standard errors (0.3 per cent each)
     # plus 3 per cent for the data noise of C_B and higher orders in lr, as the issue asks.
     predicted = degenerate_prediction(lr, batch, noise)
     assert abs(mean - predicted) < 4 * err + 0.03 * predicted
@@ -133,7 +133,7 @@ def test_non_degenerate_teacher_mean_spacing():
                                   batch_size=batch, steps=2000, snapshots=LATE)  # fmt: skip
     mean, err = spacing_mean(dl.run_ensemble(cfg, replicas=2000, seed=12, progress=False))
     noise_term = np.pi * lr * noise**2 / batch / (1 - lr / 2)
-    predicted = split / 2 + np.sqrt(split**2 / 4 + noise_term)  # [C.2]
+    predicted = split / 2 + np.sqrt(split**2 / 4 + noise_term)  # :eq:`ts-mean-spacing`
     assert abs(mean - predicted) < 4 * err + 0.03 * predicted
     # ... and the repulsion is visible: the spacing exceeds the bare splitting.
     assert mean > split + 4 * err
@@ -144,7 +144,7 @@ def test_normalised_spacings_follow_the_wigner_surmise():
     res = dl.run_ensemble(cfg, replicas=3000, seed=13, progress=False)
     spacing = res.eigenvalues[:, -1, 1] - res.eigenvalues[:, -1, 0]
     s = spacing / spacing.mean()
-    # One spacing per independent replica; KS against [A.9]. The same test rejects the
+    # One spacing per independent replica; KS against :eq:`wigner-surmise`. The same test rejects the
     # spacings of independent (Poisson) levels and of a Gaussian, so it has power.
     assert stats.kstest(s, analysis.wigner_cdf).pvalue > 1e-3
     assert stats.kstest(s, stats.expon.cdf).pvalue < 1e-6
@@ -164,7 +164,7 @@ def test_three_degenerate_pairs_give_three_wigner_spacings():
 
 
 def test_dyson_simulator_agrees_with_the_matrix_model():
-    """Same <S> and the same Binder cumulant 4/27 of the pooled levels [A.10]."""
+    """Same <S> and the same Binder cumulant 4/27 of the pooled levels :eq:`semicircle2`."""
     common = {"noise": 0.1, "lr": 0.1, "batch_size": 16, "steps": 2000, "snapshots": LATE}
     runs = {
         "ts": dl.run_ensemble(dl.TeacherStudentConfig(teacher=[2.0, 2.0], **common),
@@ -213,7 +213,7 @@ def test_reference_protocol_reproduces_the_spacing(shared):
     res = dl.run_ensemble(cfg, replicas=600, seed=22, progress=False)
     mean, err = spacing_mean(res)
     predicted = degenerate_prediction(cfg.lr, cfg.batch_size, cfg.noise)
-    # Per-replica data: the law of [C.3]. One shared data set tilts the whole setting by
+    # Per-replica data: the law of :eq:`ts-degenerate-spacing`. One shared data set tilts the whole setting by
     # a few per cent (it is one draw of the data): allow 5 per cent then.
     assert abs(mean - predicted) < 4 * err + (0.05 if shared else 0.03) * predicted
 

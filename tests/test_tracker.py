@@ -231,7 +231,7 @@ def test_streaming_store_round_trips(tmp_path):
 
 def test_tracking_a_numpy_network_from_marchenko_pastur_initialisation():
     """A two-layer tanh network trained by mini-batch SGD in plain NumPy, tracked from
-    initialisation: the initial W^T W / N_h follows Marchenko-Pastur [B.7]."""
+    initialisation: the initial W^T W / N_h follows Marchenko-Pastur :eq:`marchenko-pastur`."""
     rng = np.random.default_rng(9)
     n_in, n_hidden, batch, lr, sigma_w = 100, 400, 32, 0.05, 0.5
     teacher = rng.normal(size=n_in) / np.sqrt(n_in)

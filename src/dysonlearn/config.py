@@ -449,9 +449,9 @@ def check_replicas(config, replicas: object, field: str = "replicas") -> list[Pr
 
 @dataclass(frozen=True)
 class RBMConfig(_ModelConfig):
-    """Gaussian RBM trained by persistent contrastive divergence (SPEC section B).
+    """Gaussian RBM trained by persistent contrastive divergence (:doc:`/theory/rbm`).
 
-    Defaults are the article's reference configuration (SPEC B.3) at lr = 0.1, B = 16.
+    Defaults are the article's reference configuration (:doc:`/theory/rbm`) at lr = 0.1, B = 16.
 
     Parameters
     ----------
@@ -461,16 +461,16 @@ class RBMConfig(_ModelConfig):
     n_hidden : int
         N_h, the number of hidden units.
     mu : float
-        The visible mass mu of the action [B.1]; the learnt eigenvalues settle at
+        The visible mass mu of the action :eq:`rbm-action`; the learnt eigenvalues settle at
         x* = mu^2 - kappa and must stay below mu^2.
     sigma_h : float
-        The width sigma_h of the hidden units in the action [B.1].
+        The width sigma_h of the hidden units in the action :eq:`rbm-action`.
     k : int
         Gibbs sweeps (h -> phi, phi -> h) per PCD step [B.3 of the training].
     lr : float
-        The learning rate alpha [B.6].
+        The learning rate alpha :eq:`pcd-update`.
     batch_size : int
-        B, the number of persistent chains whose average estimates the model term [B.6].
+        B, the number of persistent chains whose average estimates the model term :eq:`pcd-update`.
     steps : int
         PCD steps (one step = one "epoch" of the reference code).
     snapshots : int or tuple of int
@@ -482,7 +482,7 @@ class RBMConfig(_ModelConfig):
     init : {"normal", "mp_geometric", "mp_hidden"}
         The initial weights: "normal" (W_ij ~ N(0, init_std^2)), "mp_geometric"
         (sigma_w^2 = init_scale^2 / sqrt(N_v N_h)) or "mp_hidden"
-        (sigma_w^2 = init_scale^2 / N_h), the bounded schemes of [B.4].
+        (sigma_w^2 = init_scale^2 / N_h), the bounded schemes of :eq:`rbm-kernel`.
     init_scale : float
         The scale of the "mp_geometric" and "mp_hidden" initialisations.
     target : Target, optional
@@ -497,7 +497,7 @@ class RBMConfig(_ModelConfig):
     sampler : {"collapsed", "gibbs"}
         How the chains take their k Gibbs sweeps: "collapsed" (the k-sweep transition
         drawn at once from its exact Gaussian law, B N_v normals a step: the fast default)
-        or "gibbs" (the explicit sweeps [B.2], [B.3], the reference). Same law; the arrays
+        or "gibbs" (the explicit sweeps :eq:`rbm-hidden-given-visible`, :eq:`rbm-visible-given-hidden`, the reference). Same law; the arrays
         differ, the statistics agree (tested).
 
     Raises
@@ -587,7 +587,7 @@ class RBMConfig(_ModelConfig):
         )  # fmt: skip
 
     def _check_target(self, problems: Problems, sizes: bool) -> np.ndarray | None:
-        """The target (the default one built here), its size, and kappa < mu^2 [B.4];
+        """The target (the default one built here), its size, and kappa < mu^2 :eq:`rbm-kernel`;
         returns its spectrum kappa, or None if the target cannot be used."""
         if self.target is None:
             # The default target is built only for sizes that passed: free_scalar(10**5)
@@ -623,7 +623,7 @@ class RBMConfig(_ModelConfig):
         return kappa if problems.ok("mu") else None
 
     def _check_initial_edge(self, problems: Problems) -> None:
-        """The initial spectrum's Marchenko-Pastur edge must lie below mu^2 [B.4]."""
+        """The initial spectrum's Marchenko-Pastur edge must lie below mu^2 :eq:`rbm-kernel`."""
         edge = (
             _square(self.sigma_h)
             * self._initial_variance()
@@ -640,8 +640,8 @@ class RBMConfig(_ModelConfig):
             )
 
     def _check_update_scale(self, problems: Problems, kappa: np.ndarray) -> None:
-        """lr enters the update as lr sigma_h^2 (C_target - C_model) [B.6], with C_model up
-        to 1 / (mu^2 - x) ~ mu^2 scales, and the widths as 2 lr x* / B [B.9]: beyond float
+        """lr enters the update as lr sigma_h^2 (C_target - C_model) :eq:`pcd-update`, with C_model up
+        to 1 / (mu^2 - x) ~ mu^2 scales, and the widths as 2 lr x* / B :eq:`rbm-level-width`: beyond float
         range the run would produce inf, not a failed replica."""
         x_star_max = _square(self.mu) - float(kappa[0])
         rate = self.lr * _square(self.sigma_h) * _square(self.mu)
@@ -692,7 +692,7 @@ class RBMConfig(_ModelConfig):
 
     @property
     def init_variance(self) -> float:
-        """sigma_w^2 of the initial weights W_ij ~ N(0, sigma_w^2) [B.4]."""
+        """sigma_w^2 of the initial weights W_ij ~ N(0, sigma_w^2) :eq:`rbm-kernel`."""
         if self.init == "normal":
             return float(self.init_std) ** 2
         if self.init == "mp_geometric":
@@ -706,12 +706,12 @@ class RBMConfig(_ModelConfig):
 
     @property
     def stationary_levels(self) -> np.ndarray:
-        """x* = mu^2 - kappa, ascending: where the learnt levels settle [B.4]."""
+        """x* = mu^2 - kappa, ascending: where the learnt levels settle :eq:`rbm-kernel`."""
         return self.target.learnt_spectrum(self.mu)
 
     @property
     def level_widths(self) -> np.ndarray:
-        """Predicted width of each level, sqrt(2 lr x* / B) [B.9] (derived at sigma_h = 1)."""
+        """Predicted width of each level, sqrt(2 lr x* / B) :eq:`rbm-level-width` (derived at sigma_h = 1)."""
         return np.sqrt(2 * self.lr * np.clip(self.stationary_levels, 0, None) / self.batch_size)
 
 
@@ -745,10 +745,10 @@ def _check_widths(problems: Problems, field: str, widths, value: object) -> None
 
 def stationary_variance(lr: float, batch_size: int, noise: float, scale: float = 1.0) -> float:
     """scale x sigma^2, sigma^2 = lr A^2 / (B (1 - lr / 2)) the stationary variance of a
-    level [A.6] (its lr -> 0 limit is [C.3]).
+    level :eq:`level-width` (its lr -> 0 limit is :eq:`ts-degenerate-spacing`).
 
     The one place of the formula: ``scale=pi`` gives the square of the mean spacing
-    <S> = sqrt(pi) sigma of a degenerate pair [A.8]. (The scale multiplies first, so that
+    <S> = sqrt(pi) sigma of a degenerate pair :eq:`spacing-pdf`. (The scale multiplies first, so that
     ``scale=1`` is bitwise ``TeacherStudentConfig.level_widths`` squared-before-the-root.)
     Lives here, below the model plugins, so that the configuration, the model and the
     figures all use this one copy.
@@ -769,7 +769,7 @@ def stationary_variance(lr: float, batch_size: int, noise: float, scale: float =
 
 
 def small_lr_mean_spacing(lr: float, batch_size: int, noise: float) -> float:
-    """<S> = sqrt(pi lr A^2 / B) of a degenerate pair at lr -> 0 [C.3].
+    """<S> = sqrt(pi lr A^2 / B) of a degenerate pair at lr -> 0 :eq:`ts-degenerate-spacing`.
 
     Parameters
     ----------
@@ -784,7 +784,7 @@ def small_lr_mean_spacing(lr: float, batch_size: int, noise: float) -> float:
 
 
 def finite_lr_factor(lr: float) -> float:
-    """1 / sqrt(1 - lr / 2): sigma at finite lr over its lr -> 0 limit [A.6], [C.3].
+    """1 / sqrt(1 - lr / 2): sigma at finite lr over its lr -> 0 limit :eq:`level-width`, :eq:`ts-degenerate-spacing`.
 
     Parameters
     ----------
@@ -805,7 +805,7 @@ TEACHER_BASES = ("random", "identity")
 
 @dataclass(frozen=True)
 class TeacherStudentConfig(_ModelConfig):
-    """Teacher-student model with noise added by hand (SPEC section C, update [C.1]).
+    """Teacher-student model with noise added by hand (:doc:`/theory/teacher_student`, update :eq:`ts-update`).
 
     Defaults are the article's reference settings: N = 2, kappa = (2, 2), A = 0.1,
     lr = 0.1, B = 16, W_ij ~ N(0, 0.1^2), 5000 steps.
@@ -899,7 +899,7 @@ class TeacherStudentConfig(_ModelConfig):
         check_table(problems, self, self.RULES)
         teacher = self.teacher_spectrum if problems.ok("teacher") else None
         if problems.ok("lr"):
-            # [C.1] moves W - W_T by (1 - lr C_B), C_B = 1 on average: it contracts only for
+            # :eq:`ts-update` moves W - W_T by (1 - lr C_B), C_B = 1 on average: it contracts only for
             # lr < 2, and every replica diverges from lr = 2 on.
             _check_lr_below(
                 problems, self.lr, 2.0,
@@ -1005,7 +1005,7 @@ class TeacherStudentConfig(_ModelConfig):
 
     @property
     def level_widths(self) -> np.ndarray:
-        """sigma = sqrt(lr A^2 / B) / sqrt(1 - lr / 2) per level ([C.3] = sqrt(pi) sigma, [A.6])."""
+        """sigma = sqrt(lr A^2 / B) / sqrt(1 - lr / 2) per level (:eq:`ts-degenerate-spacing` = sqrt(pi) sigma, :eq:`level-width`)."""
         width = np.sqrt(stationary_variance(self.lr, self.batch_size, self.noise))
         return np.full(self.n_modes, width)
 
@@ -1020,17 +1020,17 @@ DYSON_DRIFTS = ("linear", "rbm")
 
 @dataclass(frozen=True)
 class DysonConfig(_ModelConfig):
-    """Eigenvalue-level Dyson Brownian motion: the discrete update [A.4], GOE-like noise.
+    """Eigenvalue-level Dyson Brownian motion: the discrete update :eq:`dyson-bm`, GOE-like noise.
 
     Parameters
     ----------
     kappa : tuple of float
         One target per level. With the "linear" drift lr (kappa_i - x_i) (the
-        teacher-student model, SPEC C) the levels settle at kappa; with the "rbm" drift
-        lr 2 x (1/kappa_i - 1/(mu^2 - x)) [B.10] at x* = mu^2 - kappa_i, reflected at 0
+        teacher-student model, :doc:`/theory/teacher_student`) the levels settle at kappa; with the "rbm" drift
+        lr 2 x (1/kappa_i - 1/(mu^2 - x)) :eq:`fp-drift` at x* = mu^2 - kappa_i, reflected at 0
         (x = xi^2) and diverged when one reaches mu^2.
     noise : float
-        g, with g_ii^2 = 2 g^2 and g_ij^2 = g^2 in [A.4] (the teacher-student A).
+        g, with g_ii^2 = 2 g^2 and g_ij^2 = g^2 in :eq:`dyson-bm` (the teacher-student A).
     lr : float
         The learning rate alpha.
     batch_size : int
@@ -1122,7 +1122,7 @@ class DysonConfig(_ModelConfig):
                     "the drift x <- x + lr (kappa - x) contracts only for lr < 2",
                 )  # fmt: skip
             else:
-                # The drift's curvature at x* = mu^2 - kappa is c = 2 x* / kappa^2 [B.8]:
+                # The drift's curvature at x* = mu^2 - kappa is c = 2 x* / kappa^2 :eq:`rbm-restoring-rate`:
                 # the linearised step x - x* <- (1 - lr c)(x - x*) contracts only for lr c < 2.
                 with np.errstate(over="ignore"):
                     curvature = float(np.max(self._curvature()))
@@ -1191,8 +1191,8 @@ class DysonConfig(_ModelConfig):
 
     @property
     def level_widths(self) -> np.ndarray:
-        """sigma_i^2 = lr g^2 / (B c_i (1 - lr c_i / 2)), c_i = V''(x*) [A.6]: 1 for the linear
-        drift, 2 x* / kappa^2 for the RBM drift [B.8]."""
+        """sigma_i^2 = lr g^2 / (B c_i (1 - lr c_i / 2)), c_i = V''(x*) :eq:`level-width`: 1 for the linear
+        drift, 2 x* / kappa^2 for the RBM drift :eq:`rbm-restoring-rate`."""
         curvature = self._curvature()
         return np.sqrt(
             self.lr * self.noise**2 / (self.batch_size * curvature * (1 - self.lr * curvature / 2))

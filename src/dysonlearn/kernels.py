@@ -53,7 +53,7 @@ class Status(enum.IntEnum):
         Its state left the finite numbers (inf or NaN).
     ESCAPED
         Its state left its bound or domain: ``|W_ij| > bound``, the RBM's largest
-        eigenvalue of sigma_h^2 W^T W reached mu^2 [B.4], a Dyson level outside [0, mu^2).
+        eigenvalue of sigma_h^2 W^T W reached mu^2 :eq:`rbm-kernel`, a Dyson level outside [0, mu^2).
     LAPACK_FAILED
         LAPACK reported failure (``info != 0``) on its matrix: the spectrum at a snapshot
         or a Dyson step's eigenproblem. The snapshot is left NaN, never filled with garbage.
@@ -216,7 +216,7 @@ def rbm_pcd(
     sampler: str = RBM_DEFAULT_SAMPLER,
     status: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Train R Gaussian RBMs by PCD from step ``start`` to ``stop``, in place [B.2]-[B.6].
+    """Train R Gaussian RBMs by PCD from step ``start`` to ``stop``, in place :eq:`rbm-hidden-given-visible` to :eq:`pcd-update`.
 
     Parameters
     ----------
@@ -230,7 +230,7 @@ def rbm_pcd(
     c_target : numpy.ndarray
         (N_v, N_v) target covariance K_phi^-1 (analytic-target mode).
     lr, mu, sigma_h, k : float, float, float, int
-        Learning rate, model parameters [B.1], Gibbs sweeps per step.
+        Learning rate, model parameters :eq:`rbm-action`, Gibbs sweeps per step.
     stop, start : int
         The steps start+1 .. stop are taken.
     snapshot_steps : sequence of int
@@ -250,7 +250,7 @@ def rbm_pcd(
     sampler : {"collapsed", "gibbs"}
         "collapsed" (the default, as for ``RBMConfig``: the k-sweep transition drawn at
         once, B N_v normals a step; see ``_core/rbm.pyx``) or "gibbs" (the explicit k
-        sweeps [B.2], [B.3]). Until issue 11 the array API's default was "gibbs": pass it
+        sweeps :eq:`rbm-hidden-given-visible`, :eq:`rbm-visible-given-hidden`). Until issue 11 the array API's default was "gibbs": pass it
         explicitly for the streams of earlier calls.
     status : numpy.ndarray, optional
         (R,) uint8, updated in place: the :class:`Status` of each replica that fails in
@@ -412,7 +412,7 @@ def teacher_student(
     bound: float | None = None,
     status: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Train R teacher-student replicas from ``start`` to ``stop`` in place [C.1].
+    """Train R teacher-student replicas from ``start`` to ``stop`` in place :eq:`ts-update`.
 
     Parameters
     ----------
@@ -423,7 +423,7 @@ def teacher_student(
     generators : sequence
         R numpy Generators or BitGenerators.
     lr, noise, batch_size : float, float, int
-        alpha, A and B of [C.1].
+        alpha, A and B of :eq:`ts-update`.
     stop, start : int
         The steps start+1 .. stop are taken.
     sampler : {"wishart", "explicit"}
@@ -529,7 +529,7 @@ def teacher_student_step_given_variates(
     sampler: str = "wishart",
     bound: float | None = None,
 ) -> int:
-    """One fresh-data step [C.1] of one replica (N, N) with the variates supplied.
+    """One fresh-data step :eq:`ts-update` of one replica (N, N) with the variates supplied.
 
     The arithmetic of :func:`teacher_student` exactly.
 
@@ -546,7 +546,7 @@ def teacher_student_step_given_variates(
         normals of the inputs, then B N (N + 1) / 2 normals (upper triangles of the B noise
         matrices). :func:`teacher_student_variates_per_step` says how many.
     lr, noise, batch_size : float, float, int
-        alpha, A and B of [C.1].
+        alpha, A and B of :eq:`ts-update`.
     sampler : {"wishart", "explicit"}
         As for :func:`teacher_student`.
     bound : float, optional
@@ -592,7 +592,7 @@ def dyson(
     bound: float | None = None,
     status: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Advance R replicas of the eigenvalue-level Dyson Brownian motion [A.4] in place.
+    """Advance R replicas of the eigenvalue-level Dyson Brownian motion :eq:`dyson-bm` in place.
 
     Parameters
     ----------
@@ -603,11 +603,11 @@ def dyson(
     generators : sequence
         R numpy Generators or BitGenerators.
     lr, noise, batch_size : float, float, int
-        alpha, g and B of [A.4].
+        alpha, g and B of :eq:`dyson-bm`.
     stop, start : int
         The steps start+1 .. stop are taken.
     drift : {"linear", "rbm"}
-        "linear" (kappa_i - x_i) or "rbm" (2 x (1/kappa_i - 1/(mu^2 - x)) [B.10]).
+        "linear" (kappa_i - x_i) or "rbm" (2 x (1/kappa_i - 1/(mu^2 - x)) :eq:`fp-drift`).
     mu : float
         The RBM's mu ("rbm" drift only).
     snapshot_steps : sequence of int

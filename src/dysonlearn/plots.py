@@ -148,7 +148,7 @@ def _nothing_usable(result, kept: int) -> str:
 
 def _groups(config) -> tuple[list[tuple[int, int]], list[int]]:
     """Degenerate pairs and non-degenerate modes of the stationary levels (larger groups,
-    which neither [A.10] nor a Gaussian describes, are left out)."""
+    which neither :eq:`semicircle2` nor a Gaussian describes, are left out)."""
     groups = analysis.degenerate_groups(config.stationary_levels)
     return [g for g in groups if len(g) == 2], [g[0] for g in groups if len(g) == 1]
 
@@ -164,7 +164,7 @@ def _describe(config) -> str:
 
 
 def _hist(ax, values) -> np.ndarray:
-    """A density histogram with Freedman-Diaconis bins (SPEC D); returns the bin edges."""
+    """A density histogram with Freedman-Diaconis bins (:doc:`/theory/statistics`); returns the bin edges."""
     values = np.asarray(values, dtype=np.float64).ravel()
     edges = analysis.freedman_diaconis_bins(values)
     ax.hist(values, bins=edges, density=True, **_HIST)
@@ -173,11 +173,11 @@ def _hist(ax, values) -> np.ndarray:
 
 @_styled
 def target_spectrum(target, mu: float | None = None) -> Figure:
-    """The eigenvalues kappa_k of the target kernel [B.5] as a level diagram (article Fig. 2).
+    """The eigenvalues kappa_k of the target kernel :eq:`free-scalar-target` as a level diagram (article Fig. 2).
 
     Degenerate levels (:func:`~dysonlearn.analysis.degenerate_groups`) are drawn side by side
     and marked with their multiplicity. Given ``mu``, the levels x* = mu^2 - kappa at which the
-    learnt eigenvalues of sigma_h^2 W^T W settle [B.4] are drawn beside them, each joined to its
+    learnt eigenvalues of sigma_h^2 W^T W settle :eq:`rbm-kernel` are drawn beside them, each joined to its
     kappa: the order reverses.
 
     Parameters
@@ -373,10 +373,10 @@ _CORNER = {"fontsize": 6.5, "va": "top", "ha": "right", "x": 0.97, "y": 0.95}
 def spacing_figure(result, snapshots: int = 1, fits=None) -> Figure:
     """Spacings and level densities of the learnt spectrum (article Fig. 5).
 
-    One row per degenerate pair: the raw spacing S with P(S) [A.8] at the fitted <S>, the
-    normalised spacing s = S / <S> with the Wigner surmise [A.9] (and the Poisson law e^-s,
+    One row per degenerate pair: the raw spacing S with P(S) :eq:`spacing-pdf` at the fitted <S>, the
+    normalised spacing s = S / <S> with the Wigner surmise :eq:`wigner-surmise` (and the Poisson law e^-s,
     what no repulsion would give), and the pair's pooled levels with the two-level density
-    [A.10] fitted by :func:`~dysonlearn.analysis.fit_semicircle2`. Then the non-degenerate
+    :eq:`semicircle2` fitted by :func:`~dysonlearn.analysis.fit_semicircle2`. Then the non-degenerate
     levels, each with a Gaussian fit. The last ``snapshots`` snapshots are pooled;
     Freedman-Diaconis bins; errors from a jackknife over replicas.
 
@@ -422,7 +422,7 @@ def spacing_figure(result, snapshots: int = 1, fits=None) -> Figure:
 
 def _pair_panels(row, late: np.ndarray, modes: tuple[int, int], group, level: float,
                  empty: str) -> None:  # fmt: skip
-    """One pair's row of :func:`spacing_figure`: P(S) [A.8], P(s) [A.9], rho(x) [A.10]."""
+    """One pair's row of :func:`spacing_figure`: P(S) :eq:`spacing-pdf`, P(s) :eq:`wigner-surmise`, rho(x) :eq:`semicircle2`."""
     (i, j), (ax_s, ax_n, ax_x) = modes, row
     ax_s.set_title(rf"modes {i}, {j}: $x^*={level:.4g}$", loc="left")
     if group.error is not None:
@@ -507,10 +507,10 @@ def _fit_text(ax, fit) -> None:
 def scaling_figure(results, snapshots: int = 1, table=None) -> Figure:
     """The linear scaling rule over a scan of (lr, B) (article Fig. 6).
 
-    <S> and sqrt(pi) sigma of every degenerate pair (sigma from the [A.10] fit) against
+    <S> and sqrt(pi) sigma of every degenerate pair (sigma from the :eq:`semicircle2` fit) against
     sqrt(lr f / B), with the common lines through the origin fitted by
-    :func:`~dysonlearn.analysis.scaling_table` and the model's lr -> 0 prediction ([B.9] for
-    the RBM, [C.3] otherwise); then <S> against sqrt(pi) sigma, which [A.8] puts on the
+    :func:`~dysonlearn.analysis.scaling_table` and the model's lr -> 0 prediction (:eq:`rbm-level-width` for
+    the RBM, :eq:`ts-degenerate-spacing` otherwise); then <S> against sqrt(pi) sigma, which :eq:`spacing-pdf` puts on the
     slope-1 line. Points without usable replicas (all diverged) are left out and named in
     the title.
 
@@ -585,7 +585,7 @@ def _scaling_panel(ax, scale, level, y, yerr, fit, predicted: tuple[float, str],
 
 
 def _spacing_vs_width_panel(ax, level, spacing, width, fit) -> None:
-    """The last panel of :func:`scaling_figure`: <S> against sqrt(pi) sigma [A.8]."""
+    """The last panel of :func:`scaling_figure`: <S> against sqrt(pi) sigma :eq:`spacing-pdf`."""
     for k, value in enumerate(np.unique(level)):
         at = level == value
         ax.errorbar(
@@ -695,11 +695,11 @@ def lambda_ratio_figure(results, snapshots: int = 1, table=None) -> Figure:
 
 @_styled
 def fokker_planck_figure(kappa: float, mu: float, D: float, levels: int = 4) -> Figure:
-    """One learning mode as a Fokker-Planck problem (article Fig. 8, SPEC B.6).
+    """One learning mode as a Fokker-Planck problem (article Fig. 8, :doc:`/theory/rbm`).
 
-    The potential V(x) [B.11] over [0, mu^2), with its unstable top at x = 0 and minimum at
-    x* = mu^2 - kappa; the stationary density P = psi0^2 [B.12] beside the harmonic Gaussian of
-    variance D / omega; the Schroedinger potential U(x) [B.13] with its lowest ``levels``
+    The potential V(x) :eq:`fp-potential` over [0, mu^2), with its unstable top at x = 0 and minimum at
+    x* = mu^2 - kappa; the stationary density P = psi0^2 :eq:`fp-stationary` beside the harmonic Gaussian of
+    variance D / omega; the Schroedinger potential U(x) :eq:`fp-hamiltonian` with its lowest ``levels``
     energies E_n (solid) against the harmonic n omega (dotted) and the eigenfunctions psi_n
     drawn at their energies (arbitrary scale).
 
@@ -730,7 +730,7 @@ def fokker_planck_figure(kappa: float, mu: float, D: float, levels: int = 4) -> 
 
 
 def _potential_panel(ax, mode, top: float) -> None:
-    """V(x) - V(x*) [B.11] over [0, mu^2), until it leaves the frame."""
+    """V(x) - V(x*) :eq:`fp-potential` over [0, mu^2), until it leaves the frame."""
     x_star = mode.x_star
     x = np.linspace(0, top, 4001)[:-1]
     v = mode.potential(x) - mode.potential(x_star)
@@ -750,7 +750,7 @@ def _potential_panel(ax, mode, top: float) -> None:
 
 
 def _stationary_panel(ax, mode, top: float, D: float) -> None:
-    """P = psi0^2 [B.12] beside the harmonic Gaussian of variance D / omega."""
+    """P = psi0^2 :eq:`fp-stationary` beside the harmonic Gaussian of variance D / omega."""
     x_star = mode.x_star
     spread = math.sqrt(D / mode.omega)
     x = np.linspace(max(0.0, x_star - 6 * spread), min(top, x_star + 6 * spread), 800)[:-1]
@@ -763,7 +763,7 @@ def _stationary_panel(ax, mode, top: float, D: float) -> None:
 
 
 def _schrodinger_panel(ax, mode, top: float, levels: int) -> None:
-    """U(x) [B.13], its lowest energies against n omega and the eigenfunctions psi_n."""
+    """U(x) :eq:`fp-hamiltonian`, its lowest energies against n omega and the eigenfunctions psi_n."""
     omega = mode.omega
     energies = np.asarray(mode.spectrum(levels), dtype=np.float64)
     x = np.linspace(0, top, 20001)[:-1]
@@ -805,8 +805,8 @@ def _schrodinger_panel(ax, mode, top: float, levels: int) -> None:
 def teacher_student_scaling(results, snapshots: int = 1) -> Figure:
     """<S> of degenerate teacher pairs against sqrt(pi lr A^2 / B) (article Fig. 9).
 
-    The solid line is [C.3] at lr -> 0, <S> = sqrt(pi lr A^2 / B); the dashed ones include the
-    finite-lr factor 1 / sqrt(1 - lr / 2) [A.6], one per lr (colours match the points). Below,
+    The solid line is :eq:`ts-degenerate-spacing` at lr -> 0, <S> = sqrt(pi lr A^2 / B); the dashed ones include the
+    finite-lr factor 1 / sqrt(1 - lr / 2) :eq:`level-width`, one per lr (colours match the points). Below,
     <S> over that corrected prediction. Non-teacher-student results are ignored; a point
     whose replicas all diverged is left out and named in the title, and at lr >= 2 (no
     stationary state) there is no corrected prediction to draw or divide by.
@@ -840,7 +840,7 @@ def teacher_student_scaling(results, snapshots: int = 1) -> Figure:
         ax.errorbar(
             x[at], s[at], err[at], fmt="o", color=f"C{n}", ms=3, label=rf"$\alpha={rate:g}$"
         )
-        if rate >= 2:  # [A.6] has no stationary width there
+        if rate >= 2:  # :eq:`level-width` has no stationary width there
             continue
         factor = finite_lr_factor(rate)
         ax.plot(line, factor * line, color=f"C{n}", lw=0.7, ls="--")
@@ -890,12 +890,12 @@ def _teacher_student_rows(results, snapshots: int) -> tuple[list[tuple], list[st
 
 @_styled
 def marchenko_pastur_figure(result) -> Figure:
-    """The initial spectrum of an RBM against Marchenko-Pastur [B.7].
+    """The initial spectrum of an RBM against Marchenko-Pastur :eq:`marchenko-pastur`.
 
     The recorded eigenvalues at step 0 are those of sigma_h^2 W^T W; divided by
     sigma_h^2 N_h they are those of W^T W / N_h, of ratio c = N_v / N_h and sigma_w^2 =
-    ``config.init_variance`` [B.4]. (For N_v > N_h the N_h nonzero ones, divided by N_v, follow
-    [B.7] with c = N_h / N_v.) Every replica with a finite start counts, diverged or not: the
+    ``config.init_variance`` :eq:`rbm-kernel`. (For N_v > N_h the N_h nonzero ones, divided by N_v, follow
+    :eq:`marchenko-pastur` with c = N_h / N_v.) Every replica with a finite start counts, diverged or not: the
     initial law does not depend on what training did later.
 
     Parameters

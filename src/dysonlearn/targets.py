@@ -1,8 +1,8 @@
-"""Target kernels K_phi of the visible field and their spectra (SPEC B.2).
+"""Target kernels K_phi of the visible field and their spectra (:doc:`/theory/rbm`).
 
 A target is a symmetric positive-definite matrix K_phi; the RBM learns it through the
-covariance C_target = K_phi^-1 [B.6], and learning is exact when the eigenvalues of
-X = sigma_h^2 W^T W sit at x* = mu^2 - kappa [B.4].
+covariance C_target = K_phi^-1 :eq:`pcd-update`, and learning is exact when the eigenvalues of
+X = sigma_h^2 W^T W sit at x* = mu^2 - kappa :eq:`rbm-kernel`.
 """
 
 from __future__ import annotations
@@ -59,12 +59,12 @@ class Target:
 
     @property
     def covariance(self) -> np.ndarray:
-        """C_target = K_phi^-1 = <phi phi^T>_target, shape (N, N) [B.6]."""
+        """C_target = K_phi^-1 = <phi phi^T>_target, shape (N, N) :eq:`pcd-update`."""
         cov = np.linalg.inv(self.kernel)
         return (cov + cov.T) / 2
 
     def learnt_spectrum(self, mu: float) -> np.ndarray:
-        """x* = mu^2 - kappa, ascending: where the eigenvalues of sigma_h^2 W^T W settle [B.4].
+        """x* = mu^2 - kappa, ascending: where the eigenvalues of sigma_h^2 W^T W settle :eq:`rbm-kernel`.
 
         Parameters
         ----------
@@ -159,7 +159,7 @@ def _check_memory(problems: Problems, field: str, n: int, value: object) -> bool
 
 
 def free_scalar(n: int = 10, m: float = 2.0) -> Target:
-    """Free scalar field on a periodic 1D lattice of n sites with mass m [B.5].
+    """Free scalar field on a periodic 1D lattice of n sites with mass m :eq:`free-scalar-target`.
 
     K[i, i] = 2 + m^2, K[i, i +- 1 mod n] = -1; eigenvalues m^2 + 4 sin^2(pi k / n).
     For n = 10, m = 2: 4, 4.382 (x2), 5.382 (x2), 6.618 (x2), 7.618 (x2), 8.

@@ -19,7 +19,7 @@ Kinds (each spectrum ascending, float64):
 
     "gram"       eigenvalues of W^T W (M values for an (N, M) matrix). For N < M the first
                  M - N are zero up to rounding (W^T W has rank N). Divide by N to compare
-                 with ``analysis.marchenko_pastur_pdf`` [B.7].
+                 with ``analysis.marchenko_pastur_pdf`` :eq:`marchenko-pastur`.
     "symmetric"  eigenvalues of a symmetric W (N = M); symmetry is checked within
                  ``symmetry_tol`` relative to the largest |entry|.
     "singular"   singular values of W (min(N, M) values); their squares are the non-zero

@@ -1,4 +1,4 @@
-"""Statistics of learnt spectra (SPEC section D).
+"""Statistics of learnt spectra (:doc:`/theory/statistics`).
 
 Works on :class:`~dysonlearn.EnsembleResult` objects and on plain arrays of eigenvalues
 with axis order (replica, snapshot, mode), so spectra from any source can be analysed.

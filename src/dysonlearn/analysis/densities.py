@@ -1,4 +1,4 @@
-"""Probability densities of the Coulomb-gas picture (SPEC A.5, B.4)."""
+"""Probability densities of the Coulomb-gas picture (:doc:`/theory/two_levels`, :doc:`/theory/rbm`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from scipy.special import erf
 
 
 def wigner_surmise(s):
-    """P(s) = (pi/2) s exp(-pi s^2 / 4) of normalised spacings s = S / <S> (GOE) [A.9].
+    """P(s) = (pi/2) s exp(-pi s^2 / 4) of normalised spacings s = S / <S> (GOE) :eq:`wigner-surmise`.
 
     Parameters
     ----------
@@ -29,7 +29,7 @@ def wigner_surmise(s):
 
 
 def wigner_cdf(s):
-    """CDF(s) = 1 - exp(-pi s^2 / 4) of the Wigner surmise [A.9].
+    """CDF(s) = 1 - exp(-pi s^2 / 4) of the Wigner surmise :eq:`wigner-surmise`.
 
     Parameters
     ----------
@@ -46,7 +46,7 @@ def wigner_cdf(s):
 
 
 def spacing_pdf(S, mean):
-    """P(S) of raw spacings with mean <S> = sqrt(pi) sigma [A.8]: (pi S / (2 <S>^2))
+    """P(S) of raw spacings with mean <S> = sqrt(pi) sigma :eq:`spacing-pdf`: (pi S / (2 <S>^2))
     exp(-pi S^2 / (4 <S>^2)).
 
     Parameters
@@ -87,7 +87,7 @@ def gaussian_pdf(x, x0, sigma):
 
 
 def semicircle2_pdf(x, x0, sigma):
-    """One-level density of a degenerate pair of common width sigma at x0 [A.10].
+    """One-level density of a degenerate pair of common width sigma at x0 :eq:`semicircle2`.
 
     Integrates to 1; variance 1.5 sigma^2, fourth moment 5.75 sigma^4, Binder 4/27.
 
@@ -115,9 +115,9 @@ def semicircle2_pdf(x, x0, sigma):
 
 
 def semicircle2_cdf(x, x0, sigma):
-    """CDF of [A.10]: (1 + erf(y/sigma))/2 - exp(-y^2/(2 sigma^2)) erf(y/(sqrt(2) sigma))/(2 sqrt 2).
+    """CDF of :eq:`semicircle2`: (1 + erf(y/sigma))/2 - exp(-y^2/(2 sigma^2)) erf(y/(sqrt(2) sigma))/(2 sqrt 2).
 
-    (Integrate the two terms of [A.10]: the first is a normal of variance sigma^2 / 2, the
+    (Integrate the two terms of :eq:`semicircle2`: the first is a normal of variance sigma^2 / 2, the
     second integrates by parts with u = y / (sqrt(2) sigma).)
 
     Parameters
@@ -162,7 +162,7 @@ def gaussian_cdf(x, x0, sigma):
 
 
 def marchenko_pastur_pdf(y, ratio, sigma_w=1.0):
-    """Density of the eigenvalues of W^T W / N_h, W_ij ~ N(0, sigma_w^2), c = N_v / N_h [B.7].
+    """Density of the eigenvalues of W^T W / N_h, W_ij ~ N(0, sigma_w^2), c = N_v / N_h :eq:`marchenko-pastur`.
 
     Parameters
     ----------

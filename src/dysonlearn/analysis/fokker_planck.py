@@ -1,9 +1,9 @@
-"""One learnt mode as a Fokker-Planck problem: the bound-state picture of SPEC B.6.
+"""One learnt mode as a Fokker-Planck problem: the bound-state picture of :doc:`/theory/rbm`.
 
 A single eigenvalue x of the RBM (sigma_h = 1, Coulomb term dropped) in continuous time
-t = lr * step obeys dx = K(x) dt + sqrt(2 D) dW [B.10] on [0, mu^2). Its stationary density
+t = lr * step obeys dx = K(x) dt + sqrt(2 D) dW :eq:`fp-drift` on [0, mu^2). Its stationary density
 is exp(-V/D) [B.11, B.12]; its relaxation rates are the levels of the Schroedinger operator
-H = -D d^2/dx^2 + U [B.13]. :class:`FokkerPlanckMode` computes both; :func:`relaxation_rate`
+H = -D d^2/dx^2 + U :eq:`fp-hamiltonian`. :class:`FokkerPlanckMode` computes both; :func:`relaxation_rate`
 measures the same rates from trained ensembles, so the two can be set side by side.
 """
 
@@ -66,17 +66,17 @@ def _graded(a: float, b: float, size_a: float, size_b: float) -> np.ndarray:
 
 @dataclass(frozen=True)
 class FokkerPlanckMode:
-    """One mode x of the RBM in continuous time t = lr * step (SPEC B.6).
+    """One mode x of the RBM in continuous time t = lr * step (:doc:`/theory/rbm`).
 
     Build D from training settings with :meth:`from_training`.
 
     Parameters
     ----------
     kappa : float
-        The target eigenvalue of K_phi [B.5], 0 < kappa < mu^2 (so that the learnt level
+        The target eigenvalue of K_phi :eq:`free-scalar-target`, 0 < kappa < mu^2 (so that the learnt level
         x* = mu^2 - kappa is positive).
     mu : float
-        The visible mass [B.1], > 0.
+        The visible mass :eq:`rbm-action`, > 0.
     D : float
         The diffusion constant of dx = K(x) dt + sqrt(2 D) dW, > 0.
 
@@ -106,13 +106,13 @@ class FokkerPlanckMode:
     ) -> FokkerPlanckMode:
         """The mode whose noise matches SGD with learning rate lr and mini-batch size B.
 
-        Per step the level moves by lr K(x) [B.10] plus noise of variance
-        8 lr^2 x*^2 / (B kappa^2) (SPEC B.5, linearised at x*). One step is dt = lr in
+        Per step the level moves by lr K(x) :eq:`fp-drift` plus noise of variance
+        8 lr^2 x*^2 / (B kappa^2) (:doc:`/theory/rbm`, linearised at x*). One step is dt = lr in
         t = lr * step, and the SDE gives noise variance 2 D dt per step, so
         2 D lr = 8 lr^2 x*^2 / (B kappa^2), i.e. D = 4 lr x*^2 / (B kappa^2). The stationary
         width is then D / omega = 4 lr x*^2 / (B kappa^2) * kappa^2 / (2 x*) = 2 lr x* / B,
-        the width sigma^2 of [B.9]; the relaxation rate omega = 2 x* / kappa^2 per unit t is
-        [B.8] per step divided by lr. The real noise is multiplicative (it scales with x);
+        the width sigma^2 of :eq:`rbm-level-width`; the relaxation rate omega = 2 x* / kappa^2 per unit t is
+        :eq:`rbm-restoring-rate` per step divided by lr. The real noise is multiplicative (it scales with x);
         D freezes it at its value at x*, which is right near x* and wrong near x = 0.
 
         Parameters
@@ -146,20 +146,20 @@ class FokkerPlanckMode:
         x_star = mu**2 - kappa
         return cls(kappa=kappa, mu=mu, D=4.0 * lr * x_star**2 / (batch_size * kappa**2))
 
-    # -- the model [B.10]-[B.13] -------------------------------------------------------------
+    # -- the model :eq:`fp-drift` to :eq:`fp-hamiltonian` -------------------------------------------------------------
 
     @property
     def x_star(self) -> float:
-        """The learnt level x* = mu^2 - kappa, the stable zero of K [B.10]."""
+        """The learnt level x* = mu^2 - kappa, the stable zero of K :eq:`fp-drift`."""
         return self.mu**2 - self.kappa
 
     @property
     def omega(self) -> float:
-        """abs(K'(x*)) = 2 x* / kappa^2: the harmonic relaxation rate per unit t [B.8]."""
+        """abs(K'(x*)) = 2 x* / kappa^2: the harmonic relaxation rate per unit t :eq:`rbm-restoring-rate`."""
         return 2.0 * self.x_star / self.kappa**2
 
     def drift(self, x) -> np.ndarray:
-        """K(x) = 2 x (1/kappa - 1/(mu^2 - x)) [B.10].
+        """K(x) = 2 x (1/kappa - 1/(mu^2 - x)) :eq:`fp-drift`.
 
         Parameters
         ----------
@@ -191,7 +191,7 @@ class FokkerPlanckMode:
         return 2.0 / self.kappa - 2.0 * self.mu**2 / (self.mu**2 - x) ** 2
 
     def potential(self, x) -> np.ndarray:
-        """V(x) = -x^2/kappa - 2 x - 2 mu^2 ln(mu^2 - x), with V' = -K [B.11].
+        """V(x) = -x^2/kappa - 2 x - 2 mu^2 ln(mu^2 - x), with V' = -K :eq:`fp-potential`.
 
         Parameters
         ----------
@@ -218,7 +218,7 @@ class FokkerPlanckMode:
             )
 
     def schrodinger_potential(self, x) -> np.ndarray:
-        """U(x) = K(x)^2 / (4 D) + K'(x) / 2 [B.13]; U(x*) = -omega / 2, U(0) = K'(0) / 2.
+        """U(x) = K(x)^2 / (4 D) + K'(x) / 2 :eq:`fp-hamiltonian`; U(x*) = -omega / 2, U(0) = K'(0) / 2.
 
         Parameters
         ----------
@@ -234,7 +234,7 @@ class FokkerPlanckMode:
         return k * k / (4.0 * self.D) + 0.5 * self.drift_derivative(x)
 
     def harmonic_spectrum(self, n: int) -> np.ndarray:
-        """E_k = k omega, k = 0..n-1: the levels of H harmonically expanded at x* (SPEC B.6).
+        """E_k = k omega, k = 0..n-1: the levels of H harmonically expanded at x* (:doc:`/theory/rbm`).
 
         Parameters
         ----------
@@ -248,7 +248,7 @@ class FokkerPlanckMode:
         """
         return self.omega * np.arange(n, dtype=np.float64)
 
-    # -- stationary density [B.12] ---------------------------------------------------------
+    # -- stationary density :eq:`fp-stationary` ---------------------------------------------------------
 
     def _support(self, depth: float) -> tuple[float, float]:
         """The interval of [0, mu^2) where V - V(x*) <= depth * D (it contains x*)."""
@@ -281,7 +281,7 @@ class FokkerPlanckMode:
         return math.log(total)
 
     def stationary_pdf(self, x) -> np.ndarray:
-        """P(x) = exp(-V(x)/D) / Z on [0, mu^2), zero outside [B.12].
+        """P(x) = exp(-V(x)/D) / Z on [0, mu^2), zero outside :eq:`fp-stationary`.
 
         Parameters
         ----------
@@ -298,7 +298,7 @@ class FokkerPlanckMode:
         safe = np.where(inside, x, self.x_star)
         return np.where(inside, np.exp(-self._excess(safe) / self.D - self._log_norm), 0.0)
 
-    # -- spectrum of H [B.13] ----------------------------------------------------------------
+    # -- spectrum of H :eq:`fp-hamiltonian` ----------------------------------------------------------------
 
     def _grid(self, points: int, domain: str) -> np.ndarray:
         """Cell edges of the finite-volume grid (see :meth:`spectrum`)."""
@@ -390,7 +390,7 @@ class FokkerPlanckMode:
         return energies, edges, states / np.sqrt(h)
 
     def spectrum(self, n: int, *, points: int = 3000, domain: str = "basin") -> np.ndarray:
-        """The n lowest levels E_0 = 0 < E_1 <= ... of H [B.13]: the relaxation rates per unit t.
+        """The n lowest levels E_0 = 0 < E_1 <= ... of H :eq:`fp-hamiltonian`: the relaxation rates per unit t.
 
         They are minus the eigenvalues of the Fokker-Planck operator
         L P = -d(K P)/dx + D d^2P/dx^2 with zero-flux walls, P(x, t) =
@@ -411,11 +411,11 @@ class FokkerPlanckMode:
 
         - ``"basin"`` (default): a wall at the maximum of K on (0, x*), x = mu (mu -
           sqrt(kappa)), the top of the barrier of U between its two wells. The levels are
-          those of the well at x*, E_k ~ k omega for small D (the harmonic picture of SPEC
-          B.6): the rates at which a mode that starts in the basin of x* relaxes, the
+          those of the well at x*, E_k ~ k omega for small D (the harmonic picture of
+          :doc:`/theory/rbm`): the rates at which a mode that starts in the basin of x* relaxes, the
           quantity :func:`relaxation_rate` measures in training. Levels that approach U
           at the wall, K(wall)^2 / (4 D), feel the wall.
-        - ``"full"``: all of [0, mu^2) with a wall at x = 0, the operator as [B.13] writes
+        - ``"full"``: all of [0, mu^2) with a wall at x = 0, the operator as :eq:`fp-hamiltonian` writes
           it. The grid adds cells of the same relative resolution where the states of
           x = 0 live, joined by cells growing 5% per cell. For small D it adds a family
           E ~ (2m + 1) K'(0) with K'(0) = omega kappa / mu^2 < omega: states within
@@ -443,12 +443,12 @@ class FokkerPlanckMode:
         return energies
 
     def eigenfunctions(self, n: int, x, *, points: int = 3000, domain: str = "basin"):
-        """The n lowest eigenfunctions psi_k(x) of H [B.13], shape (n, len(x)).
+        """The n lowest eigenfunctions psi_k(x) of H :eq:`fp-hamiltonian`, shape (n, len(x)).
 
         Normalised, int psi_k^2 dx = 1, on the grid of :meth:`spectrum` (same ``points`` and
         ``domain``), zero outside it. psi_0 = sqrt(P_stat) (positive) computed in closed
         form; on ``domain="basin"`` P_stat is conditioned on the basin, which for small D
-        differs from [B.12] by less than P_stat at the wall. Excited states are cubic
+        differs from :eq:`fp-stationary` by less than P_stat at the wall. Excited states are cubic
         splines through the cell values, signed like Hermite functions (positive in their
         right-most lobe).
 
@@ -493,7 +493,7 @@ class RelaxationFit:
     """Per-mode approach to stationarity, m_i(t) = a_i + b_i exp(-rate_i t), t = lr * step.
 
     Entries are NaN where the mode shows no measurable decay. Compare rates with
-    omega = 2 x* / kappa^2 [B.8] and with ``FokkerPlanckMode.spectrum(2)[1]``; multiply by
+    omega = 2 x* / kappa^2 :eq:`rbm-restoring-rate` and with ``FokkerPlanckMode.spectrum(2)[1]``; multiply by
     lr for the rate per step.
 
     Parameters
@@ -566,8 +566,8 @@ def relaxation_rate(
     The model is one exponential: it is the late-time law, so when a mode starts far from
     x* (where K is not linear) pass only the snapshots after the transient.
 
-    Near x* the expected rate is omega = 2 x* / kappa^2 ([B.8] divided by lr); with the
-    Coulomb term and finite lr it differs at O(lr omega) (SPEC A.6), e.g. the linear
+    Near x* the expected rate is omega = 2 x* / kappa^2 (:eq:`rbm-restoring-rate` divided by lr); with the
+    Coulomb term and finite lr it differs at O(lr omega) (:doc:`/theory/framework`), e.g. the linear
     recursion x <- x - lr omega (x - x*) decays at -ln(1 - lr omega) / lr.
 
     Parameters

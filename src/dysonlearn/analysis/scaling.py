@@ -1,12 +1,12 @@
-"""The linear scaling rule across a scan of (lr, B): SPEC A.4, B.5 and the article's Figs 6, 7.
+"""The linear scaling rule across a scan of (lr, B): :doc:`/theory/framework`, :doc:`/theory/rbm` and the article's Figs 6, 7.
 
-For every degenerate pair of every scan point, <S> and sqrt(pi) sigma (sigma from the [A.10]
+For every degenerate pair of every scan point, <S> and sqrt(pi) sigma (sigma from the :eq:`semicircle2`
 fit) are plotted against sqrt(lr f / B), with f given by the model (``Model.scale_factor``):
-f = mu^2 - kappa (= x*) for the RBM [B.9], f = A^2 (the noise) for the teacher-student and
-linear Dyson models [C.3]. The Coulomb gas
+f = mu^2 - kappa (= x*) for the RBM :eq:`rbm-level-width`, f = A^2 (the noise) for the teacher-student and
+linear Dyson models :eq:`ts-degenerate-spacing`. The Coulomb gas
 says both are one straight line through the origin, common to all pairs and points, and
-that <S> = sqrt(pi) sigma (slope 1) [A.8]. The learnt levels' centres drift with lr/B:
-lambda_fit / kappa -> 1 as lr/B -> 0 (SPEC B.5).
+that <S> = sqrt(pi) sigma (slope 1) :eq:`spacing-pdf`. The learnt levels' centres drift with lr/B:
+lambda_fit / kappa -> 1 as lr/B -> 0 (:doc:`/theory/rbm`).
 
 Diverged replicas are skipped; a scan point left with fewer than 3 usable replicas (all
 diverged, say) gives no rows and is listed in ``ScalingTable.skipped`` with its counts.
@@ -87,7 +87,7 @@ class ScalingTable:
     width_slope : SlopeFit or None
         sqrt(pi) sigma against sqrt(lr f / B).
     spacing_vs_width : SlopeFit or None
-        <S> against sqrt(pi) sigma: 1 expected [A.8].
+        <S> against sqrt(pi) sigma: 1 expected :eq:`spacing-pdf`.
     skipped : tuple of SkippedPoint
         The scan points that gave no rows, and why.
     """
@@ -96,7 +96,7 @@ class ScalingTable:
     levels: tuple[LevelRow, ...]
     spacing_slope: SlopeFit | None  # <S> against sqrt(lr f / B)
     width_slope: SlopeFit | None  # sqrt(pi) sigma against sqrt(lr f / B)
-    spacing_vs_width: SlopeFit | None  # <S> against sqrt(pi) sigma: 1 expected [A.8]
+    spacing_vs_width: SlopeFit | None  # <S> against sqrt(pi) sigma: 1 expected :eq:`spacing-pdf`
     skipped: tuple[SkippedPoint, ...] = ()
 
     def to_dict(self) -> dict:

@@ -1,4 +1,4 @@
-"""Degenerate groups of a target spectrum and the spacings of learnt levels (SPEC D)."""
+"""Degenerate groups of a target spectrum and the spacings of learnt levels (:doc:`/theory/statistics`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Estimators with errors: jackknife, Binder cumulant, gap ratio, histogram bins (SPEC D)."""
+"""Estimators with errors: jackknife, Binder cumulant, gap ratio, histogram bins (:doc:`/theory/statistics`)."""
 
 from __future__ import annotations
 
@@ -72,10 +72,10 @@ def jackknife(
 
 
 def binder_cumulant(samples) -> float:
-    """U = 1 - <y^4> / (3 <y^2>^2) of the samples centred on their mean (SPEC A.5).
+    """U = 1 - <y^4> / (3 <y^2>^2) of the samples centred on their mean (:doc:`/theory/two_levels`).
 
     0 for a Gaussian (a non-degenerate level), 4/27 = 0.1481 for the pooled levels of a
-    degenerate pair [A.10]. Its error: ``jackknife(binder_cumulant, samples_by_replica)``.
+    degenerate pair :eq:`semicircle2`. Its error: ``jackknife(binder_cumulant, samples_by_replica)``.
 
     Parameters
     ----------
@@ -96,7 +96,7 @@ def binder_cumulant(samples) -> float:
 def gap_ratio(eigenvalues) -> float:
     """Mean adjacent-gap ratio <min(d_n, d_n+1) / max(d_n, d_n+1)> of sorted spectra (..., N).
 
-    Needs no unfolding: 0.5307 for GOE, 0.3863 for Poisson levels (SPEC D).
+    Needs no unfolding: 0.5307 for GOE, 0.3863 for Poisson levels (:doc:`/theory/statistics`).
 
     Parameters
     ----------
@@ -128,7 +128,7 @@ MAX_BINS = 1000
 
 
 def freedman_diaconis_bins(x) -> np.ndarray:
-    """Histogram bin edges of width 2 IQR / n^(1/3) spanning the data (SPEC D).
+    """Histogram bin edges of width 2 IQR / n^(1/3) spanning the data (:doc:`/theory/statistics`).
 
     At most ``MAX_BINS`` bins: beyond that (a heavy tail) the bins are widened to span the
     data in ``MAX_BINS``. Non-finite values are ignored.

@@ -82,7 +82,7 @@ def replica_note(replicas: int, failed: int, usable: int) -> str | None:
 def predicted_widths(config) -> np.ndarray:
     """The model's predicted level widths, NaN where the formula has no value.
 
-    [A.6] has a stationary width only for lr c < 2; a configuration outside (built around
+    :eq:`level-width` has a stationary width only for lr c < 2; a configuration outside (built around
     validation, or read from an old store) gets NaN instead of an exception.
 
     Parameters
@@ -104,7 +104,7 @@ def predicted_widths(config) -> np.ndarray:
 
 
 def summarize_result(result, snapshots: int = 1, fits=None) -> dict:
-    """Fits of one ensemble: each level ([A.10] for a degenerate pair's pooled levels, a
+    """Fits of one ensemble: each level (:eq:`semicircle2` for a degenerate pair's pooled levels, a
     Gaussian otherwise), each pair's <S>, Wigner KS and Binder cumulant, the gap ratio.
 
     Replicas that diverged (``result.failed``) or hold non-finite values in the analysed
@@ -361,7 +361,7 @@ def summarize(results, snapshots: int = 1, fits=None) -> dict:
         For one result, :func:`summarize_result`; for a scan, ``points`` (one each),
         ``replicas`` and ``failed`` (totals over the points) and, with two points or more,
         the scaling table: the common slopes of <S> and sqrt(pi) sigma against
-        sqrt(lr f / B) and lambda_fit / kappa (SPEC B.5).
+        sqrt(lr f / B) and lambda_fit / kappa (:doc:`/theory/rbm`).
     """
     if isinstance(results, str | os.PathLike):
         from ..store import load

@@ -1,4 +1,4 @@
-"""Spectral unfolding for N > 2 levels (SPEC D): map levels to unit mean spacing.
+"""Spectral unfolding for N > 2 levels (:doc:`/theory/statistics`): map levels to unit mean spacing.
 
 Level statistics (spacing distributions, number variance) compare with the universal
 laws only after the smooth part of the level density is removed. Unfolding maps each level
@@ -19,7 +19,7 @@ Methods::
     "semicircle"        N F(E) with the Wigner semicircle CDF F; centre and radius from the
                         mean and the second moment (radius^2 = 4 variance): GOE-like spectra.
     "marchenko_pastur"  N F(E) with the Marchenko-Pastur CDF of the eigenvalues of
-                        W^T W / N_h [B.7] (integrated numerically from
+                        W^T W / N_h :eq:`marchenko-pastur` (integrated numerically from
                         ``marchenko_pastur_pdf``), with sigma_w^2 = mean and
                         ratio = variance / mean^2 fitted, or given as ``ratio=``,
                         ``sigma_w=``: spectra of Gram matrices at initialisation.
@@ -129,7 +129,7 @@ def semicircle_cdf(x, center: float = 0.0, radius: float = 1.0) -> np.ndarray:
 
 
 def marchenko_pastur_cdf(y, ratio: float, sigma_w: float = 1.0) -> np.ndarray:
-    """CDF of ``marchenko_pastur_pdf`` (eigenvalues of W^T W / N_h, c = ratio <= 1) [B.7].
+    """CDF of ``marchenko_pastur_pdf`` (eigenvalues of W^T W / N_h, c = ratio <= 1) :eq:`marchenko-pastur`.
 
     Integrated numerically in the angle theta of y = y- + (y+ - y-) (1 - cos theta) / 2,
     which turns the square-root edges (and the 1/sqrt(y) edge at c = 1) into a smooth

@@ -8,7 +8,7 @@ files branches on its type.
 
 :class:`Model` is an abstract base class: the training members are abstract, the theory and
 the labels have defaults that fit a model whose learnt levels settle at the levels the
-configuration names, with a width set by a noise ``A`` [A.6], [C.3] (the teacher-student
+configuration names, with a width set by a noise ``A`` :eq:`level-width`, :eq:`ts-degenerate-spacing` (the teacher-student
 model and the linear Dyson motion), so that a new model overrides only what differs.
 """
 
@@ -227,7 +227,7 @@ class Model(ABC):
         return config.stationary_levels
 
     def level_widths(self, config) -> np.ndarray:
-        """Predicted stationary width sigma of each level [A.6].
+        """Predicted stationary width sigma of each level :eq:`level-width`.
 
         Parameters
         ----------
@@ -255,13 +255,13 @@ class Model(ABC):
         return self.stationary_levels(config)
 
     def fitted_lambda(self, config, x0: float) -> float:
-        """The learnt eigenvalue lambda_fit whose fitted level centre is ``x0`` (SPEC B.5).
+        """The learnt eigenvalue lambda_fit whose fitted level centre is ``x0`` (:doc:`/theory/rbm`).
 
         Parameters
         ----------
         config : config_class
         x0 : float
-            The fitted centre of a level ([A.10] for a pair, a Gaussian otherwise).
+            The fitted centre of a level (:eq:`semicircle2` for a pair, a Gaussian otherwise).
 
         Returns
         -------
@@ -284,7 +284,7 @@ class Model(ABC):
         Returns
         -------
         float
-            By default A^2, the square of the noise [C.3].
+            By default A^2, the square of the noise :eq:`ts-degenerate-spacing`.
         """
         return config.noise**2
 
@@ -298,7 +298,7 @@ class Model(ABC):
         Returns
         -------
         slope : float
-            By default sqrt(pi) [C.3].
+            By default sqrt(pi) :eq:`ts-degenerate-spacing`.
         label : str
             Mathtext naming the equation, for the figure's legend.
         """

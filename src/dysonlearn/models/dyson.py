@@ -1,4 +1,4 @@
-"""The eigenvalue-level Dyson Brownian motion as an ensemble model ([A.4])."""
+"""The eigenvalue-level Dyson Brownian motion as an ensemble model (:eq:`dyson-bm`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from .base import Labels, Model
 
 # Escape bound of the linear drift: a level beyond ESCAPE_FACTOR times the configuration's
 # scale (see escape_bound) has diverged. 1e6 for the reasons given in
-# models/teacher_student.py, whose levels these are ([C.2]); here the argument is even
+# models/teacher_student.py, whose levels these are (:eq:`ts-mean-spacing`); here the argument is even
 # simpler, because the noise is additive: for 0 < lr < 2 the drift contracts x - kappa by
 # |1 - lr| < 1 each step and the noise matrix moves the levels by at most its norm
 # (Weyl), so the levels stay within a few stationary widths of kappa once they have relaxed
@@ -43,7 +43,7 @@ def initial_state(
         draw = rng.normal(0.0, config.init_std, (n, n))
         if config.drift == "linear":
             levels[r] = np.linalg.eigvalsh(np.triu(draw) + np.triu(draw, 1).T)
-        else:  # the RBM's X = W^T W at initialisation [B.4]
+        else:  # the RBM's X = W^T W at initialisation :eq:`rbm-kernel`
             levels[r] = np.clip(np.linalg.eigvalsh(draw.T @ draw), 0.0, None)
     return DysonState(levels)
 
@@ -74,7 +74,7 @@ def escape_bound(config: DysonConfig) -> float | None:
     ``max(1, max |kappa|, start, g sqrt(N), 2 sqrt(N) sigma)``: the targets, the largest
     starting level (``max |init_levels|``, or the semicircle edge ``2 sqrt(N) init_std`` of
     the random start), the noise g and the spread of N repelling levels of width sigma
-    [A.6] (left out at lr >= 2, where no stationary state exists).
+    :eq:`level-width` (left out at lr >= 2, where no stationary state exists).
 
     Parameters
     ----------
@@ -128,11 +128,11 @@ def cost_per_replica_step(config: DysonConfig) -> float:
 
 
 class Dyson(Model):
-    """The eigenvalue-level Dyson Brownian motion [A.4]: its levels are the spectrum.
+    """The eigenvalue-level Dyson Brownian motion :eq:`dyson-bm`: its levels are the spectrum.
 
     The "linear" drift is the teacher-student model's (levels at kappa, f = g^2); the "rbm"
-    drift is the RBM's [B.10] (levels at x* = mu^2 - kappa, curvature c = 2 x* / kappa^2
-    [B.8], so that [A.6] gives f = g^2 kappa^2 / (2 x*)).
+    drift is the RBM's :eq:`fp-drift` (levels at x* = mu^2 - kappa, curvature c = 2 x* / kappa^2
+    :eq:`rbm-restoring-rate`, so that :eq:`level-width` gives f = g^2 kappa^2 / (2 x*)).
     """
 
     kind = DysonConfig.kind
@@ -150,7 +150,7 @@ class Dyson(Model):
         return config.level_targets
 
     def scale_factor(self, config, level, kappa):
-        """g^2 (linear drift); g^2 kappa^2 / (2 x*) for the RBM drift ([A.6] with c = 2 x* /
+        """g^2 (linear drift); g^2 kappa^2 / (2 x*) for the RBM drift (:eq:`level-width` with c = 2 x* /
         kappa^2)."""
         if config.drift == "rbm":
             return config.noise**2 * kappa**2 / (2 * level)

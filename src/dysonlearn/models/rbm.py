@@ -1,4 +1,4 @@
-"""The Gaussian RBM as an ensemble model: initial state and PCD training (SPEC B)."""
+"""The Gaussian RBM as an ensemble model: initial state and PCD training (:doc:`/theory/rbm`)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class RBMState:
 def initial_state(
     config: RBMConfig, generators: list[np.random.Generator], shared=None
 ) -> RBMState:
-    """W_ij ~ N(0, sigma_w^2) [B.4] and the chains' start, drawn from each replica's generator.
+    """W_ij ~ N(0, sigma_w^2) :eq:`rbm-kernel` and the chains' start, drawn from each replica's generator.
 
     Drawing from the replica's own stream keeps every replica a function of its seed alone.
     """
@@ -102,10 +102,10 @@ def cost_per_replica_step(config: RBMConfig) -> float:
 
 
 class RBM(Model):
-    """The Gaussian RBM trained by PCD (SPEC B): spectra of sigma_h^2 W^T W.
+    """The Gaussian RBM trained by PCD (:doc:`/theory/rbm`): spectra of sigma_h^2 W^T W.
 
-    Its learnt levels settle at x* = mu^2 - kappa [B.4] with the width sqrt(2 lr x* / B)
-    [B.9]: the scaling variable is sqrt(lr x* / B) (f = x*, slope sqrt(2 pi)).
+    Its learnt levels settle at x* = mu^2 - kappa :eq:`rbm-kernel` with the width sqrt(2 lr x* / B)
+    :eq:`rbm-level-width`: the scaling variable is sqrt(lr x* / B) (f = x*, slope sqrt(2 pi)).
     """
 
     kind = RBMConfig.kind
@@ -119,15 +119,15 @@ class RBM(Model):
     cost_per_replica_step = staticmethod(cost_per_replica_step)
 
     def level_kappas(self, config):
-        """kappa = mu^2 - x* of each sorted learnt level [B.4]."""
+        """kappa = mu^2 - x* of each sorted learnt level :eq:`rbm-kernel`."""
         return config.mu**2 - self.stationary_levels(config)
 
     def fitted_lambda(self, config, x0):
-        """lambda_fit = mu^2 - x0 [B.4]."""
+        """lambda_fit = mu^2 - x0 :eq:`rbm-kernel`."""
         return config.mu**2 - x0
 
     def scale_factor(self, config, level, kappa):
-        """f = x* = mu^2 - kappa [B.9]."""
+        """f = x* = mu^2 - kappa :eq:`rbm-level-width`."""
         return level
 
     def predicted_slope(self, config):
@@ -147,7 +147,7 @@ class RBM(Model):
     )
 
     def point_figures(self, result):
-        """The initial spectrum against Marchenko-Pastur [B.7]."""
+        """The initial spectrum against Marchenko-Pastur :eq:`marchenko-pastur`."""
         from .. import plots
 
         return [("marchenko_pastur", plots.marchenko_pastur_figure(result))]

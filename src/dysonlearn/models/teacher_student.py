@@ -1,4 +1,4 @@
-"""The teacher-student model as an ensemble model (SPEC section C)."""
+"""The teacher-student model as an ensemble model (:doc:`/theory/teacher_student`)."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ SHARED_DATA_KEY = (0xDA7A, 0)
 
 # Escape bound: a student with an entry |W_ij| beyond ESCAPE_FACTOR times the configuration's
 # scale (see escape_bound) has diverged. Why 1e6:
-# - Never reached where [C.1] describes learning. The start has |W_ij| < 10 init_std (a
+# - Never reached where :eq:`ts-update` describes learning. The start has |W_ij| < 10 init_std (a
 #   N(0, init_std^2) entry beyond 10 sigma has probability 1e-23). The mean update contracts
 #   W - W_T by 1 - lr (|1 - lr| < 1 for 0 < lr < 2), so the relaxation from there stays
 #   within a few times max(|W_0|, |W_T|) (|W_T|_ij <= max |kappa|), and the stationary
-#   student fluctuates around W_T with the width of [A.6]. 1e6 times the largest of these
+#   student fluctuates around W_T with the width of :eq:`level-width`. 1e6 times the largest of these
 #   is 1e6 standard deviations out: even by Chebyshev alone (any law with that variance) a
 #   replica-step lands there with probability <= 1e-12, i.e. < 1e-3 over 1e4 replicas of
 #   1e5 steps; with the near-Gaussian fluctuations of a stable setting, never.
@@ -56,7 +56,7 @@ def haar_orthogonal(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def draw_dataset(rng: np.random.Generator, points: int, n: int) -> tuple[np.ndarray, np.ndarray]:
     """P inputs x ~ N(0, 1_N) and P packed symmetric noise matrices (off-diagonal N(0, 1),
-    diagonal N(0, 2)), the per-point data of the reference protocol [C.1]."""
+    diagonal N(0, 2)), the per-point data of the reference protocol :eq:`ts-update`."""
     inputs = rng.standard_normal((points, n))
     packed = rng.standard_normal((points, n * (n + 1) // 2))
     rows, cols = np.triu_indices(n)
@@ -126,7 +126,7 @@ def escape_bound(config: TeacherStudentConfig) -> float | None:
 
     ``ESCAPE_FACTOR`` (1e6, the module's comment says why) times the configuration's scale
     ``max(1, max |kappa|, init_std, A, sigma)``, where kappa are the teacher's eigenvalues
-    (they bound the teacher's entries), A is the noise and sigma the stationary width [A.6]
+    (they bound the teacher's entries), A is the noise and sigma the stationary width :eq:`level-width`
     (left out at lr >= 2, where no stationary state exists).
 
     Parameters
@@ -178,10 +178,10 @@ def cost_per_replica_step(config: TeacherStudentConfig) -> float:
 
 
 class TeacherStudent(Model):
-    """The teacher-student model with noise added by hand (SPEC C): spectra of the student.
+    """The teacher-student model with noise added by hand (:doc:`/theory/teacher_student`): spectra of the student.
 
     Its levels settle at the teacher's eigenvalues kappa with the width
-    sigma = sqrt(lr A^2 / B) / sqrt(1 - lr / 2) [A.6], [C.3]: f = A^2, slope sqrt(pi).
+    sigma = sqrt(lr A^2 / B) / sqrt(1 - lr / 2) :eq:`level-width`, :eq:`ts-degenerate-spacing`: f = A^2, slope sqrt(pi).
     """
 
     kind = TeacherStudentConfig.kind
@@ -195,7 +195,7 @@ class TeacherStudent(Model):
     cost_per_replica_step = staticmethod(cost_per_replica_step)
 
     def predicted_mean_spacing(self, lr, batch_size, noise):
-        """<S> = sqrt(pi) sigma = sqrt(pi lr A^2 / (B (1 - lr / 2))) [A.6], [C.3], [A.8]."""
+        """<S> = sqrt(pi) sigma = sqrt(pi lr A^2 / (B (1 - lr / 2))) :eq:`level-width`, :eq:`ts-degenerate-spacing`, :eq:`spacing-pdf`."""
         return float(np.sqrt(stationary_variance(lr, batch_size, noise, scale=np.pi)))
 
     def finite_lr_factors(self, config):
@@ -224,7 +224,7 @@ class TeacherStudent(Model):
         return self.labels
 
     def scan_figures(self, results, snapshots=1):
-        """<S> of the teacher's degenerate pairs against [C.3] (article Fig. 9)."""
+        """<S> of the teacher's degenerate pairs against :eq:`ts-degenerate-spacing` (article Fig. 9)."""
         from .. import plots
 
         return [("teacher_student_scaling", plots.teacher_student_scaling(results, snapshots))]
