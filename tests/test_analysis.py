@@ -142,7 +142,7 @@ def test_scaling_table_on_a_teacher_student_scan():
     ]  # fmt: skip
     table = analysis.scaling_table(results, snapshots=3)
     assert len(table.pairs) == 3 and len(table.levels) == 3  # one level per pair
-    # <S> = sqrt(pi) sigma with sigma^2 = lr A^2 / B / (1 - lr / 2) :eq:`ts-degenerate-spacing`, :eq:`level-width`: slope
+    # <S> = sqrt(pi) sigma with sigma^2 = lr A^2 / B / (1 - lr / 2) :eq:`ts-degenerate-spacing`, :eq:`finite-lr-variance`: slope
     # sqrt(pi / (1 - lr / 2)) = 1.818 against sqrt(lr A^2 / B), up to ~3 % data noise.
     expected = np.sqrt(np.pi / (1 - 0.1 / 2))
     assert table.spacing_slope.slope == pytest.approx(expected, rel=0.04)

@@ -22,7 +22,7 @@ def spacing_mean(result):
 
 
 def degenerate_prediction(lr, batch, noise):
-    """:eq:`ts-degenerate-spacing` with the finite-lr factor 1 / sqrt(1 - lr / 2) :eq:`level-width`."""
+    """:eq:`ts-degenerate-spacing` with the finite-lr factor 1 / sqrt(1 - lr / 2) :eq:`finite-lr-variance`."""
     return np.sqrt(np.pi * lr * noise**2 / batch) / np.sqrt(1 - lr / 2)
 
 

@@ -466,7 +466,7 @@ class RBMConfig(_ModelConfig):
     sigma_h : float
         The width sigma_h of the hidden units in the action :eq:`rbm-action`.
     k : int
-        Gibbs sweeps (h -> phi, phi -> h) per PCD step [B.3 of the training].
+        Gibbs sweeps (h -> phi, phi -> h) per PCD step (:eq:`pcd-update`).
     lr : float
         The learning rate alpha :eq:`pcd-update`.
     batch_size : int
@@ -784,7 +784,7 @@ def small_lr_mean_spacing(lr: float, batch_size: int, noise: float) -> float:
 
 
 def finite_lr_factor(lr: float) -> float:
-    """1 / sqrt(1 - lr / 2): sigma at finite lr over its lr -> 0 limit :eq:`level-width`, :eq:`ts-degenerate-spacing`.
+    """1 / sqrt(1 - lr / 2): sigma at finite lr over its lr -> 0 limit :eq:`finite-lr-variance`, :eq:`ts-degenerate-spacing`.
 
     Parameters
     ----------
@@ -1005,7 +1005,7 @@ class TeacherStudentConfig(_ModelConfig):
 
     @property
     def level_widths(self) -> np.ndarray:
-        """sigma = sqrt(lr A^2 / B) / sqrt(1 - lr / 2) per level (:eq:`ts-degenerate-spacing` = sqrt(pi) sigma, :eq:`level-width`)."""
+        """sigma = sqrt(lr A^2 / B) / sqrt(1 - lr / 2) per level (:eq:`ts-degenerate-spacing` = sqrt(pi) sigma, :eq:`finite-lr-variance`)."""
         width = np.sqrt(stationary_variance(self.lr, self.batch_size, self.noise))
         return np.full(self.n_modes, width)
 
@@ -1191,7 +1191,7 @@ class DysonConfig(_ModelConfig):
 
     @property
     def level_widths(self) -> np.ndarray:
-        """sigma_i^2 = lr g^2 / (B c_i (1 - lr c_i / 2)), c_i = V''(x*) :eq:`level-width`: 1 for the linear
+        """sigma_i^2 = lr g^2 / (B c_i (1 - lr c_i / 2)), c_i = V''(x*) :eq:`finite-lr-variance`: 1 for the linear
         drift, 2 x* / kappa^2 for the RBM drift :eq:`rbm-restoring-rate`."""
         curvature = self._curvature()
         return np.sqrt(

@@ -508,7 +508,7 @@ def scaling_figure(results, snapshots: int = 1, table=None) -> Figure:
     """The linear scaling rule over a scan of (lr, B) (article Fig. 6).
 
     <S> and sqrt(pi) sigma of every degenerate pair (sigma from the :eq:`semicircle2` fit) against
-    sqrt(lr f / B), with the common lines through the origin fitted by
+    sqrt(lr q / B), with the common lines through the origin fitted by
     :func:`~dysonlearn.analysis.scaling_table` and the model's lr -> 0 prediction (:eq:`rbm-level-width` for
     the RBM, :eq:`ts-degenerate-spacing` otherwise); then <S> against sqrt(pi) sigma, which :eq:`spacing-pdf` puts on the
     slope-1 line. Points without usable replicas (all diverged) are left out and named in
@@ -806,7 +806,7 @@ def teacher_student_scaling(results, snapshots: int = 1) -> Figure:
     """<S> of degenerate teacher pairs against sqrt(pi lr A^2 / B) (article Fig. 9).
 
     The solid line is :eq:`ts-degenerate-spacing` at lr -> 0, <S> = sqrt(pi lr A^2 / B); the dashed ones include the
-    finite-lr factor 1 / sqrt(1 - lr / 2) :eq:`level-width`, one per lr (colours match the points). Below,
+    finite-lr factor 1 / sqrt(1 - lr / 2) :eq:`finite-lr-variance`, one per lr (colours match the points). Below,
     <S> over that corrected prediction. Non-teacher-student results are ignored; a point
     whose replicas all diverged is left out and named in the title, and at lr >= 2 (no
     stationary state) there is no corrected prediction to draw or divide by.

@@ -2,7 +2,7 @@
 
 A single eigenvalue x of the RBM (sigma_h = 1, Coulomb term dropped) in continuous time
 t = lr * step obeys dx = K(x) dt + sqrt(2 D) dW :eq:`fp-drift` on [0, mu^2). Its stationary density
-is exp(-V/D) [B.11, B.12]; its relaxation rates are the levels of the Schroedinger operator
+is exp(-V/D) (:eq:`fp-potential`, :eq:`fp-stationary`); its relaxation rates are the levels of the Schroedinger operator
 H = -D d^2/dx^2 + U :eq:`fp-hamiltonian`. :class:`FokkerPlanckMode` computes both; :func:`relaxation_rate`
 measures the same rates from trained ensembles, so the two can be set side by side.
 """

@@ -1,8 +1,8 @@
 """The linear scaling rule across a scan of (lr, B): :doc:`/theory/framework`, :doc:`/theory/rbm` and the article's Figs 6, 7.
 
 For every degenerate pair of every scan point, <S> and sqrt(pi) sigma (sigma from the :eq:`semicircle2`
-fit) are plotted against sqrt(lr f / B), with f given by the model (``Model.scale_factor``):
-f = mu^2 - kappa (= x*) for the RBM :eq:`rbm-level-width`, f = A^2 (the noise) for the teacher-student and
+fit) are plotted against sqrt(lr q / B), with q given by the model (``Model.scale_factor``):
+q = mu^2 - kappa (= x*) for the RBM :eq:`rbm-level-width`, q = A^2 (the noise) for the teacher-student and
 linear Dyson models :eq:`ts-degenerate-spacing`. The Coulomb gas
 says both are one straight line through the origin, common to all pairs and points, and
 that <S> = sqrt(pi) sigma (slope 1) :eq:`spacing-pdf`. The learnt levels' centres drift with lr/B:
@@ -29,7 +29,7 @@ class PairRow:
     noise: float | None
     modes: tuple[int, int]
     level: float  # x* of the pair
-    scale: float  # sqrt(lr f / B)
+    scale: float  # sqrt(lr q / B)
     mean_spacing: float
     mean_spacing_err: float
     sigma: float
@@ -83,9 +83,9 @@ class ScalingTable:
     levels : tuple of LevelRow
         One row per (scan point, level).
     spacing_slope : SlopeFit or None
-        <S> against sqrt(lr f / B).
+        <S> against sqrt(lr q / B).
     width_slope : SlopeFit or None
-        sqrt(pi) sigma against sqrt(lr f / B).
+        sqrt(pi) sigma against sqrt(lr q / B).
     spacing_vs_width : SlopeFit or None
         <S> against sqrt(pi) sigma: 1 expected :eq:`spacing-pdf`.
     skipped : tuple of SkippedPoint
@@ -94,8 +94,8 @@ class ScalingTable:
 
     pairs: tuple[PairRow, ...]
     levels: tuple[LevelRow, ...]
-    spacing_slope: SlopeFit | None  # <S> against sqrt(lr f / B)
-    width_slope: SlopeFit | None  # sqrt(pi) sigma against sqrt(lr f / B)
+    spacing_slope: SlopeFit | None  # <S> against sqrt(lr q / B)
+    width_slope: SlopeFit | None  # sqrt(pi) sigma against sqrt(lr q / B)
     spacing_vs_width: SlopeFit | None  # <S> against sqrt(pi) sigma: 1 expected :eq:`spacing-pdf`
     skipped: tuple[SkippedPoint, ...] = ()
 
@@ -187,7 +187,7 @@ def _too_few(failed: np.ndarray, usable: int) -> str | None:
 
 
 def _common_slopes(pairs: list[PairRow]) -> tuple:
-    """The slopes of <S> and sqrt(pi) sigma against sqrt(lr f / B), and of <S> against
+    """The slopes of <S> and sqrt(pi) sigma against sqrt(lr q / B), and of <S> against
     sqrt(pi) sigma, over every pair row (all None without rows)."""
     if not pairs:
         return None, None, None

@@ -271,7 +271,7 @@ class Model(ABC):
         return x0
 
     def scale_factor(self, config, level: float, kappa: float) -> float:
-        """f of the scaling variable sqrt(lr f / B) of one level (analysis.scaling).
+        """q of the scaling variable sqrt(lr q / B) of one level (analysis.scaling).
 
         Parameters
         ----------
@@ -289,7 +289,7 @@ class Model(ABC):
         return config.noise**2
 
     def predicted_slope(self, config) -> tuple[float, str]:
-        """The lr -> 0 slope of <S> = sqrt(pi) sigma against sqrt(lr f / B), and its label.
+        """The lr -> 0 slope of <S> = sqrt(pi) sigma against sqrt(lr q / B), and its label.
 
         Parameters
         ----------

@@ -130,9 +130,9 @@ def cost_per_replica_step(config: DysonConfig) -> float:
 class Dyson(Model):
     """The eigenvalue-level Dyson Brownian motion :eq:`dyson-bm`: its levels are the spectrum.
 
-    The "linear" drift is the teacher-student model's (levels at kappa, f = g^2); the "rbm"
+    The "linear" drift is the teacher-student model's (levels at kappa, q = A^2); the "rbm"
     drift is the RBM's :eq:`fp-drift` (levels at x* = mu^2 - kappa, curvature c = 2 x* / kappa^2
-    :eq:`rbm-restoring-rate`, so that :eq:`level-width` gives f = g^2 kappa^2 / (2 x*)).
+    :eq:`rbm-restoring-rate`, so that :eq:`level-width` gives q = A^2 kappa^2 / (2 x*)).
     """
 
     kind = DysonConfig.kind
@@ -150,7 +150,7 @@ class Dyson(Model):
         return config.level_targets
 
     def scale_factor(self, config, level, kappa):
-        """g^2 (linear drift); g^2 kappa^2 / (2 x*) for the RBM drift (:eq:`level-width` with c = 2 x* /
+        """q = A^2 (linear drift); A^2 kappa^2 / (2 x*) for the RBM drift (:eq:`level-width` with c = 2 x* /
         kappa^2)."""
         if config.drift == "rbm":
             return config.noise**2 * kappa**2 / (2 * level)

@@ -105,7 +105,7 @@ class RBM(Model):
     """The Gaussian RBM trained by PCD (:doc:`/theory/rbm`): spectra of sigma_h^2 W^T W.
 
     Its learnt levels settle at x* = mu^2 - kappa :eq:`rbm-kernel` with the width sqrt(2 lr x* / B)
-    :eq:`rbm-level-width`: the scaling variable is sqrt(lr x* / B) (f = x*, slope sqrt(2 pi)).
+    :eq:`rbm-level-width`: the scaling variable is sqrt(lr x* / B) (q = x*, slope sqrt(2 pi)).
     """
 
     kind = RBMConfig.kind
@@ -127,7 +127,7 @@ class RBM(Model):
         return config.mu**2 - x0
 
     def scale_factor(self, config, level, kappa):
-        """f = x* = mu^2 - kappa :eq:`rbm-level-width`."""
+        """q = x* = mu^2 - kappa :eq:`rbm-level-width`."""
         return level
 
     def predicted_slope(self, config):

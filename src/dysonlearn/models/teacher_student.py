@@ -181,7 +181,7 @@ class TeacherStudent(Model):
     """The teacher-student model with noise added by hand (:doc:`/theory/teacher_student`): spectra of the student.
 
     Its levels settle at the teacher's eigenvalues kappa with the width
-    sigma = sqrt(lr A^2 / B) / sqrt(1 - lr / 2) :eq:`level-width`, :eq:`ts-degenerate-spacing`: f = A^2, slope sqrt(pi).
+    sigma = sqrt(lr A^2 / B) / sqrt(1 - lr / 2) :eq:`finite-lr-variance`, :eq:`ts-degenerate-spacing`: q = A^2, slope sqrt(pi).
     """
 
     kind = TeacherStudentConfig.kind
@@ -195,7 +195,7 @@ class TeacherStudent(Model):
     cost_per_replica_step = staticmethod(cost_per_replica_step)
 
     def predicted_mean_spacing(self, lr, batch_size, noise):
-        """<S> = sqrt(pi) sigma = sqrt(pi lr A^2 / (B (1 - lr / 2))) :eq:`level-width`, :eq:`ts-degenerate-spacing`, :eq:`spacing-pdf`."""
+        """<S> = sqrt(pi) sigma = sqrt(pi lr A^2 / (B (1 - lr / 2))) :eq:`finite-lr-variance`, :eq:`ts-degenerate-spacing`, :eq:`spacing-pdf`."""
         return float(np.sqrt(stationary_variance(lr, batch_size, noise, scale=np.pi)))
 
     def finite_lr_factors(self, config):
