@@ -1,7 +1,7 @@
 """The compiled core of dysonlearn: arithmetic kernels only (no I/O, no configuration).
 
 Modules:
-    rbm      Gaussian RBM trained by persistent contrastive divergence, :eq:`rbm-action` to :eq:`pcd-update`.
+    rbm      Gaussian RBM trained by persistent contrastive divergence (:doc:`/theory/rbm`).
     teacher  teacher-student model with hand-added noise, :doc:`/theory/teacher_student`.
     dyson    eigenvalue-level Dyson Brownian motion :eq:`dyson-bm`.
     spectra  batched spectra of weight matrices (SpectrumTracker).

@@ -7,9 +7,10 @@
 #   steps w <- w - lr g. A model whose buffer holds the gradient up to a constant factor
 #   says so through `scale` (the gradient is scale * g) and `rate` (SGD's step lr * scale,
 #   rounded as that model's update always rounded it: the RBM's (lr sigma_h) sigma_h of
-#   :eq:`pcd-update`); `blas` selects BLAS daxpy for the SGD update of a model whose update used to be
-#   a BLAS call (the RBM's dsymm with beta = 1: daxpy rounds exactly as it did), the plain
-#   C loop w[i] - rate g[i] otherwise (teacher-student, Dyson). optim_sgd() fills all three.
+#   :eq:`pcd-update`); `blas` selects BLAS daxpy for the SGD update of a model whose update
+#   used to be a BLAS call (the RBM's dsymm with beta = 1: daxpy rounds exactly as it did),
+#   the plain C loop w[i] - rate g[i] otherwise (teacher-student, Dyson). optim_sgd() fills
+#   all three.
 #   Per-replica state: optim_state_size(opt, n) doubles per replica for n parameters, zero
 #   for SGD. `step` is the 1-based step count (Adam's bias correction).
 #

@@ -50,14 +50,15 @@ cdef struct RBMWork:
 cdef enum:
     PCD_OK = DL_OK
     PCD_NONFINITE = DL_NONFINITE    # W left the finite numbers
-    PCD_UNSTABLE = DL_ESCAPED       # max eigenvalue of sigma_h^2 W^T W reached mu^2 :eq:`rbm-kernel`
+    PCD_UNSTABLE = DL_ESCAPED       # max eigenvalue of sigma_h^2 W^T W reached mu^2
 
 cdef Py_ssize_t pcd_normals_per_step(const RBMParams* p) noexcept nogil
 cdef int rbm_work_alloc(RBMWork* work, const RBMParams* p) noexcept nogil
 cdef void rbm_work_free(RBMWork* work) noexcept nogil
 cdef int pcd_check(const RBMParams* p, const double* weights, RBMWork* work) noexcept nogil
-# The gradient of one PCD step :eq:`rbm-hidden-given-visible` to :eq:`pcd-update` into work.grad (the chains advance), in the
-# units of rbm_sgd: the gradient of W is sigma_h^2 work.grad. A dl_status.
+# The gradient of one PCD step :eq:`rbm-hidden-given-visible` to :eq:`pcd-update` into work.grad
+# (the chains advance), in the units of rbm_sgd: the gradient of W is sigma_h^2 work.grad. A
+# dl_status.
 cdef int pcd_gradient(const RBMParams* p, const double* weights, double* chains,
                       const double* c_target, const double* chol, dl_normal_source* normals,
                       RBMWork* work) noexcept nogil

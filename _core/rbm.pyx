@@ -1,11 +1,13 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """Gaussian RBM trained by persistent contrastive divergence: the hot loop.
 
-One PCD step of one replica, :eq:`rbm-hidden-given-visible` to :eq:`pcd-update`, with B persistent visible chains:
+One PCD step of one replica, :eq:`rbm-hidden-given-visible` to :eq:`pcd-update`, with B persistent
+visible chains:
 
     h    = sigma_h^2 W phi + sigma_h eps_h                 :eq:`rbm-hidden-given-visible`  (eta = 0)
     k x: phi = W^T h / mu^2 + eps_phi / mu                 :eq:`rbm-visible-given-hidden`
-         h   = sigma_h^2 W phi + sigma_h eps_h             :eq:`rbm-hidden-given-visible`  (skipped after the last phi)
+         h   = sigma_h^2 W phi + sigma_h eps_h             :eq:`rbm-hidden-given-visible`
+                                                   (skipped after the last phi)
     C_model = (1/B) sum_b phi_b phi_b^T
     W      += lr sigma_h^2 W (C_target - C_model)          :eq:`pcd-update`
 
@@ -178,20 +180,22 @@ cdef int spectrum(const RBMParams* p, const double* weights, RBMWork* work,
 
 cdef void gibbs_sweeps(const RBMParams* p, const double* weights, double* chains,
                        dl_normal_source* normals, RBMWork* work) noexcept nogil:
-    """One phi -> h draw, then k times (h -> phi, phi -> h), the last h skipped :eq:`rbm-hidden-given-visible`, :eq:`rbm-visible-given-hidden`."""
+    """One phi -> h draw, then k times (h -> phi, phi -> h), the last h skipped
+    :eq:`rbm-hidden-given-visible`, :eq:`rbm-visible-given-hidden`."""
     cdef int nv = p.n_visible, nh = p.n_hidden, nb = p.batch_size, j
     cdef double s2 = p.sigma_h * p.sigma_h
     cdef double inv_mu = 1.0 / p.mu
     cdef double inv_mu2 = inv_mu * inv_mu
     cdef double sigma_h = p.sigma_h
     cdef double* hidden = work.hidden
-    # :eq:`rbm-hidden-given-visible` H^T (N_h, B) = s2 W Phi^T + sigma_h E: the noise is written first, then scaled
-    # by beta inside the same dgemm, so the step allocates and copies nothing.
+    # :eq:`rbm-hidden-given-visible` H^T (N_h, B) = s2 W Phi^T + sigma_h E: the noise is written
+    # first, then scaled by beta inside the same dgemm, so the step allocates and copies nothing.
     dl_draw_normals(normals, hidden, nb * nh)
     dgemm(b'T', b'N', &nh, &nb, &nv, &s2, <double*> weights, &nv, chains, &nv, &sigma_h,
           hidden, &nh)
     for j in range(p.k):
-        # :eq:`rbm-visible-given-hidden` Phi^T (N_v, B) = W^T H^T / mu^2 + E / mu; chains keep this final phi.
+        # :eq:`rbm-visible-given-hidden` Phi^T (N_v, B) = W^T H^T / mu^2 + E / mu; chains keep this
+        # final phi.
         dl_draw_normals(normals, chains, nb * nv)
         dgemm(b'N', b'N', &nv, &nb, &nh, &inv_mu2, <double*> weights, &nv, hidden, &nh,
               &inv_mu, chains, &nv)
@@ -248,7 +252,8 @@ cdef int pcd_gradient(const RBMParams* p, const double* weights, double* chains,
 cdef int pcd_step(const RBMParams* p, double* weights, double* chains,
                   const double* c_target, const double* chol, dl_normal_source* normals,
                   RBMWork* work) noexcept nogil:
-    """One PCD step :eq:`rbm-hidden-given-visible` to :eq:`pcd-update` of one replica in place, SGD at p.lr; pcd_check's status."""
+    """One PCD step :eq:`rbm-hidden-given-visible` to :eq:`pcd-update` of one replica in place, SGD
+    at p.lr; pcd_check's status."""
     cdef optim_t opt
     cdef int status = pcd_gradient(p, weights, chains, c_target, chol, normals, work)
     if status != DL_OK:

@@ -1,5 +1,6 @@
 # Cimportable interface of the batched spectrum kernels: the spectrum of any weight matrix,
-# as SpectrumTracker records it (:doc:`/theory/statistics`; X = W^T W of :eq:`gram-update`, Marchenko-Pastur :eq:`marchenko-pastur`).
+# as SpectrumTracker records it (:doc:`/theory/statistics`; X = W^T W of :eq:`gram-update`,
+# Marchenko-Pastur :eq:`marchenko-pastur`).
 #
 # Layout of one matrix, C-contiguous float64, row-major:
 #   symmetric x  (n, n)

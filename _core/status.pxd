@@ -8,8 +8,8 @@
 #   DL_OK             alive
 #   DL_NONFINITE      the state left the finite numbers (inf or NaN)
 #   DL_ESCAPED        the state left its bound or domain: |W_ij| > bound, the RBM's max
-#                     eigenvalue of sigma_h^2 W^T W reached mu^2 :eq:`rbm-kernel`, a Dyson level outside
-#                     [0, mu^2)
+#                     eigenvalue of sigma_h^2 W^T W reached mu^2 :eq:`rbm-kernel`, a Dyson
+#                     level outside [0, mu^2)
 #   DL_LAPACK_FAILED  LAPACK returned info != 0 on this replica's matrix (a spectrum at a
 #                     snapshot, or the eigenproblem of a Dyson step)
 cdef enum dl_status:

@@ -1,4 +1,5 @@
-# Cimportable interface of the teacher-student kernel (:doc:`/theory/teacher_student`, update :eq:`ts-update`).
+# Cimportable interface of the teacher-student kernel (:doc:`/theory/teacher_student`, update
+# :eq:`ts-update`).
 #
 # One replica, all C-contiguous float64: student W (n, n), teacher W_T (n, n).
 # Reference protocol only: a finite data set of P points, inputs (P, n) and per-point

@@ -236,7 +236,8 @@ cdef void data_term(const TSParams* p, const double* weights, const double* teac
 cdef void ts_gradient(const TSParams* p, const double* weights, const double* teacher,
                       const TSData* data, int64_t step, dl_normal_source* variates,
                       TSWork* w) noexcept nogil:
-    """The gradient of step `step` :eq:`ts-update` into w.dw, descent sign: minus the bracket of :eq:`ts-update`,
+    """The gradient of step `step` :eq:`ts-update` into w.dw, descent sign: minus the bracket of
+    :eq:`ts-update`,
     the hand-added noise included (it is part of the gradient estimate)."""
     cdef int n = p.n, i, j
     cdef double* g = w.grad

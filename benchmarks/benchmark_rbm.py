@@ -1,14 +1,15 @@
 """Gaussian-RBM PCD: the compiled kernel against the replica-batched NumPy baseline.
 
-Reference configuration, :eq:`rbm-visible-given-hidden`: N_v = N_h = 10, k = 3, B = 16, lr = 0.1, mu = 3,
-sigma_h = 1, W_ij ~ Normal(0, 0.1^2), chains starting at phi = 1, target the free scalar
+Reference configuration (the :doc:`/theory/rbm` page): N_v = N_h = 10, k = 3, B = 16, lr = 0.1,
+mu = 3, sigma_h = 1, W_ij ~ Normal(0, 0.1^2), chains starting at phi = 1, target the free scalar
 field N = 10, m = 2 (:eq:`free-scalar-target`; C_target = K_phi^-1 :eq:`pcd-update`).
 
-The unit of work is the replica-step: one PCD step :eq:`rbm-hidden-given-visible` to :eq:`pcd-update` of one replica. The science
-runs are 7500 replicas x 1e5 steps per point, so us/replica-step times 7.5e8 is the CPU time
-of one point. Each timed call trains R replicas for STEPS steps; ``time_*`` reports that
-fixed amount of work, ``track_us_per_replica_step`` the same divided by R x STEPS, so that
-R = 1 (per-call overhead visible) and R = 256 (throughput) compare on one scale.
+The unit of work is the replica-step: one PCD step :eq:`rbm-hidden-given-visible` to
+:eq:`pcd-update` of one replica. The science runs are 7500 replicas x 1e5 steps per point, so
+us/replica-step times 7.5e8 is the CPU time of one point. Each timed call trains R replicas for
+STEPS steps; ``time_*`` reports that fixed amount of work, ``track_us_per_replica_step`` the same
+divided by R x STEPS, so that R = 1 (per-call overhead visible) and R = 256 (throughput) compare on
+one scale.
 
 BLAS is pinned to one thread in every setup, kernel and baseline alike: the products are
 10 x 16 matrices, where extra BLAS threads only add synchronisation, and the package's
@@ -40,7 +41,8 @@ TRACK_REPEATS = 5
 
 
 def reference_state(replicas: int, seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
-    """Initial weights (R, N_h, N_v) ~ Normal(0, 0.1^2) and chains (R, B, N_v) = 1 :eq:`rbm-visible-given-hidden`."""
+    """Initial weights (R, N_h, N_v) ~ Normal(0, 0.1^2) and chains (R, B, N_v) = 1,
+    the reference initialisation of :doc:`/theory/rbm`."""
     weights = np.random.default_rng(seed).normal(0.0, INIT_STD, (replicas, N_HIDDEN, N_VISIBLE))
     return weights, np.ones((replicas, BATCH, N_VISIBLE))
 
@@ -105,8 +107,8 @@ class PCDStep:
 
     def _run(self, steps=STEPS):
         # Every call starts from the reference state: the kernel skips a replica that has
-        # diverged (:eq:`rbm-kernel`), so a drifting state could make later calls cheaper. The copy is
-        # ~1e-4 of the work of the call.
+        # diverged (:eq:`rbm-kernel`), so a drifting state could make later calls cheaper. The copy
+        # is ~1e-4 of the work of the call.
         np.copyto(self.weights, self.weights0)
         np.copyto(self.chains, self.chains0)
         self._advance(steps)
@@ -130,10 +132,10 @@ class PCDStep:
 class NormalsFloor:
     """The cost of the standard normals alone, per replica-step: a floor for every code.
 
-    One replica-step consumes k B (N_v + N_h) = 960 normals (:eq:`rbm-hidden-given-visible`, :eq:`rbm-visible-given-hidden`). "numpy" is
-    NumPy's Generator.standard_normal (what the baseline pays), "ziggurat" the kernels'
-    own sampler (_core/dl_normal.h); the time above the matching floor is the rest of
-    the step.
+    One replica-step consumes k B (N_v + N_h) = 960 normals (:eq:`rbm-hidden-given-visible`,
+    :eq:`rbm-visible-given-hidden`). "numpy" is NumPy's Generator.standard_normal (what the
+    baseline pays), "ziggurat" the kernels' own sampler (_core/dl_normal.h); the time above the
+    matching floor is the rest of the step.
     """
 
     params = (("ziggurat", "numpy"), ("SFC64", "PCG64"))

@@ -1,4 +1,5 @@
-"""Teacher-student :eq:`ts-update` and eigenvalue-level Dyson :eq:`dyson-bm` kernels against NumPy baselines.
+"""Teacher-student :eq:`ts-update` and eigenvalue-level Dyson :eq:`dyson-bm` kernels against NumPy
+baselines.
 
 Per replica-step, N = 2 (the article's setting) and N = 10, B = 16, lr = 0.1, A = g = 0.1,
 R = 256 replicas on one core (BLAS pinned to one thread, as in benchmark_rbm). The

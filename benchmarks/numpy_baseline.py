@@ -1,10 +1,10 @@
 """Replica-batched plain-NumPy PCD for the Gaussian RBM: the baseline of the benchmarks.
 
-The same PCD step as the compiled kernel, :eq:`rbm-hidden-given-visible` to :eq:`pcd-update` with eta = 0, written the way a
-careful NumPy user would: every array carries the replica axis first, so each product of the
-step is one ``np.matmul`` call over all R replicas, and the standard normals of one step come
-from one ``numpy.random.Generator`` in two batched calls. Work buffers are allocated once per
-call and reused with ``out=``, so the loop allocates nothing per step. It is meant to be a
+The same PCD step as the compiled kernel, :eq:`rbm-hidden-given-visible` to :eq:`pcd-update` with
+eta = 0, written the way a careful NumPy user would: every array carries the replica axis first, so
+each product of the step is one ``np.matmul`` call over all R replicas, and the standard normals of
+one step come from one ``numpy.random.Generator`` in two batched calls. Work buffers are allocated
+once per call and reused with ``out=``, so the loop allocates nothing per step. It is meant to be a
 fair competitor, not a strawman: no Python loop over replicas or chains.
 
 It deliberately differs from the kernel in two ways, both in the baseline's favour:
@@ -29,13 +29,15 @@ def pcd_steps_numpy(
     k: int,
     steps: int,
 ) -> None:
-    """Advance R Gaussian RBMs by ``steps`` PCD steps in place :eq:`rbm-hidden-given-visible` to :eq:`pcd-update`.
+    """Advance R Gaussian RBMs by ``steps`` PCD steps in place :eq:`rbm-hidden-given-visible` to
+    :eq:`pcd-update`.
 
     One step, per replica, with B persistent chains (rows of phi):
 
         h   = sigma_h^2 phi W^T + sigma_h eps               :eq:`rbm-hidden-given-visible`
         k x: phi = h W / mu^2 + eps / mu                    :eq:`rbm-visible-given-hidden`
-             h   = sigma_h^2 phi W^T + sigma_h eps          :eq:`rbm-hidden-given-visible` (not after the last phi)
+             h   = sigma_h^2 phi W^T + sigma_h eps          :eq:`rbm-hidden-given-visible`
+                                                        (not after the last phi)
         C_model = phi^T phi / B
         W  += lr sigma_h^2 W (C_target - C_model)           :eq:`pcd-update`
 
@@ -44,8 +46,8 @@ def pcd_steps_numpy(
         phi: (R, B, N_v) C-contiguous float64 persistent chains, updated in place.
         rng: the one Generator all normals are drawn from.
         c_target: (N_v, N_v) target covariance K_phi^-1 :eq:`pcd-update` (analytic-target mode).
-        lr, mu, sigma_h, k: learning rate, model parameters :eq:`rbm-action`, Gibbs sweeps per step.
-        steps: number of PCD steps.
+        lr, mu, sigma_h, k: learning rate, model parameters :eq:`rbm-action`, Gibbs sweeps per
+        step. steps: number of PCD steps.
     """
     n_rep, n_hid, n_vis = W.shape
     batch = phi.shape[1]
@@ -58,8 +60,9 @@ def pcd_steps_numpy(
     eps_h = np.empty((k, n_rep, batch, n_hid))
     eps_phi = np.empty((k, n_rep, batch, n_vis))
     h = np.empty((n_rep, batch, n_hid))
-    # The weights enter the Gibbs sweeps scaled and (for :eq:`rbm-hidden-given-visible`) transposed; both scaled
-    # copies are made once per step, contiguous, rather than rescaling every product.
+    # The weights enter the Gibbs sweeps scaled and (for :eq:`rbm-hidden-given-visible`)
+    # transposed; both scaled copies are made once per step, contiguous, rather than rescaling
+    # every product.
     w_h = np.empty((n_rep, n_vis, n_hid))  # sigma_h^2 W^T
     w_phi = np.empty_like(W)  # W / mu^2
     # np.matmul on a transposed view goes through a slower path than on a contiguous
@@ -82,7 +85,8 @@ def pcd_steps_numpy(
         np.matmul(phi, w_h, out=h)  # :eq:`rbm-hidden-given-visible`
         h += eps_h[0]
         for j in range(k):
-            np.matmul(h, w_phi, out=phi)  # :eq:`rbm-visible-given-hidden`; the chains keep the final phi
+            # :eq:`rbm-visible-given-hidden`; the chains keep the final phi
+            np.matmul(h, w_phi, out=phi)
             phi += eps_phi[j]
             if j + 1 < k:
                 np.matmul(phi, w_h, out=h)  # :eq:`rbm-hidden-given-visible`
@@ -119,7 +123,8 @@ def teacher_student_steps_numpy(
     batch_size: int,
     steps: int,
 ) -> None:
-    """Advance R teacher-student replicas (W (R, N, N)) by ``steps`` steps in place :eq:`ts-update`.
+    """Advance R teacher-student replicas (W (R, N, N)) by ``steps`` steps in place
+    :eq:`ts-update`.
 
     Replica-batched, drawing its inputs explicitly as a NumPy user would:
 
@@ -158,7 +163,8 @@ def dyson_steps_numpy(
     batch_size: int,
     steps: int,
 ) -> None:
-    """Advance R replicas of the eigenvalue-level Dyson motion (levels (R, N)) in place :eq:`dyson-bm`.
+    """Advance R replicas of the eigenvalue-level Dyson motion (levels (R, N)) in place
+    :eq:`dyson-bm`.
 
     Linear drift; each step re-diagonalises diag(x + lr (kappa - x)) + (lr g / sqrt(B)) H
     with ``np.linalg.eigvalsh`` over the stack of R matrices.

@@ -1,8 +1,8 @@
 """Weight spectra of a two-layer network trained by mini-batch SGD, in plain NumPy.
 
 The first layer W (N_h x N_in) starts at W_ij ~ N(0, sigma_w^2): the eigenvalues of
-W^T W / N_h then follow Marchenko-Pastur :eq:`marchenko-pastur`. SGD on a teacher task moves them; a
-``dysonlearn.SpectrumTracker`` records them every ``every`` steps, and every dysonlearn
+W^T W / N_h then follow Marchenko-Pastur :eq:`marchenko-pastur`. SGD on a teacher task moves them;
+a ``dysonlearn.SpectrumTracker`` records them every ``every`` steps, and every dysonlearn
 analysis applies to what it returns.
 
     python examples/numpy_two_layer.py [OUTDIR]

@@ -1,4 +1,5 @@
-"""Analysis against known answers: exact samples of the two-level Coulomb gas :eq:`two-level-density`, GOE and
+"""Analysis against known answers: exact samples of the two-level Coulomb gas
+:eq:`two-level-density`, GOE and
 Poisson spectra, Marchenko-Pastur, and small real ensembles."""
 
 import json
@@ -14,7 +15,8 @@ X0, SIGMA = 2.0, 0.3
 
 
 def coulomb_pair(rng, replicas, snapshots=1):
-    """Exact draws of :eq:`two-level-density`: centre ~ N(x0, sigma^2 / 2), spacing ~ Rayleigh(sqrt(2) sigma)
+    """Exact draws of :eq:`two-level-density`: centre ~ N(x0, sigma^2 / 2), spacing ~
+    Rayleigh(sqrt(2) sigma)
     (P(S) of :eq:`spacing-pdf`), independent; levels (replicas, snapshots, 2) ascending."""
     centre = rng.normal(X0, SIGMA / np.sqrt(2), (replicas, snapshots))
     spacing = rng.rayleigh(np.sqrt(2) * SIGMA, (replicas, snapshots))
@@ -142,8 +144,9 @@ def test_scaling_table_on_a_teacher_student_scan():
     ]  # fmt: skip
     table = analysis.scaling_table(results, snapshots=3)
     assert len(table.pairs) == 3 and len(table.levels) == 3  # one level per pair
-    # <S> = sqrt(pi) sigma with sigma^2 = lr A^2 / B / (1 - lr / 2) :eq:`ts-degenerate-spacing`, :eq:`finite-lr-variance`: slope
-    # sqrt(pi / (1 - lr / 2)) = 1.818 against sqrt(lr A^2 / B), up to ~3 % data noise.
+    # <S> = sqrt(pi) sigma with sigma^2 = lr A^2 / B / (1 - lr / 2) :eq:`ts-degenerate-spacing`,
+    # :eq:`finite-lr-variance`: slope sqrt(pi / (1 - lr / 2)) = 1.818 against sqrt(lr A^2 / B), up
+    # to ~3 % data noise.
     expected = np.sqrt(np.pi / (1 - 0.1 / 2))
     assert table.spacing_slope.slope == pytest.approx(expected, rel=0.04)
     assert table.spacing_vs_width.slope == pytest.approx(

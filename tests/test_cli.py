@@ -157,8 +157,9 @@ def test_run_a_teacher_student_noise_scan(tmp_path):
     assert [p["params"] for p in summary["points"]] == [{"noise": 0.05}, {"noise": 0.1}]
     spacings = [p["pairs"][0] for p in summary["points"]]
     for pair in spacings:
-        # The summary's prediction is :eq:`ts-degenerate-spacing` with the finite-lr factor; 400 replicas give
-        # about 2.5 per cent standard error on the last snapshot's <S>: 4 of them + 3 %.
+        # The summary's prediction is :eq:`ts-degenerate-spacing` with the finite-lr factor; 400
+        # replicas give about 2.5 per cent standard error on the last snapshot's <S>: 4 of them + 3
+        # %.
         assert pair["mean_spacing"] == pytest.approx(pair["predicted_mean_spacing"], rel=0.13)
     assert spacings[1]["mean_spacing"] / spacings[0]["mean_spacing"] == pytest.approx(2, rel=0.15)
 

@@ -103,7 +103,8 @@ def test_round_trip_through_a_dict_and_frozen():
 
 
 def test_unlearnable_target_is_refused_once():
-    # x* = mu^2 - kappa must be > 0 :eq:`rbm-kernel`: a target at or above mu^2 = 9 cannot be learnt.
+    # x* = mu^2 - kappa must be > 0 :eq:`rbm-kernel`: a target at or above mu^2 = 9 cannot be
+    # learnt.
     for top in (12.0, 9.0):
         with pytest.raises(dl.ConfigError) as err:
             dl.RBMConfig(n_visible=2, target=dl.targets.from_spectrum([1.0, top]))

@@ -109,7 +109,8 @@ def test_teacher_student_divergence_through_run_ensemble():
 
 
 def test_dyson_rbm_drift_replicas_that_reach_mu_squared_are_flagged():
-    """A valid (lr c < 2) RBM-drift setting whose noise carries some levels to mu^2 :eq:`rbm-kernel`."""
+    """A valid (lr c < 2) RBM-drift setting whose noise carries some levels to mu^2
+    :eq:`rbm-kernel`."""
     config = DY(kappa=(4.0, 4.382, 4.382), drift="rbm", mu=3.0, lr=0.2, batch_size=1,
                 noise=3.0, steps=300, snapshots=6)  # fmt: skip
     res = run(config)
@@ -170,7 +171,8 @@ def test_configurations_past_validation_diverge_by_the_bound():
 def test_escape_bound_scales_with_the_configuration():
     assert ts_model.escape_bound(TS()) == 1e6 * 2.0  # max(1, |kappa|, init, A, width) = 2
     assert ts_model.escape_bound(TS(teacher=(-30.0, 1.0))) == 3e7
-    # Near lr = 2 with B = 1 the stationary width :eq:`level-width` exceeds A itself: it sets the scale.
+    # Near lr = 2 with B = 1 the stationary width :eq:`level-width` exceeds A itself: it sets the
+    # scale.
     wide = TS(noise=10.0, lr=1.9, batch_size=1, sampler="explicit")
     assert ts_model.escape_bound(wide) == pytest.approx(1e6 * 10.0 * np.sqrt(1.9 / 0.05))
     assert dyson_model.escape_bound(DY(init_levels=(100.0, -400.0))) == 4e8

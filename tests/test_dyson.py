@@ -38,7 +38,8 @@ def test_degenerate_pair_spacing(lr, batch, noise):
                          snapshots=list(range(1000, 2001, 100)))  # fmt: skip
     res = dl.run_ensemble(cfg, replicas=2000, seed=3, progress=False)
     per = (res.eigenvalues[:, 1:, 1] - res.eigenvalues[:, 1:, 0]).mean(axis=1)
-    predicted = np.sqrt(np.pi * lr * noise**2 / batch) / np.sqrt(1 - lr / 2)  # :eq:`ts-degenerate-spacing`, :eq:`finite-lr-variance`
+    # :eq:`ts-degenerate-spacing`, :eq:`finite-lr-variance`
+    predicted = np.sqrt(np.pi * lr * noise**2 / batch) / np.sqrt(1 - lr / 2)
     # The exact 2 x 2 step has no data noise: 4 standard errors plus 1.5 per cent.
     assert abs(per.mean() - predicted) < 4 * per.std() / np.sqrt(per.size) + 0.015 * predicted
 

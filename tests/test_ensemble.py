@@ -53,16 +53,18 @@ def test_result_shapes_and_snapshot_steps():
 
 @pytest.mark.parametrize(("target_mode", "noise_factor"), [("analytic", 1.0), ("sampled", 2.0)])
 def test_small_lr_over_b_converges_to_the_target(target_mode, noise_factor):
-    """At lr/B = 0.1/128 every eigenvalue settles at x* = mu^2 - kappa within its width :eq:`rbm-level-width`."""
+    """At lr/B = 0.1/128 every eigenvalue settles at x* = mu^2 - kappa within its width
+    :eq:`rbm-level-width`."""
     # The slowest mode (kappa = 8) leaves x ~ 0 at a rate 2 lr (1/kappa - 1/mu^2) per step
-    # :eq:`fp-drift` and then relaxes at 2 lr x* / kappa^2 :eq:`rbm-restoring-rate`: about 4000 steps at lr = 0.1.
+    # :eq:`fp-drift` and then relaxes at 2 lr x* / kappa^2 :eq:`rbm-restoring-rate`: about 4000
+    # steps at lr = 0.1.
     cfg = dl.RBMConfig(lr=0.1, batch_size=128, steps=7000, snapshots=[6000, 6500, 7000],
                        target_mode=target_mode)  # fmt: skip
     res = dl.run_ensemble(cfg, replicas=16, seed=4, progress=False)
     assert not res.failed.any()
     x_star = cfg.target.learnt_spectrum(cfg.mu)
-    # :eq:`rbm-level-width`; a sampled target estimates C_target from B samples as C_model is estimated,
-    # which doubles the gradient-noise variance: sqrt(2) wider.
+    # :eq:`rbm-level-width`; a sampled target estimates C_target from B samples as C_model is
+    # estimated, which doubles the gradient-noise variance: sqrt(2) wider.
     width = np.sqrt(2 * cfg.lr * x_star / cfg.batch_size * noise_factor)
     late = res.eigenvalues[:, 1:]
     # The mean of each sorted level sits within 2 widths of x*: a degenerate pair's members

@@ -1,4 +1,5 @@
-"""One mode as a Fokker-Planck problem (:doc:`/theory/rbm`): stationary density, spectrum, rates."""
+"""One mode as a Fokker-Planck problem (:doc:`/theory/rbm`): stationary density, spectrum,
+rates."""
 
 import math
 
@@ -95,7 +96,8 @@ def test_spectrum_converges_with_the_grid():
 
 
 def test_spectrum_matches_plain_finite_differences_of_h():
-    """An independent discretisation of :eq:`fp-hamiltonian` itself: -D psi'' + U psi on a fine uniform grid
+    """An independent discretisation of :eq:`fp-hamiltonian` itself: -D psi'' + U psi on a fine
+    uniform grid
     with psi = 0 at the ends. D = 0.01 is anharmonic enough that E_1 is 2% below omega."""
     mode = FokkerPlanckMode(KAPPA, MU, 0.01)
     wall = MU * (MU - math.sqrt(KAPPA))  # the basin wall: the maximum of K on (0, x*)

@@ -198,7 +198,8 @@ def test_rbm_theory():
 def test_teacher_student_theory_and_its_one_width_formula():
     config, model = DEFAULTS["teacher_student"], MODELS["teacher_student"]
     lr, b, a = config.lr, config.batch_size, config.noise
-    sigma = math.sqrt(lr * a**2 / b) / math.sqrt(1 - lr / 2)  # :eq:`ts-degenerate-spacing`, :eq:`finite-lr-variance`
+    # :eq:`ts-degenerate-spacing`, :eq:`finite-lr-variance`
+    sigma = math.sqrt(lr * a**2 / b) / math.sqrt(1 - lr / 2)
     np.testing.assert_allclose(model.level_widths(config), sigma, rtol=1e-14)
     np.testing.assert_array_equal(model.stationary_levels(config), [2.0, 2.0, 3.0])
     np.testing.assert_array_equal(model.level_kappas(config), [2.0, 2.0, 3.0])

@@ -66,7 +66,8 @@ def test_target_spectrum_marks_degeneracies():
     target = dl.targets.free_scalar(n=10, m=2.0)
     fig = plots.target_spectrum(target, mu=3.0)
     texts = [t.get_text() for t in fig.axes[0].texts]
-    # 4, 4.382 (x2), 5.382 (x2), 6.618 (x2), 7.618 (x2), 8 :eq:`free-scalar-target` and their x* :eq:`rbm-kernel`.
+    # 4, 4.382 (x2), 5.382 (x2), 6.618 (x2), 7.618 (x2), 8 :eq:`free-scalar-target` and their x*
+    # :eq:`rbm-kernel`.
     assert sum("times2" in t for t in texts) == 8
     assert any(t.startswith("4.382") for t in texts) and any(t.startswith("1.382") for t in texts)
     built(fig)

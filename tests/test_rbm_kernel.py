@@ -1,4 +1,5 @@
-"""The compiled PCD kernel against :eq:`rbm-hidden-given-visible` to :eq:`pcd-update` written out in plain NumPy."""
+"""The compiled PCD kernel against :eq:`rbm-hidden-given-visible` to :eq:`pcd-update` written out
+in plain NumPy."""
 
 import numpy as np
 import pytest
@@ -12,7 +13,8 @@ TARGET = dl.targets.free_scalar(n=10, m=2.0)
 
 def collapsed_transition(W, mu, sigma_h, k):
     """A^k and Sigma_k of the k-sweep chain transition, summed term by term as derived:
-    one sweep phi' = A phi + noise of covariance Q :eq:`rbm-hidden-given-visible`, :eq:`rbm-visible-given-hidden`."""
+    one sweep phi' = A phi + noise of covariance Q :eq:`rbm-hidden-given-visible`,
+    :eq:`rbm-visible-given-hidden`."""
     A = sigma_h**2 * W.T @ W / mu**2
     Q = sigma_h**2 * W.T @ W / mu**4 + np.eye(W.shape[1]) / mu**2
     powers = [np.linalg.matrix_power(A, j) for j in range(k + 1)]
@@ -20,13 +22,15 @@ def collapsed_transition(W, mu, sigma_h, k):
 
 
 def reference_step(W, phi, take, c_target, lr, mu, sigma_h, k, chol=None, sampler="gibbs"):
-    """One PCD step exactly as :eq:`rbm-hidden-given-visible`, :eq:`rbm-visible-given-hidden`, :eq:`pcd-update` state it; `take(shape)` gives normals."""
+    """One PCD step exactly as :eq:`rbm-hidden-given-visible`, :eq:`rbm-visible-given-hidden`,
+    :eq:`pcd-update` state it; `take(shape)` gives normals."""
     B = phi.shape[0]
     if sampler == "collapsed":
         Ak, sigma_k = collapsed_transition(W, mu, sigma_h, k)
         phi = phi @ Ak.T + take((B, W.shape[1])) @ np.linalg.cholesky(sigma_k).T
     else:
-        h = sigma_h**2 * phi @ W.T + sigma_h * take((B, W.shape[0]))  # :eq:`rbm-hidden-given-visible`, eta = 0
+        # :eq:`rbm-hidden-given-visible`, eta = 0
+        h = sigma_h**2 * phi @ W.T + sigma_h * take((B, W.shape[0]))
     for j in range(k if sampler == "gibbs" else 0):
         phi = h @ W / mu**2 + take((B, W.shape[1])) / mu  # :eq:`rbm-visible-given-hidden`
         if j < k - 1:
@@ -155,7 +159,8 @@ def test_one_transition_has_the_derived_moments(sampler):
 
 @pytest.mark.parametrize("sampler", ["gibbs", "collapsed"])
 def test_chains_sample_the_model_when_weights_are_frozen(sampler):
-    """With lr = 0 the chains are an exact Gibbs sampler of p(phi): <phi phi^T> = K^-1 :eq:`rbm-kernel`."""
+    """With lr = 0 the chains are an exact Gibbs sampler of p(phi): <phi phi^T> = K^-1
+    :eq:`rbm-kernel`."""
     rng = np.random.default_rng(3)
     R, B, nv, nh = 64, 16, 6, 8
     W = rng.normal(0, 0.25, (nh, nv))

@@ -1,4 +1,5 @@
-"""Teacher-student model :eq:`ts-update`: kernel arithmetic, samplers, and the predictions :eq:`ts-mean-spacing`, :eq:`ts-degenerate-spacing`."""
+"""Teacher-student model :eq:`ts-update`: kernel arithmetic, samplers, and the predictions
+:eq:`ts-mean-spacing`, :eq:`ts-degenerate-spacing`."""
 
 import re
 
@@ -22,7 +23,8 @@ def spacing_mean(result):
 
 
 def degenerate_prediction(lr, batch, noise):
-    """:eq:`ts-degenerate-spacing` with the finite-lr factor 1 / sqrt(1 - lr / 2) :eq:`finite-lr-variance`."""
+    """:eq:`ts-degenerate-spacing` with the finite-lr factor 1 / sqrt(1 - lr / 2)
+    :eq:`finite-lr-variance`."""
     return np.sqrt(np.pi * lr * noise**2 / batch) / np.sqrt(1 - lr / 2)
 
 
@@ -121,8 +123,9 @@ def test_degenerate_teacher_mean_spacing(lr, batch, noise):
     cfg = dl.TeacherStudentConfig(teacher=[2.0, 2.0], noise=noise, lr=lr, batch_size=batch,
                                   steps=2000, snapshots=LATE)  # fmt: skip
     mean, err = spacing_mean(dl.run_ensemble(cfg, replicas=2000, seed=11, progress=False))
-    # :eq:`ts-degenerate-spacing` is the small-step limit of :eq:`dyson-bm`; allow 4 standard errors (0.3 per cent each)
-    # plus 3 per cent for the data noise of C_B and higher orders in lr, as the issue asks.
+    # :eq:`ts-degenerate-spacing` is the small-step limit of :eq:`dyson-bm`; allow 4 standard
+    # errors (0.3 per cent each) plus 3 per cent for the data noise of C_B and higher orders in lr,
+    # as the issue asks.
     predicted = degenerate_prediction(lr, batch, noise)
     assert abs(mean - predicted) < 4 * err + 0.03 * predicted
 
@@ -144,8 +147,8 @@ def test_normalised_spacings_follow_the_wigner_surmise():
     res = dl.run_ensemble(cfg, replicas=3000, seed=13, progress=False)
     spacing = res.eigenvalues[:, -1, 1] - res.eigenvalues[:, -1, 0]
     s = spacing / spacing.mean()
-    # One spacing per independent replica; KS against :eq:`wigner-surmise`. The same test rejects the
-    # spacings of independent (Poisson) levels and of a Gaussian, so it has power.
+    # One spacing per independent replica; KS against :eq:`wigner-surmise`. The same test rejects
+    # the spacings of independent (Poisson) levels and of a Gaussian, so it has power.
     assert stats.kstest(s, analysis.wigner_cdf).pvalue > 1e-3
     assert stats.kstest(s, stats.expon.cdf).pvalue < 1e-6
 
@@ -213,8 +216,8 @@ def test_reference_protocol_reproduces_the_spacing(shared):
     res = dl.run_ensemble(cfg, replicas=600, seed=22, progress=False)
     mean, err = spacing_mean(res)
     predicted = degenerate_prediction(cfg.lr, cfg.batch_size, cfg.noise)
-    # Per-replica data: the law of :eq:`ts-degenerate-spacing`. One shared data set tilts the whole setting by
-    # a few per cent (it is one draw of the data): allow 5 per cent then.
+    # Per-replica data: the law of :eq:`ts-degenerate-spacing`. One shared data set tilts the whole
+    # setting by a few per cent (it is one draw of the data): allow 5 per cent then.
     assert abs(mean - predicted) < 4 * err + (0.05 if shared else 0.03) * predicted
 
 

@@ -1,4 +1,5 @@
-"""Spectral unfolding (:doc:`/theory/statistics`) against GOE, Marchenko-Pastur and Poisson spectra."""
+"""Spectral unfolding (:doc:`/theory/statistics`) against GOE, Marchenko-Pastur and Poisson
+spectra."""
 
 import numpy as np
 import pytest

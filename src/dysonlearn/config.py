@@ -497,8 +497,9 @@ class RBMConfig(_ModelConfig):
     sampler : {"collapsed", "gibbs"}
         How the chains take their k Gibbs sweeps: "collapsed" (the k-sweep transition
         drawn at once from its exact Gaussian law, B N_v normals a step: the fast default)
-        or "gibbs" (the explicit sweeps :eq:`rbm-hidden-given-visible`, :eq:`rbm-visible-given-hidden`, the reference). Same law; the arrays
-        differ, the statistics agree (tested).
+        or "gibbs" (the explicit sweeps :eq:`rbm-hidden-given-visible`,
+        :eq:`rbm-visible-given-hidden`, the reference). Same law; the arrays differ, the statistics
+        agree (tested).
 
     Raises
     ------
@@ -640,9 +641,10 @@ class RBMConfig(_ModelConfig):
             )
 
     def _check_update_scale(self, problems: Problems, kappa: np.ndarray) -> None:
-        """lr enters the update as lr sigma_h^2 (C_target - C_model) :eq:`pcd-update`, with C_model up
-        to 1 / (mu^2 - x) ~ mu^2 scales, and the widths as 2 lr x* / B :eq:`rbm-level-width`: beyond float
-        range the run would produce inf, not a failed replica."""
+        """lr enters the update as lr sigma_h^2 (C_target - C_model) :eq:`pcd-update`, with C_model
+        up to 1 / (mu^2 - x) ~ mu^2 scales, and the widths as 2 lr x* / B :eq:`rbm-level-width`:
+        beyond
+        float range the run would produce inf, not a failed replica."""
         x_star_max = _square(self.mu) - float(kappa[0])
         rate = self.lr * _square(self.sigma_h) * _square(self.mu)
         width2 = 2 * self.lr * x_star_max / self.batch_size
@@ -711,7 +713,8 @@ class RBMConfig(_ModelConfig):
 
     @property
     def level_widths(self) -> np.ndarray:
-        """Predicted width of each level, sqrt(2 lr x* / B) :eq:`rbm-level-width` (derived at sigma_h = 1)."""
+        """Predicted width of each level, sqrt(2 lr x* / B) :eq:`rbm-level-width` (derived at
+        sigma_h = 1)."""
         return np.sqrt(2 * self.lr * np.clip(self.stationary_levels, 0, None) / self.batch_size)
 
 
@@ -748,8 +751,8 @@ def stationary_variance(lr: float, batch_size: int, noise: float, scale: float =
     level :eq:`level-width` (its lr -> 0 limit is :eq:`ts-degenerate-spacing`).
 
     The one place of the formula: ``scale=pi`` gives the square of the mean spacing
-    <S> = sqrt(pi) sigma of a degenerate pair :eq:`spacing-pdf`. (The scale multiplies first, so that
-    ``scale=1`` is bitwise ``TeacherStudentConfig.level_widths`` squared-before-the-root.)
+    <S> = sqrt(pi) sigma of a degenerate pair :eq:`spacing-pdf`. (The scale multiplies first, so
+    that ``scale=1`` is bitwise ``TeacherStudentConfig.level_widths`` squared-before-the-root.)
     Lives here, below the model plugins, so that the configuration, the model and the
     figures all use this one copy.
 
@@ -784,7 +787,8 @@ def small_lr_mean_spacing(lr: float, batch_size: int, noise: float) -> float:
 
 
 def finite_lr_factor(lr: float) -> float:
-    """1 / sqrt(1 - lr / 2): sigma at finite lr over its lr -> 0 limit :eq:`finite-lr-variance`, :eq:`ts-degenerate-spacing`.
+    """1 / sqrt(1 - lr / 2): sigma at finite lr over its lr -> 0 limit :eq:`finite-lr-variance`,
+    :eq:`ts-degenerate-spacing`.
 
     Parameters
     ----------
@@ -805,7 +809,8 @@ TEACHER_BASES = ("random", "identity")
 
 @dataclass(frozen=True)
 class TeacherStudentConfig(_ModelConfig):
-    """Teacher-student model with noise added by hand (:doc:`/theory/teacher_student`, update :eq:`ts-update`).
+    """Teacher-student model with noise added by hand (:doc:`/theory/teacher_student`, update
+    :eq:`ts-update`).
 
     Defaults are the article's reference settings: N = 2, kappa = (2, 2), A = 0.1,
     lr = 0.1, B = 16, W_ij ~ N(0, 0.1^2), 5000 steps.
@@ -899,8 +904,8 @@ class TeacherStudentConfig(_ModelConfig):
         check_table(problems, self, self.RULES)
         teacher = self.teacher_spectrum if problems.ok("teacher") else None
         if problems.ok("lr"):
-            # :eq:`ts-update` moves W - W_T by (1 - lr C_B), C_B = 1 on average: it contracts only for
-            # lr < 2, and every replica diverges from lr = 2 on.
+            # :eq:`ts-update` moves W - W_T by (1 - lr C_B), C_B = 1 on average: it contracts only
+            # for lr < 2, and every replica diverges from lr = 2 on.
             _check_lr_below(
                 problems, self.lr, 2.0,
                 "the drift W <- W + lr (W_T - W) contracts only for lr < 2",
@@ -1005,7 +1010,8 @@ class TeacherStudentConfig(_ModelConfig):
 
     @property
     def level_widths(self) -> np.ndarray:
-        """sigma = sqrt(lr A^2 / B) / sqrt(1 - lr / 2) per level (:eq:`ts-degenerate-spacing` = sqrt(pi) sigma, :eq:`finite-lr-variance`)."""
+        """sigma = sqrt(lr A^2 / B) / sqrt(1 - lr / 2) per level (:eq:`ts-degenerate-spacing` =
+        sqrt(pi) sigma, :eq:`finite-lr-variance`)."""
         width = np.sqrt(stationary_variance(self.lr, self.batch_size, self.noise))
         return np.full(self.n_modes, width)
 
@@ -1026,9 +1032,9 @@ class DysonConfig(_ModelConfig):
     ----------
     kappa : tuple of float
         One target per level. With the "linear" drift lr (kappa_i - x_i) (the
-        teacher-student model, :doc:`/theory/teacher_student`) the levels settle at kappa; with the "rbm" drift
-        lr 2 x (1/kappa_i - 1/(mu^2 - x)) :eq:`fp-drift` at x* = mu^2 - kappa_i, reflected at 0
-        (x = xi^2) and diverged when one reaches mu^2.
+        teacher-student model, :doc:`/theory/teacher_student`) the levels settle at kappa; with the
+        "rbm" drift lr 2 x (1/kappa_i - 1/(mu^2 - x)) :eq:`fp-drift` at x* = mu^2 - kappa_i,
+        reflected at 0 (x = xi^2) and diverged when one reaches mu^2.
     noise : float
         g, with g_ii^2 = 2 g^2 and g_ij^2 = g^2 in :eq:`dyson-bm` (the teacher-student A).
     lr : float
@@ -1122,8 +1128,9 @@ class DysonConfig(_ModelConfig):
                     "the drift x <- x + lr (kappa - x) contracts only for lr < 2",
                 )  # fmt: skip
             else:
-                # The drift's curvature at x* = mu^2 - kappa is c = 2 x* / kappa^2 :eq:`rbm-restoring-rate`:
-                # the linearised step x - x* <- (1 - lr c)(x - x*) contracts only for lr c < 2.
+                # The drift's curvature at x* = mu^2 - kappa is c = 2 x* / kappa^2
+                # :eq:`rbm-restoring-rate`: the linearised step x - x* <- (1 - lr c)(x - x*)
+                # contracts only for lr c < 2.
                 with np.errstate(over="ignore"):
                     curvature = float(np.max(self._curvature()))
                 if not math.isfinite(curvature):
@@ -1191,7 +1198,8 @@ class DysonConfig(_ModelConfig):
 
     @property
     def level_widths(self) -> np.ndarray:
-        """sigma_i^2 = lr g^2 / (B c_i (1 - lr c_i / 2)), c_i = V''(x*) :eq:`finite-lr-variance`: 1 for the linear
+        """sigma_i^2 = lr g^2 / (B c_i (1 - lr c_i / 2)), c_i = V''(x*) :eq:`finite-lr-variance`: 1
+        for the linear
         drift, 2 x* / kappa^2 for the RBM drift :eq:`rbm-restoring-rate`."""
         curvature = self._curvature()
         return np.sqrt(

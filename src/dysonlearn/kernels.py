@@ -53,7 +53,8 @@ class Status(enum.IntEnum):
         Its state left the finite numbers (inf or NaN).
     ESCAPED
         Its state left its bound or domain: ``|W_ij| > bound``, the RBM's largest
-        eigenvalue of sigma_h^2 W^T W reached mu^2 :eq:`rbm-kernel`, a Dyson level outside [0, mu^2).
+        eigenvalue of sigma_h^2 W^T W reached mu^2 :eq:`rbm-kernel`, a Dyson level outside [0,
+        mu^2).
     LAPACK_FAILED
         LAPACK reported failure (``info != 0``) on its matrix: the spectrum at a snapshot
         or a Dyson step's eigenproblem. The snapshot is left NaN, never filled with garbage.
@@ -216,7 +217,8 @@ def rbm_pcd(
     sampler: str = RBM_DEFAULT_SAMPLER,
     status: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Train R Gaussian RBMs by PCD from step ``start`` to ``stop``, in place :eq:`rbm-hidden-given-visible` to :eq:`pcd-update`.
+    """Train R Gaussian RBMs by PCD from step ``start`` to ``stop``, in place
+    :eq:`rbm-hidden-given-visible` to :eq:`pcd-update`.
 
     Parameters
     ----------
@@ -250,8 +252,8 @@ def rbm_pcd(
     sampler : {"collapsed", "gibbs"}
         "collapsed" (the default, as for ``RBMConfig``: the k-sweep transition drawn at
         once, B N_v normals a step; see ``_core/rbm.pyx``) or "gibbs" (the explicit k
-        sweeps :eq:`rbm-hidden-given-visible`, :eq:`rbm-visible-given-hidden`). Until issue 11 the array API's default was "gibbs": pass it
-        explicitly for the streams of earlier calls.
+        sweeps :eq:`rbm-hidden-given-visible`, :eq:`rbm-visible-given-hidden`). Until issue 11 the
+        array API's default was "gibbs": pass it explicitly for the streams of earlier calls.
     status : numpy.ndarray, optional
         (R,) uint8, updated in place: the :class:`Status` of each replica that fails in
         this call (entries of the others are left alone).

@@ -164,7 +164,8 @@ def _describe(config) -> str:
 
 
 def _hist(ax, values) -> np.ndarray:
-    """A density histogram with Freedman-Diaconis bins (:doc:`/theory/statistics`); returns the bin edges."""
+    """A density histogram with Freedman-Diaconis bins (:doc:`/theory/statistics`); returns the bin
+    edges."""
     values = np.asarray(values, dtype=np.float64).ravel()
     edges = analysis.freedman_diaconis_bins(values)
     ax.hist(values, bins=edges, density=True, **_HIST)
@@ -173,12 +174,13 @@ def _hist(ax, values) -> np.ndarray:
 
 @_styled
 def target_spectrum(target, mu: float | None = None) -> Figure:
-    """The eigenvalues kappa_k of the target kernel :eq:`free-scalar-target` as a level diagram (article Fig. 2).
+    """The eigenvalues kappa_k of the target kernel :eq:`free-scalar-target` as a level diagram
+    (article Fig. 2).
 
     Degenerate levels (:func:`~dysonlearn.analysis.degenerate_groups`) are drawn side by side
     and marked with their multiplicity. Given ``mu``, the levels x* = mu^2 - kappa at which the
-    learnt eigenvalues of sigma_h^2 W^T W settle :eq:`rbm-kernel` are drawn beside them, each joined to its
-    kappa: the order reverses.
+    learnt eigenvalues of sigma_h^2 W^T W settle :eq:`rbm-kernel` are drawn beside them, each
+    joined to its kappa: the order reverses.
 
     Parameters
     ----------
@@ -373,11 +375,12 @@ _CORNER = {"fontsize": 6.5, "va": "top", "ha": "right", "x": 0.97, "y": 0.95}
 def spacing_figure(result, snapshots: int = 1, fits=None) -> Figure:
     """Spacings and level densities of the learnt spectrum (article Fig. 5).
 
-    One row per degenerate pair: the raw spacing S with P(S) :eq:`spacing-pdf` at the fitted <S>, the
-    normalised spacing s = S / <S> with the Wigner surmise :eq:`wigner-surmise` (and the Poisson law e^-s,
-    what no repulsion would give), and the pair's pooled levels with the two-level density
-    :eq:`semicircle2` fitted by :func:`~dysonlearn.analysis.fit_semicircle2`. Then the non-degenerate
-    levels, each with a Gaussian fit. The last ``snapshots`` snapshots are pooled;
+    One row per degenerate pair: the raw spacing S with P(S) :eq:`spacing-pdf` at the fitted <S>,
+    the normalised spacing s = S / <S> with the Wigner surmise :eq:`wigner-surmise` (and the
+    Poisson law e^-s, what no repulsion would give), and the pair's pooled levels with the
+    two-level density
+    :eq:`semicircle2` fitted by :func:`~dysonlearn.analysis.fit_semicircle2`. Then the
+    non-degenerate levels, each with a Gaussian fit. The last ``snapshots`` snapshots are pooled;
     Freedman-Diaconis bins; errors from a jackknife over replicas.
 
     Parameters
@@ -422,7 +425,8 @@ def spacing_figure(result, snapshots: int = 1, fits=None) -> Figure:
 
 def _pair_panels(row, late: np.ndarray, modes: tuple[int, int], group, level: float,
                  empty: str) -> None:  # fmt: skip
-    """One pair's row of :func:`spacing_figure`: P(S) :eq:`spacing-pdf`, P(s) :eq:`wigner-surmise`, rho(x) :eq:`semicircle2`."""
+    """One pair's row of :func:`spacing_figure`: P(S) :eq:`spacing-pdf`, P(s) :eq:`wigner-surmise`,
+    rho(x) :eq:`semicircle2`."""
     (i, j), (ax_s, ax_n, ax_x) = modes, row
     ax_s.set_title(rf"modes {i}, {j}: $x^*={level:.4g}$", loc="left")
     if group.error is not None:
@@ -509,10 +513,10 @@ def scaling_figure(results, snapshots: int = 1, table=None) -> Figure:
 
     <S> and sqrt(pi) sigma of every degenerate pair (sigma from the :eq:`semicircle2` fit) against
     sqrt(lr q / B), with the common lines through the origin fitted by
-    :func:`~dysonlearn.analysis.scaling_table` and the model's lr -> 0 prediction (:eq:`rbm-level-width` for
-    the RBM, :eq:`ts-degenerate-spacing` otherwise); then <S> against sqrt(pi) sigma, which :eq:`spacing-pdf` puts on the
-    slope-1 line. Points without usable replicas (all diverged) are left out and named in
-    the title.
+    :func:`~dysonlearn.analysis.scaling_table` and the model's lr -> 0 prediction
+    (:eq:`rbm-level-width` for the RBM, :eq:`ts-degenerate-spacing` otherwise); then <S> against
+    sqrt(pi) sigma, which :eq:`spacing-pdf` puts on the slope-1 line. Points without usable
+    replicas (all diverged) are left out and named in the title.
 
     Parameters
     ----------
@@ -697,11 +701,11 @@ def lambda_ratio_figure(results, snapshots: int = 1, table=None) -> Figure:
 def fokker_planck_figure(kappa: float, mu: float, D: float, levels: int = 4) -> Figure:
     """One learning mode as a Fokker-Planck problem (article Fig. 8, :doc:`/theory/rbm`).
 
-    The potential V(x) :eq:`fp-potential` over [0, mu^2), with its unstable top at x = 0 and minimum at
-    x* = mu^2 - kappa; the stationary density P = psi0^2 :eq:`fp-stationary` beside the harmonic Gaussian of
-    variance D / omega; the Schroedinger potential U(x) :eq:`fp-hamiltonian` with its lowest ``levels``
-    energies E_n (solid) against the harmonic n omega (dotted) and the eigenfunctions psi_n
-    drawn at their energies (arbitrary scale).
+    The potential V(x) :eq:`fp-potential` over [0, mu^2), with its unstable top at x = 0 and
+    minimum at x* = mu^2 - kappa; the stationary density P = psi0^2 :eq:`fp-stationary` beside the
+    harmonic Gaussian of variance D / omega; the Schroedinger potential U(x) :eq:`fp-hamiltonian`
+    with its lowest ``levels`` energies E_n (solid) against the harmonic n omega (dotted) and the
+    eigenfunctions psi_n drawn at their energies (arbitrary scale).
 
     Parameters
     ----------
@@ -763,7 +767,8 @@ def _stationary_panel(ax, mode, top: float, D: float) -> None:
 
 
 def _schrodinger_panel(ax, mode, top: float, levels: int) -> None:
-    """U(x) :eq:`fp-hamiltonian`, its lowest energies against n omega and the eigenfunctions psi_n."""
+    """U(x) :eq:`fp-hamiltonian`, its lowest energies against n omega and the eigenfunctions
+    psi_n."""
     omega = mode.omega
     energies = np.asarray(mode.spectrum(levels), dtype=np.float64)
     x = np.linspace(0, top, 20001)[:-1]
@@ -805,11 +810,11 @@ def _schrodinger_panel(ax, mode, top: float, levels: int) -> None:
 def teacher_student_scaling(results, snapshots: int = 1) -> Figure:
     """<S> of degenerate teacher pairs against sqrt(pi lr A^2 / B) (article Fig. 9).
 
-    The solid line is :eq:`ts-degenerate-spacing` at lr -> 0, <S> = sqrt(pi lr A^2 / B); the dashed ones include the
-    finite-lr factor 1 / sqrt(1 - lr / 2) :eq:`finite-lr-variance`, one per lr (colours match the points). Below,
-    <S> over that corrected prediction. Non-teacher-student results are ignored; a point
-    whose replicas all diverged is left out and named in the title, and at lr >= 2 (no
-    stationary state) there is no corrected prediction to draw or divide by.
+    The solid line is :eq:`ts-degenerate-spacing` at lr -> 0, <S> = sqrt(pi lr A^2 / B); the dashed
+    ones include the finite-lr factor 1 / sqrt(1 - lr / 2) :eq:`finite-lr-variance`, one per lr
+    (colours match the points). Below, <S> over that corrected prediction. Non-teacher-student
+    results are ignored; a point whose replicas all diverged is left out and named in the title,
+    and at lr >= 2 (no stationary state) there is no corrected prediction to draw or divide by.
 
     Parameters
     ----------
@@ -894,9 +899,10 @@ def marchenko_pastur_figure(result) -> Figure:
 
     The recorded eigenvalues at step 0 are those of sigma_h^2 W^T W; divided by
     sigma_h^2 N_h they are those of W^T W / N_h, of ratio c = N_v / N_h and sigma_w^2 =
-    ``config.init_variance`` :eq:`rbm-kernel`. (For N_v > N_h the N_h nonzero ones, divided by N_v, follow
-    :eq:`marchenko-pastur` with c = N_h / N_v.) Every replica with a finite start counts, diverged or not: the
-    initial law does not depend on what training did later.
+    ``config.init_variance`` :eq:`rbm-kernel`. (For N_v > N_h the N_h nonzero ones, divided by N_v,
+    follow
+    :eq:`marchenko-pastur` with c = N_h / N_v.) Every replica with a finite start counts, diverged
+    or not: the initial law does not depend on what training did later.
 
     Parameters
     ----------
@@ -1231,7 +1237,6 @@ __all__ = [
     "DPI",
     "DPI_RANGE",
     "FIGURE_FORMATS",
-    "check_figure_options",
     "PAGE",
     "fokker_planck_figure",
     "lambda_ratio_figure",

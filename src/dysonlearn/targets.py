@@ -64,7 +64,8 @@ class Target:
         return (cov + cov.T) / 2
 
     def learnt_spectrum(self, mu: float) -> np.ndarray:
-        """x* = mu^2 - kappa, ascending: where the eigenvalues of sigma_h^2 W^T W settle :eq:`rbm-kernel`.
+        """x* = mu^2 - kappa, ascending: where the eigenvalues of sigma_h^2 W^T W settle
+        :eq:`rbm-kernel`.
 
         Parameters
         ----------

@@ -1,4 +1,5 @@
-"""Probability densities of the Coulomb-gas picture (:doc:`/theory/two_levels`, :doc:`/theory/rbm`)."""
+"""Probability densities of the Coulomb-gas picture (:doc:`/theory/two_levels`,
+:doc:`/theory/rbm`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from scipy.special import erf
 
 
 def wigner_surmise(s):
-    """P(s) = (pi/2) s exp(-pi s^2 / 4) of normalised spacings s = S / <S> (GOE) :eq:`wigner-surmise`.
+    """P(s) = (pi/2) s exp(-pi s^2 / 4) of normalised spacings s = S / <S> (GOE)
+    :eq:`wigner-surmise`.
 
     Parameters
     ----------
@@ -115,10 +117,11 @@ def semicircle2_pdf(x, x0, sigma):
 
 
 def semicircle2_cdf(x, x0, sigma):
-    """CDF of :eq:`semicircle2`: (1 + erf(y/sigma))/2 - exp(-y^2/(2 sigma^2)) erf(y/(sqrt(2) sigma))/(2 sqrt 2).
+    """CDF of :eq:`semicircle2`: (1 + erf(y/sigma))/2 - exp(-y^2/(2 sigma^2)) erf(y/(sqrt(2)
+    sigma))/(2 sqrt 2).
 
-    (Integrate the two terms of :eq:`semicircle2`: the first is a normal of variance sigma^2 / 2, the
-    second integrates by parts with u = y / (sqrt(2) sigma).)
+    (Integrate the two terms of :eq:`semicircle2`: the first is a normal of variance sigma^2 / 2,
+    the second integrates by parts with u = y / (sqrt(2) sigma).)
 
     Parameters
     ----------
@@ -162,7 +165,8 @@ def gaussian_cdf(x, x0, sigma):
 
 
 def marchenko_pastur_pdf(y, ratio, sigma_w=1.0):
-    """Density of the eigenvalues of W^T W / N_h, W_ij ~ N(0, sigma_w^2), c = N_v / N_h :eq:`marchenko-pastur`.
+    """Density of the eigenvalues of W^T W / N_h, W_ij ~ N(0, sigma_w^2), c = N_v / N_h
+    :eq:`marchenko-pastur`.
 
     Parameters
     ----------

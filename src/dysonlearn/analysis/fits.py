@@ -1,4 +1,5 @@
-"""Fits of learnt levels and spacings, with jackknife errors over replicas (:doc:`/theory/statistics`).
+"""Fits of learnt levels and spacings, with jackknife errors over replicas
+(:doc:`/theory/statistics`).
 
 Samples may be flat or carry the replica axis first, e.g. (R, S) for one level over S
 snapshots or (R, S, 2) for a pair's pooled levels: errors then come from a blocked
@@ -66,7 +67,8 @@ class LevelFit:
 
 @dataclass(frozen=True)
 class WignerFit:
-    """Mean spacing <S> (error over replicas) and the KS p-value of S / <S> against :eq:`wigner-surmise`.
+    """Mean spacing <S> (error over replicas) and the KS p-value of S / <S> against
+    :eq:`wigner-surmise`.
 
     Parameters
     ----------
@@ -129,8 +131,8 @@ def _goodness(flat: np.ndarray, pdf, cdf) -> tuple[float, float, int]:
 
 
 def _semicircle2_mle(flat: np.ndarray, start: np.ndarray | None = None) -> np.ndarray:
-    """Maximum-likelihood (x0, sigma) of :eq:`semicircle2`, by BFGS in (x0, log sigma), started from
-    the moments (variance 1.5 sigma^2) or from ``start``."""
+    """Maximum-likelihood (x0, sigma) of :eq:`semicircle2`, by BFGS in (x0, log sigma), started
+    from the moments (variance 1.5 sigma^2) or from ``start``."""
     if start is None:
         start = np.array([flat.mean(), np.sqrt(flat.var() / 1.5)])
 
@@ -144,7 +146,8 @@ def _semicircle2_mle(flat: np.ndarray, start: np.ndarray | None = None) -> np.nd
 
 
 def fit_semicircle2(samples) -> LevelFit:
-    """Fit the two-level density :eq:`semicircle2` (free x0, sigma) to a degenerate pair's pooled levels.
+    """Fit the two-level density :eq:`semicircle2` (free x0, sigma) to a degenerate pair's pooled
+    levels.
 
     Parameters
     ----------
@@ -211,7 +214,8 @@ def fit_gaussian(samples) -> LevelFit:
 
 
 def fit_wigner(spacings) -> WignerFit:
-    """<S> with its error over replicas, and the KS p-value of S / <S> against :eq:`wigner-surmise`.
+    """<S> with its error over replicas, and the KS p-value of S / <S> against
+    :eq:`wigner-surmise`.
 
     Parameters
     ----------
@@ -309,8 +313,8 @@ def fit_levels(stationary_levels, late) -> list[GroupFit]:
     """Fit every degenerate group of one scan point's learnt levels (:doc:`/theory/statistics`).
 
     The one place where the summary, the scaling table and the figures get their fits: a
-    degenerate pair gets :eq:`semicircle2`, <S> with the Wigner KS test and the Binder cumulant; any
-    other group a Gaussian per mode.
+    degenerate pair gets :eq:`semicircle2`, <S> with the Wigner KS test and the Binder cumulant;
+    any other group a Gaussian per mode.
 
     Parameters
     ----------

@@ -2,9 +2,10 @@
 
 A single eigenvalue x of the RBM (sigma_h = 1, Coulomb term dropped) in continuous time
 t = lr * step obeys dx = K(x) dt + sqrt(2 D) dW :eq:`fp-drift` on [0, mu^2). Its stationary density
-is exp(-V/D) (:eq:`fp-potential`, :eq:`fp-stationary`); its relaxation rates are the levels of the Schroedinger operator
-H = -D d^2/dx^2 + U :eq:`fp-hamiltonian`. :class:`FokkerPlanckMode` computes both; :func:`relaxation_rate`
-measures the same rates from trained ensembles, so the two can be set side by side.
+is exp(-V/D) (:eq:`fp-potential`, :eq:`fp-stationary`); its relaxation rates are the levels of the
+Schroedinger operator H = -D d^2/dx^2 + U :eq:`fp-hamiltonian`. :class:`FokkerPlanckMode` computes
+both; :func:`relaxation_rate` measures the same rates from trained ensembles, so the two can be set
+side by side.
 """
 
 from __future__ import annotations
@@ -73,8 +74,8 @@ class FokkerPlanckMode:
     Parameters
     ----------
     kappa : float
-        The target eigenvalue of K_phi :eq:`free-scalar-target`, 0 < kappa < mu^2 (so that the learnt level
-        x* = mu^2 - kappa is positive).
+        The target eigenvalue of K_phi :eq:`free-scalar-target`, 0 < kappa < mu^2 (so that the
+        learnt level x* = mu^2 - kappa is positive).
     mu : float
         The visible mass :eq:`rbm-action`, > 0.
     D : float
@@ -111,9 +112,10 @@ class FokkerPlanckMode:
         t = lr * step, and the SDE gives noise variance 2 D dt per step, so
         2 D lr = 8 lr^2 x*^2 / (B kappa^2), i.e. D = 4 lr x*^2 / (B kappa^2). The stationary
         width is then D / omega = 4 lr x*^2 / (B kappa^2) * kappa^2 / (2 x*) = 2 lr x* / B,
-        the width sigma^2 of :eq:`rbm-level-width`; the relaxation rate omega = 2 x* / kappa^2 per unit t is
-        :eq:`rbm-restoring-rate` per step divided by lr. The real noise is multiplicative (it scales with x);
-        D freezes it at its value at x*, which is right near x* and wrong near x = 0.
+        the width sigma^2 of :eq:`rbm-level-width`; the relaxation rate omega = 2 x* / kappa^2 per
+        unit t is :eq:`rbm-restoring-rate` per step divided by lr. The real noise is
+        multiplicative (it scales with x); D freezes it at its value at x*, which is right near
+        x* and wrong near x = 0.
 
         Parameters
         ----------
@@ -146,7 +148,7 @@ class FokkerPlanckMode:
         x_star = mu**2 - kappa
         return cls(kappa=kappa, mu=mu, D=4.0 * lr * x_star**2 / (batch_size * kappa**2))
 
-    # -- the model :eq:`fp-drift` to :eq:`fp-hamiltonian` -------------------------------------------------------------
+    # -- the model :eq:`fp-drift` to :eq:`fp-hamiltonian` -----------------------------------------
 
     @property
     def x_star(self) -> float:
@@ -155,7 +157,8 @@ class FokkerPlanckMode:
 
     @property
     def omega(self) -> float:
-        """abs(K'(x*)) = 2 x* / kappa^2: the harmonic relaxation rate per unit t :eq:`rbm-restoring-rate`."""
+        """abs(K'(x*)) = 2 x* / kappa^2: the harmonic relaxation rate per unit t
+        :eq:`rbm-restoring-rate`."""
         return 2.0 * self.x_star / self.kappa**2
 
     def drift(self, x) -> np.ndarray:
@@ -218,7 +221,8 @@ class FokkerPlanckMode:
             )
 
     def schrodinger_potential(self, x) -> np.ndarray:
-        """U(x) = K(x)^2 / (4 D) + K'(x) / 2 :eq:`fp-hamiltonian`; U(x*) = -omega / 2, U(0) = K'(0) / 2.
+        """U(x) = K(x)^2 / (4 D) + K'(x) / 2 :eq:`fp-hamiltonian`; U(x*) = -omega / 2, U(0) = K'(0)
+        / 2.
 
         Parameters
         ----------
@@ -234,7 +238,8 @@ class FokkerPlanckMode:
         return k * k / (4.0 * self.D) + 0.5 * self.drift_derivative(x)
 
     def harmonic_spectrum(self, n: int) -> np.ndarray:
-        """E_k = k omega, k = 0..n-1: the levels of H harmonically expanded at x* (:doc:`/theory/rbm`).
+        """E_k = k omega, k = 0..n-1: the levels of H harmonically expanded at x*
+        (:doc:`/theory/rbm`).
 
         Parameters
         ----------
@@ -248,7 +253,7 @@ class FokkerPlanckMode:
         """
         return self.omega * np.arange(n, dtype=np.float64)
 
-    # -- stationary density :eq:`fp-stationary` ---------------------------------------------------------
+    # -- stationary density :eq:`fp-stationary` ---------------------------------------------------
 
     def _support(self, depth: float) -> tuple[float, float]:
         """The interval of [0, mu^2) where V - V(x*) <= depth * D (it contains x*)."""
@@ -298,7 +303,7 @@ class FokkerPlanckMode:
         safe = np.where(inside, x, self.x_star)
         return np.where(inside, np.exp(-self._excess(safe) / self.D - self._log_norm), 0.0)
 
-    # -- spectrum of H :eq:`fp-hamiltonian` ----------------------------------------------------------------
+    # -- spectrum of H :eq:`fp-hamiltonian` -------------------------------------------------------
 
     def _grid(self, points: int, domain: str) -> np.ndarray:
         """Cell edges of the finite-volume grid (see :meth:`spectrum`)."""
@@ -390,7 +395,8 @@ class FokkerPlanckMode:
         return energies, edges, states / np.sqrt(h)
 
     def spectrum(self, n: int, *, points: int = 3000, domain: str = "basin") -> np.ndarray:
-        """The n lowest levels E_0 = 0 < E_1 <= ... of H :eq:`fp-hamiltonian`: the relaxation rates per unit t.
+        """The n lowest levels E_0 = 0 < E_1 <= ... of H :eq:`fp-hamiltonian`: the relaxation rates
+        per unit t.
 
         They are minus the eigenvalues of the Fokker-Planck operator
         L P = -d(K P)/dx + D d^2P/dx^2 with zero-flux walls, P(x, t) =
@@ -412,11 +418,11 @@ class FokkerPlanckMode:
         - ``"basin"`` (default): a wall at the maximum of K on (0, x*), x = mu (mu -
           sqrt(kappa)), the top of the barrier of U between its two wells. The levels are
           those of the well at x*, E_k ~ k omega for small D (the harmonic picture of
-          :doc:`/theory/rbm`): the rates at which a mode that starts in the basin of x* relaxes, the
-          quantity :func:`relaxation_rate` measures in training. Levels that approach U
+          :doc:`/theory/rbm`): the rates at which a mode that starts in the basin of x* relaxes,
+          the quantity :func:`relaxation_rate` measures in training. Levels that approach U
           at the wall, K(wall)^2 / (4 D), feel the wall.
-        - ``"full"``: all of [0, mu^2) with a wall at x = 0, the operator as :eq:`fp-hamiltonian` writes
-          it. The grid adds cells of the same relative resolution where the states of
+        - ``"full"``: all of [0, mu^2) with a wall at x = 0, the operator as :eq:`fp-hamiltonian`
+          writes it. The grid adds cells of the same relative resolution where the states of
           x = 0 live, joined by cells growing 5% per cell. For small D it adds a family
           E ~ (2m + 1) K'(0) with K'(0) = omega kappa / mu^2 < omega: states within
           sqrt(D / K'(0)) of the unstable point x = 0, where a walker reflected by the wall
@@ -493,8 +499,8 @@ class RelaxationFit:
     """Per-mode approach to stationarity, m_i(t) = a_i + b_i exp(-rate_i t), t = lr * step.
 
     Entries are NaN where the mode shows no measurable decay. Compare rates with
-    omega = 2 x* / kappa^2 :eq:`rbm-restoring-rate` and with ``FokkerPlanckMode.spectrum(2)[1]``; multiply by
-    lr for the rate per step.
+    omega = 2 x* / kappa^2 :eq:`rbm-restoring-rate` and with ``FokkerPlanckMode.spectrum(2)[1]``;
+    multiply by lr for the rate per step.
 
     Parameters
     ----------
@@ -566,9 +572,9 @@ def relaxation_rate(
     The model is one exponential: it is the late-time law, so when a mode starts far from
     x* (where K is not linear) pass only the snapshots after the transient.
 
-    Near x* the expected rate is omega = 2 x* / kappa^2 (:eq:`rbm-restoring-rate` divided by lr); with the
-    Coulomb term and finite lr it differs at O(lr omega) (:doc:`/theory/framework`), e.g. the linear
-    recursion x <- x - lr omega (x - x*) decays at -ln(1 - lr omega) / lr.
+    Near x* the expected rate is omega = 2 x* / kappa^2 (:eq:`rbm-restoring-rate` divided by lr);
+    with the Coulomb term and finite lr it differs at O(lr omega) (:doc:`/theory/framework`), e.g.
+    the linear recursion x <- x - lr omega (x - x*) decays at -ln(1 - lr omega) / lr.
 
     Parameters
     ----------

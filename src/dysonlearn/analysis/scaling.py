@@ -1,9 +1,10 @@
-"""The linear scaling rule across a scan of (lr, B): :doc:`/theory/framework`, :doc:`/theory/rbm` and the article's Figs 6, 7.
+"""The linear scaling rule across a scan of (lr, B): :doc:`/theory/framework`, :doc:`/theory/rbm`
+and the article's Figs 6, 7.
 
-For every degenerate pair of every scan point, <S> and sqrt(pi) sigma (sigma from the :eq:`semicircle2`
-fit) are plotted against sqrt(lr q / B), with q given by the model (``Model.scale_factor``):
-q = mu^2 - kappa (= x*) for the RBM :eq:`rbm-level-width`, q = A^2 (the noise) for the teacher-student and
-linear Dyson models :eq:`ts-degenerate-spacing`. The Coulomb gas
+For every degenerate pair of every scan point, <S> and sqrt(pi) sigma (sigma from the
+:eq:`semicircle2` fit) are plotted against sqrt(lr q / B), with q given by the model
+(``Model.scale_factor``): q = mu^2 - kappa (= x*) for the RBM :eq:`rbm-level-width`, q = A^2 (the
+noise) for the teacher-student and linear Dyson models :eq:`ts-degenerate-spacing`. The Coulomb gas
 says both are one straight line through the origin, common to all pairs and points, and
 that <S> = sqrt(pi) sigma (slope 1) :eq:`spacing-pdf`. The learnt levels' centres drift with lr/B:
 lambda_fit / kappa -> 1 as lr/B -> 0 (:doc:`/theory/rbm`).

@@ -1,4 +1,5 @@
-"""Degenerate groups of a target spectrum and the spacings of learnt levels (:doc:`/theory/statistics`)."""
+"""Degenerate groups of a target spectrum and the spacings of learnt levels
+(:doc:`/theory/statistics`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Estimators with errors: jackknife, Binder cumulant, gap ratio, histogram bins (:doc:`/theory/statistics`)."""
+"""Estimators with errors: jackknife, Binder cumulant, gap ratio, histogram bins
+(:doc:`/theory/statistics`)."""
 
 from __future__ import annotations
 
@@ -72,10 +73,12 @@ def jackknife(
 
 
 def binder_cumulant(samples) -> float:
-    """U = 1 - <y^4> / (3 <y^2>^2) of the samples centred on their mean (:doc:`/theory/two_levels`).
+    """U = 1 - <y^4> / (3 <y^2>^2) of the samples centred on their mean
+    (:doc:`/theory/two_levels`).
 
     0 for a Gaussian (a non-degenerate level), 4/27 = 0.1481 for the pooled levels of a
-    degenerate pair :eq:`semicircle2`. Its error: ``jackknife(binder_cumulant, samples_by_replica)``.
+    degenerate pair :eq:`semicircle2`. Its error: ``jackknife(binder_cumulant,
+    samples_by_replica)``.
 
     Parameters
     ----------

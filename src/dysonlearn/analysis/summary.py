@@ -82,8 +82,8 @@ def replica_note(replicas: int, failed: int, usable: int) -> str | None:
 def predicted_widths(config) -> np.ndarray:
     """The model's predicted level widths, NaN where the formula has no value.
 
-    :eq:`level-width` has a stationary width only for lr c < 2; a configuration outside (built around
-    validation, or read from an old store) gets NaN instead of an exception.
+    :eq:`level-width` has a stationary width only for lr c < 2; a configuration outside (built
+    around validation, or read from an old store) gets NaN instead of an exception.
 
     Parameters
     ----------

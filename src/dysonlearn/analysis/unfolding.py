@@ -1,4 +1,5 @@
-"""Spectral unfolding for N > 2 levels (:doc:`/theory/statistics`): map levels to unit mean spacing.
+"""Spectral unfolding for N > 2 levels (:doc:`/theory/statistics`): map levels to unit mean
+spacing.
 
 Level statistics (spacing distributions, number variance) compare with the universal
 laws only after the smooth part of the level density is removed. Unfolding maps each level
@@ -129,7 +130,8 @@ def semicircle_cdf(x, center: float = 0.0, radius: float = 1.0) -> np.ndarray:
 
 
 def marchenko_pastur_cdf(y, ratio: float, sigma_w: float = 1.0) -> np.ndarray:
-    """CDF of ``marchenko_pastur_pdf`` (eigenvalues of W^T W / N_h, c = ratio <= 1) :eq:`marchenko-pastur`.
+    """CDF of ``marchenko_pastur_pdf`` (eigenvalues of W^T W / N_h, c = ratio <= 1)
+    :eq:`marchenko-pastur`.
 
     Integrated numerically in the angle theta of y = y- + (y+ - y-) (1 - cos theta) / 2,
     which turns the square-root edges (and the 1/sqrt(y) edge at c = 1) into a smooth

@@ -8,8 +8,9 @@ files branches on its type.
 
 :class:`Model` is an abstract base class: the training members are abstract, the theory and
 the labels have defaults that fit a model whose learnt levels settle at the levels the
-configuration names, with a width set by a noise ``A`` :eq:`level-width`, :eq:`ts-degenerate-spacing` (the teacher-student
-model and the linear Dyson motion), so that a new model overrides only what differs.
+configuration names, with a width set by a noise ``A`` :eq:`level-width`,
+:eq:`ts-degenerate-spacing` (the teacher-student model and the linear Dyson motion), so that a new
+model overrides only what differs.
 """
 
 from __future__ import annotations
@@ -255,7 +256,8 @@ class Model(ABC):
         return self.stationary_levels(config)
 
     def fitted_lambda(self, config, x0: float) -> float:
-        """The learnt eigenvalue lambda_fit whose fitted level centre is ``x0`` (:doc:`/theory/rbm`).
+        """The learnt eigenvalue lambda_fit whose fitted level centre is ``x0``
+        (:doc:`/theory/rbm`).
 
         Parameters
         ----------

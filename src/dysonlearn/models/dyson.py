@@ -13,8 +13,8 @@ from .base import Labels, Model
 
 # Escape bound of the linear drift: a level beyond ESCAPE_FACTOR times the configuration's
 # scale (see escape_bound) has diverged. 1e6 for the reasons given in
-# models/teacher_student.py, whose levels these are (:eq:`ts-mean-spacing`); here the argument is even
-# simpler, because the noise is additive: for 0 < lr < 2 the drift contracts x - kappa by
+# models/teacher_student.py, whose levels these are (:eq:`ts-mean-spacing`); here the argument is
+# even simpler, because the noise is additive: for 0 < lr < 2 the drift contracts x - kappa by
 # |1 - lr| < 1 each step and the noise matrix moves the levels by at most its norm
 # (Weyl), so the levels stay within a few stationary widths of kappa once they have relaxed
 # from the start, and the Gaussian tails make 1e6 times the scale unreachable. Only lr >= 2
@@ -150,7 +150,8 @@ class Dyson(Model):
         return config.level_targets
 
     def scale_factor(self, config, level, kappa):
-        """q = A^2 (linear drift); A^2 kappa^2 / (2 x*) for the RBM drift (:eq:`level-width` with c = 2 x* /
+        """q = A^2 (linear drift); A^2 kappa^2 / (2 x*) for the RBM drift (:eq:`level-width` with c
+        = 2 x* /
         kappa^2)."""
         if config.drift == "rbm":
             return config.noise**2 * kappa**2 / (2 * level)

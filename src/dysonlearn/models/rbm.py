@@ -34,7 +34,8 @@ class RBMState:
 def initial_state(
     config: RBMConfig, generators: list[np.random.Generator], shared=None
 ) -> RBMState:
-    """W_ij ~ N(0, sigma_w^2) :eq:`rbm-kernel` and the chains' start, drawn from each replica's generator.
+    """W_ij ~ N(0, sigma_w^2) :eq:`rbm-kernel` and the chains' start, drawn from each replica's
+    generator.
 
     Drawing from the replica's own stream keeps every replica a function of its seed alone.
     """

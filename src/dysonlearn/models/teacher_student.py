@@ -22,8 +22,8 @@ SHARED_DATA_KEY = (0xDA7A, 0)
 #   N(0, init_std^2) entry beyond 10 sigma has probability 1e-23). The mean update contracts
 #   W - W_T by 1 - lr (|1 - lr| < 1 for 0 < lr < 2), so the relaxation from there stays
 #   within a few times max(|W_0|, |W_T|) (|W_T|_ij <= max |kappa|), and the stationary
-#   student fluctuates around W_T with the width of :eq:`level-width`. 1e6 times the largest of these
-#   is 1e6 standard deviations out: even by Chebyshev alone (any law with that variance) a
+#   student fluctuates around W_T with the width of :eq:`level-width`. 1e6 times the largest of
+#   these is 1e6 standard deviations out: even by Chebyshev alone (any law with that variance) a
 #   replica-step lands there with probability <= 1e-12, i.e. < 1e-3 over 1e4 replicas of
 #   1e5 steps; with the near-Gaussian fluctuations of a stable setting, never.
 # - Reached quickly where the dynamics expand: at lr >= 2, or when lr lambda_max(C_B) > 2
@@ -126,8 +126,8 @@ def escape_bound(config: TeacherStudentConfig) -> float | None:
 
     ``ESCAPE_FACTOR`` (1e6, the module's comment says why) times the configuration's scale
     ``max(1, max |kappa|, init_std, A, sigma)``, where kappa are the teacher's eigenvalues
-    (they bound the teacher's entries), A is the noise and sigma the stationary width :eq:`level-width`
-    (left out at lr >= 2, where no stationary state exists).
+    (they bound the teacher's entries), A is the noise and sigma the stationary width
+    :eq:`level-width` (left out at lr >= 2, where no stationary state exists).
 
     Parameters
     ----------
@@ -178,10 +178,12 @@ def cost_per_replica_step(config: TeacherStudentConfig) -> float:
 
 
 class TeacherStudent(Model):
-    """The teacher-student model with noise added by hand (:doc:`/theory/teacher_student`): spectra of the student.
+    """The teacher-student model with noise added by hand (:doc:`/theory/teacher_student`): spectra
+    of the student.
 
     Its levels settle at the teacher's eigenvalues kappa with the width
-    sigma = sqrt(lr A^2 / B) / sqrt(1 - lr / 2) :eq:`finite-lr-variance`, :eq:`ts-degenerate-spacing`: q = A^2, slope sqrt(pi).
+    sigma = sqrt(lr A^2 / B) / sqrt(1 - lr / 2) :eq:`finite-lr-variance`,
+    :eq:`ts-degenerate-spacing`: q = A^2, slope sqrt(pi).
     """
 
     kind = TeacherStudentConfig.kind
@@ -195,7 +197,8 @@ class TeacherStudent(Model):
     cost_per_replica_step = staticmethod(cost_per_replica_step)
 
     def predicted_mean_spacing(self, lr, batch_size, noise):
-        """<S> = sqrt(pi) sigma = sqrt(pi lr A^2 / (B (1 - lr / 2))) :eq:`finite-lr-variance`, :eq:`ts-degenerate-spacing`, :eq:`spacing-pdf`."""
+        """<S> = sqrt(pi) sigma = sqrt(pi lr A^2 / (B (1 - lr / 2))) :eq:`finite-lr-variance`,
+        :eq:`ts-degenerate-spacing`, :eq:`spacing-pdf`."""
         return float(np.sqrt(stationary_variance(lr, batch_size, noise, scale=np.pi)))
 
     def finite_lr_factors(self, config):
@@ -224,7 +227,8 @@ class TeacherStudent(Model):
         return self.labels
 
     def scan_figures(self, results, snapshots=1):
-        """<S> of the teacher's degenerate pairs against :eq:`ts-degenerate-spacing` (article Fig. 9)."""
+        """<S> of the teacher's degenerate pairs against :eq:`ts-degenerate-spacing` (article Fig.
+        9)."""
         from .. import plots
 
         return [("teacher_student_scaling", plots.teacher_student_scaling(results, snapshots))]
