@@ -1,8 +1,9 @@
 """The documentation: the Sphinx site builds with warnings as errors and says what it must.
 
 The fast tests need no Sphinx build: every field of every configuration has a meaning in
-its class docstring (the configuration reference is generated from them), and the
-docstring examples run. ``test_docs_build`` builds the whole site once (about 20-30 s on
+its class docstring (the configuration reference is generated from them), the docstring
+examples run, and the outputs the guide shows are those its example experiments give now
+(two runs of a few seconds). ``test_docs_build`` builds the whole site once (about 20-30 s on
 two cores) offline, with ``-W``, and checks the pages that are generated from the code.
 """
 
@@ -112,6 +113,57 @@ def test_target_and_ensemble_keys_have_meanings():
     assert defaults == {"replicas": "1000", "seed": "unset", "bit_generator": '"SFC64"'}
 
 
+def test_analysis_keys_have_meanings_and_the_default_of_the_code():
+    from dysonlearn import experiment
+
+    analysis = dl_configref.analysis_entries()
+    assert [e.key for e in analysis] == list(experiment.ANALYSIS_KEYS)
+    assert all(e.meaning and e.rule and e.type for e in analysis), analysis
+    defaults = {e.key: e.default for e in analysis}
+    assert defaults["pool_last"] == str(experiment.DEFAULT_POOL_LAST)
+
+
+# The outputs page shows what a run of its example experiments writes and prints: the files
+# beside the example (docs/guide/examples/NAME.toml), made by
+#     dysonlearn run NAME.toml -o OUTDIR > NAME.headline.txt
+# (and, for the scan, OUTDIR/summary.md copied to NAME.summary.md).
+EXAMPLES = DOCS / "guide" / "examples"
+OUTPUT_EXAMPLES = {"teacher-student-scan": "ts-output", "dyson-too-short": "dyson-output"}
+
+
+def _version_free(text: str) -> str:
+    # The summary's version line ("dysonlearn 0.1.0. 2 points, ...") changes with releases.
+    return re.sub(r"^dysonlearn \S+\. ", "dysonlearn VERSION. ", text, flags=re.M)
+
+
+@pytest.mark.parametrize("name", list(OUTPUT_EXAMPLES))
+def test_outputs_page_examples_are_what_the_code_writes(name, tmp_path):
+    """The headline and summary.md shown in the guide are those of a run made now (the
+    runs are bitwise reproducible on any backend): regenerate the files if this fails."""
+    from dysonlearn.cli import main
+
+    config = EXAMPLES / f"{name}.toml"
+    dysonlearn.load_experiment(config)  # a valid experiment
+    outdir = OUTPUT_EXAMPLES[name]
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        import contextlib
+        import io
+
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+            assert main(["run", str(config), "-o", outdir, "--backend", "serial"]) == 0
+    finally:
+        os.chdir(cwd)
+    shown = (EXAMPLES / f"{name}.headline.txt").read_text(encoding="utf-8")
+    assert out.getvalue() == shown
+    summary = EXAMPLES / f"{name}.summary.md"
+    if summary.exists():
+        written = (tmp_path / outdir / "summary.md").read_text(encoding="utf-8")
+        assert _version_free(written) == _version_free(summary.read_text(encoding="utf-8"))
+
+
 def test_docstring_examples_run():
     """Every ``Examples`` section of the package gives the output it shows."""
     modules = [
@@ -155,7 +207,8 @@ def _text(path: Path) -> str:
 
 def test_docs_build_has_every_page(site):
     for page in ("index", "guide/index", "guide/installation", "guide/quickstart",
-                 "guide/configuration", "guide/cli", "guide/store", "guide/reproduce",
+                 "guide/configuration", "guide/cli", "guide/outputs", "guide/store",
+                 "guide/reproduce",
                  "guide/tracking", "guide/embedding", "guide/cluster", "guide/performance",
                  "theory/index", "api/index"):  # fmt: skip
         assert (site / f"{page}.html").is_file(), page
@@ -198,6 +251,11 @@ def test_configuration_reference_lists_every_field_of_every_config_class(site):
             assert anchor in page, f"{kind}.{field.name} missing from the reference"
     for key in ("replicas", "seed", "bit_generator"):
         assert f'id="config-ensemble-{key}"'.replace("_", "-") in page
+    from dysonlearn.experiment import ANALYSIS_KEYS
+
+    for key in ANALYSIS_KEYS:
+        assert f'id="config-analysis-{key}"'.replace("_", "-") in page
+    assert 'id="config-points"' in page  # the [[points]] tables
     # A rule and a meaning as the code states them, not just the key.
     assert "an integer in [1, steps], or a strictly increasing list of steps" in page
     assert "The amplitude A of the noise added by hand" in page

@@ -10,11 +10,14 @@ written by hand, so the page cannot drift from the code:
 - the rules are the rows of the class's ``RULES`` table (``FieldRule.describe()``);
 - the meanings are the class docstring's Parameters section (read with
   ``numpydoc.docscrape``);
-- ``[target]`` is read from the target builders (:data:`dysonlearn.targets.BUILDERS`) and
-  ``[ensemble]`` from :class:`dysonlearn.Experiment` and the defaults an experiment takes.
+- ``[target]`` is read from the target builders (:data:`dysonlearn.targets.BUILDERS`);
+  ``[ensemble]`` and ``[analysis]`` from :class:`dysonlearn.Experiment` (its Parameters
+  section), the defaults an experiment takes and the key lists of
+  :mod:`dysonlearn.experiment` (``ENSEMBLE_KEYS``, ``ANALYSIS_KEYS``).
 
-:func:`model_entries`, :func:`target_entries` and :func:`ensemble_entries` need no Sphinx:
-the test suite calls them to check that every field has a meaning.
+:func:`model_entries`, :func:`target_entries`, :func:`ensemble_entries` and
+:func:`analysis_entries` need no Sphinx: the test suite calls them to check that every key
+has a meaning.
 """
 
 from __future__ import annotations
@@ -191,6 +194,31 @@ def ensemble_entries() -> list[Entry]:
     ]  # fmt: skip
 
 
+def analysis_entries() -> list[Entry]:
+    """The keys of ``[analysis]``, with the defaults an experiment takes when they are left
+    out (read from a parsed experiment that gives none of them).
+
+    Returns
+    -------
+    list of Entry
+    """
+    meanings = parameter_meanings(
+        ClassDoc(_experiment.Experiment, config={"show_class_members": False})
+    )
+    bare = _experiment.parse_experiment({"model": {"kind": "dyson"}})
+    # The rule of experiment.check_pool_last: its maximum depends on the points.
+    rules = {
+        "pool_last": Integer(1).describe()
+        + ", at most the snapshots each point records after step 0",
+    }
+    types = {"pool_last": "integer"}
+    return [
+        Entry("analysis", key, types[key], toml_value(getattr(bare, key)), rules[key],
+              meanings.get(key, ""))
+        for key in _experiment.ANALYSIS_KEYS
+    ]  # fmt: skip
+
+
 def _entry_rst(entry: Entry, anchor: str) -> list[str]:
     """The reStructuredText of one entry: a definition list item with a link target."""
     facts = [f"*{entry.type}*"]
@@ -248,6 +276,21 @@ def reference_rst() -> list[str]:
     lines += ["How many replicas each scan point trains, and from which seed.", ""]
     for entry in ensemble_entries():
         lines += _entry_rst(entry, f"config-ensemble-{entry.key}")
+    title = "[analysis]"
+    lines += [".. _config-analysis:", "", title, "-" * len(title), ""]
+    lines += [
+        "How ``dysonlearn run``, ``analyze`` and ``reproduce`` compute their statistics "
+        "(:doc:`outputs`). Every statistic (level means and widths, spacings, fits, Binder "
+        "cumulants, the scaling slopes) pools the last ``pool_last`` snapshots of each "
+        "replica; its errors are jackknife errors over replicas, which stay honest however "
+        "correlated the snapshots of one replica are. The settings are kept in the store "
+        "(its ``analysis`` attribute), so that every analysis of a store gives the same "
+        "numbers; ``dysonlearn analyze --pool-last N`` overrides ``pool_last`` for one "
+        "analysis.",
+        "",
+    ]
+    for entry in analysis_entries():
+        lines += _entry_rst(entry, f"config-analysis-{entry.key}")
     return lines
 
 
