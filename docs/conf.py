@@ -34,6 +34,7 @@ extensions = [
     "matplotlib.sphinxext.plot_directive",
     "sphinxarg.ext",
     "dl_configref",
+    "dl_examples",
 ]
 
 templates_path = ["_templates"]
