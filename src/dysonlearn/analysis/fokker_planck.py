@@ -423,10 +423,11 @@ class FokkerPlanckMode:
           at the wall, K(wall)^2 / (4 D), feel the wall.
         - ``"full"``: all of [0, mu^2) with a wall at x = 0, the operator as :eq:`fp-hamiltonian`
           writes it. The grid adds cells of the same relative resolution where the states of
-          x = 0 live, joined by cells growing 5% per cell. For small D it adds a family
-          E ~ (2m + 1) K'(0) with K'(0) = omega kappa / mu^2 < omega: states within
-          sqrt(D / K'(0)) of the unstable point x = 0, where a walker reflected by the wall
-          waits to escape. They are then the slowest levels, but a start away from x = 0
+          x = 0 live, joined by cells growing 5% per cell. It adds a family of levels that
+          tends to E ~ (2m + 1) K'(0), K'(0) = omega kappa / mu^2 < omega, only as D -> 0 (at
+          the reference settings the lowest is 0.455 omega, against K'(0) = 0.487 omega):
+          states within sqrt(D / K'(0)) of the unstable point x = 0, where a walker reflected
+          by the wall waits to escape. They are then the slowest levels, but a start away from x = 0
           does not excite them, and in training, where the noise vanishes with x, the wall
           they need is absent. The two choices agree up to terms of order P_stat at the
           wall.

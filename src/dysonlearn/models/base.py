@@ -93,7 +93,7 @@ class Labels:
     slope_text: str = "sqrt(pi) = 1.772"
     eigenvalue_text: str = "learnt eigenvalues of W, ascending"
     kappa_text: str = "target eigenvalues"
-    level_text: str = "x*_i = kappa_i, the stationary level of x_i"
+    level_text: str = "the stationary level of x_i: x*_i = kappa_i"
     state_text: str = "final weight matrix W of each replica"
     state_axes: tuple = ()
 

@@ -181,7 +181,7 @@ class Dyson(Model):
                 level_label=r"$x^*=\mu^2-\kappa$",
                 scale_label=r"$\sqrt{\alpha A^2\kappa^2/(2x^*B)}$",
                 scale_text="sqrt(alpha A^2 kappa^2 / (2 x* B))",
-                level_text="x*_i = mu^2 - kappa_i, the stationary level of x_i",
+                level_text="the stationary level of x_i: x*_i = mu^2 - kappa_i",
             )
         return self.labels
 

@@ -142,7 +142,7 @@ class RBM(Model):
         slope_text="sqrt(2 pi) = 2.507",
         eigenvalue_text="eigenvalues of sigma_h^2 W^T W, ascending",
         kappa_text="eigenvalues of the target kernel K the RBM learns",
-        level_text="x*_i = mu^2 - kappa_i, the stationary level of x_i",
+        level_text="the stationary level of x_i: x*_i = mu^2 - kappa_i",
         state_text="final weights W of each replica (hidden x visible)",
         state_axes=("replica", "hidden", "visible"),
     )

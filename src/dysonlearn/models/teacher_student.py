@@ -223,7 +223,7 @@ class TeacherStudent(Model):
         if config.protocol == "reference":
             return replace(self.labels, eigenvalue_label=r"singular value $x$ of $W$",
                            eigenvalue_text="singular values of the student W, ascending",
-                           level_text="x*_i = |kappa_i|, the stationary level of x_i")  # fmt: skip
+                           level_text="the stationary level of x_i: x*_i = |kappa_i|")  # fmt: skip
         return self.labels
 
     def scan_figures(self, results, snapshots=1):
