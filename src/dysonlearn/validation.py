@@ -277,6 +277,24 @@ class Real(Rule):
 
 
 @dataclass(frozen=True)
+class Fraction(Rule):
+    """A finite real number in ``[0, 1)``: a decay rate such as momentum's beta, for which 1
+    means a memory that never forgets (and the update never settles).
+    """
+
+    def violation(self, value: object, owner: object = None) -> str | None:
+        if not is_real(value) or not math.isfinite(value) or not 0.0 <= value < 1.0:
+            return "must be a finite number in [0, 1)"
+        return None
+
+    def describe(self) -> str:
+        return "a finite number in [0, 1)"
+
+    def invalid_examples(self) -> list:
+        return [-0.1, 1.0, 1.5, math.nan, "0.9", True, None]
+
+
+@dataclass(frozen=True)
 class Choice(Rule):
     """One of a few strings.
 
