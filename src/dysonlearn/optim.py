@@ -78,9 +78,9 @@ class SGD(_Optimizer):
 
     Examples
     --------
-    >>> import dysonlearn as dl
-    >>> dl.SGD().to_dict()
-    {'kind': 'sgd'}
+    >>> from dysonlearn.optim import Momentum
+    >>> Momentum(beta=0.5).to_dict()
+    {'kind': 'momentum', 'beta': 0.5, 'nesterov': False}
     """
 
     kind: ClassVar[str] = "sgd"
