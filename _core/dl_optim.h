@@ -6,10 +6,16 @@
  * cannot forward from its store buffer (a stall of some ten cycles, a third of a Dyson step
  * at N = 2). The arrays are small (N^2 entries at most in the usual settings), so the scalar
  * loop costs nothing. Vectorisation never changes an elementwise result: this is speed only.
+ *
+ * The updates are those of torch.optim (dysonlearn.optim's docstring), written with the
+ * gradient g = scale * buf, buf the model's gradient buffer (scale = 1 except for the RBM,
+ * whose buffer holds gradient / sigma_h^2). Every operation is a separate multiply or add:
+ * the core is built without -ffp-contract=fast or -march, so nothing is fused.
  */
 #ifndef DL_OPTIM_H
 #define DL_OPTIM_H
 
+#include <math.h>
 #include <stdint.h>
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -25,6 +31,68 @@ static void dl_sgd_update(double *w, const double *g, double rate, intptr_t n)
 #endif
     for (intptr_t i = 0; i < n; i++) {
         w[i] -= rate * g[i];
+    }
+}
+
+/* Heavy ball (torch.optim.SGD, momentum = beta, dampening 0): v <- beta v + g, then
+ * W <- W - lr v, or with Nesterov W <- W - lr (g + beta v). v: n doubles. */
+static void dl_momentum_update(double *w, const double *buf, double *v, double lr,
+                               double beta, double scale, int nesterov, intptr_t n)
+{
+    if (nesterov) {
+#if defined(__clang__)
+#pragma clang loop vectorize(disable)
+#endif
+        for (intptr_t i = 0; i < n; i++) {
+            double g = scale * buf[i];
+            double vi = beta * v[i] + g;
+            v[i] = vi;
+            w[i] -= lr * (g + beta * vi);
+        }
+    } else {
+#if defined(__clang__)
+#pragma clang loop vectorize(disable)
+#endif
+        for (intptr_t i = 0; i < n; i++) {
+            double vi = beta * v[i] + scale * buf[i];
+            v[i] = vi;
+            w[i] -= lr * vi;
+        }
+    }
+}
+
+/* Adam (torch.optim.Adam / AdamW, step t 1-based): with decay != 0 first
+ * W <- W (1 - lr decay) (AdamW), then m <- beta1 m + (1 - beta1) g,
+ * s <- beta2 s + (1 - beta2) g^2, W <- W - (lr / (1 - beta1^t)) m / (sqrt(s) /
+ * sqrt(1 - beta2^t) + eps): torch's own grouping of the bias corrections. m and s: n
+ * doubles each, m at state[0:n], s at state[n:2n]. */
+static void dl_adam_update(double *w, const double *buf, double *state, double lr,
+                           double beta1, double beta2, double eps, double decay, double scale,
+                           int64_t t, intptr_t n)
+{
+    double *m = state, *s = state + n;
+    double step_size = lr / (1.0 - pow(beta1, (double) t));
+    double bc2_sqrt = sqrt(1.0 - pow(beta2, (double) t));
+    double c1 = 1.0 - beta1, c2 = 1.0 - beta2;
+    if (decay != 0.0) {
+        double keep = 1.0 - lr * decay;
+#if defined(__clang__)
+#pragma clang loop vectorize(disable)
+#endif
+        for (intptr_t i = 0; i < n; i++) {
+            w[i] *= keep;
+        }
+    }
+#if defined(__clang__)
+#pragma clang loop vectorize(disable)
+#endif
+    for (intptr_t i = 0; i < n; i++) {
+        double g = scale * buf[i];
+        double mi = beta1 * m[i] + c1 * g;
+        double si = beta2 * s[i] + c2 * g * g;
+        m[i] = mi;
+        s[i] = si;
+        w[i] -= step_size * mi / (sqrt(si) / bc2_sqrt + eps);
     }
 }
 

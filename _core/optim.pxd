@@ -14,17 +14,32 @@
 #   Per-replica state: optim_state_size(opt, n) doubles per replica for n parameters, zero
 #   for SGD. `step` is the 1-based step count (Adam's bias correction).
 #
-# Adding an optimiser (issue 13): a kind code below, its state size in optim_state_size,
-# its update in optim_apply; nothing in the models changes.
+#   The kinds: SGD, heavy-ball momentum (plain or Nesterov), Adam and AdamW, with the update
+#   equations of torch.optim (dysonlearn.optim's docstring) on g = scale * buffer. State
+#   layout per replica: momentum v (n doubles); Adam/AdamW m then s (2n doubles).
+#   SGD keeps its fused path (rate, blas) bit for bit; the others use lr and scale.
+#
+# Adding an optimiser: a kind code below, its state size in optim_state_size, its update in
+# optim_apply (the loop in dl_optim.h), its name in optim_configure; nothing in the models
+# changes.
 from libc.stdint cimport int64_t, intptr_t
 from scipy.linalg.cython_blas cimport daxpy
 
 
 cdef extern from "dl_optim.h" nogil:
     void dl_sgd_update(double* w, const double* g, double rate, intptr_t n)
+    void dl_momentum_update(double* w, const double* buf, double* v, double lr, double beta,
+                            double scale, int nesterov, intptr_t n)
+    void dl_adam_update(double* w, const double* buf, double* state, double lr, double beta1,
+                        double beta2, double eps, double decay, double scale, int64_t t,
+                        intptr_t n)
 
 cdef enum optim_kind:
     OPTIM_SGD = 0           # w <- w - lr g
+    OPTIM_MOMENTUM = 1      # v <- beta1 v + g, w <- w - lr v
+    OPTIM_NESTEROV = 2      # v <- beta1 v + g, w <- w - lr (g + beta1 v)
+    OPTIM_ADAM = 3          # bias-corrected moments, eps after the square root
+    OPTIM_ADAMW = 4         # w <- w (1 - lr weight_decay), then Adam
 
 
 ctypedef struct optim_t:
@@ -54,9 +69,85 @@ cdef inline void optim_sgd(optim_t* opt, double lr, double scale, double rate,
     opt.blas = blas
 
 
+cdef inline void optim_momentum(optim_t* opt, double lr, double beta, bint nesterov,
+                                double scale) noexcept nogil:
+    """Heavy-ball momentum beta at learning rate lr (Nesterov's variant if nesterov), for a
+    model whose buffer holds gradient / scale."""
+    optim_sgd(opt, lr, scale, lr * scale, False)
+    opt.kind = OPTIM_NESTEROV if nesterov else OPTIM_MOMENTUM
+    opt.beta1 = beta
+
+
+cdef inline void optim_adam(optim_t* opt, double lr, double beta1, double beta2, double eps,
+                            double scale) noexcept nogil:
+    """Adam at learning rate lr for a model whose buffer holds gradient / scale."""
+    optim_sgd(opt, lr, scale, lr * scale, False)
+    opt.kind = OPTIM_ADAM
+    opt.beta1 = beta1
+    opt.beta2 = beta2
+    opt.eps = eps
+
+
+cdef inline void optim_adamw(optim_t* opt, double lr, double beta1, double beta2, double eps,
+                             double weight_decay, double scale) noexcept nogil:
+    """AdamW (decoupled weight decay) at learning rate lr, buffer = gradient / scale."""
+    optim_adam(opt, lr, beta1, beta2, eps, scale)
+    opt.kind = OPTIM_ADAMW
+    opt.weight_decay = weight_decay
+
+
 cdef inline Py_ssize_t optim_state_size(const optim_t* opt, Py_ssize_t n) noexcept nogil:
-    """Doubles of per-replica state the optimiser keeps for n parameters (0 for SGD)."""
+    """Doubles of per-replica state the optimiser keeps for n parameters: 0 for SGD, n for
+    momentum (v), 2n for Adam and AdamW (m, then s)."""
+    if opt.kind == OPTIM_MOMENTUM or opt.kind == OPTIM_NESTEROV:
+        return n
+    if opt.kind == OPTIM_ADAM or opt.kind == OPTIM_ADAMW:
+        return 2 * n
     return 0
+
+
+cdef inline int optim_configure(optim_t* opt, object spec, double lr,
+                                double scale) except -1:
+    """Fill opt from an optimiser's plain-dict form (dysonlearn.optim's to_dict()), for a
+    model whose buffer holds gradient / scale. None or kind "sgd" leave opt untouched (the
+    model has set up its own SGD, whose rounding the fingerprints fix); 1 if it did so,
+    0 otherwise. ValueError for an unknown kind."""
+    if spec is None:
+        return 1
+    kind = spec.get("kind", "sgd")
+    if kind == "sgd":
+        return 1
+    if kind == "momentum":
+        optim_momentum(opt, lr, float(spec["beta"]), bool(spec["nesterov"]), scale)
+    elif kind == "adam":
+        optim_adam(opt, lr, float(spec["beta1"]), float(spec["beta2"]), float(spec["eps"]),
+                   scale)
+    elif kind == "adamw":
+        optim_adamw(opt, lr, float(spec["beta1"]), float(spec["beta2"]), float(spec["eps"]),
+                    float(spec["weight_decay"]), scale)
+    else:
+        raise ValueError(f"optimizer.kind: must be one of 'sgd', 'momentum', 'adam', "
+                         f"'adamw', got {kind!r}")
+    return 0
+
+
+cdef inline double* optim_state_block(const optim_t* opt, Py_ssize_t n_rep, Py_ssize_t n,
+                                      double[:, ::1] state) except? NULL:
+    """The block's (n_rep, optim_state_size(opt, n)) state array checked, as a pointer
+    (NULL when the optimiser keeps no state or there are no replicas)."""
+    cdef Py_ssize_t size = optim_state_size(opt, n)
+    if size == 0:
+        if state is not None and (state.shape[0] != n_rep or state.shape[1] != 0):
+            raise ValueError(f"opt_state: the optimiser keeps no state: pass None or a "
+                             f"({n_rep}, 0) array")
+        return NULL
+    if state is None:
+        raise ValueError(f"opt_state: the optimiser keeps {size} doubles per replica: pass "
+                         f"a ({n_rep}, {size}) float64 array")
+    if state.shape[0] != n_rep or state.shape[1] != size:
+        raise ValueError(f"opt_state: must have shape ({n_rep}, {size}), got "
+                         f"({state.shape[0]}, {state.shape[1]})")
+    return &state[0, 0] if n_rep > 0 else NULL
 
 
 cdef inline int optim_apply(const optim_t* opt, double* w, const double* g, double* state,
@@ -65,6 +156,15 @@ cdef inline int optim_apply(const optim_t* opt, double* w, const double* g, doub
     an unknown kind. state: this replica's optim_state_size(opt, n) doubles (NULL if 0)."""
     cdef int count = <int> n, inc = 1
     cdef double alpha = -opt.rate
+    if opt.kind == OPTIM_MOMENTUM or opt.kind == OPTIM_NESTEROV:
+        dl_momentum_update(w, g, state, opt.lr, opt.beta1, opt.scale,
+                           opt.kind == OPTIM_NESTEROV, n)
+        return 0
+    if opt.kind == OPTIM_ADAM or opt.kind == OPTIM_ADAMW:
+        dl_adam_update(w, g, state, opt.lr, opt.beta1, opt.beta2, opt.eps,
+                       opt.weight_decay if opt.kind == OPTIM_ADAMW else 0.0, opt.scale,
+                       step, n)
+        return 0
     if opt.kind != OPTIM_SGD:
         return -1
     if opt.blas:

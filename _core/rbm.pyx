@@ -52,7 +52,9 @@ from libc.stdint cimport int64_t, uint8_t
 from libc.stdlib cimport free
 from libc.string cimport memcpy
 
-from dysonlearn._core.optim cimport optim_apply, optim_sgd, optim_state_size
+from dysonlearn._core.optim cimport (
+    optim_apply, optim_configure, optim_sgd, optim_state_block, optim_state_size,
+)
 
 include "_linalg.pxi"
 include "_bitgen.pxi"
@@ -380,7 +382,8 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
                 int64_t start, int64_t stop, const int64_t[::1] snapshot_steps not None,
                 double[:, :, ::1] eigenvalues not None, uint8_t[::1] failed not None,
                 int64_t[::1] fail_step not None, str normal_method="ziggurat",
-                str sampler="collapsed", uint8_t[::1] status=None):
+                str sampler="collapsed", uint8_t[::1] status=None, object optimizer=None,
+                double[:, ::1] opt_state=None):
     """Advance R replicas in place from step `start` to `stop` without the GIL.
 
     weights (R, N_h, N_v), chains (R, B, N_v), bit_generators: R numpy BitGenerators, one
@@ -392,6 +395,10 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
     dl_status (STATUS). `normal_method` is "ziggurat" (dl_normal.h, the fast default) or
     "numpy" (numpy's random_standard_normal: the stream of Generator.standard_normal). The
     caller owns the generators and must not use them from another thread meanwhile.
+    optimizer: the plain-dict form of a dysonlearn.optim optimiser (None: SGD), applied to
+    the gradient sigma_h^2 work.grad; opt_state (R, its state size for N_h N_v weights)
+    the replicas' optimiser state, updated in place (None when it keeps none). Step t
+    (start < t <= stop) is the optimiser's 1-based step count.
     """
     cdef Py_ssize_t n_rep = weights.shape[0]
     cdef int nh = weights.shape[1], nv = weights.shape[2], nb = chains.shape[1]
@@ -406,6 +413,7 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
     cdef optim_t opt
     cdef RBMModel m
     rbm_sgd(&opt, &p)
+    optim_configure(&opt, optimizer, lr, sigma_h * sigma_h)
     m.p = &p
     m.work = &work
     m.opt = &opt
@@ -413,7 +421,7 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
     m.chol = &chol[0, 0] if chol is not None else NULL
     m.all_weights = &weights[0, 0, 0] if n_rep > 0 else NULL
     m.all_chains = &chains[0, 0, 0] if n_rep > 0 else NULL
-    m.all_opt_state = NULL
+    m.all_opt_state = optim_state_block(&opt, n_rep, nh * nv, opt_state)
     if rbm_work_alloc(&work, &p) != 0:
         raise MemoryError()
     try:
@@ -427,12 +435,15 @@ def pcd_step_given_normals(double[:, ::1] weights not None, double[:, ::1] chain
                            const double[::1] normals not None,
                            const double[:, ::1] c_target not None, const double[:, ::1] chol,
                            double lr, double mu, double sigma_h, int k,
-                           str sampler="collapsed"):
+                           str sampler="collapsed", object optimizer=None,
+                           double[:, ::1] opt_state=None, int64_t step=1):
     """One PCD step of one replica with the standard normals supplied by the caller.
 
     The same arithmetic as `pcd_advance`; `normals` must hold exactly
-    `normals_per_step(...)` values in the documented order. Returns the status code
-    (0 ok, 1 non-finite W, 2 unstable: max eigenvalue of sigma_h^2 W^T W >= mu^2).
+    `normals_per_step(...)` values in the documented order. optimizer and opt_state (this
+    replica's state, shape (1, state size)) as for `pcd_advance`; step: the optimiser's
+    1-based step count. Returns the status code (0 ok, 1 non-finite W, 2 unstable: max
+    eigenvalue of sigma_h^2 W^T W >= mu^2).
     """
     cdef int nh = weights.shape[0], nv = weights.shape[1], nb = chains.shape[0]
     cdef RBMParams p = _params(nv, nh, nb, k, lr, mu, sigma_h, chol is not None, sampler)
@@ -442,7 +453,12 @@ def pcd_step_given_normals(double[:, ::1] weights not None, double[:, ::1] chain
         raise ValueError(f"need exactly {pcd_normals_per_step(&p)} normals")
     cdef RBMWork work
     cdef dl_normal_source src
+    cdef optim_t opt
     cdef int status
+    cdef double* state
+    rbm_sgd(&opt, &p)
+    optim_configure(&opt, optimizer, lr, sigma_h * sigma_h)
+    state = optim_state_block(&opt, 1, nh * nv, opt_state)
     src.bitgen = NULL
     src.buffer = &normals[0]
     src.position = 0
@@ -450,7 +466,10 @@ def pcd_step_given_normals(double[:, ::1] weights not None, double[:, ::1] chain
         raise MemoryError()
     status = pcd_check(&p, &weights[0, 0], &work)  # also forms X for the collapsed sampler
     if status == DL_OK:
-        status = pcd_step(&p, &weights[0, 0], &chains[0, 0], &c_target[0, 0],
-                          &chol[0, 0] if chol is not None else NULL, &src, &work)
+        status = pcd_gradient(&p, &weights[0, 0], &chains[0, 0], &c_target[0, 0],
+                              &chol[0, 0] if chol is not None else NULL, &src, &work)
+    if status == DL_OK:
+        optim_apply(&opt, &weights[0, 0], work.grad, state, step, nh * nv)
+        status = pcd_check(&p, &weights[0, 0], &work)
     rbm_work_free(&work)
     return status

@@ -36,7 +36,9 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free
 from libc.string cimport memcpy, memset
 
-from dysonlearn._core.optim cimport optim_apply, optim_sgd, optim_state_size
+from dysonlearn._core.optim cimport (
+    optim_apply, optim_configure, optim_sgd, optim_state_block, optim_state_size,
+)
 
 include "_linalg.pxi"
 include "_bitgen.pxi"
@@ -432,7 +434,8 @@ def ts_advance(double[:, :, ::1] weights not None, const double[:, :, ::1] teach
                int64_t[::1] fail_step not None, str normal_method="ziggurat",
                const double[:, :, ::1] inputs=None, const double[:, :, ::1] point_noise=None,
                const int64_t[::1] dataset_index=None, int32_t[:, ::1] order=None,
-               bint shuffle=True, object bound=None, uint8_t[::1] status=None):
+               bint shuffle=True, object bound=None, uint8_t[::1] status=None,
+               object optimizer=None, double[:, ::1] opt_state=None):
     """Advance R teacher-student replicas in place from `start` to `stop` without the GIL.
 
     weights (R, n, n) students; teachers (R, n, n); one BitGenerator per replica. The
@@ -442,7 +445,10 @@ def ts_advance(double[:, :, ::1] weights not None, const double[:, :, ::1] teach
     eigenvalues (R, S, n) receives the spectrum at each snapshot step in [start, stop].
     bound: a replica with an entry |W_ij| > bound is flagged as diverged (None: only
     non-finite entries are). status (R,), if given, receives each failed replica's
-    dl_status (STATUS).
+    dl_status (STATUS). optimizer: the plain-dict form of a dysonlearn.optim optimiser
+    (None: SGD); opt_state (R, its state size for n^2 weights) the replicas' optimiser
+    state, updated in place (None when it keeps none). Step t (start < t <= stop) is the
+    optimiser's 1-based step count.
     """
     cdef Py_ssize_t n_rep = weights.shape[0]
     cdef int n = weights.shape[1]
@@ -455,12 +461,13 @@ def ts_advance(double[:, :, ::1] weights not None, const double[:, :, ::1] teach
     cdef TSWork work
     cdef optim_t opt
     ts_sgd(&opt, &p)
+    optim_configure(&opt, optimizer, lr, 1.0)
     m.p = &p
     m.work = &work
     m.opt = &opt
     m.all_weights = &weights[0, 0, 0] if n_rep > 0 else NULL
     m.all_teachers = &teachers[0, 0, 0] if n_rep > 0 else NULL
-    m.all_opt_state = NULL
+    m.all_opt_state = optim_state_block(&opt, n_rep, n * n, opt_state)
     m.data.n_points = 0
     m.data.inputs = NULL
     m.data.point_noise = NULL
@@ -492,18 +499,27 @@ def variates_per_step(int n, int batch_size, str sampler):
 
 def ts_step_given_variates(double[:, ::1] weights not None, const double[:, ::1] teacher not None,
                            const double[::1] variates not None, double lr, double noise,
-                           int batch_size, str sampler, object bound=None):
+                           int batch_size, str sampler, object bound=None,
+                           object optimizer=None, double[:, ::1] opt_state=None,
+                           int64_t step=1):
     """One fresh-data step of one replica with the variates supplied by the caller.
 
     The same arithmetic as `ts_advance`; `variates` in the documented order, where a
-    chi-squared variate is given as its value. Returns the dl_status: 0, or 1 if W became
-    non-finite, 2 if an entry exceeds `bound`.
+    chi-squared variate is given as its value. optimizer and opt_state (this replica's
+    state, shape (1, state size)) as for `ts_advance`; step: the optimiser's 1-based step
+    count. Returns the dl_status: 0, or 1 if W became non-finite, 2 if an entry exceeds
+    `bound`.
     """
     cdef int n = weights.shape[0]
     cdef TSParams p = _params(n, batch_size, sampler, False, False, lr, noise, bound)
     cdef TSWork work
     cdef dl_normal_source src
+    cdef optim_t opt
+    cdef double* state
     cdef int status
+    ts_sgd(&opt, &p)
+    optim_configure(&opt, optimizer, lr, 1.0)
+    state = optim_state_block(&opt, 1, n * n, opt_state)
     if teacher.shape[0] != n or teacher.shape[1] != n or weights.shape[1] != n:
         raise ValueError(f"weights and teacher must both have shape ({n}, {n})")
     if variates.shape[0] != variates_per_step(n, batch_size, sampler):
@@ -513,6 +529,8 @@ def ts_step_given_variates(double[:, ::1] weights not None, const double[:, ::1]
     src.position = 0
     if ts_work_alloc(&work, &p) != 0:
         raise MemoryError()
-    status = ts_step(&p, &weights[0, 0], &teacher[0, 0], NULL, 1, &src, &work)
+    ts_gradient(&p, &weights[0, 0], &teacher[0, 0], NULL, step, &src, &work)
+    ts_update(&p, &opt, &weights[0, 0], work.dw, state, step)
+    status = escaped(&p, &weights[0, 0], n * n)
     ts_work_free(&work)
     return status

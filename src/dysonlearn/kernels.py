@@ -15,6 +15,12 @@ Standard normals are drawn by ``normal_method``: "ziggurat" (the package's branc
 ziggurat, ``_core/dl_normal.h``, the default: less than half the cost of NumPy's) or
 "numpy" (NumPy's own sampler: the kernel then consumes exactly the stream of
 ``numpy.random.Generator(bit_generator).standard_normal``).
+Optimisers: :func:`rbm_pcd` and :func:`teacher_student` (and their one-step entry points)
+take ``optimizer=``, an optimiser of :mod:`dysonlearn.optim` (default SGD), and
+``opt_state=``, the replicas' optimiser state, an (R, state size) float64 array updated in
+place (:func:`optimizer_state` makes a fresh one). The state is the caller's, like the
+weights: a loop that calls again with the same array continues the optimiser, and may
+change ``lr`` or the optimiser's hyper-parameters between calls.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from ._core import random as _random
 from ._core import rbm as _rbm
 from ._core import spectra as _spectra
 from ._core import teacher as _teacher
+from .optim import SGD, optimizer_from_dict
 
 # Batched spectra in the compiled core (LAPACK over a stack, GIL released): x (R, N, N)
 # symmetric -> (R, N); w (R, N, M) -> eigenvalues of w^T w (R, M) or singular values
@@ -157,6 +164,106 @@ def _check_normal_method(normal_method: str) -> None:
         )
 
 
+def optimizer_state(optimizer, weights_shape: Sequence[int], replicas: int | None = None) -> np.ndarray:
+    """A fresh (zero) optimiser state for the kernels' ``opt_state`` argument.
+
+    The state of step 0 of every optimiser is zero (torch.optim's buffers start at 0). Per
+    replica, with n the number of weights of one replica (N_h N_v for the RBM, N^2 for the
+    teacher-student model): momentum keeps v (n doubles, in the order of the flattened
+    weights); Adam and AdamW keep m then s (2n doubles); SGD keeps nothing.
+
+    Parameters
+    ----------
+    optimizer : SGD, Momentum, Adam, AdamW or dict
+        The optimiser (or its plain-dict form, ``{"kind": ..., ...}``).
+    weights_shape : sequence of int
+        The shape of one replica's weights, ``(N_h, N_v)`` or ``(N, N)``; or, with
+        ``replicas`` None, of the whole block's weights, ``(R, N_h, N_v)``.
+    replicas : int, optional
+        R. None: the first entry of ``weights_shape``.
+
+    Returns
+    -------
+    numpy.ndarray
+        (R, state size) float64 zeros; for a single replica (the ``*_given_*`` steps)
+        take row 0.
+
+    Raises
+    ------
+    dysonlearn.errors.ConfigError
+        If ``optimizer`` is not an optimiser or a valid plain-dict form of one.
+    ValueError
+        If ``weights_shape`` or ``replicas`` is malformed.
+
+    Examples
+    --------
+    >>> from dysonlearn.optim import Adam
+    >>> optimizer_state(Adam(), (2, 2), replicas=3).shape
+    (3, 8)
+    """
+    opt = optimizer_from_dict(optimizer)
+    shape = tuple(int(d) for d in weights_shape)
+    if replicas is None:
+        if len(shape) < 2:
+            raise ValueError(
+                f"weights_shape: without replicas it must be the block's (R, ...), got {shape}"
+            )
+        replicas, shape = shape[0], shape[1:]
+    if int(replicas) < 0 or any(d < 1 for d in shape):
+        raise ValueError(
+            f"weights_shape, replicas: must be positive sizes, got {shape} and {replicas}"
+        )
+    return np.zeros((int(replicas), opt.state_size(int(np.prod(shape)))))
+
+
+def _optimizer(optimizer, opt_state, n_rep: int, n_weights: int, single: bool = False):
+    """The optimiser's plain-dict form (None for SGD) and its checked (R, size) state.
+
+    single: the state of one replica, shape (size,) (or (1, size)), for the one-step entry
+    points; returned as a (1, size) view of the caller's array.
+    """
+    if optimizer is None:
+        optimizer = SGD()
+    opt = optimizer_from_dict(optimizer)
+    size = opt.state_size(n_weights)
+    shape_doc = f"({size},)" if single else f"({n_rep}, {size})"
+    what = f"the {opt.kind} optimizer's state for {n_weights} weights per replica"
+    if size == 0:
+        if opt_state is not None and np.size(opt_state) != 0:
+            raise ValueError(
+                f"opt_state: the {opt.kind} optimizer keeps no state: pass None, "
+                f"got an array of shape {np.shape(opt_state)}"
+            )
+        return (None if opt.kind == "sgd" else opt.to_dict()), None
+    if opt_state is None:
+        raise ValueError(
+            f"opt_state: required for the {opt.kind} optimizer: {what}, a float64 array of "
+            f"shape {shape_doc} (kernels.optimizer_state makes one)"
+        )
+    if (
+        not isinstance(opt_state, np.ndarray)
+        or opt_state.dtype != np.float64
+        or not opt_state.flags.c_contiguous
+        or not opt_state.flags.writeable
+    ):
+        got = (
+            f"a {opt_state.dtype} array (C-contiguous: {opt_state.flags.c_contiguous}, "
+            f"writeable: {opt_state.flags.writeable})"
+            if isinstance(opt_state, np.ndarray)
+            else type(opt_state).__name__
+        )
+        raise ValueError(
+            f"opt_state: must be a writeable C-contiguous float64 array of shape {shape_doc} "
+            f"({what}; it is updated in place), got {got}"
+        )
+    expected = {(size,), (1, size)} if single else {(n_rep, size)}
+    if opt_state.shape not in expected:
+        raise ValueError(
+            f"opt_state: must have shape {shape_doc} ({what}), got {opt_state.shape}"
+        )
+    return opt.to_dict(), opt_state.reshape(-1, size)
+
+
 RBM_SAMPLERS = ("gibbs", "collapsed")
 
 
@@ -216,6 +323,8 @@ def rbm_pcd(
     eigenvalues: np.ndarray | None = None,
     sampler: str = RBM_DEFAULT_SAMPLER,
     status: np.ndarray | None = None,
+    optimizer=None,
+    opt_state: np.ndarray | None = None,
 ) -> np.ndarray:
     """Train R Gaussian RBMs by PCD from step ``start`` to ``stop``, in place
     :eq:`rbm-hidden-given-visible` to :eq:`pcd-update`.
@@ -257,6 +366,16 @@ def rbm_pcd(
     status : numpy.ndarray, optional
         (R,) uint8, updated in place: the :class:`Status` of each replica that fails in
         this call (entries of the others are left alone).
+    optimizer : SGD, Momentum, Adam or AdamW, optional
+        How the PCD gradient -sigma_h^2 W (C_target - C_model) :eq:`pcd-update` becomes the
+        update of W, with torch.optim's equations (:mod:`dysonlearn.optim`); None or
+        ``SGD()`` (the default) is :eq:`pcd-update` itself, bit for bit.
+    opt_state : numpy.ndarray, optional
+        (R, ``optimizer.state_size(N_h N_v)``) float64, C-contiguous: each replica's
+        optimiser state (momentum: v; Adam, AdamW: m then s; in the order of the flattened
+        W), updated in place. Required when the optimiser keeps state (start from
+        :func:`optimizer_state`); the kernel counts the optimiser's steps as ``start + 1``
+        .. ``stop``, so that Adam's bias correction continues across calls.
 
     Returns
     -------
@@ -267,14 +386,17 @@ def rbm_pcd(
     Raises
     ------
     ValueError
-        If an array has the wrong shape, dtype or layout, an argument is out of its range,
-        or ``normal_method`` or ``sampler`` is unknown.
+        If an array (``opt_state`` included) has the wrong shape, dtype or layout, an
+        argument is out of its range, or ``normal_method`` or ``sampler`` is unknown.
     TypeError
         If a generator is not a numpy Generator or BitGenerator.
+    dysonlearn.errors.ConfigError
+        If ``optimizer`` is not an optimiser (or the plain-dict form of one).
     """
     weights = _state_array("weights", weights, 3, "(R, N_h, N_v)")
     chains = _state_array("chains", chains, 3, "(R, B, N_v)")
-    n_rep, _, n_vis = weights.shape
+    n_rep, n_hid, n_vis = weights.shape
+    spec, opt_state = _optimizer(optimizer, opt_state, n_rep, n_hid * n_vis)
     gens = bit_generators(generators, n_rep)
     steps, failed, fail_step = _bookkeeping(n_rep, snapshot_steps, failed, fail_step)
     status = _status_out(status, n_rep)
@@ -285,7 +407,7 @@ def rbm_pcd(
     _rbm.pcd_advance(
         weights, chains, gens, c_target, chol, float(lr), float(mu), float(sigma_h), int(k),
         int(start), int(stop), steps, eigenvalues, failed, fail_step, normal_method, sampler,
-        status,
+        status, spec, opt_state,
     )  # fmt: skip
     return eigenvalues
 
@@ -302,6 +424,9 @@ def rbm_pcd_step_given_normals(
     k: int = 3,
     target_chol: np.ndarray | None = None,
     sampler: str = RBM_DEFAULT_SAMPLER,
+    optimizer=None,
+    opt_state: np.ndarray | None = None,
+    step: int = 1,
 ) -> int:
     """One PCD step of one replica (weights (N_h, N_v), chains (B, N_v)) with given normals.
 
@@ -327,6 +452,13 @@ def rbm_pcd_step_given_normals(
         Sampled-target mode, as for :func:`rbm_pcd`.
     sampler : {"collapsed", "gibbs"}
         As for :func:`rbm_pcd` (default "collapsed").
+    optimizer : SGD, Momentum, Adam or AdamW, optional
+        As for :func:`rbm_pcd` (default SGD).
+    opt_state : numpy.ndarray, optional
+        (``optimizer.state_size(N_h N_v)``,) float64: this replica's optimiser state (a row of the array of
+        :func:`rbm_pcd`), updated in place; required when the optimiser keeps state.
+    step : int
+        The optimiser's 1-based step count t (Adam's bias corrections 1 - beta^t).
 
     Returns
     -------
@@ -337,17 +469,26 @@ def rbm_pcd_step_given_normals(
     Raises
     ------
     ValueError
-        If the shapes are inconsistent, the number of normals is wrong or the sampler is
-        unknown.
+        If the shapes are inconsistent (``opt_state`` included), the number of normals is
+        wrong, the sampler is unknown or ``step`` is below 1.
     """
     weights = _state_array("weights", weights, 2, "(N_h, N_v)")
     chains = _state_array("chains", chains, 2, "(B, N_v)")
+    spec, opt_state = _optimizer(optimizer, opt_state, 1, weights.size, single=True)
+    step = _step(step)
     normals = np.ascontiguousarray(normals, dtype=np.float64).reshape(-1)
     chol = None if target_chol is None else np.ascontiguousarray(target_chol, dtype=np.float64)
     return _rbm.pcd_step_given_normals(
         weights, chains, normals, np.ascontiguousarray(c_target, dtype=np.float64), chol,
-        float(lr), float(mu), float(sigma_h), int(k), sampler,
+        float(lr), float(mu), float(sigma_h), int(k), sampler, spec, opt_state, step,
     )  # fmt: skip
+
+
+def _step(step) -> int:
+    """The optimiser's 1-based step count of a one-step entry point, checked."""
+    if isinstance(step, bool) or not isinstance(step, int | np.integer) or step < 1:
+        raise ValueError(f"step: must be an integer >= 1 (the 1-based step count), got {step!r}")
+    return int(step)
 
 
 def _bound(bound) -> float | None:
@@ -413,6 +554,8 @@ def teacher_student(
     eigenvalues: np.ndarray | None = None,
     bound: float | None = None,
     status: np.ndarray | None = None,
+    optimizer=None,
+    opt_state: np.ndarray | None = None,
 ) -> np.ndarray:
     """Train R teacher-student replicas from ``start`` to ``stop`` in place :eq:`ts-update`.
 
@@ -456,6 +599,17 @@ def teacher_student(
     status : numpy.ndarray, optional
         (R,) uint8, updated in place: the :class:`Status` of each replica that fails in
         this call.
+    optimizer : SGD, Momentum, Adam or AdamW, optional
+        How the stochastic gradient (minus the bracket of :eq:`ts-update`, the hand-added
+        noise included) becomes the update of W, with torch.optim's equations
+        (:mod:`dysonlearn.optim`); None or ``SGD()`` (the default) is :eq:`ts-update`
+        itself, bit for bit.
+    opt_state : numpy.ndarray, optional
+        (R, ``optimizer.state_size(N^2)``) float64, C-contiguous: each replica's optimiser
+        state (momentum: v; Adam, AdamW: m then s; in the order of the flattened W),
+        updated in place. Required when the optimiser keeps state (start from
+        :func:`optimizer_state`); the optimiser's steps are counted ``start + 1`` ..
+        ``stop``, so that Adam's bias correction continues across calls.
 
     Returns
     -------
@@ -467,14 +621,17 @@ def teacher_student(
     Raises
     ------
     ValueError
-        If an array has the wrong shape, dtype or layout, an argument is out of its range
-        (the Wishart sampler needs ``batch_size >= N``), or ``normal_method`` or
-        ``sampler`` is unknown.
+        If an array (``opt_state`` included) has the wrong shape, dtype or layout, an
+        argument is out of its range (the Wishart sampler needs ``batch_size >= N``), or
+        ``normal_method`` or ``sampler`` is unknown.
     TypeError
         If a generator is not a numpy Generator or BitGenerator.
+    dysonlearn.errors.ConfigError
+        If ``optimizer`` is not an optimiser (or the plain-dict form of one).
     """
     weights = _state_array("weights", weights, 3, "(R, N, N)")
     n_rep, n, _ = weights.shape
+    spec, opt_state = _optimizer(optimizer, opt_state, n_rep, n * n)
     steps, failed, fail_step = _bookkeeping(n_rep, snapshot_steps, failed, fail_step)
     status = _status_out(status, n_rep)
     _check_normal_method(normal_method)
@@ -494,7 +651,7 @@ def teacher_student(
         bit_generators(generators, n_rep),
         float(lr), float(noise), int(batch_size), sampler, int(start), int(stop), steps,
         eigenvalues, failed, fail_step, normal_method, bound=_bound(bound), status=status,
-        **extra,
+        optimizer=spec, opt_state=opt_state, **extra,
     )  # fmt: skip
     return eigenvalues
 
@@ -530,6 +687,9 @@ def teacher_student_step_given_variates(
     batch_size: int,
     sampler: str = "wishart",
     bound: float | None = None,
+    optimizer=None,
+    opt_state: np.ndarray | None = None,
+    step: int = 1,
 ) -> int:
     """One fresh-data step :eq:`ts-update` of one replica (N, N) with the variates supplied.
 
@@ -553,6 +713,13 @@ def teacher_student_step_given_variates(
         As for :func:`teacher_student`.
     bound : float, optional
         Escape bound on ``|W_ij|``, as for :func:`teacher_student` (None: none).
+    optimizer : SGD, Momentum, Adam or AdamW, optional
+        As for :func:`teacher_student` (default SGD).
+    opt_state : numpy.ndarray, optional
+        (``optimizer.state_size(N^2)``,) float64: this replica's optimiser state (a row of the array of
+        :func:`teacher_student`), updated in place; required when the optimiser keeps state.
+    step : int
+        The optimiser's 1-based step count t (Adam's bias corrections 1 - beta^t).
 
     Returns
     -------
@@ -563,14 +730,17 @@ def teacher_student_step_given_variates(
     Raises
     ------
     ValueError
-        If the shapes are inconsistent, the number of variates is wrong, the sampler is
-        unknown or ``bound`` is not positive.
+        If the shapes are inconsistent (``opt_state`` included), the number of variates is
+        wrong, the sampler is unknown, ``bound`` is not positive or ``step`` is below 1.
     """
     weights = _state_array("weights", weights, 2, "(N, N)")
+    spec, opt_state = _optimizer(optimizer, opt_state, 1, weights.size, single=True)
+    step = _step(step)
     return _teacher.ts_step_given_variates(
         weights, np.ascontiguousarray(teacher, dtype=np.float64),
         np.ascontiguousarray(variates, dtype=np.float64).reshape(-1),
         float(lr), float(noise), int(batch_size), sampler, _bound(bound),
+        spec, opt_state, step,
     )  # fmt: skip
 
 
@@ -667,6 +837,7 @@ __all__ = [
     "dyson",
     "eigvalsh_batched",
     "gram_eigvalsh_batched",
+    "optimizer_state",
     "rbm_normals_per_step",
     "rbm_pcd",
     "rbm_pcd_step_given_normals",
