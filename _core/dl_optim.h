@@ -61,18 +61,25 @@ static void dl_momentum_update(double *w, const double *buf, double *v, double l
     }
 }
 
-/* Adam (torch.optim.Adam / AdamW, step t 1-based): with decay != 0 first
+/* Adam's bias corrections at step t (1-based), grouped as torch.optim.Adam does:
+ * step_size = lr / (1 - beta1^t), bc2_sqrt = sqrt(1 - beta2^t). */
+static void dl_adam_bias(double lr, double beta1, double beta2, int64_t t, double *step_size,
+                         double *bc2_sqrt)
+{
+    *step_size = lr / (1.0 - pow(beta1, (double) t));
+    *bc2_sqrt = sqrt(1.0 - pow(beta2, (double) t));
+}
+
+/* Adam (torch.optim.Adam / AdamW; step_size and bc2_sqrt from dl_adam_bias): with decay != 0 first
  * W <- W (1 - lr decay) (AdamW), then m <- beta1 m + (1 - beta1) g,
- * s <- beta2 s + (1 - beta2) g^2, W <- W - (lr / (1 - beta1^t)) m / (sqrt(s) /
- * sqrt(1 - beta2^t) + eps): torch's own grouping of the bias corrections. m and s: n
- * doubles each, m at state[0:n], s at state[n:2n]. */
+ * s <- beta2 s + (1 - beta2) g^2, W <- W - step_size m / (sqrt(s) / bc2_sqrt + eps):
+ * torch's own grouping of the bias corrections. m and s: n doubles each, m at
+ * state[0:n], s at state[n:2n]. */
 static void dl_adam_update(double *w, const double *buf, double *state, double lr,
                            double beta1, double beta2, double eps, double decay, double scale,
-                           int64_t t, intptr_t n)
+                           double step_size, double bc2_sqrt, intptr_t n)
 {
     double *m = state, *s = state + n;
-    double step_size = lr / (1.0 - pow(beta1, (double) t));
-    double bc2_sqrt = sqrt(1.0 - pow(beta2, (double) t));
     double c1 = 1.0 - beta1, c2 = 1.0 - beta2;
     if (decay != 0.0) {
         double keep = 1.0 - lr * decay;

@@ -23,6 +23,7 @@
 # optim_apply (the loop in dl_optim.h), its name in optim_configure; nothing in the models
 # changes.
 from libc.stdint cimport int64_t, intptr_t
+from libc.stdlib cimport malloc
 from scipy.linalg.cython_blas cimport daxpy
 
 
@@ -30,9 +31,11 @@ cdef extern from "dl_optim.h" nogil:
     void dl_sgd_update(double* w, const double* g, double rate, intptr_t n)
     void dl_momentum_update(double* w, const double* buf, double* v, double lr, double beta,
                             double scale, int nesterov, intptr_t n)
+    void dl_adam_bias(double lr, double beta1, double beta2, int64_t t, double* step_size,
+                      double* bc2_sqrt)
     void dl_adam_update(double* w, const double* buf, double* state, double lr, double beta1,
-                        double beta2, double eps, double decay, double scale, int64_t t,
-                        intptr_t n)
+                        double beta2, double eps, double decay, double scale, double step_size,
+                        double bc2_sqrt, intptr_t n)
 
 cdef enum optim_kind:
     OPTIM_SGD = 0           # w <- w - lr g
@@ -53,6 +56,12 @@ ctypedef struct optim_t:
     double scale
     double rate
     bint blas
+    # Adam's bias corrections (step_size, bc2_sqrt) of steps schedule_first + i, i <
+    # schedule_len, computed once per call for all replicas (optim_schedule); NULL: pow
+    # at every step. Either way the same numbers (dl_adam_bias).
+    const double* schedule
+    int64_t schedule_first
+    int64_t schedule_len
 
 
 cdef inline void optim_sgd(optim_t* opt, double lr, double scale, double rate,
@@ -67,6 +76,9 @@ cdef inline void optim_sgd(optim_t* opt, double lr, double scale, double rate,
     opt.scale = scale
     opt.rate = rate
     opt.blas = blas
+    opt.schedule = NULL
+    opt.schedule_first = 0
+    opt.schedule_len = 0
 
 
 cdef inline void optim_momentum(optim_t* opt, double lr, double beta, bint nesterov,
@@ -131,6 +143,33 @@ cdef inline int optim_configure(optim_t* opt, object spec, double lr,
     return 0
 
 
+cdef enum:
+    OPTIM_SCHEDULE_MAX = 65536      # steps of bias corrections tabulated per call (1 MB)
+
+
+cdef inline double* optim_schedule(optim_t* opt, int64_t start, int64_t stop) except? NULL:
+    """For Adam and AdamW, tabulate the bias corrections of steps start + 1 .. stop (at most
+    OPTIM_SCHEDULE_MAX of them; later steps compute theirs) into opt.schedule: two pow
+    calls a step for the whole block instead of for every replica-step. Returns the table
+    for the caller to free() after the run (NULL if none is needed)."""
+    cdef int64_t i, n = stop - start
+    cdef double* table
+    if not (opt.kind == OPTIM_ADAM or opt.kind == OPTIM_ADAMW) or n <= 0:
+        return NULL
+    if n > OPTIM_SCHEDULE_MAX:
+        n = OPTIM_SCHEDULE_MAX
+    table = <double*> malloc(2 * n * sizeof(double))
+    if table == NULL:
+        raise MemoryError()
+    for i in range(n):
+        dl_adam_bias(opt.lr, opt.beta1, opt.beta2, start + 1 + i, &table[2 * i],
+                     &table[2 * i + 1])
+    opt.schedule = table
+    opt.schedule_first = start + 1
+    opt.schedule_len = n
+    return table
+
+
 cdef inline double* optim_state_block(const optim_t* opt, Py_ssize_t n_rep, Py_ssize_t n,
                                       double[:, ::1] state) except? NULL:
     """The block's (n_rep, optim_state_size(opt, n)) state array checked, as a pointer
@@ -156,14 +195,21 @@ cdef inline int optim_apply(const optim_t* opt, double* w, const double* g, doub
     an unknown kind. state: this replica's optim_state_size(opt, n) doubles (NULL if 0)."""
     cdef int count = <int> n, inc = 1
     cdef double alpha = -opt.rate
+    cdef double step_size, bc2_sqrt
+    cdef int64_t i = step - opt.schedule_first
     if opt.kind == OPTIM_MOMENTUM or opt.kind == OPTIM_NESTEROV:
         dl_momentum_update(w, g, state, opt.lr, opt.beta1, opt.scale,
                            opt.kind == OPTIM_NESTEROV, n)
         return 0
     if opt.kind == OPTIM_ADAM or opt.kind == OPTIM_ADAMW:
+        if opt.schedule != NULL and 0 <= i < opt.schedule_len:
+            step_size = opt.schedule[2 * i]
+            bc2_sqrt = opt.schedule[2 * i + 1]
+        else:
+            dl_adam_bias(opt.lr, opt.beta1, opt.beta2, step, &step_size, &bc2_sqrt)
         dl_adam_update(w, g, state, opt.lr, opt.beta1, opt.beta2, opt.eps,
                        opt.weight_decay if opt.kind == OPTIM_ADAMW else 0.0, opt.scale,
-                       step, n)
+                       step_size, bc2_sqrt, n)
         return 0
     if opt.kind != OPTIM_SGD:
         return -1

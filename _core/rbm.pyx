@@ -53,7 +53,8 @@ from libc.stdlib cimport free
 from libc.string cimport memcpy
 
 from dysonlearn._core.optim cimport (
-    optim_apply, optim_configure, optim_sgd, optim_state_block, optim_state_size,
+    optim_apply, optim_configure, optim_schedule, optim_sgd, optim_state_block,
+    optim_state_size,
 )
 
 include "_linalg.pxi"
@@ -424,11 +425,15 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
     m.all_opt_state = optim_state_block(&opt, n_rep, nh * nv, opt_state)
     if rbm_work_alloc(&work, &p) != 0:
         raise MemoryError()
+    cdef double* schedule = NULL
     try:
+        if n_rep > 0:
+            schedule = optim_schedule(&opt, start, stop)
         drive_block(&m, bit_generators, n_rep, start, stop, snapshot_steps, eigenvalues,
                     failed, fail_step, normal_method, status)
     finally:
         rbm_work_free(&work)
+        free(schedule)
 
 
 def pcd_step_given_normals(double[:, ::1] weights not None, double[:, ::1] chains not None,
