@@ -21,7 +21,8 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from dysonlearn.kernels import rbm_pcd, standard_normals
+from dysonlearn.kernels import optimizer_state, rbm_pcd, standard_normals
+from dysonlearn.optim import SGD, Adam, Momentum
 from dysonlearn.targets import free_scalar
 
 from .numpy_baseline import pcd_steps_numpy
@@ -125,6 +126,58 @@ class PCDStep:
             self._run()
             best = min(best, time.perf_counter() - start)
         return best / (replicas * STEPS) * 1e6
+
+    track_us_per_replica_step.unit = "us/replica-step"
+
+
+OPTIMIZERS = {"sgd": SGD(), "momentum": Momentum(beta=0.9), "adam": Adam()}
+
+
+class OptimizerCost:
+    """What the optimiser costs per replica-step on the reference configuration: SGD,
+    heavy-ball momentum (beta = 0.9) and Adam (torch's defaults), R = 256, collapsed kernel.
+    Issue 13's budget: momentum within 1.1x of SGD, Adam within 1.3x."""
+
+    params = (("sgd", "momentum", "adam"),)
+    param_names = ("optimizer",)
+    timeout = 300
+
+    def setup(self, optimizer):
+        self._blas = threadpool_limits(limits=1)
+        self.c_target = free_scalar(N_VISIBLE, 2.0).covariance
+        self.weights0, self.chains0 = reference_state(256)
+        self.weights, self.chains = self.weights0.copy(), self.chains0.copy()
+        self.generators = replica_generators("SFC64", 256)
+        self.optimizer = OPTIMIZERS[optimizer]
+        self.state = optimizer_state(self.optimizer, self.weights.shape)
+        self._run(steps=2)  # warm up
+
+    def teardown(self, optimizer):
+        self._blas.restore_original_limits()
+
+    def _run(self, steps=STEPS):
+        # From the reference state and a zero optimiser state every time, as PCDStep does.
+        np.copyto(self.weights, self.weights0)
+        np.copyto(self.chains, self.chains0)
+        self.state.fill(0.0)
+        rbm_pcd(
+            self.weights, self.chains, self.generators, self.c_target, lr=LR, mu=MU,
+            sigma_h=SIGMA_H, k=K, stop=steps, optimizer=self.optimizer,
+            opt_state=self.state if self.state.size else None,
+        )  # fmt: skip
+
+    def time_pcd(self, optimizer):
+        """256 replicas x STEPS steps from the reference state."""
+        self._run()
+
+    def track_us_per_replica_step(self, optimizer):
+        """The work of time_pcd per replica-step, in microseconds (best of TRACK_REPEATS)."""
+        best = float("inf")
+        for _ in range(TRACK_REPEATS):
+            start = time.perf_counter()
+            self._run()
+            best = min(best, time.perf_counter() - start)
+        return best / (256 * STEPS) * 1e6
 
     track_us_per_replica_step.unit = "us/replica-step"
 

@@ -14,6 +14,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from dysonlearn import kernels
+from dysonlearn.optim import SGD, Adam, Momentum
 
 from .numpy_baseline import dyson_steps_numpy, teacher_student_steps_numpy
 
@@ -79,6 +80,47 @@ class TeacherStudentStep(_Steps):
                 self.weights, self.teachers, gens, lr=LR, noise=NOISE, batch_size=BATCH,
                 stop=STEPS, sampler=sampler,
             )  # fmt: skip
+
+
+OPTIMIZERS = {"sgd": SGD(), "momentum": Momentum(beta=0.9), "adam": Adam()}
+
+
+class TeacherStudentOptimizer:
+    """What the optimiser costs per replica-step, N = 2, Wishart sampler: SGD, heavy-ball
+    momentum (beta = 0.9) and Adam (torch's defaults), from the teacher with a zero
+    optimiser state every call. Issue 13's budget: momentum within 1.1x of SGD, Adam 1.3x."""
+
+    params = (("sgd", "momentum", "adam"),)
+    param_names = ("optimizer",)
+
+    def setup(self, optimizer):
+        self._blas = threadpool_limits(limits=1)
+        self.teachers = np.tile(np.diag(np.full(2, 2.0)), (REPLICAS, 1, 1))
+        self.weights = self.teachers.copy()
+        self.optimizer = OPTIMIZERS[optimizer]
+        self.state = kernels.optimizer_state(self.optimizer, self.weights.shape)
+        self.generators = _generators()
+        self._run()  # warm up
+
+    def teardown(self, optimizer):
+        self._blas.restore_original_limits()
+
+    def _run(self):
+        np.copyto(self.weights, self.teachers)
+        self.state.fill(0.0)
+        kernels.teacher_student(
+            self.weights, self.teachers, self.generators, lr=LR, noise=NOISE,
+            batch_size=BATCH, stop=STEPS, optimizer=self.optimizer,
+            opt_state=self.state if self.state.size else None,
+        )  # fmt: skip
+
+    def time_steps(self, optimizer):
+        self._run()
+
+    def track_us_per_replica_step(self, optimizer):
+        return _best_per_replica_step(self._run)
+
+    track_us_per_replica_step.unit = "us/replica-step"
 
 
 class DysonStep(_Steps):
