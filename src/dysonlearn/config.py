@@ -552,9 +552,9 @@ class RBMConfig(_ModelConfig):
         :eq:`rbm-visible-given-hidden`, the reference). Same law; the arrays differ, the statistics
         agree (tested).
     optimizer : SGD, Momentum, Adam, AdamW or dict
-        How the stochastic gradient becomes the update (:doc:`/theory/optimizers`); a dict
-        ``{"kind": "momentum", "beta": 0.9}`` is read by
-        :func:`dysonlearn.optim.optimizer_from_dict`. Default SGD. The learning rate stays
+        How the stochastic gradient becomes the update (:doc:`/theory/optimizers`); or its
+        dict form, e.g. ``{"kind": "momentum", "beta": 0.9}`` (as ``to_dict`` writes it).
+        Default :class:`~dysonlearn.SGD`. The learning rate stays
         ``lr``; momentum's level widths use the effective rate lr / (1 - beta)
         :eq:`effective-lr`, Adam's have no closed form (NaN).
 
@@ -922,9 +922,9 @@ class TeacherStudentConfig(_ModelConfig):
     shuffle : bool
         Visit the reference data set in a fresh random order every epoch.
     optimizer : SGD, Momentum, Adam, AdamW or dict
-        How the stochastic gradient becomes the update (:doc:`/theory/optimizers`); a dict
-        ``{"kind": "momentum", "beta": 0.9}`` is read by
-        :func:`dysonlearn.optim.optimizer_from_dict`. Default SGD. The learning rate stays
+        How the stochastic gradient becomes the update (:doc:`/theory/optimizers`); or its
+        dict form, e.g. ``{"kind": "momentum", "beta": 0.9}`` (as ``to_dict`` writes it).
+        Default :class:`~dysonlearn.SGD`. The learning rate stays
         ``lr``; momentum's level widths use the effective rate lr / (1 - beta)
         :eq:`effective-lr`, Adam's have no closed form (NaN).
 
