@@ -84,7 +84,10 @@ class _Optimizer:
             lr for SGD, lr / (1 - beta) for momentum (:eq:`effective-lr`, Nesterov's too),
             NaN for Adam and AdamW (no closed form).
         """
-        return float(lr)
+        return self._effective_lr(float(lr))
+
+    def _effective_lr(self, lr: float) -> float:
+        return lr
 
     def stability_limit(self, curvature: float) -> float:
         """The largest lr at which the linearised iteration on a drift of curvature c still
@@ -101,6 +104,9 @@ class _Optimizer:
             2 / c (SGD), 2 (1 + beta) / c (heavy ball), 2 (1 + beta) / ((1 + 2 beta) c)
             (Nesterov); inf for Adam and AdamW (no such bound known).
         """
+        return self._stability_limit(float(curvature))
+
+    def _stability_limit(self, curvature: float) -> float:
         return 2.0 / curvature
 
     def variance_factor(self, lr: float, curvature: float) -> float:
@@ -123,6 +129,9 @@ class _Optimizer:
             ball, exact); Nesterov's from the iteration's Lyapunov equation; inf beyond the
             stability limit; NaN for Adam and AdamW.
         """
+        return self._variance_factor(float(lr), float(curvature))
+
+    def _variance_factor(self, lr: float, curvature: float) -> float:
         x = lr * curvature
         return 1.0 / (1.0 - x / 2.0) if x < 2.0 else math.inf
 
@@ -180,15 +189,15 @@ class Momentum(_Optimizer):
     beta: float = 0.9
     nesterov: bool = False
 
-    def effective_lr(self, lr: float) -> float:
-        return float(lr) / (1.0 - self.beta)
+    def _effective_lr(self, lr: float) -> float:
+        return lr / (1.0 - self.beta)
 
-    def stability_limit(self, curvature: float) -> float:
+    def _stability_limit(self, curvature: float) -> float:
         if self.nesterov:
             return 2.0 * (1.0 + self.beta) / ((1.0 + 2.0 * self.beta) * curvature)
         return 2.0 * (1.0 + self.beta) / curvature
 
-    def variance_factor(self, lr: float, curvature: float) -> float:
+    def _variance_factor(self, lr: float, curvature: float) -> float:
         beta, x = self.beta, lr * curvature
         if not x < self.stability_limit(curvature) * curvature:
             return math.inf
@@ -229,13 +238,13 @@ class Adam(_Optimizer):
     beta2: float = 0.999
     eps: float = 1e-8
 
-    def effective_lr(self, lr: float) -> float:
+    def _effective_lr(self, lr: float) -> float:
         return math.nan
 
-    def stability_limit(self, curvature: float) -> float:
+    def _stability_limit(self, curvature: float) -> float:
         return math.inf
 
-    def variance_factor(self, lr: float, curvature: float) -> float:
+    def _variance_factor(self, lr: float, curvature: float) -> float:
         return math.nan
 
 
@@ -274,9 +283,9 @@ class AdamW(_Optimizer):
     eps: float = 1e-8
     weight_decay: float = 0.01
 
-    effective_lr = Adam.effective_lr
-    stability_limit = Adam.stability_limit
-    variance_factor = Adam.variance_factor
+    _effective_lr = Adam._effective_lr
+    _stability_limit = Adam._stability_limit
+    _variance_factor = Adam._variance_factor
 
 
 def _linear_variance(lr: float, curvature: float, beta: float, nesterov: bool) -> float:

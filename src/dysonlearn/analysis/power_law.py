@@ -33,7 +33,7 @@ DEFAULT_BLOCKS = 32
 class PowerLawFit:
     """The fit ``<S> = c lr^a B^-b`` of a scan's mean spacings (:func:`fit_power_law`).
 
-    Attributes
+    Parameters
     ----------
     c, c_err : float
         The prefactor and its jackknife error.
