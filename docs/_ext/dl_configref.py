@@ -194,8 +194,8 @@ def optimizer_entries() -> dict[str, list[Entry]]:
         meanings = parameter_meanings(doc)
         rules = {row.field: row for row in cls.RULES}
         summary = " ".join(doc["Summary"])
-        entries = [Entry("optimizer", "kind", "string", '"sgd"', f'"{kind}"',
-                         f"{summary.rstrip('.')} (:class:`dysonlearn.{cls.__name__}`).")]  # fmt: skip
+        meaning = f"{summary.rstrip('.')} (:class:`dysonlearn.{cls.__name__}`)."
+        entries = [Entry("optimizer", "kind", "string", '"sgd"', f'"{kind}"', meaning)]
         for field in dataclasses.fields(cls):
             row = rules.get(field.name)
             entries.append(

@@ -160,8 +160,15 @@ def train_block(task: BlockTask, report=None) -> BlockOutput:
     Returns
     -------
     BlockOutput
+
+    Raises
+    ------
+    ConfigError
+        An optimiser the compiled kernels do not apply yet (see
+        :func:`check_optimizer_supported`).
     """
     config = task.config
+    check_optimizer_supported(config)
     model = model_for(config)
     bit_gen_class = getattr(np.random, task.bit_generator)
     gens = [bit_gen_class(s) for s in task.seeds]
@@ -302,8 +309,9 @@ def _check_run_arguments(
 
 
 # Optimisers the compiled kernels apply. Until the kernels take the optimiser state (issue
-# 13), any other optimiser is refused here, before anything is trained or written, rather
-# than silently trained as SGD: run_ensemble and run_experiment both call this one check.
+# 13), any other optimiser is refused here rather than silently trained as SGD:
+# run_ensemble and run_experiment call this one check before anything is written, and
+# train_block (every training, the dry run's calibration too) before it trains.
 KERNEL_OPTIMIZERS = ("sgd",)
 
 

@@ -405,7 +405,8 @@ def experiment_document(config, replicas: int, seed: int | None = None,
     -------
     dict
         Sections ``model`` (with ``kind``), ``target`` (models that take one), ``train``,
-        ``optimizer`` (unless SGD) and ``ensemble``; ``parse_experiment`` of it has ``config`` as its one point.
+        ``optimizer`` (unless SGD) and ``ensemble``; ``parse_experiment`` of it has
+        ``config`` as its one point.
     """
     fields = config.to_dict()
     kind = fields.pop("kind")
@@ -563,7 +564,8 @@ def parse_experiment(document: dict) -> Experiment:
 
     config_class = MODEL_KINDS[kind]
     field_names = [f.name for f in dataclasses.fields(config_class)]
-    model_keys = [n for n in field_names if n not in TRAIN_KEYS and n not in ("target", "optimizer")]
+    sections = ("target", "optimizer")  # fields given as tables of their own
+    model_keys = [n for n in field_names if n not in TRAIN_KEYS and n not in sections]
     train_keys = [n for n in TRAIN_KEYS if n in field_names]
     _unknown(problems, "model", model, model_keys, kind)
     _unknown(problems, "train", train, train_keys, kind)
@@ -698,8 +700,8 @@ def _parse_optimizer(problems: Problems, document: dict, kind: str,
             rule = "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
         problems.note(f"optimizer.{key}", f"{rule}; {takes}")
     scan = _parse_scan(problems, table, list(allowed), "optimizer")
-    fixed = {k: v for k, v in table.items()
-             if k in allowed and not isinstance(v, list) and problems.ok(f"optimizer.{k}")}  # fmt: skip
+    fixed = {k: v for k, v in table.items() if k in allowed and not isinstance(v, list)
+             and problems.ok(f"optimizer.{k}")}  # fmt: skip
     return {"kind": optimizer_kind, **fixed}, scan
 
 
