@@ -11,11 +11,14 @@ written by hand, so the page cannot drift from the code:
 - the meanings are the class docstring's Parameters section (read with
   ``numpydoc.docscrape``);
 - ``[target]`` is read from the target builders (:data:`dysonlearn.targets.BUILDERS`);
+- ``[optimizer]`` from the optimiser classes (:data:`dysonlearn.optim.OPTIMIZERS`): their
+  fields, defaults, ``RULES`` tables and docstrings;
   ``[ensemble]`` and ``[analysis]`` from :class:`dysonlearn.Experiment` (its Parameters
   section), the defaults an experiment takes and the key lists of
   :mod:`dysonlearn.experiment` (``ENSEMBLE_KEYS``, ``ANALYSIS_KEYS``).
 
-:func:`model_entries`, :func:`target_entries`, :func:`ensemble_entries` and
+:func:`model_entries`, :func:`target_entries`, :func:`optimizer_entries`,
+:func:`ensemble_entries` and
 :func:`analysis_entries` need no Sphinx: the test suite calls them to check that every key
 has a meaning.
 """
@@ -31,6 +34,7 @@ from numpydoc.docscrape import ClassDoc, FunctionDoc
 
 from dysonlearn import experiment as _experiment
 from dysonlearn import targets as _targets
+from dysonlearn.optim import OPTIMIZERS
 from dysonlearn.models import MODELS
 from dysonlearn.seeding import BIT_GENERATORS
 from dysonlearn.validation import Choice, Integer
@@ -121,6 +125,12 @@ def model_entries(kind: str) -> list[Entry]:
     for field in dataclasses.fields(config_class):
         if field.name in _experiment.TRAIN_KEYS:
             section = "train"
+        elif field.name == "optimizer":
+            entries.append(
+                Entry("optimizer", field.name, "table (see [optimizer])", 'kind = "sgd"',
+                      "see [optimizer]", meanings.get(field.name, ""))
+            )  # fmt: skip
+            continue
         elif field.name == "target":
             section = "target"
         else:
@@ -164,6 +174,34 @@ def target_entries() -> dict[str, list[Entry]]:
             entries.append(
                 Entry("target", name, types.get(name, ""), default, "see meaning",
                       meanings.get(name, ""))
+            )  # fmt: skip
+        out[kind] = entries
+    return out
+
+
+def optimizer_entries() -> dict[str, list[Entry]]:
+    """The keys of ``[optimizer]`` for each optimiser kind (models with an ``optimizer``
+    field), each scannable.
+
+    Returns
+    -------
+    dict of str to list of Entry
+        Optimiser kind -> its keys, ``kind`` first.
+    """
+    out = {}
+    for kind, cls in OPTIMIZERS.items():
+        doc = ClassDoc(cls, config={"show_class_members": False})
+        meanings = parameter_meanings(doc)
+        rules = {row.field: row for row in cls.RULES}
+        summary = " ".join(doc["Summary"])
+        meaning = f"{summary.rstrip('.')} (:class:`dysonlearn.{cls.__name__}`)."
+        entries = [Entry("optimizer", "kind", "string", '"sgd"', f'"{kind}"', meaning)]
+        for field in dataclasses.fields(cls):
+            row = rules.get(field.name)
+            entries.append(
+                Entry("optimizer", field.name, toml_type(field.type), toml_value(field.default),
+                      row.describe() if row is not None else "see meaning",
+                      meanings.get(field.name, ""), scan=True)
             )  # fmt: skip
         out[kind] = entries
     return out
@@ -245,7 +283,7 @@ def reference_rst() -> list[str]:
             "same fields as keyword arguments.",
             "",
         ]
-        for section in ("model", "train", "target"):
+        for section in ("model", "train", "target", "optimizer"):
             chosen = [e for e in entries if e.section == section]
             if not chosen:
                 continue
@@ -254,6 +292,11 @@ def reference_rst() -> list[str]:
             if section == "target":
                 lines += [
                     "Given as a ``[target]`` table, described in :ref:`config-target`.",
+                    "",
+                ]
+            if section == "optimizer":
+                lines += [
+                    "Given as an ``[optimizer]`` table, described in :ref:`config-optimizer`.",
                     "",
                 ]
             for entry in chosen:
@@ -271,6 +314,22 @@ def reference_rst() -> list[str]:
         lines += [heading, "~" * len(heading), ""]
         for entry in entries:
             lines += _entry_rst(entry, f"config-target-{kind}-{entry.key}")
+    title = "[optimizer]"
+    lines += [".. _config-optimizer:", "", title, "-" * len(title), ""]
+    lines += [
+        "Model kinds ``\"rbm\"`` and ``\"teacher_student\"``: how the stochastic "
+        "gradient becomes the update (:doc:`/theory/optimizers`). ``kind`` selects one of "
+        "the optimisers below; without an ``[optimizer]`` table the model trains with SGD. "
+        "The learning rate stays ``lr`` of ``[train]``. Every field may be a list: a scan, "
+        "like ``lr`` (its points are labelled ``beta=0.9``), and ``[[points]]`` tables may "
+        "give the fields too.",
+        "",
+    ]
+    for kind, entries in optimizer_entries().items():
+        heading = f'kind = "{kind}"'
+        lines += [heading, "~" * len(heading), ""]
+        for entry in entries:
+            lines += _entry_rst(entry, f"config-optimizer-{kind}-{entry.key}")
     title = "[ensemble]"
     lines += [title, "-" * len(title), ""]
     lines += ["How many replicas each scan point trains, and from which seed.", ""]
@@ -308,7 +367,9 @@ def setup(app):
 
         def run(self):
             # Rebuild the page whenever the package's sources change.
-            for module in (_experiment, _targets):
+            from dysonlearn import optim as _optim
+
+            for module in (_experiment, _targets, _optim):
                 self.env.note_dependency(module.__file__)
             for model in MODELS.values():
                 self.env.note_dependency(inspect.getsourcefile(model.config_class))

@@ -26,6 +26,7 @@ import shlex
 import signal
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 from ._version import __version__
@@ -513,6 +514,26 @@ COMMANDS = {
 }
 
 
+def _optimizer_warnings_as_notes() -> None:
+    """Show the configurations' optimiser warnings (momentum beyond its stability bound) as
+    notes of the command line, "dysonlearn: note: optimizer: ...", not as Python warnings
+    with a file and line; other warnings are shown as before. Call inside
+    ``warnings.catch_warnings()``."""
+    shown = warnings.showwarning
+    noted = set()  # a configuration built twice (validation, then the run) notes once
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = str(message)
+        if issubclass(category, UserWarning) and text.startswith("optimizer:"):
+            if text not in noted:
+                noted.add(text)
+                print(f"dysonlearn: note: {text}", file=sys.stderr)
+        else:
+            shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+
+
 def _notes(exc: BaseException) -> str:
     notes = getattr(exc, "__notes__", None)
     return f"; {'; '.join(notes)}" if notes else ""
@@ -531,7 +552,8 @@ def main(argv: list[str] | None = None) -> int:
     int
         0 success, 2 bad input, 1 failure, 128 + signal number when stopped by a signal.
     """
-    with handled():
+    with handled(), warnings.catch_warnings():
+        _optimizer_warnings_as_notes()
         try:
             parser = build_parser()
             args = parser.parse_args(argv)  # exits 2 on a usage error

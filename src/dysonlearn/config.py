@@ -11,6 +11,7 @@ import dataclasses
 import itertools
 import math
 import numbers
+import warnings
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from . import targets
 from .errors import ConfigError, Problem
+from .optim import SGD, Momentum, _Optimizer, optimizer_from_dict
 from .validation import (
     INT64_MAX,
     INT_MAX,
@@ -254,6 +256,46 @@ class _ModelConfig:
             if plain is not value:
                 object.__setattr__(self, f.name, plain)
 
+    def _check_optimizer(self, problems: Problems) -> bool:
+        """``optimizer``: an optimiser, or its dict form (made the optimiser here); its
+        problems are named ``optimizer.<field>``. Returns whether it is valid."""
+        value = self.optimizer
+        if isinstance(value, _Optimizer):
+            return True
+        try:
+            optimizer = optimizer_from_dict(value)
+        except ConfigError as exc:
+            for problem in exc.details:
+                problems.record(problem)
+            problems.fields.add("optimizer")
+            return False
+        object.__setattr__(self, "optimizer", optimizer)
+        return True
+
+    def _warn_momentum_stability(self, curvature: float) -> None:
+        """Warn (not refuse) when momentum's lr is beyond the heavy-ball iteration's
+        stability bound for the drift's largest curvature c :eq:`effective-lr`."""
+        optimizer = self.optimizer
+        if not isinstance(optimizer, Momentum) or not (curvature > 0):
+            return
+        limit = optimizer.stability_limit(curvature)
+        if is_real(self.lr) and self.lr >= limit:
+            variant = "Nesterov" if optimizer.nesterov else "heavy-ball"
+            bound = ("lr c < 2 (1 + beta) / (1 + 2 beta)" if optimizer.nesterov
+                     else "lr c < 2 (1 + beta)")  # fmt: skip
+            warnings.warn(
+                f"optimizer: lr = {self.lr:g} is beyond the stability bound of the {variant} "
+                f"momentum iteration ({bound}, beta = {optimizer.beta:g}, curvature c = "
+                f"{curvature:.4g}: lr < {limit:.4g}); the replicas will likely diverge",
+                UserWarning, stacklevel=4,
+            )  # fmt: skip
+
+    @property
+    def effective_lr(self) -> float:
+        """The rate of the SGD whose small-lr stationary fluctuations these are: lr (SGD),
+        lr / (1 - beta) (momentum, :eq:`effective-lr`), NaN (Adam, AdamW: no closed form)."""
+        return self.optimizer.effective_lr(self.lr)
+
     def _check_sizes(
         self,
         problems: Problems,
@@ -361,12 +403,20 @@ class _ModelConfig:
         Returns
         -------
         dict
-            ``{"kind": ..., field: value, ...}``, tuples as lists, the target as a dict.
+            ``{"kind": ..., field: value, ...}``, tuples as lists, the target and the
+            optimiser as dicts (the optimiser left out when it is SGD, the default).
         """
         out = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            out[f.name] = value.to_dict() if isinstance(value, targets.Target) else _as_list(value)
+            if f.name == "optimizer" and isinstance(value, SGD):
+                # Left out: an SGD run keeps the record (and store) it had before
+                # optimisers were configurable; from_dict reads a missing key as SGD.
+                continue
+            if isinstance(value, targets.Target | _Optimizer):
+                out[f.name] = value.to_dict()
+            else:
+                out[f.name] = _as_list(value)
         return {"kind": self.kind, **out}
 
     @classmethod
@@ -376,7 +426,8 @@ class _ModelConfig:
         Parameters
         ----------
         data : dict
-            Field names and values (a ``kind`` key is ignored; a target may be a dict).
+            Field names and values (a ``kind`` key is ignored; a target and an optimizer
+            may be dicts).
 
         Returns
         -------
@@ -500,6 +551,12 @@ class RBMConfig(_ModelConfig):
         or "gibbs" (the explicit sweeps :eq:`rbm-hidden-given-visible`,
         :eq:`rbm-visible-given-hidden`, the reference). Same law; the arrays differ, the statistics
         agree (tested).
+    optimizer : SGD, Momentum, Adam, AdamW or dict
+        How the stochastic gradient becomes the update (:doc:`/theory/optimizers`); or its
+        dict form, e.g. ``{"kind": "momentum", "beta": 0.9}`` (as ``to_dict`` writes it).
+        Default :class:`~dysonlearn.SGD`. The learning rate stays
+        ``lr``; momentum's level widths use the effective rate lr / (1 - beta)
+        :eq:`effective-lr`, Adam's have no closed form (NaN).
 
     Raises
     ------
@@ -532,6 +589,7 @@ class RBMConfig(_ModelConfig):
     target_mode: str = "analytic"
     chain_init: str = "ones"
     sampler: str = "collapsed"
+    optimizer: object = SGD()
 
     kind = "rbm"
     RULES: ClassVar[tuple[FieldRule, ...]] = (
@@ -569,7 +627,14 @@ class RBMConfig(_ModelConfig):
             self._check_initial_edge(problems)
         if kappa is not None and problems.ok("lr", "mu", "sigma_h", "batch_size"):
             self._check_update_scale(problems, kappa)
+        self._check_optimizer(problems)
         problems.raise_if_any()
+        if kappa is not None:
+            # The learnt levels' restoring rate c = 2 x* / kappa^2 :eq:`rbm-restoring-rate`.
+            with np.errstate(all="ignore"):
+                x_star = _square(self.mu) - kappa
+                curvature = float(np.max(2 * x_star / kappa**2))
+            self._warn_momentum_stability(curvature)
 
     def _check_rbm_sizes(self, problems: Problems) -> bool:
         """Memory, then the C int ranges of the kernel (see :meth:`_check_sizes`)."""
@@ -714,8 +779,10 @@ class RBMConfig(_ModelConfig):
     @property
     def level_widths(self) -> np.ndarray:
         """Predicted width of each level, sqrt(2 lr x* / B) :eq:`rbm-level-width` (derived at
-        sigma_h = 1)."""
-        return np.sqrt(2 * self.lr * np.clip(self.stationary_levels, 0, None) / self.batch_size)
+        sigma_h = 1); with momentum lr is the effective rate lr / (1 - beta)
+        :eq:`effective-lr`; NaN for Adam and AdamW (no closed form)."""
+        lr = self.lr if isinstance(self.optimizer, SGD) else self.effective_lr
+        return np.sqrt(2 * lr * np.clip(self.stationary_levels, 0, None) / self.batch_size)
 
 
 def _levels(problems: Problems, field: str, values) -> np.ndarray | None:
@@ -854,6 +921,12 @@ class TeacherStudentConfig(_ModelConfig):
         few per cent) or one per replica (reference protocol).
     shuffle : bool
         Visit the reference data set in a fresh random order every epoch.
+    optimizer : SGD, Momentum, Adam, AdamW or dict
+        How the stochastic gradient becomes the update (:doc:`/theory/optimizers`); or its
+        dict form, e.g. ``{"kind": "momentum", "beta": 0.9}`` (as ``to_dict`` writes it).
+        Default :class:`~dysonlearn.SGD`. The learning rate stays
+        ``lr``; momentum's level widths use the effective rate lr / (1 - beta)
+        :eq:`effective-lr`, Adam's have no closed form (NaN).
 
     Raises
     ------
@@ -882,6 +955,7 @@ class TeacherStudentConfig(_ModelConfig):
     dataset_size: int | None = None
     dataset_shared: bool = True
     shuffle: bool = True
+    optimizer: object = SGD()
 
     kind = "teacher_student"
     RULES: ClassVar[tuple[FieldRule, ...]] = (
@@ -934,9 +1008,16 @@ class TeacherStudentConfig(_ModelConfig):
                 "batch_size is",
                 self.batch_size,
             )
-        if sizes and problems.ok("lr", "noise"):
+        optimizer_ok = self._check_optimizer(problems)
+        # Beyond momentum's stability bound the widths are infinite: warned below, not refused.
+        theory = optimizer_ok and self.optimizer.has_theory and (
+            not problems.ok("lr") or math.isfinite(self.optimizer.variance_factor(self.lr, 1.0))
+        )
+        if sizes and theory and problems.ok("lr", "noise"):
             _check_widths(problems, "noise", lambda: self.level_widths, self.noise)
         problems.raise_if_any()
+        # The drift W <- W + lr (W_T - W) has curvature c = 1.
+        self._warn_momentum_stability(1.0)
 
     def _memory_parts(self, spectra: bool = True) -> list[tuple[float, str, str]]:
         """(bytes, field to change, what) of everything one replica needs (see teacher.pyx's
@@ -1011,8 +1092,14 @@ class TeacherStudentConfig(_ModelConfig):
     @property
     def level_widths(self) -> np.ndarray:
         """sigma = sqrt(lr A^2 / B) / sqrt(1 - lr / 2) per level (:eq:`ts-degenerate-spacing` =
-        sqrt(pi) sigma, :eq:`finite-lr-variance`)."""
-        width = np.sqrt(stationary_variance(self.lr, self.batch_size, self.noise))
+        sqrt(pi) sigma, :eq:`finite-lr-variance`); with momentum the heavy-ball (or Nesterov)
+        iteration's exact variance, lr_eff A^2 / B at small lr :eq:`effective-lr`; NaN for
+        Adam and AdamW (no closed form)."""
+        if isinstance(self.optimizer, SGD):
+            width = np.sqrt(stationary_variance(self.lr, self.batch_size, self.noise))
+        else:
+            factor = self.optimizer.variance_factor(self.lr, 1.0)
+            width = np.sqrt(self.lr * self.noise**2 / self.batch_size * factor)
         return np.full(self.n_modes, width)
 
     @property

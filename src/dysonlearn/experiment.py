@@ -8,12 +8,16 @@ Schema (a contract; see DESIGN.md):
     [target]     rbm only: kind = "free_scalar" (n, m) | "spectrum" (values) | "kernel" (matrix)
     [train]      lr, batch_size, steps, snapshots, and noise (teacher_student, dyson);
                  lr, batch_size and noise may be lists: a scan, one run per combination
+    [optimizer]  rbm and teacher_student: kind = "sgd" | "momentum" | "adam" | "adamw", then
+                 that optimiser's fields (momentum: beta, nesterov; adam: beta1, beta2,
+                 eps; adamw: those and weight_decay); each may be a list: a scan, like lr
     [ensemble]   replicas, seed, bit_generator
     [[points]]   optional, instead of scan lists: one table per scan point, each giving
                  some of the [train] keys for that point (the others come from [train]);
                  for scans that are not a product, such as lr at one B and then B at one lr,
                  or steps that depend on the point. The scanned values (the points' labels)
-                 are the lr, batch_size and noise given in these tables.
+                 are the lr, batch_size and noise given in these tables (and the
+                 optimiser fields, which a table may give too).
     [analysis]   pool_last: how many final snapshots every statistic pools (default 1)
 
 Every problem is reported with its key path ("train.lr: ..."), unknown keys with a
@@ -36,10 +40,11 @@ from . import targets
 from .config import check_replicas
 from .errors import ConfigError
 from .models import MODELS
+from .optim import OPTIMIZERS
 from .seeding import BIT_GENERATORS, DEFAULT_BIT_GENERATOR
 from .validation import Problems, check_choice, check_int, is_int
 
-SECTIONS = ("model", "target", "train", "ensemble", "points", "analysis")
+SECTIONS = ("model", "target", "train", "optimizer", "ensemble", "points", "analysis")
 TRAIN_KEYS = ("lr", "batch_size", "steps", "snapshots", "noise")
 SCAN_KEYS = ("lr", "batch_size", "noise")
 ENSEMBLE_KEYS = ("replicas", "seed", "bit_generator")
@@ -49,6 +54,10 @@ DEFAULT_POOL_LAST = 1
 # The TOML kind -> the model's configuration class, for every registered model.
 MODEL_KINDS = {kind: model.config_class for kind, model in MODELS.items()}
 TARGET_KEYS = targets.PARAMETERS
+# The [optimizer] fields of every kind (kind excluded), in the classes' order.
+OPTIMIZER_KEYS = {kind: tuple(f.name for f in dataclasses.fields(cls))
+                  for kind, cls in OPTIMIZERS.items()}  # fmt: skip
+_ALL_OPTIMIZER_KEYS = tuple(dict.fromkeys(k for keys in OPTIMIZER_KEYS.values() for k in keys))
 # An experiment file is a few hundred bytes; a kernel matrix of a few hundred modes a few MB.
 _MAX_FILE_BYTES = 16 * 2**20
 
@@ -133,7 +142,7 @@ class Experiment:
         -------
         list of dict
         """
-        return [{key: getattr(config, key) for key in self.scan} for config in self.points]
+        return [{key: scan_value(config, key) for key in self.scan} for config in self.points]
 
     def with_overrides(self, replicas: int | None = None, seed: int | None = None) -> Experiment:
         """A copy with another number of replicas or root seed (the command line's
@@ -169,6 +178,26 @@ class Experiment:
             changes["seed"] = seed
         problems.raise_if_any()
         return dataclasses.replace(self, **changes)
+
+
+def scan_value(config, key: str):
+    """The value of a scanned key at a point: a configuration field (``lr``), or a field of
+    its optimiser (``beta``, from ``[optimizer]``).
+
+    Parameters
+    ----------
+    config : model configuration
+        The scan point.
+    key : str
+        A key of :attr:`Experiment.scan`.
+
+    Returns
+    -------
+    object
+    """
+    if key in _ALL_OPTIMIZER_KEYS and hasattr(config, "optimizer"):
+        return getattr(config.optimizer, key)
+    return getattr(config, key)
 
 
 def _embedded_files() -> dict[str, Path]:
@@ -375,17 +404,21 @@ def experiment_document(config, replicas: int, seed: int | None = None,
     Returns
     -------
     dict
-        Sections ``model`` (with ``kind``), ``target`` (models that take one), ``train``
-        and ``ensemble``; ``parse_experiment`` of it has ``config`` as its one point.
+        Sections ``model`` (with ``kind``), ``target`` (models that take one), ``train``,
+        ``optimizer`` (unless SGD) and ``ensemble``; ``parse_experiment`` of it has
+        ``config`` as its one point.
     """
     fields = config.to_dict()
     kind = fields.pop("kind")
     target = fields.pop("target", None)
+    optimizer = fields.pop("optimizer", None)  # left out for SGD
     document = {"model": {"kind": kind, **{k: v for k, v in fields.items()
                                            if k not in TRAIN_KEYS}}}  # fmt: skip
     if target is not None:
         document["target"] = target
     document["train"] = {k: v for k, v in fields.items() if k in TRAIN_KEYS}
+    if optimizer is not None:
+        document["optimizer"] = optimizer
     document["ensemble"] = {"replicas": replicas, "seed": seed, "bit_generator": bit_generator}
     return _plain(document)
 
@@ -397,6 +430,8 @@ def _home(key: str, kind: str) -> str | None:
     if key in ANALYSIS_KEYS:
         return "analysis"
     names = [f.name for f in dataclasses.fields(MODEL_KINDS[kind])]
+    if "optimizer" in names and (key == "optimizer" or key in _ALL_OPTIMIZER_KEYS):
+        return "optimizer"
     if key in names:
         return "train" if key in TRAIN_KEYS else "target" if key == "target" else "model"
     if kind == "rbm" and any(key in keys for keys in TARGET_KEYS.values()):
@@ -529,7 +564,8 @@ def parse_experiment(document: dict) -> Experiment:
 
     config_class = MODEL_KINDS[kind]
     field_names = [f.name for f in dataclasses.fields(config_class)]
-    model_keys = [n for n in field_names if n not in TRAIN_KEYS and n != "target"]
+    sections = ("target", "optimizer")  # fields given as tables of their own
+    model_keys = [n for n in field_names if n not in TRAIN_KEYS and n not in sections]
     train_keys = [n for n in TRAIN_KEYS if n in field_names]
     _unknown(problems, "model", model, model_keys, kind)
     _unknown(problems, "train", train, train_keys, kind)
@@ -537,12 +573,17 @@ def parse_experiment(document: dict) -> Experiment:
     _unknown(problems, "analysis", analysis, ANALYSIS_KEYS, kind)
     target_obj = _parse_target(problems, target, kind, field_names) if target else None
     scan = _parse_scan(problems, train, train_keys)
-    tables = _parse_point_tables(problems, document, train_keys, kind)
+    optimizer, optimizer_scan = _parse_optimizer(problems, document, kind, field_names)
+    optimizer_keys = OPTIMIZER_KEYS[optimizer["kind"]] if optimizer is not None else ()
+    point_keys = [*train_keys, *optimizer_keys]
+    tables = _parse_point_tables(problems, document, point_keys, kind)
     if tables is not None:
-        for key in scan:
-            problems.add(f"train.{key}", "a scan list cannot be combined with [[points]] "
-                         f"tables; give each point its {key} in its table", train[key])  # fmt: skip
-        scan = {}
+        for where, values in (("train", scan), ("optimizer", optimizer_scan)):
+            for key, value in values.items():
+                problems.add(f"{where}.{key}", "a scan list cannot be combined with [[points]] "
+                             f"tables; give each point its {key} in its table", value)  # fmt: skip
+        scan, optimizer_scan = {}, {}
+    scan |= optimizer_scan
     replicas, seed, bit_generator = _parse_ensemble(problems, ensemble)
 
     # Build every point even when other sections have problems, so that all are reported
@@ -552,6 +593,8 @@ def parse_experiment(document: dict) -> Experiment:
     fields |= {k: v for k, v in train.items() if k in train_keys and problems.ok(f"train.{k}")}
     if target_obj is not None:
         fields["target"] = target_obj
+    if optimizer is not None:
+        fields["optimizer"] = optimizer
     # A refused [target] table was reported above: rules about the default target that
     # stands in for it would only confuse.
     target_refused = bool(target) and target_obj is None
@@ -602,22 +645,86 @@ def _parse_analysis(problems: Problems, analysis: dict, points) -> object:
     return pool_last
 
 
-def _parse_scan(problems: Problems, train: dict, train_keys: list[str]) -> dict:
-    """The scanned keys of [train] (those given as lists) and their values."""
+def _parse_scan(problems: Problems, train: dict, train_keys: list[str],
+                section: str = "train") -> dict:  # fmt: skip
+    """The scanned keys of [train] (those given as lists) and their values (``section``:
+    another section whose ``train_keys`` scan the same way)."""
     scan = {}
-    for key in (k for k in SCAN_KEYS if k in train_keys):
+    keys = [k for k in SCAN_KEYS if k in train_keys] if section == "train" else train_keys
+    for key in keys:
         value = train.get(key)
         if not isinstance(value, list):
             continue
         if not value:
-            problems.add(f"train.{key}", "a scan list must not be empty", value)
+            problems.add(f"{section}.{key}", "a scan list must not be empty", value)
         elif any(isinstance(v, list | dict) for v in value):
-            problems.add(f"train.{key}", "a scan list must hold single values", value)
+            problems.add(f"{section}.{key}", "a scan list must hold single values", value)
         elif not _distinct(value):
-            problems.add(f"train.{key}", "scan values must be distinct", value)
+            problems.add(f"{section}.{key}", "scan values must be distinct", value)
         else:
             scan[key] = value
     return scan
+
+
+def _parse_optimizer(problems: Problems, document: dict, kind: str,
+                     field_names) -> tuple[dict | None, dict]:  # fmt: skip
+    """The [optimizer] table: its fixed fields as ``{"kind": ..., field: value}`` (None when
+    there is no section, or it cannot be used) and its scanned fields (lists)."""
+    if "optimizer" not in document:
+        return None, {}
+    table = dict(_table(problems, document, "optimizer"))
+    if "optimizer" not in field_names:
+        takes = [k for k, c in MODEL_KINDS.items()
+                 if "optimizer" in {f.name for f in dataclasses.fields(c)}]  # fmt: skip
+        problems.note("optimizer", f"model kind {kind!r} takes no [optimizer] section (its "
+                      f"update is fixed); {' and '.join(map(repr, takes))} do")  # fmt: skip
+        return None, {}
+    optimizer_kind = table.pop("kind", "sgd")
+    if not check_choice(problems, "optimizer.kind", optimizer_kind, tuple(OPTIMIZERS)):
+        return None, {}
+    allowed = OPTIMIZER_KEYS[optimizer_kind]
+    for key in table:
+        if key in allowed:
+            continue
+        key = str(key)
+        owners = [k for k, keys in OPTIMIZER_KEYS.items() if key in keys]
+        home = _home(key, kind)
+        takes = f"optimizer kind {optimizer_kind!r} takes {', '.join(allowed) or 'no fields'}"
+        if owners:
+            rule = f"is a field of optimizer kind {' and '.join(map(repr, owners))}, not of " \
+                   f"{optimizer_kind!r}"  # fmt: skip
+        elif home is not None and home != "optimizer":
+            rule = f"belongs in [{home}], not in [optimizer]"
+        else:
+            close = difflib.get_close_matches(key, list(allowed), n=1)
+            rule = "unknown key" + (f" (did you mean {close[0]!r}?)" if close else "")
+        problems.note(f"optimizer.{key}", f"{rule}; {takes}")
+    scan = _parse_scan(problems, table, list(allowed), "optimizer")
+    fixed = {k: v for k, v in table.items() if k in allowed and not isinstance(v, list)
+             and problems.ok(f"optimizer.{k}")}  # fmt: skip
+    return {"kind": optimizer_kind, **fixed}, scan
+
+
+def _point_fields(fields: dict, values: dict) -> dict:
+    """The configuration fields of one point: ``fields`` with the point's ``values``, those
+    of the optimiser (``beta``, ...) merged into its ``optimizer`` table."""
+    out = dict(fields)
+    chosen = {k: v for k, v in values.items() if k in _ALL_OPTIMIZER_KEYS}
+    out |= {k: v for k, v in values.items() if k not in chosen}
+    if chosen:
+        out["optimizer"] = {**out.get("optimizer", {"kind": "sgd"}), **chosen}
+    return out
+
+
+def _optimizer_problem(problem, table: dict | None = None, where: str = ""):
+    """A problem of a point's optimiser ("optimizer.beta"), named by the [[points]] table that
+    gave the value when one did ("points[2].beta"); None when it is no optimiser problem."""
+    if not (problem.field == "optimizer" or problem.field.startswith("optimizer.")):
+        return None
+    key = problem.field.removeprefix("optimizer.")
+    if table is not None and key in table:
+        return dataclasses.replace(problem, field=f"{where}.{key}")
+    return problem
 
 
 def _parse_point_tables(
@@ -659,10 +766,13 @@ def _build_listed_points(
     points = []
     for number, table in enumerate(tables, start=1):
         try:
-            points.append(config_class(**(fields | table)))
+            points.append(config_class(**_point_fields(fields, table)))
         except ConfigError as exc:
             for problem in exc.details:
-                if problem.field == "target" or problem.field.startswith("target."):
+                optimizer_problem = _optimizer_problem(problem, table, f"points[{number}]")
+                if optimizer_problem is not None:
+                    problems.record(optimizer_problem)
+                elif problem.field == "target" or problem.field.startswith("target."):
                     if not target_refused:
                         problems.record(problem)
                 elif problem.field in table:
@@ -676,12 +786,13 @@ def _listed_scan(problems: Problems, points: list, tables: list[dict]) -> dict:
     """The scanned keys of [[points]] tables (those of lr, batch_size and noise that a table
     gives) with their distinct values, ascending; two points with the same values are a
     problem, since the values name the points."""
-    keys = [key for key in SCAN_KEYS if any(key in table for table in tables)]
+    keys = [key for key in (*SCAN_KEYS, *_ALL_OPTIMIZER_KEYS)
+            if any(key in table for table in tables)]
     if len(points) != len(tables):
         return {}  # a point is invalid, reported already
     seen = {}
     for number, config in enumerate(points, start=1):
-        values = tuple(getattr(config, key) for key in keys)
+        values = tuple(scan_value(config, key) for key in keys)
         if values in seen:
             named = ", ".join(keys) if keys else "lr, batch_size and noise"
             problems.note(
@@ -690,7 +801,7 @@ def _listed_scan(problems: Problems, points: list, tables: list[dict]) -> dict:
                 "lr, batch_size or noise (they name the points)",
             )
         seen.setdefault(values, number)
-    return {key: sorted({getattr(config, key) for config in points}) for key in keys}
+    return {key: sorted({scan_value(config, key) for config in points}) for key in keys}
 
 
 def _parse_ensemble(problems: Problems, ensemble: dict) -> tuple[object, object, object]:
@@ -716,11 +827,14 @@ def _build_points(
     combos = itertools.product(*scan.values()) if scan else [()]
     for combo in combos:
         try:
-            points.append(config_class(**(fields | dict(zip(scan, combo)))))
+            points.append(config_class(**_point_fields(fields, dict(zip(scan, combo)))))
         except ConfigError as exc:
             for problem in exc.details:
+                optimizer_problem = _optimizer_problem(problem)
+                if optimizer_problem is not None:  # named by its section already
+                    problems.record(optimizer_problem)
                 # Target problems already name their section ("target", "target.n").
-                if problem.field == "target" or problem.field.startswith("target."):
+                elif problem.field == "target" or problem.field.startswith("target."):
                     if not target_refused:
                         problems.record(problem)
                 else:

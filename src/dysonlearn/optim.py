@@ -22,13 +22,20 @@ a scan of ``lr`` works the same for every optimiser.
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .errors import ConfigError
+from .errors import ConfigError, Problem
 from .validation import Boolean, FieldRule, Fraction, Problems, Real, check_table
 
 __all__ = ["SGD", "Momentum", "Adam", "AdamW", "OPTIMIZERS", "optimizer_from_dict"]
+
+# Theory (docs/theory/optimizers.rst): on a quadratic drift of curvature c with additive
+# gradient noise, SGD, heavy-ball momentum and Nesterov's momentum are linear iterations
+# whose stationary variance is known; Adam's preconditioner depends on the noise itself,
+# and no closed form is known.
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,73 @@ class _Optimizer:
         """
         return self.STATE_PER_PARAMETER * int(parameters)
 
+    has_theory: ClassVar[bool] = True
+
+    def effective_lr(self, lr: float) -> float:
+        """The learning rate of the SGD whose small-lr stationary fluctuations these are.
+
+        Parameters
+        ----------
+        lr : float
+            The model's learning rate.
+
+        Returns
+        -------
+        float
+            lr for SGD, lr / (1 - beta) for momentum (:eq:`effective-lr`, Nesterov's too),
+            NaN for Adam and AdamW (no closed form).
+        """
+        return self._effective_lr(float(lr))
+
+    def _effective_lr(self, lr: float) -> float:
+        return lr
+
+    def stability_limit(self, curvature: float) -> float:
+        """The largest lr at which the linearised iteration on a drift of curvature c still
+        contracts (exclusive bound).
+
+        Parameters
+        ----------
+        curvature : float
+            c > 0, the curvature of the drift at the stationary point.
+
+        Returns
+        -------
+        float
+            2 / c (SGD), 2 (1 + beta) / c (heavy ball), 2 (1 + beta) / ((1 + 2 beta) c)
+            (Nesterov); inf for Adam and AdamW (no such bound known).
+        """
+        return self._stability_limit(float(curvature))
+
+    def _stability_limit(self, curvature: float) -> float:
+        return 2.0 / curvature
+
+    def variance_factor(self, lr: float, curvature: float) -> float:
+        """Stationary variance of the linearised iteration over SGD's at lr -> 0.
+
+        With the drift ``g = c (x - x*) + xi``, SGD's stationary variance is
+        lr Var(xi) / (2 c) at small lr; this factor multiplies it.
+
+        Parameters
+        ----------
+        lr : float
+            The learning rate.
+        curvature : float
+            c > 0.
+
+        Returns
+        -------
+        float
+            1 / (1 - lr c / 2) (SGD); 1 / ((1 - beta) (1 - lr c / (2 (1 + beta)))) (heavy
+            ball, exact); Nesterov's from the iteration's Lyapunov equation; inf beyond the
+            stability limit; NaN for Adam and AdamW.
+        """
+        return self._variance_factor(float(lr), float(curvature))
+
+    def _variance_factor(self, lr: float, curvature: float) -> float:
+        x = lr * curvature
+        return 1.0 / (1.0 - x / 2.0) if x < 2.0 else math.inf
+
     def to_dict(self) -> dict:
         """Plain JSON-able form, ``{"kind": ..., field: value, ...}``.
 
@@ -78,8 +152,8 @@ class SGD(_Optimizer):
 
     Examples
     --------
-    >>> from dysonlearn.optim import Momentum
-    >>> Momentum(beta=0.5).to_dict()
+    >>> import dysonlearn as dl
+    >>> dl.Momentum(beta=0.5).to_dict()
     {'kind': 'momentum', 'beta': 0.5, 'nesterov': False}
     """
 
@@ -115,6 +189,22 @@ class Momentum(_Optimizer):
     beta: float = 0.9
     nesterov: bool = False
 
+    def _effective_lr(self, lr: float) -> float:
+        return lr / (1.0 - self.beta)
+
+    def _stability_limit(self, curvature: float) -> float:
+        if self.nesterov:
+            return 2.0 * (1.0 + self.beta) / ((1.0 + 2.0 * self.beta) * curvature)
+        return 2.0 * (1.0 + self.beta) / curvature
+
+    def _variance_factor(self, lr: float, curvature: float) -> float:
+        beta, x = self.beta, lr * curvature
+        if not x < self.stability_limit(curvature) * curvature:
+            return math.inf
+        if not self.nesterov:
+            return 1.0 / ((1.0 - beta) * (1.0 - x / (2.0 * (1.0 + beta))))
+        return _linear_variance(lr, curvature, beta, True) / (lr / (2.0 * curvature))
+
 
 @dataclass(frozen=True)
 class Adam(_Optimizer):
@@ -136,6 +226,7 @@ class Adam(_Optimizer):
     """
 
     kind: ClassVar[str] = "adam"
+    has_theory: ClassVar[bool] = False
     RULES: ClassVar[tuple[FieldRule, ...]] = (
         FieldRule("beta1", Fraction()),
         FieldRule("beta2", Fraction()),
@@ -146,6 +237,15 @@ class Adam(_Optimizer):
     beta1: float = 0.9
     beta2: float = 0.999
     eps: float = 1e-8
+
+    def _effective_lr(self, lr: float) -> float:
+        return math.nan
+
+    def _stability_limit(self, curvature: float) -> float:
+        return math.inf
+
+    def _variance_factor(self, lr: float, curvature: float) -> float:
+        return math.nan
 
 
 @dataclass(frozen=True)
@@ -171,6 +271,7 @@ class AdamW(_Optimizer):
     """
 
     kind: ClassVar[str] = "adamw"
+    has_theory: ClassVar[bool] = False
     RULES: ClassVar[tuple[FieldRule, ...]] = (
         *Adam.RULES,
         FieldRule("weight_decay", Real(0.0, closed=True)),
@@ -181,6 +282,30 @@ class AdamW(_Optimizer):
     beta2: float = 0.999
     eps: float = 1e-8
     weight_decay: float = 0.01
+
+    _effective_lr = Adam._effective_lr
+    _stability_limit = Adam._stability_limit
+    _variance_factor = Adam._variance_factor
+
+
+def _linear_variance(lr: float, curvature: float, beta: float, nesterov: bool) -> float:
+    """Stationary Var(x - x*) of momentum on ``g = c (x - x*) + xi``, Var(xi) = 1.
+
+    The state (x, v) moves as ``v' = beta v + g`` and ``x' = x - lr v'`` (heavy ball) or
+    ``x' = x - lr (g + beta v')`` (Nesterov): a linear map M plus the noise b xi, whose
+    stationary covariance P solves P = M P M^T + b b^T (here by its 4 x 4 vectorised form).
+    """
+    import numpy as np
+
+    c = curvature
+    if nesterov:
+        m = np.array([[1.0 - lr * c * (1.0 + beta), -lr * beta * beta], [c, beta]])
+        b = np.array([-lr * (1.0 + beta), 1.0])
+    else:
+        m = np.array([[1.0 - lr * c, -lr * beta], [c, beta]])
+        b = np.array([-lr, 1.0])
+    cov = np.linalg.solve(np.eye(4) - np.kron(m, m), np.outer(b, b).ravel()).reshape(2, 2)
+    return float(cov[0, 0])
 
 
 OPTIMIZERS: dict[str, type] = {cls.kind: cls for cls in (SGD, Momentum, Adam, AdamW)}
@@ -208,19 +333,31 @@ def optimizer_from_dict(data) -> _Optimizer:
     if isinstance(data, _Optimizer):
         return data
     if not isinstance(data, dict):
-        raise ConfigError(f"optimizer: must be a table with a kind, got {data!r}")
+        raise ConfigError(Problem("optimizer", "must be an optimiser (SGD, Momentum, Adam, "
+                                  "AdamW) or a table with a kind", data))  # fmt: skip
     fields = dict(data)
     kind = fields.pop("kind", "sgd")
-    if kind not in OPTIMIZERS:
-        raise ConfigError(f"optimizer.kind: must be one of {', '.join(map(repr, OPTIMIZERS))}, "
-                          f"got {kind!r}")  # fmt: skip
+    if not isinstance(kind, str) or kind not in OPTIMIZERS:
+        raise ConfigError(Problem("optimizer.kind",
+                                  f"must be one of {', '.join(map(repr, OPTIMIZERS))}", kind))
     cls = OPTIMIZERS[kind]
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(fields) - names)
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(map(str, fields)) - set(names))
     if unknown:
-        raise ConfigError([f"optimizer.{key}: unknown field of the {kind} optimizer"
-                           for key in unknown])  # fmt: skip
+        problems = []
+        for key in unknown:
+            owners = [k for k, c in OPTIMIZERS.items()
+                      if key in {f.name for f in dataclasses.fields(c)}]  # fmt: skip
+            if owners:
+                hint = f"a field of {' and '.join(map(repr, owners))}, not of {kind!r}"
+            else:
+                close = difflib.get_close_matches(key, names, n=1)
+                hint = "unknown field" + (f" (did you mean {close[0]!r}?)" if close else "")
+            allowed = ", ".join(names) if names else "no fields"
+            problems.append(Problem(f"optimizer.{key}",
+                                    f"{hint}; optimizer kind {kind!r} takes {allowed}"))
+        raise ConfigError(problems)
     try:
         return cls(**fields)
     except ConfigError as exc:
-        raise ConfigError([f"optimizer.{message}" for message in exc.problems]) from None
+        raise ConfigError([p.within("optimizer") for p in exc.details]) from None

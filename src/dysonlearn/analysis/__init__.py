@@ -26,6 +26,7 @@ from .fits import (
     fit_wigner,
 )
 from .fokker_planck import FokkerPlanckMode, RelaxationFit, relaxation_rate
+from .power_law import PowerLawFit, fit_power_law, fit_spacing_power_law
 from .scaling import ScalingTable, scaling_table
 from .spacings import degenerate_groups, level_spacings
 from .statistics import binder_cumulant, freedman_diaconis_bins, gap_ratio, jackknife
@@ -36,6 +37,7 @@ __all__ = [
     "FokkerPlanckMode",
     "GroupFit",
     "LevelFit",
+    "PowerLawFit",
     "RelaxationFit",
     "ScalingTable",
     "SlopeFit",
@@ -44,8 +46,10 @@ __all__ = [
     "degenerate_groups",
     "fit_gaussian",
     "fit_levels",
+    "fit_power_law",
     "fit_semicircle2",
     "fit_slope_through_origin",
+    "fit_spacing_power_law",
     "fit_wigner",
     "freedman_diaconis_bins",
     "gap_ratio",

@@ -155,6 +155,11 @@ def summarize_result(result, snapshots: int = 1, fits=None) -> dict:
     problems = _fitted_groups(out, config, late, fits)
     if late.shape[-1] >= 3:
         out["gap_ratio"] = gap_ratio(late[:, -1, :])
+    optimizer = getattr(config, "optimizer", None)
+    if optimizer is not None and not optimizer.has_theory:
+        problems.append(f"no closed form for the level widths under the {optimizer.kind} "
+                        "optimizer: predicted widths and spacings are null (fit the scan "
+                        "with analysis.fit_power_law)")  # fmt: skip
     if problems:
         out["note"] = "; ".join(problems)
     out["stationarity"] = stationarity(result, snapshots)

@@ -46,6 +46,43 @@ MEMBERS = (
 )
 
 
+def optimizer_rate_factor(config) -> float:
+    """lr_eff / lr of the configuration's optimiser: 1 for SGD (and models without an
+    optimiser), 1 / (1 - beta) for momentum :eq:`effective-lr`, NaN for Adam and AdamW (no
+    closed form).
+
+    Parameters
+    ----------
+    config : model configuration
+
+    Returns
+    -------
+    float
+    """
+    optimizer = getattr(config, "optimizer", None)
+    if optimizer is None or optimizer.kind == "sgd":
+        return 1.0
+    return optimizer.effective_lr(1.0)
+
+
+def with_optimizer_rate(config, q: float) -> float:
+    """q of the scaling variable sqrt(lr q / B) with the optimiser's effective rate folded
+    in: ``q`` itself under SGD (bit for bit), q / (1 - beta) under momentum, NaN under Adam.
+
+    Parameters
+    ----------
+    config : model configuration
+    q : float
+        The model's q under SGD.
+
+    Returns
+    -------
+    float
+    """
+    factor = optimizer_rate_factor(config)
+    return q if factor == 1.0 else q * factor
+
+
 @dataclass(frozen=True)
 class Labels:
     """A model's words and symbols in figures and tables; the defaults fit a model whose
@@ -286,9 +323,11 @@ class Model(ABC):
         Returns
         -------
         float
-            By default A^2, the square of the noise :eq:`ts-degenerate-spacing`.
+            By default A^2, the square of the noise :eq:`ts-degenerate-spacing`; divided by
+            1 - beta under momentum (the effective rate :eq:`effective-lr`), NaN under Adam
+            (see :func:`optimizer_rate_factor`).
         """
-        return config.noise**2
+        return with_optimizer_rate(config, config.noise**2)
 
     def predicted_slope(self, config) -> tuple[float, str]:
         """The lr -> 0 slope of <S> = sqrt(pi) sigma against sqrt(lr q / B), and its label.

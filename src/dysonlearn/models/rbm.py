@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import kernels
 from ..config import RBMConfig
-from .base import Labels, Model
+from .base import Labels, Model, with_optimizer_rate
 
 # The cost model of cost_per_replica_step sizes blocks and progress chunks: a rough estimate,
 # not a measurement (``dysonlearn run --dry-run`` times a short run on the machine at hand).
@@ -128,8 +128,9 @@ class RBM(Model):
         return config.mu**2 - x0
 
     def scale_factor(self, config, level, kappa):
-        """q = x* = mu^2 - kappa :eq:`rbm-level-width`."""
-        return level
+        """q = x* = mu^2 - kappa :eq:`rbm-level-width` (over 1 - beta under momentum,
+        :eq:`effective-lr`)."""
+        return with_optimizer_rate(config, level)
 
     def predicted_slope(self, config):
         return math.sqrt(2 * math.pi), r"prediction $\sqrt{2\pi}$"

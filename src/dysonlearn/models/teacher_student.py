@@ -143,7 +143,9 @@ def escape_bound(config: TeacherStudentConfig) -> float | None:
     scales = [1.0, float(np.max(np.abs(config.teacher_spectrum))), float(config.init_std),
               float(config.noise)]  # fmt: skip
     if config.lr < 2:
-        scales.append(float(np.max(config.level_widths)))
+        width = float(np.max(config.level_widths))
+        if math.isfinite(width):  # not under Adam (no closed form) or unstable momentum
+            scales.append(width)
     bound = ESCAPE_FACTOR * max(scales)
     return bound if math.isfinite(bound) else None
 
@@ -203,7 +205,15 @@ class TeacherStudent(Model):
 
     def finite_lr_factors(self, config):
         """f = 1 / sqrt(1 - alpha / 2) for every level, the same for all of them (NaN at
-        alpha >= 2, where no stationary state exists)."""
+        alpha >= 2, where no stationary state exists). Under momentum the exact variance of
+        the heavy-ball (Nesterov) iteration over its small-lr limit :eq:`effective-lr`
+        (inf beyond its stability bound); NaN under Adam (no closed form)."""
+        optimizer = config.optimizer
+        if optimizer.kind != "sgd":
+            with np.errstate(all="ignore"):
+                factor = np.sqrt(optimizer.variance_factor(config.lr, 1.0)
+                                 * config.lr / optimizer.effective_lr(config.lr))  # fmt: skip
+            return np.full(config.n_modes, factor)
         if config.lr >= 2:
             return np.full(config.n_modes, np.nan)
         return np.full(config.n_modes, finite_lr_factor(config.lr))
