@@ -160,15 +160,8 @@ def train_block(task: BlockTask, report=None) -> BlockOutput:
     Returns
     -------
     BlockOutput
-
-    Raises
-    ------
-    ConfigError
-        An optimiser the compiled kernels do not apply yet (see
-        :func:`check_optimizer_supported`).
     """
     config = task.config
-    check_optimizer_supported(config)
     model = model_for(config)
     bit_gen_class = getattr(np.random, task.bit_generator)
     gens = [bit_gen_class(s) for s in task.seeds]
@@ -310,37 +303,6 @@ def _check_run_arguments(
 
 # Optimisers the compiled kernels apply. Until the kernels take the optimiser state (issue
 # 13), any other optimiser is refused here rather than silently trained as SGD:
-# run_ensemble and run_experiment call this one check before anything is written, and
-# train_block (every training, the dry run's calibration too) before it trains.
-KERNEL_OPTIMIZERS = ("sgd",)
-
-
-def check_optimizer_supported(config) -> None:
-    """Refuse a configuration whose optimiser the compiled kernels do not apply yet.
-
-    Parameters
-    ----------
-    config : model configuration
-        A valid configuration (one without an ``optimizer`` field trains with SGD).
-
-    Raises
-    ------
-    ConfigError
-        Naming the field and the optimiser, e.g. "optimizer: momentum is not yet
-        supported by the compiled kernels".
-    """
-    optimizer = getattr(config, "optimizer", None)
-    kind = getattr(optimizer, "kind", "sgd")
-    if kind not in KERNEL_OPTIMIZERS:
-        raise ConfigError(Problem(
-            "optimizer",
-            f"{kind} is not yet supported by the compiled kernels (they apply "
-            f"{', '.join(KERNEL_OPTIMIZERS)} only); the configuration, its theory and its "
-            "analysis are ready",
-            optimizer,
-        ))  # fmt: skip
-
-
 def run_ensemble(
     config,
     replicas: int,
@@ -419,7 +381,6 @@ def run_ensemble(
         scheduler, scheduler_timeout, progress,
     )  # fmt: skip
     model_for(config)
-    check_optimizer_supported(config)
     problems = check_replicas(config, replicas)  # memory of the gathered results, int64
     if problems:
         raise ConfigError(problems)
@@ -604,7 +565,6 @@ __all__ = [
     "BlockTask",
     "MemorySink",
     "StoreSink",
-    "check_optimizer_supported",
     "execute_point",
     "plan_blocks",
     "run_ensemble",

@@ -330,8 +330,6 @@ def run_experiment(
     if replicas is not None or seed is not None:
         experiment = experiment.with_overrides(replicas=replicas, seed=seed)
     check_execution(backend, workers, scheduler, scheduler_timeout, progress)
-    for config in experiment.points:
-        ensemble.check_optimizer_supported(config)
     outdir = Path(outdir)
     path = outdir / RESULTS_FILE
     root_seed = _root_seed(experiment, path, overwrite, notify)

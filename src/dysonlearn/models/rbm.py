@@ -25,10 +25,12 @@ SECONDS_PER_FLOP = 2.5e-10
 
 @dataclass
 class RBMState:
-    """Training state of R replicas: weights (R, N_h, N_v) and chains (R, B, N_v)."""
+    """Training state of R replicas: weights (R, N_h, N_v), chains (R, B, N_v) and the
+    optimiser's state (R, size), None for SGD (see :func:`dysonlearn.kernels.optimizer_state`)."""
 
     weights: np.ndarray
     chains: np.ndarray
+    opt_state: np.ndarray | None = None
 
 
 def initial_state(
@@ -56,7 +58,14 @@ def initial_state(
                 chains[r] = rng.normal(0.0, 1.0 / config.mu, size=(nb, nv))
             case "target":
                 chains[r] = rng.standard_normal((nb, nv)) @ chol.T
-    return RBMState(weights, chains)
+    return RBMState(weights, chains, _optimizer_state(config, weights))
+
+
+def _optimizer_state(config, weights: np.ndarray) -> np.ndarray | None:
+    """The optimiser's state at step 0 (zeros; None for SGD, which keeps none)."""
+    if config.optimizer.state_size(1) == 0:
+        return None
+    return kernels.optimizer_state(config.optimizer, weights.shape)
 
 
 def advance(
@@ -79,7 +88,7 @@ def advance(
         lr=config.lr, mu=config.mu, sigma_h=config.sigma_h, k=config.k,
         start=start, stop=stop, snapshot_steps=snapshot_steps, target_chol=chol,
         failed=failed, fail_step=fail_step, normal_method=normal_method, eigenvalues=eigenvalues,
-        sampler=config.sampler,
+        sampler=config.sampler, optimizer=config.optimizer, opt_state=state.opt_state,
     )  # fmt: skip
 
 

@@ -46,6 +46,7 @@ class TeacherStudentState:
     weights: np.ndarray
     teachers: np.ndarray
     dataset: tuple | None = None
+    opt_state: np.ndarray | None = None  # the optimiser's (R, size); None for SGD
 
 
 def haar_orthogonal(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -99,7 +100,14 @@ def initial_state(
             index = np.arange(n_rep, dtype=np.int64)
         order = np.tile(np.arange(points, dtype=np.int32), (n_rep, 1))
         dataset = (inputs, noise, index, order)
-    return TeacherStudentState(weights, teachers, dataset)
+    return TeacherStudentState(weights, teachers, dataset, _optimizer_state(config, weights))
+
+
+def _optimizer_state(config, weights: np.ndarray) -> np.ndarray | None:
+    """The optimiser's state at step 0 (zeros; None for SGD, which keeps none)."""
+    if config.optimizer.state_size(1) == 0:
+        return None
+    return kernels.optimizer_state(config.optimizer, weights.shape)
 
 
 def advance(
@@ -117,7 +125,8 @@ def advance(
         batch_size=config.batch_size, start=start, stop=stop, sampler=config.sampler,
         snapshot_steps=snapshot_steps, failed=failed, fail_step=fail_step,
         normal_method=normal_method, dataset=state.dataset, shuffle=config.shuffle,
-        eigenvalues=eigenvalues, bound=escape_bound(config),
+        eigenvalues=eigenvalues, bound=escape_bound(config), optimizer=config.optimizer,
+        opt_state=state.opt_state,
     )  # fmt: skip
 
 
