@@ -4,7 +4,7 @@
                    [--oversubscribe] [--backend serial|process|dask] [--scheduler ADDRESS]
                    [--scheduler-timeout SECONDS] [--quiet] [--overwrite] [--dry-run]
     dysonlearn analyze RESULTS.h5 [-o OUTDIR] [--pool-last N] [--quiet]
-    dysonlearn reproduce {rbm,teacher_student,all} [--scale smoke|small|paper] [-o OUTDIR]
+    dysonlearn reproduce {rbm,teacher_student,all,optimizers} [--scale smoke|small|paper] [-o OUTDIR]
                    [--dry-run] [--quiet] and the execution options of run
     dysonlearn config {default,list,show NAME}
     dysonlearn info RESULTS.h5
@@ -35,7 +35,7 @@ from .stopping import Stopped, handled
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 BACKENDS = ("serial", "process", "dask")  # backends.BACKENDS, without importing it here
-REPRODUCE = ("rbm", "teacher_student", "teacher-student", "all")  # the dashed name: an alias
+REPRODUCE = ("rbm", "teacher_student", "teacher-student", "all", "optimizers")  # the dashed name: an alias
 
 
 def _int_at_least(minimum: int):
@@ -185,11 +185,13 @@ examples:
   dysonlearn reproduce all --scale smoke        check the pipeline (about a minute)
   dysonlearn reproduce rbm --dry-run            the plan of the RBM scan, writes nothing
   dysonlearn reproduce all -o article/          both scans, small scale (about 10 minutes)
+  dysonlearn reproduce optimizers --scale smoke  lr^a B^-b under SGD, momentum and Adam
   dysonlearn config show rbm-small > rbm.toml   the same RBM scan as a file to edit
 
 The experiments are the embedded files <experiment>-<scale> (dysonlearn config list).
 Each goes to OUTDIR/<experiment>/; OUTDIR/reproduce.md puts the fitted slopes, spacings
-and Binder cumulants beside the analytic predictions.
+and Binder cumulants beside the analytic predictions (for optimizers: the exponents a, b
+of <S> = c lr^a B^-b for each optimiser, and OUTDIR/optimizer_scaling.png).
 """
 
 _CONFIG_EPILOG = """\
@@ -274,8 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
         "analytic predictions.",
     )  # fmt: skip
     reproduce.add_argument("which", choices=REPRODUCE,
-                           help="the experiment: rbm, teacher_student (or teacher-student) "
-                           "or all (both)")  # fmt: skip
+                           help="the experiment: rbm, teacher_student (or teacher-student), "
+                           "all (both), or optimizers (the teacher-student lr x B grid under "
+                           "SGD, momentum and Adam; scales smoke and small)")  # fmt: skip
     reproduce.add_argument(
         "--scale", choices=tuple(SCALES), default="small",
         help="how large: " + "; ".join(f"{k}: {v}" for k, v in SCALES.items())

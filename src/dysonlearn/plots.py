@@ -551,11 +551,16 @@ def scaling_figure(results, snapshots: int = 1, table=None) -> Figure:
         (axes[0], spacing, table.spacing_slope, r"$\langle S\rangle$"),
         (axes[1], width, table.width_slope, r"$\sqrt{\pi}\,\sigma$"),
     ]
-    for ax, (y, yerr), fit, ylabel in panels:
-        _scaling_panel(ax, scale, level, y, yerr, fit, model.predicted_slope(config),
-                       labels.level_symbol, (labels.scale_label, ylabel))  # fmt: skip
-    axes[0].legend(loc="upper left")  # the points rise to the right: the corner stays free
-    axes[1].legend(handles=axes[1].get_lines()[-2:], loc="upper left")
+    if not np.all(np.isfinite(scale)):  # Adam, AdamW: no closed-form scaling variable
+        for ax in axes[:2]:
+            _note(ax, "no closed form of the scaling variable\nfor this optimiser: see the "
+                  "power-law fit\n<S> = c lr^a B^-b (reproduce optimizers)")  # fmt: skip
+    else:
+        for ax, (y, yerr), fit, ylabel in panels:
+            _scaling_panel(ax, scale, level, y, yerr, fit, model.predicted_slope(config),
+                           labels.level_symbol, (labels.scale_label, ylabel))  # fmt: skip
+        axes[0].legend(loc="upper left")  # the points rise to the right: the corner stays free
+        axes[1].legend(handles=axes[1].get_lines()[-2:], loc="upper left")
     _spacing_vs_width_panel(axes[2], level, spacing, width, table.spacing_vs_width)
     return fig
 
@@ -891,6 +896,73 @@ def _teacher_student_rows(results, snapshots: int) -> tuple[list[tuple], list[st
             x = small_lr_mean_spacing(config.lr, config.batch_size, config.noise)
             rows.append((x, wig.mean, wig.mean_err, config.lr))
     return rows, left_out
+
+
+@_styled
+def optimizer_scaling_figure(groups) -> Figure:
+    """Does the mean spacing depend on lr / B alone, under each optimiser? (issue 13)
+
+    Left: <S> of the degenerate pair against lr / B (lr / (B (1 - beta)) for momentum, its
+    effective rate :eq:`effective-lr`), one colour per optimiser setting, with SGD's
+    small-lr line sqrt(pi A^2 lr / B) :eq:`ts-degenerate-spacing`: SGD and momentum fall on
+    it, and an optimiser whose points at one abscissa spread apart does not scale with
+    lr / B alone. Right: <S> against each setting's own fit c lr^a B^-b
+    (:func:`~dysonlearn.analysis.fit_power_law`; the legend gives a and b), on the diagonal
+    when the power law describes the points.
+
+    Parameters
+    ----------
+    groups : list of dict
+        :func:`dysonlearn.reproduce.compare_optimizers`: each with ``label``, ``beta``
+        (None unless momentum), ``noise``, ``fit`` (``c``, ``a``, ``b`` and errors) and
+        ``points`` (``lr``, ``batch_size``, ``mean_spacing``, ``mean_spacing_err``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        No group, or a group without points.
+    """
+    groups = list(groups)
+    if not groups:
+        raise ValueError("groups: need at least one optimiser's points to draw")
+    fig, axes = _figure(PAGE, 2.9, 1, 2)
+    ax, ax_fit = axes[0]
+    lows, highs = [], []
+    for n, group in enumerate(groups):
+        if not group["points"]:
+            raise ValueError(f"groups[{n}] ({group.get('label')}): has no points")
+        lr, batch, s, err = (np.array([p[k] for p in group["points"]], dtype=float)
+                             for k in ("lr", "batch_size", "mean_spacing",
+                                       "mean_spacing_err"))  # fmt: skip
+        beta = group.get("beta") or 0.0
+        x = lr / (batch * (1 - beta))
+        fit = group["fit"]
+        fitted = fit["c"] * lr ** fit["a"] * batch ** -fit["b"]
+        style = {"fmt": "os^vDP"[n % 6], "color": f"C{n}", "ms": 3.5, "mfc": "none"}
+        ax.errorbar(x, s, err, label=group["label"], **style)
+        ax_fit.errorbar(fitted, s, err, label=(
+            f"{group['label']}: a = {fit['a']:.3f} ± {fit['a_err']:.3f}, "
+            f"b = {fit['b']:.3f} ± {fit['b_err']:.3f}"), **style)  # fmt: skip
+        lows += [x.min(), fitted.min(), s.min()]
+        highs += [x.max(), fitted.max(), s.max()]
+    noise = groups[0].get("noise")
+    all_x = np.geomspace(min(lows[0::3]) / 1.3, max(highs[0::3]) * 1.3, 50)
+    if noise is not None:
+        ax.plot(all_x, np.sqrt(math.pi * noise**2 * all_x), color="k", lw=0.8,
+                label="SGD theory at small lr: sqrt(pi A^2 lr / B)")  # fmt: skip
+    ax.set(xscale="log", yscale="log", xlabel="lr / B   (momentum: lr / (B (1 - beta)))",
+           ylabel="mean spacing <S>")  # fmt: skip
+    ax.legend(loc="upper left")
+    span = np.array([min(lows[1::3] + lows[2::3]) / 1.2, max(highs[1::3] + highs[2::3]) * 1.2])
+    ax_fit.plot(span, span, color="k", lw=0.8, label="equal: the power law describes the points")
+    ax_fit.set(xscale="log", yscale="log", xlabel="fitted c lr^a B^-b of each optimiser",
+               ylabel="mean spacing <S>")  # fmt: skip
+    ax_fit.legend(loc="upper left")
+    return fig
 
 
 @_styled
@@ -1242,6 +1314,7 @@ __all__ = [
     "lambda_ratio_figure",
     "learnt_histograms",
     "marchenko_pastur_figure",
+    "optimizer_scaling_figure",
     "save_figures",
     "scaling_figure",
     "spacing_figure",

@@ -11,6 +11,15 @@ exactly as ``reproduce`` runs it):
   lr in 0.1 .. 0.5, B in 4 .. 64 and the noise amplitude A in {0.05, 0.075, 0.1} around
   (lr, B, A) = (0.1, 16, 0.1) (eleven settings).
 
+- Optimisers (``optimizers``, issue 13): the teacher-student model of the scan above (A =
+  0.1) on a product grid of lr (three values) and B in {4, 16, 64}, trained by SGD, by
+  heavy-ball momentum at beta = 0.5 and 0.9, and by Adam: one embedded file per optimiser
+  (:data:`OPTIMIZER_EXPERIMENTS`), each into OUTDIR/<name>/. The comparison fits
+  <S> = c lr^a B^-b for each optimiser setting (:func:`compare_optimizers`) and draws
+  :func:`dysonlearn.plots.optimizer_scaling_figure`. Its scales are smoke and small only
+  (the RBM is left out: a stationary RBM grid for three optimisers is several times the
+  small budget).
+
 Scales (:data:`SCALES`): "smoke" checks the pipeline end to end in about a minute and is
 not stationary; "small" runs every setting long enough to be stationary (600 / lr steps for
 the RBM: its slowest mode leaves x ~ 0 at a rate of about 2 lr (1/kappa - 1/mu^2) per
@@ -23,6 +32,7 @@ training, of which the analysis pools the last three.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +52,19 @@ SCALES = {
 
 EXPERIMENTS = ("rbm", "teacher_student")
 """The article's experiments, in the order ``"all"`` runs them."""
+
+OPTIMIZER_EXPERIMENTS = ("optimizers_sgd", "optimizers_momentum", "optimizers_adam")
+"""The embedded experiments of ``reproduce optimizers``, in the order it runs them: the
+teacher-student lr x B grid under SGD, momentum (beta = 0.5, 0.9) and Adam."""
+
+GROUPS = {"optimizers": OPTIMIZER_EXPERIMENTS}
+"""Names that run several embedded experiments together (besides ``"all"``)."""
+
+GROUP_SCALES = {"optimizers": ("smoke", "small")}
+"""The scales each group has (the article's experiments have every one of :data:`SCALES`)."""
+
+OPTIMIZER_FIGURE = "optimizer_scaling"
+"""The file name (without suffix) of the figure of ``reproduce optimizers``, in OUTDIR."""
 
 # The command line's spelling of a name.
 _ALIASES = {"teacher-student": "teacher_student"}
@@ -75,32 +98,44 @@ def article_experiments(which: str, scale: str) -> list[tuple[str, Experiment]]:
     Parameters
     ----------
     which : str
-        ``"rbm"``, ``"teacher_student"`` (or its alias ``"teacher-student"``) or ``"all"``.
+        ``"rbm"``, ``"teacher_student"`` (or its alias ``"teacher-student"``), ``"all"``
+        (both), or ``"optimizers"`` (:data:`OPTIMIZER_EXPERIMENTS`).
     scale : str
-        ``"smoke"``, ``"small"`` or ``"paper"`` (see :data:`SCALES`).
+        ``"smoke"``, ``"small"`` or ``"paper"`` (see :data:`SCALES`; ``"optimizers"`` has
+        no paper scale).
 
     Returns
     -------
     list of (str, Experiment)
-        Canonical names (``"rbm"``, ``"teacher_student"``) and experiments, in that order.
+        Canonical names (``"rbm"``, ``"teacher_student"``, ``"optimizers_sgd"``, ...) and
+        experiments, in that order.
 
     Raises
     ------
     ConfigError
-        An unknown ``which`` or ``scale`` (a ``ValueError``).
+        An unknown ``which`` or ``scale``, or a scale the group does not have (a
+        ``ValueError``).
 
     Examples
     --------
     >>> [(name, len(e.points)) for name, e in article_experiments("all", "smoke")]
     [('rbm', 10), ('teacher_student', 11)]
+    >>> [(name, len(e.points)) for name, e in article_experiments("optimizers", "smoke")]
+    [('optimizers_sgd', 9), ('optimizers_momentum', 18), ('optimizers_adam', 9)]
     """
-    which = _ALIASES.get(which, which)
-    if which != "all" and which not in EXPERIMENTS:
-        known = ", ".join([*EXPERIMENTS, *_ALIASES, "all"])
+    which = _ALIASES.get(which, which) if isinstance(which, str) else which
+    if which != "all" and which not in EXPERIMENTS and which not in GROUPS:
+        known = ", ".join([*EXPERIMENTS, *_ALIASES, "all", *GROUPS])
         raise ConfigError(f"which: must be one of {known}, got {which!r}")
     if scale not in SCALES:
         raise ConfigError(f"scale: must be one of {', '.join(SCALES)}, got {scale!r}")
-    names = list(EXPERIMENTS) if which == "all" else [which]
+    if which in GROUPS and scale not in GROUP_SCALES[which]:
+        raise ConfigError(f"scale: the {which} experiment has the scales "
+                          f"{', '.join(GROUP_SCALES[which])}, got {scale!r}")  # fmt: skip
+    if which == "all":
+        names = list(EXPERIMENTS)
+    else:
+        names = list(GROUPS.get(which, [which]))
     return [
         (name, load_experiment(embedded_experiment_path(preset_name(name, scale))))
         for name in names
@@ -185,22 +220,42 @@ def write_comparison(outcomes: list[tuple[str, Path]], outdir: Path) -> Path:
     -------
     pathlib.Path
         The Markdown file.
+
+    Notes
+    -----
+    The experiments of ``reproduce optimizers`` (:data:`OPTIMIZER_EXPERIMENTS`) are not
+    compared with the slopes of the article: they get one section together, the fitted
+    exponents of ``<S> = c lr^a B^-b`` for each optimiser beside the theory
+    (:func:`compare_optimizers`), and the figure ``optimizer_scaling.png`` in ``outdir``.
     """
     lines = ["# dysonlearn reproduce: fitted numbers beside the analytic predictions", "",
              "Symbols: alpha the learning rate, B the batch size, A the noise, <S> the mean "
              "spacing of a degenerate pair, sigma the width of a level, U the Binder "
              "cumulant; errors are jackknife errors over replicas.", ""]  # fmt: skip
     data = {}
+    optimizer_stores = []
+    outdir.mkdir(parents=True, exist_ok=True)
     for name, directory in outcomes:
         path = directory / "results.h5"
         root, infos = store_module.describe(path)
         pool_last = store_module.analysis_settings(root)["pool_last"]
         results = [store_module.load_point(path, info.name) for info in infos]
+        if name in OPTIMIZER_EXPERIMENTS:
+            optimizer_stores.append((name, directory, results, pool_last))
+            continue
         data[name] = compare(results, pool_last)
         lines += _comparison_lines(name, results, data[name])
         lines.append(f"Figures and per-setting summaries: {directory}/")
         lines.append("")
-    outdir.mkdir(parents=True, exist_ok=True)
+    if optimizer_stores:
+        from .plots import DPI, _metadata, optimizer_scaling_figure
+
+        groups = compare_optimizers(optimizer_stores)
+        figure = outdir / f"{OPTIMIZER_FIGURE}.png"
+        optimizer_scaling_figure(groups).savefig(figure, dpi=DPI, format="png",
+                                                 metadata=_metadata("png"))  # fmt: skip
+        data["optimizers"] = {"groups": groups, "figure": figure.name}
+        lines += _optimizer_lines(groups, optimizer_stores, figure)
     (outdir / "reproduce.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     md = outdir / "reproduce.md"
     md.write_text("\n".join(lines), encoding="utf-8")
@@ -209,7 +264,8 @@ def write_comparison(outcomes: list[tuple[str, Path]], outdir: Path) -> Path:
 
 def comparison_headline(markdown_path: Path) -> list[str]:
     """The short comparison ``dysonlearn reproduce`` prints: each experiment's table of
-    slopes beside their predictions, and where the full comparison is.
+    slopes beside their predictions (for ``optimizers``, the fitted exponents a, b and
+    a - b of each optimiser), and where the full comparison is.
 
     Parameters
     ----------
@@ -221,11 +277,18 @@ def comparison_headline(markdown_path: Path) -> list[str]:
     list of str
     """
     lines = []
+    section, tables = "", 0
     for line in Path(markdown_path).read_text(encoding="utf-8").splitlines():
         if line.startswith("## "):
-            lines += ["", line[3:]]
+            section, tables = line[3:], 0
+            lines += ["", section]
         elif line.startswith("| ") and ("slope" in line or "Binder" in line or "quantity" in line):
             lines.append(line)
+        elif section.startswith("optimizers") and line.startswith("|") and tables == 0:
+            lines.append(line)  # the exponents' table, the first of its section
+        if section.startswith("optimizers") and lines and lines[-1].startswith("|") \
+                and not line.startswith("|"):  # fmt: skip
+            tables += 1
     return [*lines[1:], "", f"full comparison: {markdown_path} (and reproduce.json)"]
 
 
@@ -287,4 +350,132 @@ def _comparison_lines(name: str, results: list, found: dict) -> list[str]:
         for ratio, (lo, hi) in found["lambda_over_kappa"].items():
             lines.append(f"- alpha/B = {float(ratio):.5f}: {lo:.4f} .. {hi:.4f}")
         lines.append("")
+    return lines
+
+
+# -- reproduce optimizers --------------------------------------------------------------------
+
+_NO_CLOSED_FORM = "no closed form; the data speak"
+
+
+def _optimizer_label(optimizer) -> str:
+    """An optimiser setting in words: "SGD", "momentum, beta = 0.9", "Adam"."""
+    kind = getattr(optimizer, "kind", "sgd")
+    if kind == "momentum":
+        name = "Nesterov momentum" if optimizer.nesterov else "momentum"
+        return f"{name}, beta = {optimizer.beta:g}"
+    return {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}.get(kind, kind)
+
+
+def _point_spacing(result, snapshots: int) -> tuple[float, float]:
+    """<S> of a point's degenerate pairs over its usable replicas, and its error."""
+    from .analysis import degenerate_groups, fit_wigner, level_spacings
+    from .analysis.fits import usable_replicas
+
+    pairs = [g for g in degenerate_groups(result.config.stationary_levels) if len(g) == 2]
+    keep = usable_replicas(result, snapshots)
+    late = np.asarray(result.eigenvalues, dtype=np.float64)[keep, -snapshots:, :]
+    fit = fit_wigner(level_spacings(late, pairs))
+    return float(fit.mean), float(fit.mean_err)
+
+
+def compare_optimizers(stores) -> list[dict]:
+    """The power-law fit <S> = c lr^a B^-b of each optimiser setting, beside the theory.
+
+    The points of each store are grouped by their optimiser (a momentum store scanning
+    beta gives one group per beta), and each group is fitted by
+    :func:`dysonlearn.analysis.fit_power_law` (jackknife errors over replicas).
+
+    Parameters
+    ----------
+    stores : list of (str, pathlib.Path, list of EnsembleResult, int)
+        Each experiment's name, directory, points and the snapshots to pool.
+
+    Returns
+    -------
+    list of dict
+        One per optimiser setting, in order of appearance: ``label`` (in words),
+        ``experiment``, ``optimizer`` (its plain dict), ``beta`` (momentum; else None),
+        ``fit`` (:meth:`~dysonlearn.analysis.PowerLawFit.to_dict`), ``predicted``
+        (``{"a": 0.5, "b": 0.5, "c": sqrt(pi A^2 / (1 - beta))}`` for SGD and momentum,
+        None for Adam and AdamW: no closed form is known) and ``points`` (``lr``,
+        ``batch_size``, ``mean_spacing``, ``mean_spacing_err`` of each point).
+
+    Raises
+    ------
+    ValueError
+        A group the fit cannot take (see :func:`~dysonlearn.analysis.fit_power_law`):
+        fewer than three points, or lr and B not varied independently.
+    """
+    from .analysis import fit_power_law
+
+    groups = []
+    for name, _, results, pool_last in stores:
+        by_optimizer: dict = {}
+        for result in results:
+            by_optimizer.setdefault(result.config.optimizer, []).append(result)
+        for optimizer, points in by_optimizer.items():
+            label = _optimizer_label(optimizer)
+            try:
+                fit = fit_power_law(points, pool_last)
+            except ValueError as exc:
+                raise ValueError(f"{name}, {label}: {exc}") from exc
+            kind = optimizer.kind
+            beta = optimizer.beta if kind == "momentum" else None
+            noise = points[0].config.noise
+            predicted = None
+            if kind in ("sgd", "momentum"):
+                predicted = {"a": 0.5, "b": 0.5,
+                             "c": math.sqrt(math.pi * noise**2 / (1 - (beta or 0.0)))}  # fmt: skip
+            rows = []
+            for result in points:
+                mean, err = _point_spacing(result, pool_last)
+                rows.append({"lr": result.config.lr, "batch_size": result.config.batch_size,
+                             "mean_spacing": mean, "mean_spacing_err": err})  # fmt: skip
+            groups.append({"label": label, "experiment": name, "optimizer": optimizer.to_dict(),
+                           "beta": beta, "noise": noise, "fit": fit.to_dict(),
+                           "predicted": predicted, "points": rows})  # fmt: skip
+    return groups
+
+
+def _optimizer_lines(groups: list[dict], stores, figure: Path) -> list[str]:
+    """The optimizers section of reproduce.md: the exponents' table, then each point."""
+    first = stores[0][2][0]
+    pool = stores[0][3]
+    lines = [f"## optimizers (teacher-student, A = {groups[0]['noise']:g}; "
+             f"{first.n_replicas} replicas per setting, last {pool} snapshot"
+             f"{'s' if pool != 1 else ''} pooled)", "",
+             "The mean spacing <S> of the degenerate pair fitted as <S> = c lr^a B^-b over "
+             "each optimiser's lr x B grid (weighted least squares in logs, jackknife errors "
+             "over replicas). a = b is the linear scaling rule (<S> depends on lr/B alone); "
+             "SGD and heavy-ball momentum predict a = b = 1/2 at small lr, momentum with c "
+             "scaled by 1/sqrt(1 - beta) (lr -> lr/(1 - beta)). Adam has no closed form.", "",
+             "| optimiser | a | b | a - b | c | chi^2/dof | predicted |",
+             "|---|---:|---:|---:|---:|---:|---|"]  # fmt: skip
+    for group in groups:
+        fit, predicted = group["fit"], group["predicted"]
+        if predicted is None:
+            theory = _NO_CLOSED_FORM
+        else:
+            theory = f"a = b = 1/2, c = {predicted['c']:.4f}"
+            if group["beta"] is not None:
+                theory += f" (SGD's sqrt(pi) A / sqrt(1 - beta))"
+        lines.append(
+            f"| {group['label']} | {_pm(fit['a'], fit['a_err'])} "
+            f"| {_pm(fit['b'], fit['b_err'])} | {_pm(fit['a_minus_b'], fit['a_minus_b_err'])} "
+            f"| {_pm(fit['c'], fit['c_err'])} | {fit['chi2_dof']:.2f} | {theory} |"
+        )
+    lines += ["", f"Figure: {figure} (<S> against lr/B, with lr/(B (1 - beta)) for momentum, "
+              "and against each fit c lr^a B^-b).", "",
+              "| optimiser | lr | B | <S> | fit c lr^a B^-b |", "|---|---:|---:|---:|---:|"]  # fmt: skip
+    for group in groups:
+        fit = group["fit"]
+        for p in group["points"]:
+            fitted = fit["c"] * p["lr"] ** fit["a"] * p["batch_size"] ** -fit["b"]
+            lines.append(f"| {group['label']} | {p['lr']:g} | {p['batch_size']} "
+                         f"| {_pm(p['mean_spacing'], p['mean_spacing_err'])} | {fitted:.4f} |")  # fmt: skip
+    lines.append("")
+    for name, directory, _, _ in stores:
+        lines.append(f"Figures and per-setting summaries of {name}: {directory}/")
+    lines.append("")
     return lines
