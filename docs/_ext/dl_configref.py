@@ -207,54 +207,52 @@ def optimizer_entries() -> dict[str, list[Entry]]:
     return out
 
 
+def _experiment_entries(section: str, keys, types: dict, rules: dict) -> list[Entry]:
+    """Entries of an experiment-level section: the meaning from :class:`Experiment`'s
+    docstring, the default from a parsed experiment that gives none of the keys."""
+    meanings = parameter_meanings(
+        ClassDoc(_experiment.Experiment, config={"show_class_members": False})
+    )
+    bare = _experiment.parse_experiment({"model": {"kind": "dyson"}})
+    return [
+        Entry(section, key, types[key], toml_value(getattr(bare, key)), rules[key],
+              meanings.get(key, ""))
+        for key in keys
+    ]  # fmt: skip
+
+
 def ensemble_entries() -> list[Entry]:
     """The keys of ``[ensemble]``, with the defaults an experiment takes when they are left
-    out (read from a parsed experiment that gives none of them).
+    out.
 
     Returns
     -------
     list of Entry
     """
-    meanings = parameter_meanings(
-        ClassDoc(_experiment.Experiment, config={"show_class_members": False})
-    )
-    bare = _experiment.parse_experiment({"model": {"kind": "dyson"}})
     rules = {
         "replicas": Integer(1).describe(),
         "seed": Integer(0).describe() + ", or unset",
         "bit_generator": Choice(BIT_GENERATORS).describe(),
     }
     types = {"replicas": "integer", "seed": "integer", "bit_generator": "string"}
-    return [
-        Entry("ensemble", key, types[key], toml_value(getattr(bare, key)), rules[key],
-              meanings.get(key, ""))
-        for key in _experiment.ENSEMBLE_KEYS
-    ]  # fmt: skip
+    return _experiment_entries("ensemble", _experiment.ENSEMBLE_KEYS, types, rules)
 
 
 def analysis_entries() -> list[Entry]:
     """The keys of ``[analysis]``, with the defaults an experiment takes when they are left
-    out (read from a parsed experiment that gives none of them).
+    out.
 
     Returns
     -------
     list of Entry
     """
-    meanings = parameter_meanings(
-        ClassDoc(_experiment.Experiment, config={"show_class_members": False})
-    )
-    bare = _experiment.parse_experiment({"model": {"kind": "dyson"}})
     # The rule of experiment.check_pool_last: its maximum depends on the points.
     rules = {
         "pool_last": Integer(1).describe()
         + ", at most the snapshots each point records after step 0",
     }
-    types = {"pool_last": "integer"}
-    return [
-        Entry("analysis", key, types[key], toml_value(getattr(bare, key)), rules[key],
-              meanings.get(key, ""))
-        for key in _experiment.ANALYSIS_KEYS
-    ]  # fmt: skip
+    return _experiment_entries("analysis", _experiment.ANALYSIS_KEYS, {"pool_last": "integer"},
+                               rules)  # fmt: skip
 
 
 def _entry_rst(entry: Entry, anchor: str) -> list[str]:
