@@ -255,21 +255,16 @@ def point_warnings(point: dict) -> list[str]:
             f"{_span(test['earlier_steps'])} and {_span(test['steps'])} "
             f"(|z| up to {test['max_abs_z']:.1f} > {test['threshold']:g}); train longer"
         )
-    for pair in point.get("pairs", []):
-        fit = pair.get("fit") or {}
+    fits = [(pair.get("fit"), f"pair {pair['modes'][0]}-{pair['modes'][1]}: the two-level "
+             "semicircle does not describe the pooled levels")
+            for pair in point.get("pairs", [])]  # fmt: skip
+    fits += [(level.get("gaussian_fit"), f"mode {level['mode']}: a Gaussian does not "
+              f"describe x_{level['mode']}") for level in point.get("levels", [])]  # fmt: skip
+    for fit, what in fits:
+        fit = fit or {}
         if fit.get("p_value") is not None and fit["p_value"] < FIT_P_VALUE:
-            out.append(
-                f"pair {pair['modes'][0]}-{pair['modes'][1]}: the two-level semicircle does "
-                f"not describe the pooled levels (chi^2/dof = {fit['chi2_dof']:.3g}, "
-                f"p = {fit['p_value']:.2g} < {FIT_P_VALUE:g})"
-            )
-    for level in point.get("levels", []):
-        fit = level.get("gaussian_fit") or {}
-        if fit.get("p_value") is not None and fit["p_value"] < FIT_P_VALUE:
-            out.append(
-                f"mode {level['mode']}: a Gaussian does not describe x_{level['mode']} "
-                f"(chi^2/dof = {fit['chi2_dof']:.3g}, p = {fit['p_value']:.2g} < {FIT_P_VALUE:g})"
-            )
+            out.append(f"{what} (chi^2/dof = {fit['chi2_dof']:.3g}, "
+                       f"p = {fit['p_value']:.2g} < {FIT_P_VALUE:g})")  # fmt: skip
     return out
 
 
