@@ -61,25 +61,32 @@ static void dl_momentum_update(double *w, const double *buf, double *v, double l
     }
 }
 
-/* Adam's bias corrections at step t (1-based), grouped as torch.optim.Adam does:
- * step_size = lr / (1 - beta1^t), bc2_sqrt = sqrt(1 - beta2^t). */
-static void dl_adam_bias(double lr, double beta1, double beta2, int64_t t, double *step_size,
-                         double *bc2_sqrt)
+/* Adam's bias corrections at step t (1-based), folded into the step and epsilon:
+ * with bc1 = 1 - beta1^t and bc2 = 1 - beta2^t, torch.optim.Adam's
+ *     W <- W - (lr / bc1) m / (sqrt(s) / sqrt(bc2) + eps)
+ * equals  W <- W - step m / (sqrt(s) + eps_hat),  step = lr sqrt(bc2) / bc1,
+ * eps_hat = eps sqrt(bc2): the same update with one division per weight instead of two
+ * (the division is most of Adam's cost on a small model). The roundings differ from
+ * torch's by an ulp or so, as torch's own for-loop, foreach and fused implementations
+ * differ from one another. */
+static void dl_adam_bias(double lr, double beta1, double beta2, double eps, int64_t t,
+                         double *step, double *eps_hat)
 {
-    *step_size = lr / (1.0 - pow(beta1, (double) t));
-    *bc2_sqrt = sqrt(1.0 - pow(beta2, (double) t));
+    double bc2_sqrt = sqrt(1.0 - pow(beta2, (double) t));
+    *step = lr * bc2_sqrt / (1.0 - pow(beta1, (double) t));
+    *eps_hat = eps * bc2_sqrt;
 }
 
-/* Adam (torch.optim.Adam / AdamW; step_size and bc2_sqrt from dl_adam_bias): with decay != 0 first
+/* Adam (torch.optim.Adam / AdamW; step and eps_hat from dl_adam_bias): with decay != 0 first
  * W <- W (1 - lr decay) (AdamW), then m <- beta1 m + (1 - beta1) g,
- * s <- beta2 s + (1 - beta2) g^2, W <- W - step_size m / (sqrt(s) / bc2_sqrt + eps):
- * torch's own grouping of the bias corrections. m and s: n doubles each, m at
- * state[0:n], s at state[n:2n]. */
+ * s <- beta2 s + (1 - beta2) g^2, W <- W - step m / (sqrt(s) + eps_hat).
+ * m at state[0:n], s at state[stride:stride + n] (stride = n: the whole state of n weights;
+ * larger: the first n of a larger vector's state, as the symmetric 2 x 2 update uses). */
 static void dl_adam_update(double *w, const double *buf, double *state, double lr,
-                           double beta1, double beta2, double eps, double decay, double scale,
-                           double step_size, double bc2_sqrt, intptr_t n)
+                           double beta1, double beta2, double decay, double scale,
+                           double step, double eps_hat, intptr_t n, intptr_t stride)
 {
-    double *m = state, *s = state + n;
+    double *m = state, *s = state + stride;
     double c1 = 1.0 - beta1, c2 = 1.0 - beta2;
     if (decay != 0.0) {
         double keep = 1.0 - lr * decay;
@@ -94,12 +101,13 @@ static void dl_adam_update(double *w, const double *buf, double *state, double l
 #pragma clang loop vectorize(disable)
 #endif
     for (intptr_t i = 0; i < n; i++) {
-        double g = scale * buf[i];
+        /* The multiply by scale = 1 is exact but lies on the step's critical path. */
+        double g = scale == 1.0 ? buf[i] : scale * buf[i];
         double mi = beta1 * m[i] + c1 * g;
         double si = beta2 * s[i] + c2 * g * g;
         m[i] = mi;
         s[i] = si;
-        w[i] -= step_size * mi / (sqrt(si) / bc2_sqrt + eps);
+        w[i] -= step * mi / (sqrt(si) + eps_hat);
     }
 }
 

@@ -31,11 +31,11 @@ cdef extern from "dl_optim.h" nogil:
     void dl_sgd_update(double* w, const double* g, double rate, intptr_t n)
     void dl_momentum_update(double* w, const double* buf, double* v, double lr, double beta,
                             double scale, int nesterov, intptr_t n)
-    void dl_adam_bias(double lr, double beta1, double beta2, int64_t t, double* step_size,
-                      double* bc2_sqrt)
+    void dl_adam_bias(double lr, double beta1, double beta2, double eps, int64_t t,
+                      double* step, double* eps_hat)
     void dl_adam_update(double* w, const double* buf, double* state, double lr, double beta1,
-                        double beta2, double eps, double decay, double scale, double step_size,
-                        double bc2_sqrt, intptr_t n)
+                        double beta2, double decay, double scale, double step, double eps_hat,
+                        intptr_t n, intptr_t stride)
 
 cdef enum optim_kind:
     OPTIM_SGD = 0           # w <- w - lr g
@@ -56,7 +56,7 @@ ctypedef struct optim_t:
     double scale
     double rate
     bint blas
-    # Adam's bias corrections (step_size, bc2_sqrt) of steps schedule_first + i, i <
+    # Adam's bias corrections (step, eps_hat of dl_adam_bias) of steps schedule_first + i, i <
     # schedule_len, computed once per call for all replicas (optim_schedule); NULL: pow
     # at every step. Either way the same numbers (dl_adam_bias).
     const double* schedule
@@ -162,7 +162,7 @@ cdef inline double* optim_schedule(optim_t* opt, int64_t start, int64_t stop) ex
     if table == NULL:
         raise MemoryError()
     for i in range(n):
-        dl_adam_bias(opt.lr, opt.beta1, opt.beta2, start + 1 + i, &table[2 * i],
+        dl_adam_bias(opt.lr, opt.beta1, opt.beta2, opt.eps, start + 1 + i, &table[2 * i],
                      &table[2 * i + 1])
     opt.schedule = table
     opt.schedule_first = start + 1
@@ -189,13 +189,15 @@ cdef inline double* optim_state_block(const optim_t* opt, Py_ssize_t n_rep, Py_s
     return &state[0, 0] if n_rep > 0 else NULL
 
 
-cdef inline int optim_apply(const optim_t* opt, double* w, const double* g, double* state,
-                            int64_t step, Py_ssize_t n) noexcept nogil:
-    """w[0:n] <- the optimiser's update of w given the gradient buffer g[0:n]; 0, or -1 for
-    an unknown kind. state: this replica's optim_state_size(opt, n) doubles (NULL if 0)."""
+cdef inline int optim_apply_part(const optim_t* opt, double* w, const double* g,
+                                 double* state, int64_t step, Py_ssize_t n,
+                                 Py_ssize_t total) noexcept nogil:
+    """optim_apply on n consecutive weights of a vector of `total` whose state is laid out
+    for `total` (w, g and state point at the first of the n; each of the state's arrays is
+    `total` doubles apart). n = total is optim_apply."""
     cdef int count = <int> n, inc = 1
     cdef double alpha = -opt.rate
-    cdef double step_size, bc2_sqrt
+    cdef double step_size, eps_hat
     cdef int64_t i = step - opt.schedule_first
     if opt.kind == OPTIM_MOMENTUM or opt.kind == OPTIM_NESTEROV:
         dl_momentum_update(w, g, state, opt.lr, opt.beta1, opt.scale,
@@ -204,12 +206,12 @@ cdef inline int optim_apply(const optim_t* opt, double* w, const double* g, doub
     if opt.kind == OPTIM_ADAM or opt.kind == OPTIM_ADAMW:
         if opt.schedule != NULL and 0 <= i < opt.schedule_len:
             step_size = opt.schedule[2 * i]
-            bc2_sqrt = opt.schedule[2 * i + 1]
+            eps_hat = opt.schedule[2 * i + 1]
         else:
-            dl_adam_bias(opt.lr, opt.beta1, opt.beta2, step, &step_size, &bc2_sqrt)
-        dl_adam_update(w, g, state, opt.lr, opt.beta1, opt.beta2, opt.eps,
+            dl_adam_bias(opt.lr, opt.beta1, opt.beta2, opt.eps, step, &step_size, &eps_hat)
+        dl_adam_update(w, g, state, opt.lr, opt.beta1, opt.beta2,
                        opt.weight_decay if opt.kind == OPTIM_ADAMW else 0.0, opt.scale,
-                       step_size, bc2_sqrt, n)
+                       step_size, eps_hat, n, total)
         return 0
     if opt.kind != OPTIM_SGD:
         return -1
@@ -218,3 +220,29 @@ cdef inline int optim_apply(const optim_t* opt, double* w, const double* g, doub
     else:
         dl_sgd_update(w, g, opt.rate, n)   # w[i] -= rate g[i], scalar (dl_optim.h)
     return 0
+
+
+cdef inline int optim_apply(const optim_t* opt, double* w, const double* g, double* state,
+                            int64_t step, Py_ssize_t n) noexcept nogil:
+    """w[0:n] <- the optimiser's update of w given the gradient buffer g[0:n]; 0, or -1 for
+    an unknown kind. state: this replica's optim_state_size(opt, n) doubles (NULL if 0)."""
+    return optim_apply_part(opt, w, g, state, step, n, n)
+
+
+cdef inline void optim_apply_symmetric_2x2(const optim_t* opt, double* w, const double* g,
+                                           double* state, int64_t step) noexcept nogil:
+    """optim_apply on a symmetric 2 x 2 matrix (row-major, g symmetric too): SGD on all four
+    entries, as it always was; the other optimisers update the three distinct entries only
+    (a quarter less work) and copy entry 1 to entry 2, weights and state alike. Entry 2's
+    state then equals entry 1's, as a full update gives from a symmetric state (a zero start
+    or any state this function returned)."""
+    cdef Py_ssize_t k, arrays
+    if opt.kind == OPTIM_SGD:
+        optim_apply(opt, w, g, state, step, 4)
+    else:
+        optim_apply_part(opt, w, g, state, step, 2, 4)
+        optim_apply_part(opt, w + 3, g + 3, state + 3, step, 1, 4)
+        arrays = optim_state_size(opt, 4) // 4
+        for k in range(arrays):
+            state[4 * k + 2] = state[4 * k + 1]
+    w[2] = w[1]

@@ -37,8 +37,8 @@ from libc.stdlib cimport free
 from libc.string cimport memcpy, memset
 
 from dysonlearn._core.optim cimport (
-    optim_apply, optim_configure, optim_schedule, optim_sgd, optim_state_block,
-    optim_state_size,
+    optim_apply, optim_apply_symmetric_2x2, optim_configure, optim_schedule, optim_sgd,
+    optim_state_block, optim_state_size,
 )
 
 include "_linalg.pxi"
@@ -209,8 +209,7 @@ cdef inline int wishart_step_2x2(const TSParams* p, const optim_t* opt, double* 
     distinct entries."""
     cdef double dw[4]
     wishart_gradient_2x2(p, weights, teacher, variates, dw)
-    optim_apply(opt, weights, dw, opt_state, step, 4)
-    weights[2] = weights[1]
+    optim_apply_symmetric_2x2(opt, weights, dw, opt_state, step)
     if (fabs(weights[0]) <= p.bound and fabs(weights[1]) <= p.bound
             and fabs(weights[3]) <= p.bound):
         return DL_OK
@@ -265,9 +264,10 @@ cdef inline void ts_update(const TSParams* p, const optim_t* opt, double* weight
                            const double* dw, double* opt_state, int64_t step) noexcept nogil:
     """The optimiser's update of W from the gradient dw; the N = 2 Wishart path keeps W
     exactly symmetric by copying W_01 to W_10, as it always has."""
-    optim_apply(opt, weights, dw, opt_state, step, p.n * p.n)
     if fast_2x2(p):
-        weights[2] = weights[1]
+        optim_apply_symmetric_2x2(opt, weights, dw, opt_state, step)
+    else:
+        optim_apply(opt, weights, dw, opt_state, step, p.n * p.n)
 
 
 cdef void ts_sgd(optim_t* opt, const TSParams* p) noexcept nogil:

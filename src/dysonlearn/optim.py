@@ -11,7 +11,8 @@ PyTorch run of the same model). With ``g`` the model's full stochastic gradient 
   SGD's (``torch.optim.SGD`` sets ``v = g`` at its first step: the same value).
 * :class:`Adam`: ``m <- beta1 m + (1 - beta1) g``, ``s <- beta2 s + (1 - beta2) g^2``, then
   ``W <- W - lr (m / (1 - beta1^t)) / (sqrt(s / (1 - beta2^t)) + eps)``: bias-corrected
-  moments, ``eps`` added after the square root.
+  moments, ``eps`` added after the square root (the kernels fold both corrections into
+  the step and ``eps``: the same update, up to rounding).
 * :class:`AdamW`: ``W <- W (1 - lr weight_decay)``, then the Adam step (decoupled weight
   decay).
 
