@@ -4,6 +4,9 @@ The reference below is the code that built the presets before they became TOML f
 here verbatim, so that the files are checked against what `reproduce` ran before the move).
 """
 
+import math
+
+import numpy as np
 import pytest
 
 import dysonlearn as dl
@@ -120,15 +123,45 @@ OPTIMIZER_PRESETS = [(name, scale) for name in reproduce.OPTIMIZER_EXPERIMENTS
 def test_the_optimizer_presets_load_validate_and_scan_a_grid_of_lr_and_b(name, scale):
     experiment = load_experiment(embedded_experiment_path(f"{name}-{scale}"))
     kinds = {p.optimizer.kind for p in experiment.points}
-    assert kinds == {name.removeprefix("optimizers_")}
-    assert {p.kind for p in experiment.points} == {"teacher_student"}
-    assert {(p.noise, p.teacher) for p in experiment.points} == {(0.1, (2.0, 2.0))}
+    assert kinds == {name.split("_")[-1]}
+    rbm = "_rbm_" in name
+    assert {p.kind for p in experiment.points} == {"rbm" if rbm else "teacher_student"}
+    if rbm:
+        # one degenerate pair, (8, 10, 10, 12): the spacing of the pair is pure fluctuation
+        for point in experiment.points:
+            np.testing.assert_allclose(point.stationary_levels, [8.0, 10.0, 10.0, 12.0])
+    else:
+        assert {(p.noise, p.teacher) for p in experiment.points} == {(0.1, (2.0, 2.0))}
     # a product of three lr and three B (per momentum beta): a and b are separable
     assert len({p.lr for p in experiment.points}) == 3
     assert {p.batch_size for p in experiment.points} == {4, 16, 64}
     betas = {getattr(p.optimizer, "beta", None) for p in experiment.points}
-    assert betas == ({0.5, 0.9} if name == "optimizers_momentum" else {None})
+    expected = {None}
+    if name == "optimizers_momentum":
+        expected = {0.5, 0.9}
+    elif name == "optimizers_rbm_momentum":
+        expected = {0.9}
+    assert betas == expected
     assert len(experiment.points) == 9 * len(betas)
+
+
+def test_the_predicted_power_law_is_the_small_lr_width_of_each_model():
+    """c = slope sqrt(q) of the pair, worked out by hand: the teacher-student model's
+    <S> = sqrt(pi lr A^2 / B) and the RBM's sqrt(2 pi) sqrt(lr x* / B), x* = mu^2 - kappa,
+    each with lr -> lr / (1 - beta) under momentum; no closed form for Adam."""
+    ts = dl.TeacherStudentConfig(teacher=(2.0, 2.0), noise=0.1)
+    assert reproduce.predicted_power_law(ts) == pytest.approx(
+        {"a": 0.5, "b": 0.5, "c": math.sqrt(math.pi) * 0.1})
+    momentum = ts.replace(optimizer=dl.Momentum(beta=0.75))
+    assert reproduce.predicted_power_law(momentum)["c"] == pytest.approx(
+        math.sqrt(math.pi) * 0.1 * 2)
+    assert reproduce.predicted_power_law(ts.replace(optimizer=dl.Adam())) is None
+    rbm = dl.RBMConfig(n_visible=4, n_hidden=4, mu=4.0,
+                       target=dl.targets.free_scalar(n=4, m=2.0))  # fmt: skip
+    # kappa = m^2 + 4 sin^2(pi k / 4) = 6 for k = 1, 3: x* = 16 - 6 = 10
+    assert reproduce.predicted_power_law(rbm)["c"] == pytest.approx(math.sqrt(2 * math.pi * 10))
+    # no degenerate pair: nothing to predict
+    assert reproduce.predicted_power_law(ts.replace(teacher=(1.0, 2.0))) is None
 
 
 def test_optimizers_runs_its_three_presets_and_has_no_paper_scale():
@@ -149,15 +182,18 @@ def test_reproduce_optimizers_smoke_writes_the_figure_and_the_exponents(tmp_path
     assert cli.main(["reproduce", "optimizers", "--scale", "smoke", "--backend", "serial",
                      "-o", str(out)]) == 0  # fmt: skip
     printed = capsys.readouterr().out
-    assert "| optimiser | a | b | a - b |" in printed and "| Adam |" in printed
+    assert "| model | optimiser | a | b | a - b |" in printed
+    assert "| teacher-student | Adam |" in printed and "| RBM | Adam |" in printed
     assert (out / "optimizer_scaling.png").stat().st_size > 10_000
     for name in reproduce.OPTIMIZER_EXPERIMENTS:
         assert (out / name / "results.h5").exists()
     md = (out / "reproduce.md").read_text(encoding="utf-8")
     assert "no closed form; the data speak" in md and "a = b = 1/2" in md
     groups = json.loads((out / "reproduce.json").read_text())["optimizers"]["groups"]
-    assert [g["label"] for g in groups] == ["SGD", "momentum, beta = 0.5",
-                                            "momentum, beta = 0.9", "Adam"]  # fmt: skip
+    assert [(g["model"], g["label"]) for g in groups] == [
+        ("teacher-student", "SGD"), ("teacher-student", "momentum, beta = 0.5"),
+        ("teacher-student", "momentum, beta = 0.9"), ("teacher-student", "Adam"),
+        ("RBM", "SGD"), ("RBM", "momentum, beta = 0.9"), ("RBM", "Adam")]
     for group in groups:
         fit = group["fit"]
         for key in ("a", "a_err", "b", "b_err", "a_minus_b", "a_minus_b_err", "c"):
@@ -168,7 +204,7 @@ def test_reproduce_optimizers_smoke_writes_the_figure_and_the_exponents(tmp_path
     # 200 replicas x 3 snapshots); the jackknife errors are themselves uncertain by ~13%
     # (32 blocks), so 4 errors is a test that fails by chance well under once in 10^3 runs
     # while a bias of 4 errors (0.06 in a) would be caught.
-    [sgd] = [g["fit"] for g in groups if g["label"] == "SGD"]
+    [sgd] = [g["fit"] for g in groups if g["label"] == "SGD" and g["model"] == "teacher-student"]
     assert abs(sgd["a"] - 0.5) < 4 * sgd["a_err"]
     assert abs(sgd["b"] - 0.5) < 4 * sgd["b_err"]
 

@@ -900,22 +900,25 @@ def _teacher_student_rows(results, snapshots: int) -> tuple[list[tuple], list[st
 
 @_styled
 def optimizer_scaling_figure(groups) -> Figure:
-    """Does the mean spacing depend on lr / B alone, under each optimiser? (issue 13)
+    """Does the mean spacing depend on lr / B alone, under each optimiser?
 
-    Left: <S> of the degenerate pair against lr / B (lr / (B (1 - beta)) for momentum, its
-    effective rate :eq:`effective-lr`), one colour per optimiser setting, with SGD's
-    small-lr line sqrt(pi A^2 lr / B) :eq:`ts-degenerate-spacing`: SGD and momentum fall on
-    it, and an optimiser whose points at one abscissa spread apart does not scale with
-    lr / B alone. Right: <S> against each setting's own fit c lr^a B^-b
+    One row per model (in order of appearance). Left: <S> of the degenerate pair against
+    lr / B (lr / (B (1 - beta)) for momentum, its effective rate :eq:`effective-lr`), one
+    colour per optimiser setting, with SGD's small-lr line c sqrt(lr / B) (for the
+    teacher-student model sqrt(pi A^2 lr / B), :eq:`ts-degenerate-spacing`): SGD and
+    momentum fall on it, and an optimiser whose points at one abscissa spread apart does
+    not scale with lr / B alone. Right: <S> against each setting's own fit c lr^a B^-b
     (:func:`~dysonlearn.analysis.fit_power_law`; the legend gives a and b), on the diagonal
     when the power law describes the points.
 
     Parameters
     ----------
     groups : list of dict
-        :func:`dysonlearn.reproduce.compare_optimizers`: each with ``label``, ``beta``
-        (None unless momentum), ``noise``, ``fit`` (``c``, ``a``, ``b`` and errors) and
-        ``points`` (``lr``, ``batch_size``, ``mean_spacing``, ``mean_spacing_err``).
+        :func:`dysonlearn.reproduce.compare_optimizers`: each with ``model`` (the row;
+        "teacher-student" when absent), ``label``, ``beta`` (None unless momentum),
+        ``predicted`` (``c`` of the small-lr law, or None), ``fit`` (``c``, ``a``, ``b`` and
+        errors) and ``points`` (``lr``, ``batch_size``, ``mean_spacing``,
+        ``mean_spacing_err``).
 
     Returns
     -------
@@ -929,12 +932,21 @@ def optimizer_scaling_figure(groups) -> Figure:
     groups = list(groups)
     if not groups:
         raise ValueError("groups: need at least one optimiser's points to draw")
-    fig, axes = _figure(PAGE, 2.9, 1, 2)
-    ax, ax_fit = axes[0]
-    lows, highs = [], []
     for n, group in enumerate(groups):
         if not group["points"]:
             raise ValueError(f"groups[{n}] ({group.get('label')}): has no points")
+    models = list(dict.fromkeys(group.get("model", "teacher-student") for group in groups))
+    fig, axes = _figure(PAGE, 2.9 * len(models), len(models), 2)
+    for (ax, ax_fit), model in zip(axes, models, strict=True):
+        mine = [g for g in groups if g.get("model", "teacher-student") == model]
+        _optimizer_row(ax, ax_fit, model, mine)
+    return fig
+
+
+def _optimizer_row(ax, ax_fit, model: str, groups: list[dict]) -> None:
+    """One model's row of :func:`optimizer_scaling_figure`."""
+    lows, highs = [], []
+    for n, group in enumerate(groups):
         lr, batch, s, err = (np.array([p[k] for p in group["points"]], dtype=float)
                              for k in ("lr", "batch_size", "mean_spacing",
                                        "mean_spacing_err"))  # fmt: skip
@@ -949,20 +961,21 @@ def optimizer_scaling_figure(groups) -> Figure:
             f"b = {fit['b']:.3f} ± {fit['b_err']:.3f}"), **style)  # fmt: skip
         lows += [x.min(), fitted.min(), s.min()]
         highs += [x.max(), fitted.max(), s.max()]
-    noise = groups[0].get("noise")
+    sgd = next((g for g in groups if g["optimizer"].get("kind", "sgd") == "sgd"
+                and g.get("predicted")), None)  # fmt: skip
     all_x = np.geomspace(min(lows[0::3]) / 1.3, max(highs[0::3]) * 1.3, 50)
-    if noise is not None:
-        ax.plot(all_x, np.sqrt(math.pi * noise**2 * all_x), color="k", lw=0.8,
-                label="SGD theory at small lr: sqrt(pi A^2 lr / B)")  # fmt: skip
+    if sgd is not None:
+        c = sgd["predicted"]["c"]
+        ax.plot(all_x, c * np.sqrt(all_x), color="k", lw=0.8,
+                label=f"SGD theory at small lr: {c:.3g} sqrt(lr / B)")  # fmt: skip
     ax.set(xscale="log", yscale="log", xlabel="lr / B   (momentum: lr / (B (1 - beta)))",
-           ylabel="mean spacing <S>")  # fmt: skip
-    ax.legend(loc="upper left")
+           ylabel="mean spacing <S>", title=model)  # fmt: skip
+    ax.legend(loc="best")
     span = np.array([min(lows[1::3] + lows[2::3]) / 1.2, max(highs[1::3] + highs[2::3]) * 1.2])
     ax_fit.plot(span, span, color="k", lw=0.8, label="equal: the power law describes the points")
     ax_fit.set(xscale="log", yscale="log", xlabel="fitted c lr^a B^-b of each optimiser",
-               ylabel="mean spacing <S>")  # fmt: skip
-    ax_fit.legend(loc="upper left")
-    return fig
+               ylabel="mean spacing <S>", title=model)  # fmt: skip
+    ax_fit.legend(loc="best")
 
 
 @_styled

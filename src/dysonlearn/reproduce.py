@@ -11,14 +11,15 @@ exactly as ``reproduce`` runs it):
   lr in 0.1 .. 0.5, B in 4 .. 64 and the noise amplitude A in {0.05, 0.075, 0.1} around
   (lr, B, A) = (0.1, 16, 0.1) (eleven settings).
 
-- Optimisers (``optimizers``, issue 13): the teacher-student model of the scan above (A =
-  0.1) on a product grid of lr (three values) and B in {4, 16, 64}, trained by SGD, by
-  heavy-ball momentum at beta = 0.5 and 0.9, and by Adam: one embedded file per optimiser
-  (:data:`OPTIMIZER_EXPERIMENTS`), each into OUTDIR/<name>/. The comparison fits
-  <S> = c lr^a B^-b for each optimiser setting (:func:`compare_optimizers`) and draws
-  :func:`dysonlearn.plots.optimizer_scaling_figure`. Its scales are smoke and small only
-  (the RBM is left out: a stationary RBM grid for three optimisers is several times the
-  small budget).
+- Optimisers (``optimizers``): the teacher-student model of the scan above (A = 0.1) and a
+  small RBM (4 visible and 4 hidden units learning a free scalar field on 4 sites, whose
+  levels hold one degenerate pair), each on a product grid of lr (three values) and B in
+  {4, 16, 64}, trained by SGD, by heavy-ball momentum (beta = 0.5 and 0.9 for the
+  teacher-student model, 0.9 for the RBM) and by Adam: one embedded file per model and
+  optimiser (:data:`OPTIMIZER_EXPERIMENTS`), each into OUTDIR/<name>/. The comparison fits
+  <S> = c lr^a B^-b for each model and optimiser setting (:func:`compare_optimizers`) and
+  draws :func:`dysonlearn.plots.optimizer_scaling_figure`. Its scales are smoke and small
+  only.
 
 Scales (:data:`SCALES`): "smoke" checks the pipeline end to end in about a minute and is
 not stationary; "small" runs every setting long enough to be stationary (600 / lr steps for
@@ -53,9 +54,11 @@ SCALES = {
 EXPERIMENTS = ("rbm", "teacher_student")
 """The article's experiments, in the order ``"all"`` runs them."""
 
-OPTIMIZER_EXPERIMENTS = ("optimizers_sgd", "optimizers_momentum", "optimizers_adam")
+OPTIMIZER_EXPERIMENTS = ("optimizers_sgd", "optimizers_momentum", "optimizers_adam",
+                         "optimizers_rbm_sgd", "optimizers_rbm_momentum", "optimizers_rbm_adam")
 """The embedded experiments of ``reproduce optimizers``, in the order it runs them: the
-teacher-student lr x B grid under SGD, momentum (beta = 0.5, 0.9) and Adam."""
+teacher-student lr x B grid under SGD, momentum (beta = 0.5, 0.9) and Adam, then the RBM's
+(4 x 4 units, one degenerate pair) under SGD, momentum (beta = 0.9) and Adam."""
 
 GROUPS = {"optimizers": OPTIMIZER_EXPERIMENTS}
 """Names that run several embedded experiments together (besides ``"all"``)."""
@@ -367,12 +370,49 @@ def _optimizer_label(optimizer) -> str:
     return {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}.get(kind, kind)
 
 
+def _pairs(config) -> list:
+    """The degenerate pairs of a configuration's stationary levels."""
+    from .analysis import degenerate_groups
+
+    return [g for g in degenerate_groups(config.stationary_levels) if len(g) == 2]
+
+
+def predicted_power_law(config) -> dict | None:
+    """The small-lr power law of the mean spacing of a configuration's degenerate pairs.
+
+    At small lr every level of a pair has the width sigma = sqrt(lr q / B) times the model's
+    slope over sqrt(pi) (:meth:`~dysonlearn.models.Model.predicted_slope`,
+    :meth:`~dysonlearn.models.Model.scale_factor`; q is divided by 1 - beta under momentum,
+    :eq:`effective-lr`), so <S> = c lr^(1/2) B^(-1/2) with c = slope sqrt(q), averaged over
+    the pairs.
+
+    Parameters
+    ----------
+    config : model configuration
+
+    Returns
+    -------
+    dict or None
+        ``{"a": 0.5, "b": 0.5, "c": c}``, or None when the optimiser has no closed form
+        (Adam, AdamW) or the levels hold no degenerate pair.
+    """
+    model = model_for(config)
+    pairs = _pairs(config)
+    kappas = model.level_kappas(config)
+    levels = config.stationary_levels
+    slope = model.predicted_slope(config)[0]
+    c = [slope * math.sqrt(model.scale_factor(config, levels[i], kappas[i])) for i, _ in pairs]
+    if not c or not np.all(np.isfinite(c)):
+        return None
+    return {"a": 0.5, "b": 0.5, "c": float(np.mean(c))}
+
+
 def _point_spacing(result, snapshots: int) -> tuple[float, float]:
     """<S> of a point's degenerate pairs over its usable replicas, and its error."""
-    from .analysis import degenerate_groups, fit_wigner, level_spacings
+    from .analysis import fit_wigner, level_spacings
     from .analysis.fits import usable_replicas
 
-    pairs = [g for g in degenerate_groups(result.config.stationary_levels) if len(g) == 2]
+    pairs = _pairs(result.config)
     keep = usable_replicas(result, snapshots)
     late = np.asarray(result.eigenvalues, dtype=np.float64)[keep, -snapshots:, :]
     fit = fit_wigner(level_spacings(late, pairs))
@@ -380,7 +420,8 @@ def _point_spacing(result, snapshots: int) -> tuple[float, float]:
 
 
 def compare_optimizers(stores) -> list[dict]:
-    """The power-law fit <S> = c lr^a B^-b of each optimiser setting, beside the theory.
+    """The power-law fit <S> = c lr^a B^-b of each model and optimiser setting, beside the
+    theory.
 
     The points of each store are grouped by their optimiser (a momentum store scanning
     beta gives one group per beta), and each group is fitted by
@@ -394,12 +435,15 @@ def compare_optimizers(stores) -> list[dict]:
     Returns
     -------
     list of dict
-        One per optimiser setting, in order of appearance: ``label`` (in words),
-        ``experiment``, ``optimizer`` (its plain dict), ``beta`` (momentum; else None),
-        ``fit`` (:meth:`~dysonlearn.analysis.PowerLawFit.to_dict`), ``predicted``
-        (``{"a": 0.5, "b": 0.5, "c": sqrt(pi A^2 / (1 - beta))}`` for SGD and momentum,
-        None for Adam and AdamW: no closed form is known) and ``points`` (``lr``,
-        ``batch_size``, ``mean_spacing``, ``mean_spacing_err`` of each point).
+        One per model and optimiser setting, in order of appearance: ``model`` (its name,
+        e.g. "teacher-student"), ``label`` (the optimiser in words), ``experiment``,
+        ``optimizer`` (its plain dict), ``beta`` (momentum; else None), ``noise`` (the
+        teacher-student model's A; else None), ``fit``
+        (:meth:`~dysonlearn.analysis.PowerLawFit.to_dict`), ``predicted``
+        (:func:`predicted_power_law`: a = b = 1/2 and c for SGD and momentum, e.g.
+        c = sqrt(pi A^2 / (1 - beta)) for the teacher-student model; None for Adam and
+        AdamW, for which no closed form is known) and ``points`` (``lr``, ``batch_size``,
+        ``mean_spacing``, ``mean_spacing_err`` of each point).
 
     Raises
     ------
@@ -420,38 +464,34 @@ def compare_optimizers(stores) -> list[dict]:
                 fit = fit_power_law(points, pool_last)
             except ValueError as exc:
                 raise ValueError(f"{name}, {label}: {exc}") from exc
-            kind = optimizer.kind
-            beta = optimizer.beta if kind == "momentum" else None
-            noise = points[0].config.noise
-            predicted = None
-            if kind in ("sgd", "momentum"):
-                predicted = {"a": 0.5, "b": 0.5,
-                             "c": math.sqrt(math.pi * noise**2 / (1 - (beta or 0.0)))}  # fmt: skip
+            beta = optimizer.beta if optimizer.kind == "momentum" else None
+            config = points[0].config
             rows = []
             for result in points:
                 mean, err = _point_spacing(result, pool_last)
                 rows.append({"lr": result.config.lr, "batch_size": result.config.batch_size,
                              "mean_spacing": mean, "mean_spacing_err": err})  # fmt: skip
-            groups.append({"label": label, "experiment": name, "optimizer": optimizer.to_dict(),
-                           "beta": beta, "noise": noise, "fit": fit.to_dict(),
-                           "predicted": predicted, "points": rows})  # fmt: skip
+            groups.append({"model": model_for(config).name, "label": label, "experiment": name,
+                           "optimizer": optimizer.to_dict(), "beta": beta,
+                           "noise": getattr(config, "noise", None), "fit": fit.to_dict(),
+                           "predicted": predicted_power_law(config), "points": rows})  # fmt: skip
     return groups
 
 
 def _optimizer_lines(groups: list[dict], stores, figure: Path) -> list[str]:
     """The optimizers section of reproduce.md: the exponents' table, then each point."""
-    first = stores[0][2][0]
+    replicas = sorted({results[0].n_replicas for _, _, results, _ in stores})
     pool = stores[0][3]
-    lines = [f"## optimizers (teacher-student, A = {groups[0]['noise']:g}; "
-             f"{first.n_replicas} replicas per setting, last {pool} snapshot"
-             f"{'s' if pool != 1 else ''} pooled)", "",
+    lines = [f"## optimizers ({' or '.join(map(str, replicas))} replicas per setting, last "
+             f"{pool} snapshot{'s' if pool != 1 else ''} pooled)", "",
              "The mean spacing <S> of the degenerate pair fitted as <S> = c lr^a B^-b over "
-             "each optimiser's lr x B grid (weighted least squares in logs, jackknife errors "
-             "over replicas). a = b is the linear scaling rule (<S> depends on lr/B alone); "
-             "SGD and heavy-ball momentum predict a = b = 1/2 at small lr, momentum with c "
-             "scaled by 1/sqrt(1 - beta) (lr -> lr/(1 - beta)). Adam has no closed form.", "",
-             "| optimiser | a | b | a - b | c | chi^2/dof | predicted |",
-             "|---|---:|---:|---:|---:|---:|---|"]  # fmt: skip
+             "each model's and optimiser's lr x B grid (weighted least squares in logs, "
+             "jackknife errors over replicas). a = b is the linear scaling rule (<S> depends "
+             "on lr/B alone); SGD and heavy-ball momentum predict a = b = 1/2 at small lr, "
+             "momentum with c scaled by 1/sqrt(1 - beta) (lr -> lr/(1 - beta)). Adam has no "
+             "closed form.", "",
+             "| model | optimiser | a | b | a - b | c | chi^2/dof | predicted |",
+             "|---|---|---:|---:|---:|---:|---:|---|"]  # fmt: skip
     for group in groups:
         fit, predicted = group["fit"], group["predicted"]
         if predicted is None:
@@ -459,21 +499,23 @@ def _optimizer_lines(groups: list[dict], stores, figure: Path) -> list[str]:
         else:
             theory = f"a = b = 1/2, c = {predicted['c']:.4f}"
             if group["beta"] is not None:
-                theory += f" (SGD's sqrt(pi) A / sqrt(1 - beta))"
+                theory += " (SGD's c / sqrt(1 - beta))"
         lines.append(
-            f"| {group['label']} | {_pm(fit['a'], fit['a_err'])} "
+            f"| {group['model']} | {group['label']} | {_pm(fit['a'], fit['a_err'])} "
             f"| {_pm(fit['b'], fit['b_err'])} | {_pm(fit['a_minus_b'], fit['a_minus_b_err'])} "
             f"| {_pm(fit['c'], fit['c_err'])} | {fit['chi2_dof']:.2f} | {theory} |"
         )
     lines += ["", f"Figure: {figure} (<S> against lr/B, with lr/(B (1 - beta)) for momentum, "
-              "and against each fit c lr^a B^-b).", "",
-              "| optimiser | lr | B | <S> | fit c lr^a B^-b |", "|---|---:|---:|---:|---:|"]  # fmt: skip
+              "and against each fit c lr^a B^-b; one row per model).", "",
+              "| model | optimiser | lr | B | <S> | fit c lr^a B^-b |",
+              "|---|---|---:|---:|---:|---:|"]  # fmt: skip
     for group in groups:
         fit = group["fit"]
         for p in group["points"]:
             fitted = fit["c"] * p["lr"] ** fit["a"] * p["batch_size"] ** -fit["b"]
-            lines.append(f"| {group['label']} | {p['lr']:g} | {p['batch_size']} "
-                         f"| {_pm(p['mean_spacing'], p['mean_spacing_err'])} | {fitted:.4f} |")  # fmt: skip
+            lines.append(f"| {group['model']} | {group['label']} | {p['lr']:g} "
+                         f"| {p['batch_size']} | {_pm(p['mean_spacing'], p['mean_spacing_err'])} "
+                         f"| {fitted:.4f} |")  # fmt: skip
     lines.append("")
     for name, directory, _, _ in stores:
         lines.append(f"Figures and per-setting summaries of {name}: {directory}/")
