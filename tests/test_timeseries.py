@@ -215,8 +215,10 @@ def test_summary_of_ar1_levels_recovers_means_spacings_and_times():
     json.dumps(out, allow_nan=False)
     assert (out["replicas"], out["analysed"], out["records"], out["record_every"]) == (
         32, 31, 10_000, every)  # fmt: skip
-    modes, spacings = out["modes"], out["spacings"]
-    for block, truth in ((modes, [1.0, 2.5, 4.0]), (spacings, [1.5, 1.5])):
+    assert [m["mode"] for m in out["modes"]] == [0, 1, 2]
+    assert [s["modes"] for s in out["spacings"]] == [[0, 1], [1, 2]]
+    for entries, truth in ((out["modes"], [1.0, 2.5, 4.0]), (out["spacings"], [1.5, 1.5])):
+        block = {key: [entry[key] for entry in entries] for key in entries[0]}
         mean, err = np.array(block["mean"]), np.array(block["mean_err"])
         assert np.all(np.abs(mean - truth) < 4 * err)
         # The difference of two independent AR(1) series of the same phi is one too: the
@@ -246,13 +248,15 @@ def test_summary_flags_a_drifting_mode_and_handles_few_replicas():
     eigs[:, :, 0] += np.linspace(0.0, 0.5, 600)
     out = time_series_summary(eigs, np.arange(600))
     assert 0 in out["flagged_modes"] and 0 in out["flagged_spacings"]
-    assert abs(out["modes"]["stationarity_z"][0]) > 8
-    assert "rate" not in out["modes"]
+    assert abs(out["modes"][0]["stationarity_z"]) > 8
+    assert "rate" not in out["modes"][0]
     eigs[1:, -1, :] = np.nan  # one usable replica: errors of one series, no tau_exp error
     single = time_series_summary(eigs, np.arange(600))
     assert single["analysed"] == 1
-    assert all(e is not None and e > 0 for e in single["modes"]["mean_err"])
-    assert all(e is None for e in single["modes"]["tau_exp_err"])
+    assert all(m["mean_err"] is not None and m["mean_err"] > 0 for m in single["modes"])
+    assert all(m["tau_exp_err"] is None for m in single["modes"])
+    lone = time_series_summary(eigs[..., :1], np.arange(600))  # one mode: no spacing
+    assert len(lone["modes"]) == 1 and lone["spacings"] == [] and lone["flagged_spacings"] == []
     eigs[0, 0, 0] = np.inf
     none = time_series_summary(eigs, np.arange(600))
     assert none["analysed"] == 0 and "no statistics" in none["note"]

@@ -320,7 +320,8 @@ def time_series_mean(x, axis: int = -1, *, replica_axis: int | None = None, c: f
 
 @dataclass(frozen=True)
 class StationarityTest:
-    """The means of the first and last thirds of a recording, compared (:doc:`/theory/time_series`).
+    """The means of the first and last thirds of a recording, compared
+    (:doc:`/theory/time_series`).
 
     Parameters
     ----------
@@ -554,9 +555,9 @@ def _floats(values) -> list:
     return [float(v) if np.isfinite(v) else None for v in np.asarray(values, dtype=np.float64)]
 
 
-def _describe(data: np.ndarray, replicas: bool, record: float, lr: float | None) -> dict:
+def _describe(data: np.ndarray, replicas: bool, record: float, lr: float | None) -> list:
     """The statistics of :func:`time_series_summary` of (R, T, M) or, without replicas,
-    (T, M) series (one replica)."""
+    (T, M) series (one replica): one dict per series m."""
     axis = 1 if replicas else 0
     rep = 0 if replicas else None
     mean, mean_err = time_series_mean(data, axis=axis, replica_axis=rep)
@@ -581,7 +582,7 @@ def _describe(data: np.ndarray, replicas: bool, record: float, lr: float | None)
             rate = 1.0 / (record * np.asarray(decay.tau) * lr)
             out["rate"] = _floats(rate)
             out["rate_err"] = _floats(rate * np.asarray(decay.tau_err) / np.asarray(decay.tau))
-    return out
+    return [{key: values[m] for key, values in out.items()} for m in range(data.shape[-1])]
 
 
 def time_series_summary(eigenvalues, steps, *, lr: float | None = None) -> dict:
@@ -612,11 +613,12 @@ def time_series_summary(eigenvalues, steps, *, lr: float | None = None) -> dict:
     dict
         ``replicas`` (R given), ``analysed`` (R used), ``records`` (T), ``record_every``
         (steps between records), ``threshold`` (of abs(z)), and ``modes`` and ``spacings``:
-        each a dict of lists, one entry per mode (per spacing): ``mean``, ``mean_err``,
-        ``tau_int``, ``effective_samples``, ``stationarity_z``, ``flagged``, ``tau_exp``,
-        ``tau_exp_err`` and, with ``lr``, ``rate``, ``rate_err``; ``flagged_modes`` and
-        ``flagged_spacings`` list the flagged indices. NaN is None. With no usable replica,
-        ``note`` says so and there are no statistics.
+        lists with one dict per mode i (``"mode": i``) and per spacing x_{i+1} - x_i
+        (``"modes": [i, i + 1]``), each with ``mean``, ``mean_err``, ``tau_int`` (steps),
+        ``effective_samples``, ``stationarity_z``, ``flagged``, ``tau_exp``,
+        ``tau_exp_err`` (steps) and, with ``lr``, ``rate``, ``rate_err`` (per unit t);
+        ``flagged_modes`` and ``flagged_spacings`` list the indices flagged. NaN is None.
+        With no usable replica, ``note`` says so and there are no statistics.
 
     Raises
     ------
@@ -630,8 +632,8 @@ def time_series_summary(eigenvalues, steps, *, lr: float | None = None) -> dict:
     >>> rng = np.random.default_rng(5)
     >>> eigs = np.sort(rng.standard_normal((4, 200, 2)) + [1.0, 3.0], axis=-1)
     >>> out = time_series_summary(eigs, 10 * np.arange(200))
-    >>> out["record_every"], len(out["modes"]["mean"]), len(out["spacings"]["mean"])
-    (10, 2, 1)
+    >>> out["record_every"], len(out["modes"]), out["spacings"][0]["modes"]
+    (10, 2, [0, 1])
     """
     problems = Problems()
     if lr is not None:
@@ -670,11 +672,14 @@ def time_series_summary(eigenvalues, steps, *, lr: float | None = None) -> dict:
     replicas = eigs.shape[0] >= 2
     if not replicas:
         eigs = eigs[0]
-    for name, data in (("modes", eigs), ("spacings", np.diff(eigs, axis=-1))):
-        if data.shape[-1] == 0:
-            out[name] = {}
-            out[f"flagged_{name}"] = []
-            continue
-        out[name] = _describe(data, replicas, record, lr)
-        out[f"flagged_{name}"] = [i for i, f in enumerate(out[name]["flagged"]) if f]
+    out["modes"] = [{"mode": i, **entry}
+                    for i, entry in enumerate(_describe(eigs, replicas, record, lr))]  # fmt: skip
+    out["spacings"] = []
+    if eigs.shape[-1] >= 2:
+        out["spacings"] = [
+            {"modes": [i, i + 1], **entry}
+            for i, entry in enumerate(_describe(np.diff(eigs, axis=-1), replicas, record, lr))
+        ]
+    for name in ("modes", "spacings"):
+        out[f"flagged_{name}"] = [i for i, entry in enumerate(out[name]) if entry["flagged"]]
     return out
