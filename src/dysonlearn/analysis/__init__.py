@@ -31,9 +31,21 @@ from .scaling import ScalingTable, scaling_table
 from .spacings import degenerate_groups, level_spacings
 from .statistics import binder_cumulant, freedman_diaconis_bins, gap_ratio, jackknife
 from .summary import summarize
+from .timeseries import (
+    AutocorrelationDecay,
+    StationarityTest,
+    autocorrelation,
+    autocorrelation_decay,
+    effective_sample_size,
+    integrated_autocorrelation_time,
+    stationarity_test,
+    time_series_mean,
+    time_series_summary,
+)
 from .unfolding import marchenko_pastur_cdf, semicircle_cdf, unfold
 
 __all__ = [
+    "AutocorrelationDecay",
     "FokkerPlanckMode",
     "GroupFit",
     "LevelFit",
@@ -41,9 +53,13 @@ __all__ = [
     "RelaxationFit",
     "ScalingTable",
     "SlopeFit",
+    "StationarityTest",
     "WignerFit",
+    "autocorrelation",
+    "autocorrelation_decay",
     "binder_cumulant",
     "degenerate_groups",
+    "effective_sample_size",
     "fit_gaussian",
     "fit_levels",
     "fit_power_law",
@@ -55,6 +71,7 @@ __all__ = [
     "gap_ratio",
     "gaussian_cdf",
     "gaussian_pdf",
+    "integrated_autocorrelation_time",
     "jackknife",
     "level_spacings",
     "marchenko_pastur_cdf",
@@ -65,7 +82,10 @@ __all__ = [
     "semicircle2_pdf",
     "semicircle_cdf",
     "spacing_pdf",
+    "stationarity_test",
     "summarize",
+    "time_series_mean",
+    "time_series_summary",
     "unfold",
     "wigner_cdf",
     "wigner_surmise",
