@@ -244,6 +244,30 @@ def _level_lines(point: dict) -> list[str]:
     return lines
 
 
+def _time_series_lines(series: dict) -> list[str]:
+    """The recorded time series: each mode's and spacing's time mean, autocorrelation
+    times and relaxation rate beside the model's."""
+    lines = [
+        f"Time series: {series['analysed']} replicas x {series['records']} records, one every "
+        f"{series['record_every']:g} steps; tau in steps, rates per unit t = alpha * step.",
+        "",
+        "| quantity | time mean | tau_int | effective samples | tau_exp | rate | rate predicted "
+        "| z (thirds) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    rows = [(f"x_{m['mode']}", m) for m in series["modes"]]
+    rows += [(f"S = x_{s['modes'][1]} - x_{s['modes'][0]}", s) for s in series["spacings"]]
+    for name, row in rows:
+        lines.append(
+            f"| {name} | {_pm(row['mean'], row['mean_err'])} | {_num(row['tau_int'], 1)} "
+            f"| {_num(row['effective_samples'], 0)} "
+            f"| {_pm(row['tau_exp'], row['tau_exp_err'], 1)} "
+            f"| {_pm(row.get('rate'), row.get('rate_err'))} | {_num(row.get('predicted_rate'))} "
+            f"| {_num(row['stationarity_z'], 3)} |"
+        )
+    return lines
+
+
 def _pair_lines(point: dict) -> list[str]:
     factor = any("finite_lr_factor" in p for p in point["pairs"])
     head = "| pair | x* | <S> | <S> predicted, sqrt(pi) sigma "
@@ -298,12 +322,16 @@ def markdown(summary: dict) -> str:
             lines += [f"**Warning**: {warning}.", ""]
         test = point.get("stationarity") or {}
         if test.get("tested"):
+            what = ("the first and last thirds of the recording" if test.get("method") == "thirds"
+                    else "level means")  # fmt: skip
             lines += [
-                f"Stationarity: level means at {_span(test['steps'])} against "
+                f"Stationarity: {what}, {_span(test['steps'])} against "
                 f"{_span(test['earlier_steps'])}, largest |z| = {test['max_abs_z']:.2f} "
                 f"(flagged above {test['threshold']:g}).",
                 "",
             ]
+        if "modes" in (point.get("time_series") or {}):
+            lines += _time_series_lines(point["time_series"]) + [""]
         if point["levels"]:
             lines += _level_lines(point)
         if point["pairs"]:

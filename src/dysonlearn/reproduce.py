@@ -123,8 +123,8 @@ def article_experiments(which: str, scale: str) -> list[tuple[str, Experiment]]:
     --------
     >>> [(name, len(e.points)) for name, e in article_experiments("all", "smoke")]
     [('rbm', 10), ('teacher_student', 11)]
-    >>> [(name, len(e.points)) for name, e in article_experiments("optimizers", "smoke")]
-    [('optimizers_sgd', 9), ('optimizers_momentum', 18), ('optimizers_adam', 9)]
+    >>> [len(e.points) for _, e in article_experiments("optimizers", "smoke")]
+    [9, 18, 9, 9, 9, 9]
     """
     which = _ALIASES.get(which, which) if isinstance(which, str) else which
     if which != "all" and which not in EXPERIMENTS and which not in GROUPS:

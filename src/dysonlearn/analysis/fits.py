@@ -375,6 +375,30 @@ def chi2_pvalue(chi2_dof: float | None, dof: int | None) -> float | None:
     return float(stats.chi2.sf(chi2_dof * dof, dof))
 
 
+def pooled_snapshots(result, snapshots: int | None = None) -> int:
+    """How many final snapshots of every replica a statistic pools.
+
+    Parameters
+    ----------
+    result : EnsembleResult
+        The ensemble.
+    snapshots : int, optional
+        The number asked for. None (the default of every statistic): every record of a
+        recorded time series (its configuration's ``record_every`` is set) except the
+        initial state at step 0, and the last snapshot otherwise.
+
+    Returns
+    -------
+    int
+    """
+    if snapshots is not None:
+        return int(snapshots)
+    if getattr(result.config, "is_time_series", False):
+        steps = np.asarray(result.steps)
+        return max(1, steps.size - int(steps.size > 1 and steps[0] == 0))
+    return 1
+
+
 def usable_replicas(result, snapshots: int | None = None) -> np.ndarray:
     """(R,) bool: the replicas that did not diverge and are finite throughout.
 

@@ -20,7 +20,14 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..models import model_for
-from .fits import GroupFit, SlopeFit, fit_levels, fit_slope_through_origin, usable_replicas
+from .fits import (
+    GroupFit,
+    SlopeFit,
+    fit_levels,
+    fit_slope_through_origin,
+    pooled_snapshots,
+    usable_replicas,
+)
 
 
 @dataclass(frozen=True)
@@ -126,7 +133,7 @@ def _slope(x, y, err) -> SlopeFit | None:
     return fit_slope_through_origin(x[keep], y[keep], err[keep])
 
 
-def scaling_table(results, snapshots: int = 1, fits=None) -> ScalingTable:
+def scaling_table(results, snapshots: int | None = None, fits=None) -> ScalingTable:
     """Fit every pair and level of every scan point; slopes common to all of them.
 
     The model of each point (:func:`dysonlearn.models.model_for`) gives the scaling
@@ -136,8 +143,10 @@ def scaling_table(results, snapshots: int = 1, fits=None) -> ScalingTable:
     ----------
     results : list of EnsembleResult
         One model over a scan of lr, B (and noise).
-    snapshots : int
-        The last ``snapshots`` snapshots of the surviving replicas are pooled.
+    snapshots : int, optional
+        The last ``snapshots`` snapshots of the surviving replicas are pooled (default:
+        :func:`~dysonlearn.analysis.fits.pooled_snapshots`, the last one, or every record
+        of a time series).
     fits : list, optional
         Per result, its :func:`~dysonlearn.analysis.fits.fit_levels` of those snapshots
         (or None to fit here): lets a caller that has them (the summary) not fit twice.
@@ -154,8 +163,9 @@ def scaling_table(results, snapshots: int = 1, fits=None) -> ScalingTable:
         config = result.config
         noise = getattr(config, "noise", None)
         failed = np.asarray(result.failed, bool)
-        usable = usable_replicas(result, snapshots)
-        late = np.asarray(result.eigenvalues)[usable, -snapshots:, :]
+        pool = pooled_snapshots(result, snapshots)
+        usable = usable_replicas(result, pool)
+        late = np.asarray(result.eigenvalues)[usable, -pool:, :]
         # No warning for a skipped point: the table carries it, and the summary, the
         # Markdown and the figures built from the table name it (a warning would repeat
         # once per figure).

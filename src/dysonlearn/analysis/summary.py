@@ -18,9 +18,10 @@ from dataclasses import asdict
 import numpy as np
 
 from ..models import model_for
-from .fits import chi2_pvalue, fit_levels, usable_replicas
+from .fits import chi2_pvalue, fit_levels, pooled_snapshots, usable_replicas
 from .scaling import scaling_table
 from .statistics import gap_ratio
+from .timeseries import MIN_RECORDS, time_series_summary
 
 # Below this many usable replicas nothing is fitted (a jackknife needs at least 2 blocks, a
 # spread at least 2 values, and every fit of fits.py at least 3 replicas).
@@ -39,7 +40,9 @@ STATIONARITY_TEST = (
     "a point is flagged as not stationary when, for some mode i, the mean of x_i over the "
     "pooled snapshots differs from its mean over as many snapshots just before them (step 0 "
     f"left out) by more than {STATIONARITY_Z:g} standard errors (z = difference / its "
-    "standard error over replicas, the jackknife error of a mean)"
+    "standard error over replicas, the jackknife error of a mean); for a recorded time "
+    "series, when the means of the first and the last third of the recording differ by "
+    f"more than {STATIONARITY_Z:g} of their standard errors over replicas"
 )
 
 
@@ -103,9 +106,15 @@ def predicted_widths(config) -> np.ndarray:
     return np.where(np.isfinite(widths), widths, np.nan)
 
 
-def summarize_result(result, snapshots: int = 1, fits=None) -> dict:
+def summarize_result(result, snapshots: int | None = None, fits=None) -> dict:
     """Fits of one ensemble: each level (:eq:`semicircle2` for a degenerate pair's pooled levels, a
     Gaussian otherwise), each pair's <S>, Wigner KS and Binder cumulant, the gap ratio.
+
+    A recorded time series (its configuration's ``record_every`` set) also gets
+    ``time_series`` (:func:`time_series_record`: per mode and per spacing the time mean with
+    its error, the autocorrelation times, the effective samples and the relaxation rate
+    beside the model's prediction), and its stationarity test compares the first and last
+    thirds of the recording.
 
     Replicas that diverged (``result.failed``) or hold non-finite values in the analysed
     snapshots are skipped: ``replicas`` counts all of them, ``failed`` those that diverged,
@@ -117,8 +126,10 @@ def summarize_result(result, snapshots: int = 1, fits=None) -> dict:
     ----------
     result : EnsembleResult
         The ensemble.
-    snapshots : int
-        Pool the last ``snapshots`` snapshots.
+    snapshots : int, optional
+        Pool the last ``snapshots`` snapshots (default:
+        :func:`~dysonlearn.analysis.fits.pooled_snapshots`, the last one, or every record of
+        a time series but step 0).
     fits : list of GroupFit, optional
         :func:`~dysonlearn.analysis.fits.fit_levels` of those snapshots, if already had.
 
@@ -128,6 +139,7 @@ def summarize_result(result, snapshots: int = 1, fits=None) -> dict:
         JSON-safe (NaN as None).
     """
     config = result.config
+    snapshots = pooled_snapshots(result, snapshots)
     failed = np.asarray(result.failed, bool)
     usable = usable_replicas(result, snapshots)
     late = np.asarray(result.eigenvalues)[usable, -snapshots:, :]
@@ -162,9 +174,74 @@ def summarize_result(result, snapshots: int = 1, fits=None) -> dict:
                         "with analysis.fit_power_law)")  # fmt: skip
     if problems:
         out["note"] = "; ".join(problems)
-    out["stationarity"] = stationarity(result, snapshots)
+    series = time_series_record(result, snapshots)
+    if series is not None:
+        out["time_series"] = series
+        out["stationarity"] = _thirds(series, out["steps"])
+    else:
+        out["stationarity"] = stationarity(result, snapshots)
     out["warnings"] = point_warnings(out)
     return _clean(out)
+
+
+def time_series_record(result, snapshots: int | None = None) -> dict | None:
+    """The time-series statistics of a recorded point, or None for a point of snapshots.
+
+    :func:`~dysonlearn.analysis.timeseries.time_series_summary` of the pooled records (step
+    0 left out), each mode with ``predicted_rate``, the model's harmonic relaxation rate
+    per unit t = lr * step (:meth:`~dysonlearn.models.Model.relaxation_rates`), beside the
+    ``rate`` measured from the decay of its autocorrelation :eq:`acf-decay`.
+
+    Parameters
+    ----------
+    result : EnsembleResult
+        One point.
+    snapshots : int, optional
+        The pooled records (default: all but step 0).
+
+    Returns
+    -------
+    dict or None
+        None when the configuration records snapshots rather than a time series, or when
+        fewer than the records the estimators need (``3 * MIN_RECORDS``) are pooled
+        (then a dict with only ``note``).
+    """
+    config = result.config
+    if not getattr(config, "is_time_series", False):
+        return None
+    pool = pooled_snapshots(result, snapshots)
+    if pool < 3 * MIN_RECORDS:
+        return {"note": f"{pool} records pooled: the time-series statistics need at least "
+                        f"{3 * MIN_RECORDS}"}  # fmt: skip
+    keep = ~np.asarray(result.failed, bool)
+    eigs = np.asarray(result.eigenvalues, dtype=np.float64)[keep, -pool:, :]
+    steps = np.asarray(result.steps)[-pool:]
+    if eigs.shape[0] == 0:
+        return {"note": "no replica left to analyse"}
+    out = time_series_summary(eigs, steps, lr=config.lr)
+    rates = np.asarray(model_for(config).relaxation_rates(config), dtype=np.float64)
+    for entry in out.get("modes", []):
+        entry["predicted_rate"] = rates[entry["mode"]]
+    return _clean(out)
+
+
+def _thirds(series: dict, steps: list) -> dict:
+    """The stationarity record of a time series: its first third against its last."""
+    if "modes" not in series:
+        return {"tested": False, "reason": series.get("note", "no time-series statistics")}
+    third = max(1, len(steps) // 3)
+    z = [m.get("stationarity_z") for m in series["modes"]]
+    finite = [abs(v) for v in z if v is not None]
+    return {
+        "tested": bool(finite),
+        "method": "thirds",
+        "steps": [steps[-third], steps[-1]],
+        "earlier_steps": [steps[0], steps[third - 1]],
+        "z": z,
+        "max_abs_z": max(finite) if finite else None,
+        "threshold": series.get("threshold", STATIONARITY_Z),
+        "flagged_modes": list(series.get("flagged_modes", [])),
+    }
 
 
 def stationarity(result, snapshots: int = 1, threshold: float = STATIONARITY_Z) -> dict:
@@ -338,7 +415,7 @@ def _fitted_groups(out: dict, config, late: np.ndarray, fits) -> list[str]:
     return problems
 
 
-def summarize(results, snapshots: int = 1, fits=None) -> dict:
+def summarize(results, snapshots: int | None = None, fits=None) -> dict:
     """A dict of every fitted number and its error for a result, a scan, or a store.
 
     Diverged replicas are skipped everywhere and counted (see :func:`summarize_result`);
@@ -350,8 +427,10 @@ def summarize(results, snapshots: int = 1, fits=None) -> dict:
     results : EnsembleResult, list of EnsembleResult, str or os.PathLike
         One result, a scan, or the path of a results store (``dysonlearn.store``; its
         finished replicas; a store of one point is summarised as one result).
-    snapshots : int
-        Pool the last ``snapshots`` snapshots of every replica.
+    snapshots : int, optional
+        Pool the last ``snapshots`` snapshots of every replica (default: the last one, or
+        every record of a time series but step 0;
+        :func:`~dysonlearn.analysis.fits.pooled_snapshots`).
     fits : list, optional
         For a scan, each point's :func:`point_fits`, if the caller has them already.
 
@@ -385,7 +464,7 @@ def summarize(results, snapshots: int = 1, fits=None) -> dict:
     return out
 
 
-def scaling_summary(results, snapshots: int = 1, fits=None) -> dict:
+def scaling_summary(results, snapshots: int | None = None, fits=None) -> dict:
     """The scaling table of a scan as a dict, each slope with its chi^2 p-value and its
     prediction, and ``warnings`` for the slopes the points do not support.
 
@@ -393,8 +472,8 @@ def scaling_summary(results, snapshots: int = 1, fits=None) -> dict:
     ----------
     results : list of EnsembleResult
         A scan of one model.
-    snapshots : int
-        Pool the last ``snapshots`` snapshots.
+    snapshots : int, optional
+        Pool the last ``snapshots`` snapshots (default as for :func:`summarize`).
     fits : list, optional
         Each point's :func:`point_fits`.
 
@@ -426,7 +505,7 @@ def scaling_summary(results, snapshots: int = 1, fits=None) -> dict:
     return out
 
 
-def point_fits(result, snapshots: int = 1):
+def point_fits(result, snapshots: int | None = None):
     """:func:`~dysonlearn.analysis.fits.fit_levels` of a point's usable replicas over its
     last ``snapshots`` snapshots: the one fit that its summary, the scaling table and its
     figures share.
@@ -435,14 +514,15 @@ def point_fits(result, snapshots: int = 1):
     ----------
     result : EnsembleResult
         One scan point.
-    snapshots : int
-        Pool the last ``snapshots`` snapshots.
+    snapshots : int, optional
+        Pool the last ``snapshots`` snapshots (default as for :func:`summarize`).
 
     Returns
     -------
     list of GroupFit or None
         None when fewer than 3 replicas are usable (nothing can be fitted).
     """
+    snapshots = pooled_snapshots(result, snapshots)
     usable = usable_replicas(result, snapshots)
     if usable.sum() < _MIN_REPLICAS:
         return None

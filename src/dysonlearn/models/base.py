@@ -39,6 +39,7 @@ MEMBERS = (
     "predicted_slope",
     "predicted_mean_spacing",
     "finite_lr_factors",
+    "relaxation_rates",
     "labels",
     "labels_for",
     "point_figures",
@@ -375,6 +376,28 @@ class Model(ABC):
             alpha -> 0 ones.
         """
         return None
+
+    def relaxation_rates(self, config) -> np.ndarray:
+        """The harmonic relaxation rate of each level's mean at small lr, per unit
+        t = lr * step: the curvature c_i of the drift at the level (its autocorrelation in
+        the stationary state decays as exp(-c_i t), :eq:`acf-decay`).
+
+        By default c = 1 for every level, the linear drift W <- W + lr (W_T - W) of the
+        teacher-student model :eq:`ts-update`; times 1 / (1 - beta) under momentum (its
+        effective rate, :eq:`effective-lr`), NaN under Adam (see
+        :func:`optimizer_rate_factor`). Levels of a degenerate group mix this rate with
+        that of their spacing, which their mutual repulsion makes faster.
+
+        Parameters
+        ----------
+        config : config_class
+
+        Returns
+        -------
+        numpy.ndarray
+            (N,) rates per unit t.
+        """
+        return np.full(config.n_modes, optimizer_rate_factor(config))
 
     # -- labels ----------------------------------------------------------------------------
 

@@ -164,6 +164,11 @@ class Dyson(Model):
             factors = 1 / np.sqrt(1 - config.lr * config._curvature() / 2)
         return np.where(np.isfinite(factors), factors, np.nan)
 
+    def relaxation_rates(self, config):
+        """The curvature c_i of the drift at each level: 1 (linear drift), 2 x* / kappa^2
+        (RBM drift, :eq:`rbm-restoring-rate`)."""
+        return np.asarray(config._curvature(), dtype=np.float64)
+
     labels = Labels(
         eigenvalue_label=r"level $x$",
         eigenvalue_text="levels of the Dyson Brownian motion, ascending",

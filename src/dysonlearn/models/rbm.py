@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import kernels
 from ..config import RBMConfig
-from .base import Labels, Model, with_optimizer_rate
+from .base import Labels, Model, optimizer_rate_factor, with_optimizer_rate
 
 # The cost model of cost_per_replica_step sizes blocks and progress chunks: a rough estimate,
 # not a measurement (``dysonlearn run --dry-run`` times a short run on the machine at hand).
@@ -140,6 +140,13 @@ class RBM(Model):
         """q = x* = mu^2 - kappa :eq:`rbm-level-width` (over 1 - beta under momentum,
         :eq:`effective-lr`)."""
         return with_optimizer_rate(config, level)
+
+    def relaxation_rates(self, config):
+        """omega_i = 2 x*_i / kappa_i^2 per unit t :eq:`rbm-restoring-rate` (over 1 - beta
+        under momentum)."""
+        x_star = np.asarray(config.stationary_levels, dtype=np.float64)
+        kappa = np.asarray(self.level_kappas(config), dtype=np.float64)
+        return 2 * x_star / kappa**2 * optimizer_rate_factor(config)
 
     def predicted_slope(self, config):
         return math.sqrt(2 * math.pi), r"prediction $\sqrt{2\pi}$"
