@@ -56,11 +56,17 @@ cdef int64_t dl_run_replica(dl_model* m, dl_normal_source* normals, int64_t star
     incoming state already fails its check), with the dl_status in *status; later
     snapshots are left untouched.
     """
-    cdef Py_ssize_t s = 0, n_values = dl_model_n_values(m)
+    cdef Py_ssize_t s = 0, hi = n_snapshots, mid, n_values = dl_model_n_values(m)
     cdef int64_t t, next_snapshot
     cdef int code
-    while s < n_snapshots and snapshot_steps[s] < start:
-        s += 1
+    # The first snapshot at or after `start`, by bisection: a dense time series has 10^4
+    # and more snapshots, and a run calls this once per replica per chunk of steps.
+    while s < hi:
+        mid = s + (hi - s) // 2
+        if snapshot_steps[mid] < start:
+            s = mid + 1
+        else:
+            hi = mid
     # One comparison a step: the step of the next snapshot (past `stop` when none is left).
     next_snapshot = snapshot_steps[s] if s < n_snapshots else stop + 1
     code = dl_model_check(m)

@@ -180,7 +180,7 @@ CLI_ALLOWED = {
     "backends": {"WorkerDied"},
     "store": {"describe", "root_summary"},
     "report": {"point_label", "headline"},
-    "dryrun": {"describe_plan", "plan"},
+    "dryrun": {"describe_plan", "plan", "recording_text"},
     "reproduce": {"article_experiments", "write_comparison", "comparison_headline"},
 }
 CLI_TOP_LEVEL = {"_version", "errors", "stopping"}  # light: the standard library only

@@ -375,7 +375,7 @@ def _train(experiment, outdir: Path, args) -> Path:
     _check_options(args)
     run_experiment(experiment, outdir, **_execution(args), progress=not args.quiet,
                    overwrite=args.overwrite, oversubscribe=args.oversubscribe,
-                   notify=_notify(args), command=args.command_line)  # fmt: skip
+                   notify=_notify(args), command=args.command_line, load=False)  # fmt: skip
     return outdir / RESULTS_FILE
 
 
@@ -457,6 +457,7 @@ def _command_config(args) -> int:
 
 
 def _command_info(args) -> int:
+    from .dryrun import recording_text
     from .report import point_label
     from .store import describe, root_summary
 
@@ -470,6 +471,8 @@ def _command_info(args) -> int:
         print(f"  {info.name}: {info.config.kind}, {point_label(info.params)}; "
               f"{info.done}/{info.replicas} replicas done ({state}), {info.failed} diverged"
               f"{pending}")  # fmt: skip
+        if info.config.is_time_series:
+            print(f"    {recording_text(info.config, info.replicas)}")
     return EXIT_OK
 
 

@@ -108,6 +108,72 @@ class Snapshots(Rule):
         return [0, 2.5, "5", (), (3, 2), (-1, 2), None]
 
 
+def record_steps(burn_in: int, record_every: int, steps: int) -> np.ndarray:
+    """Steps of a recorded time series: ``burn_in + k * record_every`` for
+    ``k = 0 .. (steps - burn_in) // record_every``, as int64.
+
+    Step 0 is recorded only when ``burn_in == 0``; the last record is the last multiple
+    that fits, so it may come before ``steps``.
+
+    Parameters
+    ----------
+    burn_in : int
+        The first recorded step, in [0, steps].
+    record_every : int
+        Steps between records, >= 1.
+    steps : int
+        The number of training steps.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 (1 + (steps - burn_in) // record_every,), increasing.
+    """
+    return np.arange(burn_in, steps + 1, record_every, dtype=np.int64)
+
+
+class BurnIn(Rule):
+    """``burn_in``: an integer in [0, steps], the first recorded step of a time series.
+    Reads ``steps`` from the owner."""
+
+    def violation(self, value: object, owner: object = None) -> str | None:
+        steps = getattr(owner, "steps", None)
+        if not is_int(value) or value < 0 or (is_int(steps) and steps >= 1 and value > steps):
+            return "must be an integer in [0, steps]"
+        return None
+
+    def describe(self) -> str:
+        return "an integer in [0, steps]"
+
+    def invalid_examples(self) -> list:
+        return [-1, 0.5, "0", True, STEPS_MAX + 1, None]
+
+
+class RecordEvery(Rule):
+    """``record_every``: an integer in [1, steps - burn_in], the steps between two records
+    of a time series. Reads ``steps`` and ``burn_in`` from the owner (only when they are
+    integers: their own rules report them otherwise)."""
+
+    def violation(self, value: object, owner: object = None) -> str | None:
+        steps = getattr(owner, "steps", None)
+        burn_in = getattr(owner, "burn_in", 0)
+        if not is_int(value) or value < 1:
+            return "must be an integer in [1, steps - burn_in]"
+        if is_int(steps) and steps >= 1:
+            span = steps - burn_in if is_int(burn_in) and 0 <= burn_in <= steps else steps
+            # A single record at burn_in = steps still needs a record_every: 1.
+            span = max(span, 1)
+            if value > span:
+                return f"must be an integer in [1, steps - burn_in] = [1, {span}]"
+        return None
+
+    def describe(self) -> str:
+        return "an integer in [1, steps - burn_in] (1 when burn_in = steps)"
+
+    def invalid_examples(self) -> list:
+        return [0, 1.5, "1", True, STEPS_MAX + 1]
+
+
 @dataclass(frozen=True)
 class Levels(Rule):
     """A flat list of at least ``minimum`` finite numbers (strings, booleans and nested
@@ -213,7 +279,23 @@ TRAINING_RULES = (
     FieldRule("batch_size", Integer(1)),
     _STEPS,
     FieldRule("snapshots", Snapshots()),
+    FieldRule("burn_in", BurnIn()),
+    FieldRule("record_every", RecordEvery(), optional=True),
 )
+# The recording fields, in every model configuration right after ``snapshots``. Keyword-only:
+# they follow ``snapshots`` in the field order (TOML, the reference, dicts) without moving
+# the positional arguments of the fields declared after them. Left out of ``to_dict`` at
+# these defaults, so that a configuration without a time series keeps the record (and
+# the store) it had before they existed.
+RECORDING_DEFAULTS = {"burn_in": 0, "record_every": None}
+
+
+def _burn_in_field():
+    return dataclasses.field(default=0, kw_only=True)
+
+
+def _record_every_field():
+    return dataclasses.field(default=None, kw_only=True)
 
 
 def _check_size_product(
@@ -311,7 +393,7 @@ class _ModelConfig:
         product)`` of ``products`` (products of sizes the kernel forms in a C int) and, for
         ``modes_field``, N^2 in a C int. Returns whether every size passed.
         """
-        spectra = problems.ok("snapshots", "steps")
+        spectra = problems.ok("snapshots", "steps", "burn_in", "record_every")
         before = len(problems)
         _check_memory(problems, self._memory_parts(spectra), lambda name: getattr(self, name))
         if len(problems) > before:
@@ -333,20 +415,64 @@ class _ModelConfig:
                 _check_size_product(problems, field, names, product, getattr(self, field))
         return problems.ok(*fields)
 
+    def _check_recording(self, problems: Problems) -> None:
+        """The rules that tie ``burn_in`` and ``record_every`` to ``snapshots``: either
+        ``snapshots`` or ``record_every`` decides the recorded steps, and ``burn_in`` means
+        something only for a time series."""
+        if self.record_every is None:
+            if problems.ok("burn_in") and self.burn_in != 0:
+                problems.add(
+                    "burn_in",
+                    "is used only with record_every (the first step of a time series); set "
+                    "record_every, or leave burn_in at 0",
+                    self.burn_in,
+                )
+            return
+        default = {f.name: f.default for f in dataclasses.fields(self)}["snapshots"]
+        if self.snapshots != default:
+            problems.add(
+                "record_every",
+                f"cannot be combined with snapshots = {_as_list(self.snapshots)!r}: either "
+                "snapshots or record_every decides the recorded steps; leave snapshots "
+                "unset for a time series, or record_every unset for snapshots",
+                self.record_every,
+            )
+
+    @property
+    def is_time_series(self) -> bool:
+        """Whether the spectra are a time series: recorded every ``record_every`` steps
+        from ``burn_in`` on (``record_every`` set), rather than at ``snapshots``."""
+        return self.record_every is not None
+
     @property
     def snapshot_steps(self) -> np.ndarray:
-        """Steps of the recorded spectra, step 0 included, int64 (S,)."""
+        """Steps of the recorded spectra, int64 (S,): step 0 and the ``snapshots``, or the
+        time series ``burn_in + k * record_every`` (see :func:`record_steps`)."""
+        if self.is_time_series:
+            return record_steps(self.burn_in, self.record_every, self.steps)
         return snapshot_steps(self.snapshots, self.steps)
 
     @property
     def n_snapshots(self) -> int:
-        """S, the number of spectra recorded per replica (step 0 included).
+        """S, the number of spectra recorded per replica (step 0 included, unless a time
+        series starts later): 1 + (steps - burn_in) // record_every for a time series.
 
         Equals ``len(self.snapshot_steps)`` without building the array.
         """
+        if self.is_time_series:
+            return 1 + (self.steps - self.burn_in) // self.record_every
         if is_int(self.snapshots):
             return int(self.snapshots) + 1
         return len(self.snapshots) + (0 if self.snapshots[0] == 0 else 1)
+
+    def _spectra_part(self, spectra: bool, n: int) -> tuple[float, str, str]:
+        """The (bytes, field, what) of one replica's recorded spectra for the memory
+        estimates (``spectra``: the recording fields are valid, count them)."""
+        count = self.n_snapshots if spectra else 1
+        if spectra and self.is_time_series:
+            return (8.0 * count * n + 16, "record_every",
+                    "its time series, (1 + (steps - burn_in) // record_every) x N doubles")  # fmt: skip
+        return (8.0 * count * n + 16, "snapshots", "its spectra, (snapshots + 1) x N doubles")
 
     @property
     def result_bytes_per_replica(self) -> int:
@@ -404,7 +530,8 @@ class _ModelConfig:
         -------
         dict
             ``{"kind": ..., field: value, ...}``, tuples as lists, the target and the
-            optimiser as dicts (the optimiser left out when it is SGD, the default).
+            optimiser as dicts (the optimiser left out when it is SGD, the default;
+            ``burn_in`` and ``record_every`` left out at their defaults 0 and None).
         """
         out = {}
         for f in dataclasses.fields(self):
@@ -413,6 +540,8 @@ class _ModelConfig:
                 # Left out: an SGD run keeps the record (and store) it had before
                 # optimisers were configurable; from_dict reads a missing key as SGD.
                 continue
+            if f.name in RECORDING_DEFAULTS and value == RECORDING_DEFAULTS[f.name]:
+                continue  # likewise a run without a time series (see RECORDING_DEFAULTS)
             if isinstance(value, targets.Target | _Optimizer):
                 out[f.name] = value.to_dict()
             else:
@@ -527,6 +656,14 @@ class RBMConfig(_ModelConfig):
     snapshots : int or tuple of int
         An integer n (n evenly spaced snapshots after step 0, the last at ``steps``) or the
         steps themselves; the spectrum at step 0 is always recorded.
+    burn_in : int
+        With ``record_every``: the first recorded step of a time series, in [0, steps]
+        (the steps before it bring the replicas to stationarity unrecorded). Default 0.
+    record_every : int, optional
+        Record a time series instead of ``snapshots``: the spectrum every this many
+        steps from ``burn_in`` on, at steps ``burn_in + k * record_every`` for
+        ``k = 0 .. (steps - burn_in) // record_every`` (step 0 only when ``burn_in`` is
+        0). Unset (the default): ``snapshots`` decides.
     init_std : float
         The standard deviation of the initial weights, W_ij ~ N(0, init_std^2), for
         ``init = "normal"``.
@@ -582,6 +719,8 @@ class RBMConfig(_ModelConfig):
     batch_size: int = 16
     steps: int = 100_000
     snapshots: int | tuple[int, ...] = 5
+    burn_in: int = _burn_in_field()
+    record_every: int | None = _record_every_field()
     init_std: float = 0.1
     init: str = "normal"
     init_scale: float = 1.0
@@ -613,6 +752,7 @@ class RBMConfig(_ModelConfig):
         self._normalise()
         problems = Problems()
         check_table(problems, self, self.RULES)
+        self._check_recording(problems)
         # Squares that the kernel and the rules below form must not overflow to inf.
         for name, symbol in (("mu", "mu^2"), ("sigma_h", "sigma_h^2")):
             value = getattr(self, name)
@@ -732,7 +872,6 @@ class RBMConfig(_ModelConfig):
         """(bytes, field to change, what) of everything one replica needs (see rbm.pyx's
         rbm_work_alloc and models/rbm.py); ``spectra``: snapshots are valid, count them."""
         nv, nh, nb = self.n_visible, self.n_hidden, self.batch_size
-        n_snapshots = self.n_snapshots if spectra else 1
         return [
             (16.0 * nh * nv, "n_hidden" if nh >= nv else "n_visible",
              "its weights, n_hidden x n_visible doubles, and their copy"),
@@ -740,8 +879,7 @@ class RBMConfig(_ModelConfig):
              "its chains and a batch's draws, batch_size x (3 n_visible + n_hidden) doubles"),
             (88.0 * nv * nv + 16 * nv + 8, "n_visible",
              "eleven n_visible x n_visible matrices: the target, its inverse and work space"),
-            (8.0 * n_snapshots * nv + 16, "snapshots",
-             "its spectra, (snapshots + 1) x n_visible doubles"),
+            self._spectra_part(spectra, nv),
         ]  # fmt: skip
 
     @property
@@ -899,6 +1037,14 @@ class TeacherStudentConfig(_ModelConfig):
     snapshots : int or tuple of int
         An integer n (n evenly spaced snapshots after step 0, the last at ``steps``) or the
         steps themselves; the spectrum at step 0 is always recorded.
+    burn_in : int
+        With ``record_every``: the first recorded step of a time series, in [0, steps]
+        (the steps before it bring the replicas to stationarity unrecorded). Default 0.
+    record_every : int, optional
+        Record a time series instead of ``snapshots``: the spectrum every this many
+        steps from ``burn_in`` on, at steps ``burn_in + k * record_every`` for
+        ``k = 0 .. (steps - burn_in) // record_every`` (step 0 only when ``burn_in`` is
+        0). Unset (the default): ``snapshots`` decides.
     init_std : float
         The student starts symmetric with N(0, init_std^2) entries (all entries
         independent in the reference protocol, whose W is not symmetric).
@@ -948,6 +1094,8 @@ class TeacherStudentConfig(_ModelConfig):
     batch_size: int = 16
     steps: int = 5000
     snapshots: int | tuple[int, ...] = 5
+    burn_in: int = _burn_in_field()
+    record_every: int | None = _record_every_field()
     init_std: float = 0.1
     teacher_basis: str = "random"
     sampler: str = "wishart"
@@ -976,6 +1124,7 @@ class TeacherStudentConfig(_ModelConfig):
         self._normalise()
         problems = Problems()
         check_table(problems, self, self.RULES)
+        self._check_recording(problems)
         teacher = self.teacher_spectrum if problems.ok("teacher") else None
         if problems.ok("lr"):
             # :eq:`ts-update` moves W - W_T by (1 - lr C_B), C_B = 1 on average: it contracts only
@@ -1024,14 +1173,12 @@ class TeacherStudentConfig(_ModelConfig):
         ts_work_alloc and models/teacher_student.py); ``spectra``: count the snapshots."""
         n, nb = self.n_modes, self.batch_size
         m = n * (n + 1) // 2
-        n_snapshots = self.n_snapshots if spectra else 1
         parts = [
             (8.0 * (6 * n * n + 2 * n + 1), "teacher",
              "its student, teacher and work space, six N x N matrices of doubles"),
             (8.0 * nb * (n + m), "batch_size" if nb >= n + m else "teacher",
              "a batch's inputs and noise, batch_size x (N + N (N + 1) / 2) doubles"),
-            (8.0 * n_snapshots * n + 16, "snapshots",
-             "its spectra, (snapshots + 1) x N doubles"),
+            self._spectra_part(spectra, n),
         ]  # fmt: skip
         if self.protocol == "reference":
             field = "dataset_size" if self.dataset_size is not None else "batch_size"
@@ -1133,6 +1280,14 @@ class DysonConfig(_ModelConfig):
     snapshots : int or tuple of int
         An integer n (n evenly spaced snapshots after step 0, the last at ``steps``) or the
         steps themselves; the spectrum at step 0 is always recorded.
+    burn_in : int
+        With ``record_every``: the first recorded step of a time series, in [0, steps]
+        (the steps before it bring the replicas to stationarity unrecorded). Default 0.
+    record_every : int, optional
+        Record a time series instead of ``snapshots``: the spectrum every this many
+        steps from ``burn_in`` on, at steps ``burn_in + k * record_every`` for
+        ``k = 0 .. (steps - burn_in) // record_every`` (step 0 only when ``burn_in`` is
+        0). Unset (the default): ``snapshots`` decides.
     drift : {"linear", "rbm"}
         The drift of the levels (see ``kappa``).
     mu : float, optional
@@ -1166,6 +1321,8 @@ class DysonConfig(_ModelConfig):
     batch_size: int = 16
     steps: int = 5000
     snapshots: int | tuple[int, ...] = 5
+    burn_in: int = _burn_in_field()
+    record_every: int | None = _record_every_field()
     drift: str = "linear"
     mu: float | None = None
     init_std: float = 0.1
@@ -1186,6 +1343,7 @@ class DysonConfig(_ModelConfig):
         self._normalise()
         problems = Problems()
         check_table(problems, self, self.RULES)
+        self._check_recording(problems)
         kappa = _levels(problems, "kappa", self.kappa)
         if self.drift == "rbm":
             if self.mu is None:
@@ -1253,12 +1411,10 @@ class DysonConfig(_ModelConfig):
         """(bytes, field to change, what) of everything one replica needs (see dyson.pyx's
         dyson_work_alloc and models/dyson.py); ``spectra``: count the snapshots."""
         n = self.n_modes
-        n_snapshots = self.n_snapshots if spectra else 1
         return [
             (8.0 * (2 * n * n + 3 * n + 1), "kappa",
              "two N x N matrices: the kernel's work space and the initial draw"),
-            (8.0 * n_snapshots * n + 16, "snapshots",
-             "its spectra, (snapshots + 1) x N doubles"),
+            self._spectra_part(spectra, n),
         ]  # fmt: skip
 
     @property
@@ -1307,6 +1463,7 @@ __all__ = [
     "TeacherStudentConfig",
     "check_replicas",
     "finite_lr_factor",
+    "record_steps",
     "small_lr_mean_spacing",
     "snapshot_steps",
     "stationary_variance",

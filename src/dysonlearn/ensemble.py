@@ -41,6 +41,15 @@ _BLOCKS_PER_WORKER = 4
 _CHUNK_SECONDS = 0.5
 # A block's state (and per-replica data) stays below this many bytes.
 _MAX_BLOCK_BYTES = 512e6
+# A block's recorded spectra stay below this many bytes (unless one replica alone records
+# more): a block is held whole by its worker, sent to the main process, committed to the
+# journal and read back into the view, each step with a transient copy of up to the same
+# size, so this bounds the memory of a run with a store whatever the number of records x
+# replicas (measured: the peak RSS of a serial run is about 3 budgets above the
+# interpreter's). 16 MB is under a second of gzip per block, and 375 blocks for the largest
+# recordings planned (7500 replicas x 10^4 records x 10 modes = 6 GB); a run of snapshots
+# (a few per replica) never reaches it.
+_MAX_BLOCK_RECORD_BYTES = 16e6
 
 
 @dataclass(frozen=True)
@@ -107,11 +116,13 @@ def plan_blocks(
     seconds_per_replica: float,
     block_size: int | None = None,
     bytes_per_replica: float = 0.0,
+    record_bytes_per_replica: float = 0.0,
 ) -> list[tuple[int, int]]:
     """Blocks [start, stop) covering the replica indices in ``todo`` (or range(todo)).
 
     Each contiguous run of indices is cut into blocks of at most ``block_size`` replicas
-    (default: about four blocks per worker, at most a minute of work and 512 MB each).
+    (default: about four blocks per worker, at most a minute of work, 512 MB of training
+    state and 16 MB of recorded spectra each).
 
     Parameters
     ----------
@@ -124,7 +135,11 @@ def plan_blocks(
     block_size : int, optional
         Replicas per block (default: sized as above).
     bytes_per_replica : float
-        Memory of one replica's state and outputs.
+        Memory of one replica's training state.
+    record_bytes_per_replica : float
+        Memory of one replica's recorded spectra (S x N doubles): a long time series
+        makes blocks small, so that a block's spectra, which its worker holds and the
+        store receives whole, stay at a few tens of MB.
 
     Returns
     -------
@@ -137,13 +152,29 @@ def plan_blocks(
         size = math.ceil(todo.size / (workers * _BLOCKS_PER_WORKER))
         by_time = max(1, int(_MAX_BLOCK_SECONDS / max(seconds_per_replica, 1e-12)))
         by_memory = max(1, int(_MAX_BLOCK_BYTES / max(bytes_per_replica, 1.0)))
-        block_size = max(1, min(size, by_time, by_memory, _MAX_BLOCK_REPLICAS))
+        by_records = max(1, int(_MAX_BLOCK_RECORD_BYTES / max(record_bytes_per_replica, 1.0)))
+        block_size = max(1, min(size, by_time, by_memory, by_records, _MAX_BLOCK_REPLICAS))
     breaks = np.flatnonzero(np.diff(todo) != 1) + 1
     blocks = []
     for run in np.split(todo, breaks):
         first, last = int(run[0]), int(run[-1]) + 1
         blocks += [(i, min(i + block_size, last)) for i in range(first, last, block_size)]
     return blocks
+
+
+def record_bytes(config) -> float:
+    """Bytes of one replica's recorded spectra, S x N float64 (what sizes blocks by the
+    records they hold, see :func:`plan_blocks`).
+
+    Parameters
+    ----------
+    config : model configuration
+
+    Returns
+    -------
+    float
+    """
+    return 8.0 * config.n_snapshots * config.n_modes
 
 
 def train_block(task: BlockTask, report=None) -> BlockOutput:
@@ -190,6 +221,11 @@ def train_block(task: BlockTask, report=None) -> BlockOutput:
 
 class MemorySink:
     """Collects the blocks of one point in memory.
+
+    What :func:`run_ensemble` without a store uses: the whole point's spectra, replicas x
+    S x N float64 (``replicas * config.result_bytes_per_replica`` bytes: 6 GB for 7500
+    replicas recording 10^4 spectra of 10 modes), are allocated at once and held to the
+    end. A run with a store (:class:`StoreSink`) holds only the blocks in flight.
 
     Parameters
     ----------
@@ -356,7 +392,9 @@ def run_ensemble(
     store : path-like, optional
         An HDF5 file to stream finished blocks into (see :mod:`dysonlearn.store`). If it
         exists and holds this same run, only the unfinished replicas are trained, and the
-        result is exactly that of an uninterrupted run.
+        result is exactly that of an uninterrupted run. Training holds only the blocks in
+        flight (a few tens of MB of spectra each), however long the recording; the result
+        returned is then read back whole, as :func:`dysonlearn.load` reads it.
     overwrite : bool
         Replace a ``store`` that holds a different run (default: refuse it).
     scheduler : str, optional
@@ -442,7 +480,7 @@ def _block_tasks(spec: PointSpec, todo: np.ndarray, workers: int,
     model = model_for(config)
     cost = model.cost_per_replica_step(config)
     blocks = plan_blocks(todo, workers, cost * config.steps, block_size,
-                         model.bytes_per_replica(config))  # fmt: skip
+                         model.bytes_per_replica(config), record_bytes(config))  # fmt: skip
     seeds = replica_seeds(spec.seed, spec.replicas)
 
     def chunk_steps(n_rep: int) -> int:
@@ -567,6 +605,7 @@ __all__ = [
     "StoreSink",
     "execute_point",
     "plan_blocks",
+    "record_bytes",
     "run_ensemble",
     "train_block",
     "worker_count",

@@ -6,8 +6,9 @@ Schema (a contract; see DESIGN.md):
                  (rbm: n_visible, n_hidden, mu, ...; teacher_student: teacher, sampler,
                  protocol, ...; dyson: kappa, drift, mu, ...)
     [target]     rbm only: kind = "free_scalar" (n, m) | "spectrum" (values) | "kernel" (matrix)
-    [train]      lr, batch_size, steps, snapshots, and noise (teacher_student, dyson);
-                 lr, batch_size and noise may be lists: a scan, one run per combination
+    [train]      lr, batch_size, steps, snapshots (or burn_in and record_every: a time
+                 series), and noise (teacher_student, dyson); lr, batch_size and noise
+                 may be lists: a scan, one run per combination
     [optimizer]  rbm and teacher_student: kind = "sgd" | "momentum" | "adam" | "adamw", then
                  that optimiser's fields (momentum: beta, nesterov; adam: beta1, beta2,
                  eps; adamw: those and weight_decay); each may be a list: a scan, like lr
@@ -45,7 +46,7 @@ from .seeding import BIT_GENERATORS, DEFAULT_BIT_GENERATOR
 from .validation import Problems, check_choice, check_int, is_int
 
 SECTIONS = ("model", "target", "train", "optimizer", "ensemble", "points", "analysis")
-TRAIN_KEYS = ("lr", "batch_size", "steps", "snapshots", "noise")
+TRAIN_KEYS = ("lr", "batch_size", "steps", "snapshots", "burn_in", "record_every", "noise")
 SCAN_KEYS = ("lr", "batch_size", "noise")
 ENSEMBLE_KEYS = ("replicas", "seed", "bit_generator")
 ANALYSIS_KEYS = ("pool_last",)

@@ -267,7 +267,8 @@ def run_experiment(
     oversubscribe: bool = False,
     notify=None,
     command: str | None = None,
-) -> list[EnsembleResult]:
+    load: bool = True,
+) -> list[EnsembleResult] | None:
     """Train every point of an experiment into ``OUTDIR/results.h5``, resuming what is saved.
 
     Parameters
@@ -308,12 +309,17 @@ def run_experiment(
         The command line that started the run, recorded in the store (``dysonlearn run``
         passes its own); None means called from Python. Like the experiment's TOML text,
         it is a record only: a resume is matched on what defines the run.
+    load : bool
+        Read the stored results back and return them (default). Training holds only the
+        blocks in flight; reading back holds every point's spectra whole, replicas x S x N
+        doubles (6 GB for 7500 replicas recording 10^4 spectra of 10 modes): False
+        returns None instead (``dysonlearn run`` trains so, then analyses the store).
 
     Returns
     -------
-    list of EnsembleResult
+    list of EnsembleResult or None
         One per scan point, in scan order, as stored (``result.seed`` is the point's seed,
-        ``result.params`` its scanned values).
+        ``result.params`` its scanned values); None when ``load`` is False.
 
     Raises
     ------
@@ -360,6 +366,8 @@ def run_experiment(
             saved, total = run_store.saved()
             exc.add_note(f"{saved} of {total} replicas are saved in {path}")
             raise
+    if not load:
+        return None
     return [store_module.load_point(path, spec.name) for spec in specs]
 
 

@@ -54,6 +54,7 @@ from __future__ import annotations
 import datetime
 import io
 import json
+import math
 import os
 import platform
 import shutil
@@ -78,10 +79,21 @@ from .result import EnsembleResult, scalar_fields
 FORMAT = "dysonlearn-results"
 FORMAT_VERSION = 1
 _CHUNK_REPLICAS = 64
-# Rows copied at a time from the old view into the new: bounds the memory of a rebuild.
+# A chunk of eigenvalues holds at most this many records of a replica, and about this many
+# bytes: up to 64 replicas of a few snapshots (the layout of every run of snapshots), a few
+# replicas of a long time series (10^4 records x 10 modes: chunks of 3 replicas x 4096
+# records). HDF5 reads, decompresses and rewrites whole chunks, so their size, not a
+# point's, is what a partial read or write of rows costs; ~1 MiB also fits HDF5's default
+# chunk cache.
+_CHUNK_RECORDS = 4096
+_CHUNK_BYTES = 1 << 20
+# Rows copied at a time from the old view into the new: bounds the memory of a rebuild,
+# at most this many rows and about this many bytes of each dataset.
 _COPY_ROWS = 4096
-# Views up to this size are built in memory and then written (see _write_view).
-_IN_MEMORY_VIEW_BYTES = 256 << 20
+_COPY_BYTES = 16 << 20
+# Views up to this size are built in memory and then written (see _write_view). Small, so
+# that what a run holds in memory is its blocks in flight, not its view.
+_IN_MEMORY_VIEW_BYTES = 32 << 20
 # Seconds between rebuilds of the view while blocks keep arriving (see RunStore).
 _REFRESH_SECONDS = 60.0
 # Root attributes that describe how and where the run was made (not what defines it): of
@@ -920,17 +932,21 @@ def _create_point(handle: h5py.File, name: str, record: dict, config, params: di
         "normal_method": record["normal_method"],
     })  # fmt: skip
     labels = model_for(config).labels_for(config)
-    chunk = max(1, min(n_rep, _CHUNK_REPLICAS))
     eigenvalues = group.create_dataset(
         "eigenvalues", shape=(n_rep, steps.size, config.n_modes), dtype="f8",
-        chunks=(chunk, steps.size, config.n_modes), fillvalue=np.nan, **_COMPRESSION,
+        chunks=_eigenvalue_chunks(n_rep, steps.size, config.n_modes), fillvalue=np.nan,
+        **_COMPRESSION,
     )  # fmt: skip
     _describe(eigenvalues, ("replica", "snapshot", "mode"),
               f"{labels.eigenvalue_text}; NaN after the replica diverged, and for replicas "
               "not trained yet (done false)")  # fmt: skip
     step = group.create_dataset("steps", data=steps)
-    _describe(step, ("snapshot",), "training step of each snapshot, step 0 (the start) first",
-              "steps")  # fmt: skip
+    if config.is_time_series:
+        what = (f"training step of each record of the time series: burn_in + k * "
+                f"record_every = {config.burn_in} + k * {config.record_every}")  # fmt: skip
+    else:
+        what = "training step of each snapshot, step 0 (the start) first"
+    _describe(step, ("snapshot",), what, "steps")
     step.make_scale("step")
     eigenvalues.dims[1].attach_scale(step)
     _describe(group.create_dataset("failed", shape=(n_rep,), dtype=bool, fillvalue=False),
@@ -943,6 +959,16 @@ def _create_point(handle: h5py.File, name: str, record: dict, config, params: di
               ("replica",), "true: the replica's block finished and its rows hold data; "
               "false: not trained yet (an interrupted run: run it again to resume)")  # fmt: skip
     return group
+
+
+def _eigenvalue_chunks(n_rep: int, n_records: int, n_modes: int) -> tuple[int, int, int]:
+    """The chunk shape of a point's eigenvalues (replicas, records, modes): all modes, up to
+    ``_CHUNK_RECORDS`` records, and as many replicas (at most ``_CHUNK_REPLICAS``) as fit
+    in about ``_CHUNK_BYTES``; a run of snapshots keeps chunks of 64 replicas."""
+    records = max(1, min(n_records, _CHUNK_RECORDS))
+    row_bytes = 8 * records * max(n_modes, 1)
+    replicas = min(n_rep, _CHUNK_REPLICAS, max(1, _CHUNK_BYTES // row_bytes))
+    return max(1, replicas), records, max(1, n_modes)
 
 
 def _describe(dataset: h5py.Dataset, axes: tuple, description: str, units: str = "") -> None:
@@ -973,22 +999,28 @@ def _weights_dataset(group: h5py.Group, shape: tuple) -> h5py.Dataset:
 
 
 def _copy_rows(source: h5py.Group, target: h5py.Group) -> None:
-    """Copy the finished rows of a point from the old view, a slab of rows at a time."""
+    """Copy the finished rows of a point from the old view, a slab of rows at a time (at
+    most ``_COPY_ROWS`` rows and about ``_COPY_BYTES`` of a dataset: a slab of a long time
+    series is a few replicas)."""
     n_rep = source["done"].shape[0]
-    for first in range(0, n_rep, _COPY_ROWS):
-        rows = slice(first, min(first + _COPY_ROWS, n_rep))
+    keys = ["eigenvalues", "failed", "fail_step"]
+    if "weights" in source:
+        _weights_dataset(target, source["weights"].shape[1:])
+        keys.append("weights")
+    row_bytes = max(source[key].dtype.itemsize * math.prod(source[key].shape[1:]) for key in keys)
+    step = max(1, min(_COPY_ROWS, _COPY_BYTES // max(row_bytes, 1)))
+    for first in range(0, n_rep, step):
+        rows = slice(first, min(first + step, n_rep))
         done = source["done"][rows]
         if not done.any():
             continue
-        for key in ("eigenvalues", "failed", "fail_step"):
-            slab = target[key][rows]
-            slab[done] = source[key][rows][done]
-            target[key][rows] = slab
-        if "weights" in source:
-            weights = _weights_dataset(target, source["weights"].shape[1:])
-            slab = weights[rows]
-            slab[done] = source["weights"][rows][done]
-            weights[rows] = slab
+        for key in keys:
+            if done.all():
+                target[key][rows] = source[key][rows]
+            else:
+                slab = target[key][rows]
+                slab[done] = source[key][rows][done]
+                target[key][rows] = slab
         target["done"][rows] = done | target["done"][rows]
 
 
