@@ -634,14 +634,41 @@ def check_pool_last(problems: Problems, field: str, value, points) -> bool:
     bool
         Whether ``value`` is valid.
     """
-    fewest = min((config.n_snapshots - 1 for config in points), default=None)
+    fewest = min((_after_start(config) for config in points), default=None)
     return check_int(problems, field, value, 1, fewest,
                      why="the snapshots each point records after step 0")  # fmt: skip
 
 
+def default_pool_last(points) -> int:
+    """pool_last when none is given: every record after step 0 when every point records a
+    time series (the fewest any point has), else :data:`DEFAULT_POOL_LAST`.
+
+    Parameters
+    ----------
+    points : sequence of model configurations
+
+    Returns
+    -------
+    int
+    """
+    points = list(points)
+    if not points or not all(getattr(p, "is_time_series", False) for p in points):
+        return DEFAULT_POOL_LAST
+    return min(_after_start(p) for p in points)
+
+
+def _after_start(config) -> int:
+    """The spectra a configuration records after step 0 (a time series with a burn-in does
+    not record step 0 at all)."""
+    return int(config.n_snapshots - (config.snapshot_steps[0] == 0))
+
+
 def _parse_analysis(problems: Problems, analysis: dict, points) -> object:
-    """pool_last of [analysis] (default 1), checked against the points' snapshots."""
-    pool_last = analysis.get("pool_last", DEFAULT_POOL_LAST)
+    """pool_last of [analysis] (default: :func:`default_pool_last`), checked against the
+    points' snapshots."""
+    pool_last = analysis.get("pool_last")
+    if pool_last is None:
+        pool_last = default_pool_last(points)
     check_pool_last(problems, "analysis.pool_last", pool_last, points)
     return pool_last
 

@@ -208,8 +208,7 @@ def _header(summary: dict) -> list[str]:
         "diverged and skipped." if len(points) > 1 else
         f"dysonlearn {summary['dysonlearn_version']}.",
         "",
-        f"Every statistic pools the last {pool} snapshot{'s' if pool != 1 else ''} of every "
-        "replica (pool_last); errors are jackknife errors over replicas.",
+        _pool_sentence(summary, pool),
         "",
     ]  # fmt: skip
     if summary.get("symbols"):
@@ -224,6 +223,19 @@ def _header(summary: dict) -> list[str]:
         if tests:
             lines += ["How: " + "; ".join(tests.values()) + ".", ""]
     return lines
+
+
+def _pool_sentence(summary: dict, pool) -> str:
+    """What every statistic pools: the last snapshots, or the records of a time series."""
+    series = [p for p in summary["points"] if "time_series" in p]
+    if series and len(series) == len(summary["points"]):
+        what = "every record but step 0" if pool is None else f"the last {pool} records"
+        return (f"Every statistic pools {what} of every replica's time series "
+                "(pool_last); errors are jackknife errors over replicas, which are "
+                "independent however correlated the records of one replica are.")  # fmt: skip
+    pool = 1 if pool is None else pool
+    return (f"Every statistic pools the last {pool} snapshot{'s' if pool != 1 else ''} of every "
+            "replica (pool_last); errors are jackknife errors over replicas.")  # fmt: skip
 
 
 def _level_lines(point: dict) -> list[str]:

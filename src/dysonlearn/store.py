@@ -71,7 +71,7 @@ import scipy
 from . import journal as journal_module
 from ._version import __commit__, __version__
 from .errors import ConfigError, StoreError
-from .experiment import DEFAULT_POOL_LAST
+from .experiment import DEFAULT_POOL_LAST, default_pool_last
 from .journal import Journal, NoSpaceError
 from .models import MODELS, model_for
 from .result import EnsembleResult, scalar_fields
@@ -1174,7 +1174,8 @@ class RunStore:
                  analysis: dict | None = None,
                  metadata: RunMetadata | None = None):  # fmt: skip
         self.path = Path(path)
-        self.analysis = {"pool_last": DEFAULT_POOL_LAST, **(analysis or {})}
+        self.analysis = {"pool_last": default_pool_last(p.config for p in points),
+                         **(analysis or {})}  # fmt: skip
         self.points = list(points)
         self.root_seed = int(root_seed)
         self.overwrite = overwrite

@@ -20,6 +20,7 @@ import numpy as np
 from ..models import model_for
 from .fits import chi2_pvalue, fit_levels, pooled_snapshots, usable_replicas
 from .scaling import scaling_table
+from .spacings import degenerate_groups
 from .statistics import gap_ratio
 from .timeseries import MIN_RECORDS, time_series_summary
 
@@ -190,7 +191,9 @@ def time_series_record(result, snapshots: int | None = None) -> dict | None:
     :func:`~dysonlearn.analysis.timeseries.time_series_summary` of the pooled records (step
     0 left out), each mode with ``predicted_rate``, the model's harmonic relaxation rate
     per unit t = lr * step (:meth:`~dysonlearn.models.Model.relaxation_rates`), beside the
-    ``rate`` measured from the decay of its autocorrelation :eq:`acf-decay`.
+    ``rate`` measured from the decay of its autocorrelation :eq:`acf-decay`, and each
+    spacing of a degenerate pair with ``predicted_rate`` 2 c (the pair's repulsion,
+    linearised, doubles the restoring rate of their difference; None for other spacings).
 
     Parameters
     ----------
@@ -222,6 +225,12 @@ def time_series_record(result, snapshots: int | None = None) -> dict | None:
     rates = np.asarray(model_for(config).relaxation_rates(config), dtype=np.float64)
     for entry in out.get("modes", []):
         entry["predicted_rate"] = rates[entry["mode"]]
+    # The spacing r of a degenerate pair feels the drift and the pair's repulsion, which
+    # linearised about its typical value doubles the restoring rate: 2 c.
+    pairs = {tuple(g) for g in degenerate_groups(config.stationary_levels) if len(g) == 2}
+    for entry in out.get("spacings", []):
+        i, j = entry["modes"]
+        entry["predicted_rate"] = 2 * rates[i] if (i, j) in pairs else None
     return _clean(out)
 
 
