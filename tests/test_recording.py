@@ -83,6 +83,22 @@ def test_a_replica_that_diverges_leaves_its_later_records_nan():
         assert np.all(np.isnan(result.eigenvalues[r, late]))
 
 
+@pytest.mark.parametrize("kind", list(CLASSES))
+def test_a_recording_cut_into_chunks_of_steps_is_the_same(kind):
+    """The kernel finds the first record of each chunk of steps by bisection: chunks that
+    start between, on and after records give the bits of one chunk."""
+    config = _config(kind, burn_in=5, record_every=4)
+    seeds = np.random.SeedSequence(8).spawn(3)
+
+    def block(chunk_steps):
+        task = ensemble.BlockTask(config, seeds, 0, 8, "SFC64", "ziggurat", False, chunk_steps)
+        return ensemble.train_block(task).eigenvalues
+
+    whole = block(config.steps)
+    for chunk_steps in (1, 3, 4, 7):
+        np.testing.assert_array_equal(block(chunk_steps), whole)
+
+
 # -- validation -------------------------------------------------------------------------------
 
 

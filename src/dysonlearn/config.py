@@ -616,14 +616,16 @@ def check_replicas(config, replicas: object, field: str = "replicas") -> list[Pr
         )
         return problems.items
     needed = config.bytes_for_one_replica + (replicas - 1) * config.result_bytes_per_replica
+    records = "records" if config.is_time_series else "(snapshots + 1)"
     rule = memory_problem(
         needed,
         f"gathering the results of {replicas} replicas",
-        detail=f"each (snapshots + 1) x N = {config.n_snapshots} x {config.n_modes} doubles, "
+        detail=f"each {records} x N = {config.n_snapshots} x {config.n_modes} doubles, "
         "gathered in memory",
     )
     if rule is not None:
-        problems.add(field, rule + "; use fewer replicas or snapshots", replicas)
+        fewer = "records (a larger record_every)" if config.is_time_series else "snapshots"
+        problems.add(field, f"{rule}; use fewer replicas or {fewer}", replicas)
     return problems.items
 
 
