@@ -365,3 +365,27 @@ def test_cli_shows_the_stability_warning_as_a_note(tmp_path, capsys):
                  "--backend", "serial"]) == 0  # fmt: skip
     err = capsys.readouterr().err
     assert err.count("dysonlearn: note: optimizer: lr = 1.5 is beyond the stability bound") == 1
+
+
+def test_keep_weights_keeps_the_optimizer_state_in_memory_and_in_the_store(tmp_path):
+    """The final optimiser state is saved with the weights, so that a replica can be trained
+    on exactly (the kernels take it back as opt_state; carrying it across calls is exact,
+    tests/test_optim_kernels.py)."""
+    config = dl.TeacherStudentConfig(teacher=(1.0, 2.0), noise=0.1, lr=0.05, batch_size=8,
+                                     steps=30, snapshots=1, optimizer=dl.Adam())  # fmt: skip
+    res = dl.run_ensemble(config, replicas=3, seed=5, backend="serial", progress=False,
+                          keep_weights=True)  # fmt: skip
+    assert res.optimizer_state.shape == (3, 2 * 4)  # Adam: m then s of the 2 x 2 weights
+    assert np.all(np.isfinite(res.optimizer_state)) and np.all(res.optimizer_state[:, 4:] > 0)
+    stored = dl.run_ensemble(config, replicas=3, seed=5, backend="process", workers=2,
+                             progress=False, keep_weights=True, block_size=1,
+                             store=tmp_path / "r.h5")  # fmt: skip
+    [loaded] = dl.load(tmp_path / "r.h5")
+    np.testing.assert_array_equal(loaded.optimizer_state, res.optimizer_state)
+    np.testing.assert_array_equal(stored.optimizer_state, res.optimizer_state)
+    np.testing.assert_array_equal(loaded.weights, res.weights)
+    # SGD keeps no state: none is returned or stored
+    sgd = dl.run_ensemble(config.replace(optimizer=dl.SGD()), replicas=2, seed=5,
+                          backend="serial", progress=False, keep_weights=True,
+                          store=tmp_path / "sgd.h5")  # fmt: skip
+    assert sgd.optimizer_state is None and dl.load(tmp_path / "sgd.h5")[0].optimizer_state is None

@@ -100,6 +100,9 @@ class BlockOutput:
         (stop - start,) int64, -1 where the replica did not fail.
     weights : numpy.ndarray or None
         The final state, when asked for.
+    optimizer_state : numpy.ndarray or None
+        (stop - start, state size) the optimiser's final state, when the final state is
+        asked for and the optimiser keeps one (momentum, Adam).
     """
 
     start: int
@@ -108,6 +111,7 @@ class BlockOutput:
     failed: np.ndarray
     fail_step: np.ndarray
     weights: np.ndarray | None
+    optimizer_state: np.ndarray | None = None
 
 
 def plan_blocks(
@@ -214,8 +218,11 @@ def train_block(task: BlockTask, report=None) -> BlockOutput:
                 report(n_rep * (stop - step))
             step = stop
     weights = model.final_state(state).copy() if task.keep_weights else None
+    # A model whose optimiser keeps state carries it as `opt_state` beside its weights.
+    opt_state = getattr(state, "opt_state", None) if task.keep_weights else None
     return BlockOutput(
-        task.start, task.start + n_rep, eigenvalues, failed.astype(bool), fail_step, weights
+        task.start, task.start + n_rep, eigenvalues, failed.astype(bool), fail_step, weights,
+        None if opt_state is None else np.array(opt_state, dtype=np.float64),
     )
 
 
@@ -240,6 +247,7 @@ class MemorySink:
         self.failed = np.zeros(n_rep, bool)
         self.fail_step = np.full(n_rep, -1, np.int64)
         self.weights = None
+        self.optimizer_state = None
         self._done = np.zeros(n_rep, bool)
 
     def done(self) -> np.ndarray:
@@ -256,6 +264,11 @@ class MemorySink:
             if self.weights is None:
                 self.weights = np.empty((self.spec.replicas, *out.weights.shape[1:]))
             self.weights[rows] = out.weights
+        if out.optimizer_state is not None:
+            if self.optimizer_state is None:
+                self.optimizer_state = np.empty((self.spec.replicas,
+                                                 *out.optimizer_state.shape[1:]))  # fmt: skip
+            self.optimizer_state[rows] = out.optimizer_state
         self._done[rows] = True
 
     def result(self) -> EnsembleResult:
@@ -264,7 +277,8 @@ class MemorySink:
         return EnsembleResult(
             config=spec.config, seed=spec.seed, steps=spec.config.snapshot_steps,
             eigenvalues=self.eigenvalues, failed=self.failed, fail_step=self.fail_step,
-            weights=self.weights, bit_generator=spec.bit_generator,
+            weights=self.weights, optimizer_state=self.optimizer_state,
+            bit_generator=spec.bit_generator,
             normal_method=spec.normal_method, point=spec.name, params=dict(spec.params),
         )  # fmt: skip
 

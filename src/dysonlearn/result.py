@@ -33,6 +33,11 @@ class EnsembleResult:
     weights : numpy.ndarray, optional
         (R, ...) the final state when asked for (``keep_weights=True``): weights
         (R, N_h, N_v) of the RBM, students (R, N, N), levels (R, N) of Dyson.
+    optimizer_state : numpy.ndarray, optional
+        (R, state size) the optimiser's final state, kept with the weights when the
+        optimiser has one (momentum: v, Adam and AdamW: m then s, each the weights of one
+        replica flattened); pass it back as ``opt_state`` to the :mod:`dysonlearn.kernels`
+        functions to train on exactly.
     bit_generator : str, optional
         Name of the NumPy bit generator used per replica.
     normal_method : str, optional
@@ -59,6 +64,7 @@ class EnsembleResult:
     failed: np.ndarray
     fail_step: np.ndarray
     weights: np.ndarray | None = None
+    optimizer_state: np.ndarray | None = None
     bit_generator: str = "SFC64"
     normal_method: str = "ziggurat"
     point: str = "point_000"
@@ -106,9 +112,10 @@ class EnsembleResult:
 
         Dimensions ``replica``, ``snapshot`` (with the coordinate ``step``, the training
         step of each snapshot) and ``mode``; variables ``eigenvalues`` (replica, snapshot,
-        mode), ``failed`` and ``fail_step`` (replica) and, when kept, ``weights``. The
-        point's scanned values, its scalar configuration fields, its seed (as a decimal
-        string: it may exceed 64 bits) and how it was drawn are attributes of the dataset.
+        mode), ``failed`` and ``fail_step`` (replica) and, when kept, ``weights`` and
+        ``optimizer_state``. The point's scanned values, its scalar configuration fields,
+        its seed (as a decimal string: it may exceed 64 bits) and how it was drawn are
+        attributes of the dataset.
 
         Returns
         -------
@@ -146,6 +153,9 @@ class EnsembleResult:
             if len(names) != self.weights.ndim:
                 names = ("replica", *(f"state_{i}" for i in range(1, self.weights.ndim)))
             data["weights"] = (tuple(names), self.weights, {"description": labels.state_text})
+        if self.optimizer_state is not None:
+            data["optimizer_state"] = (("replica", "state"), self.optimizer_state,
+                                       {"description": "the optimiser's final state"})  # fmt: skip
         attrs = {
             "point": self.point,
             "seed": str(self.seed),

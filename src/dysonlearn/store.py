@@ -36,6 +36,8 @@ carry ``units = "steps"``.
         fail_step (R,) int64   the step at which it diverged, -1 if it did not
         done (R,) bool     the replica's block is finished and its rows hold data
         weights (R, ...)   the final state, when asked for (keep_weights)
+        optimizer_state (R, n)  the optimiser's final state, kept with the weights when
+                           the optimiser has one (momentum, Adam, AdamW)
 
 Crash safety. The HDF5 file is never written in place: it is a consolidated view, rebuilt
 into a temporary file and renamed over the old one (:func:`dysonlearn.journal.atomic_write`),
@@ -719,6 +721,7 @@ def load_point(path: Path, name: str, complete_only: bool = True) -> EnsembleRes
             done = group["done"][...]
             keep = done if complete_only else np.ones_like(done)
             weights = group["weights"][...][keep] if "weights" in group else None
+            opt = group["optimizer_state"][...][keep] if "optimizer_state" in group else None
             return EnsembleResult(
                 config=meta.config,
                 seed=meta.seed,
@@ -727,6 +730,7 @@ def load_point(path: Path, name: str, complete_only: bool = True) -> EnsembleRes
                 failed=group["failed"][...][keep],
                 fail_step=group["fail_step"][...][keep],
                 weights=weights,
+                optimizer_state=opt,
                 bit_generator=meta.bit_generator,
                 normal_method=meta.normal_method,
                 point=name,
@@ -857,7 +861,8 @@ def _view_bytes(manifest: dict) -> int:
         config = config_from_dict(record["config"])
         per_replica = 8 * config.snapshot_steps.size * config.n_modes + 10
         if record.get("keep_weights"):
-            per_replica += 8 * config.n_modes * config.n_modes * 2
+            # weights, and up to twice as much optimiser state (Adam's m and s)
+            per_replica += 8 * config.n_modes * config.n_modes * 2 * 3
         size += int(record["replicas"]) * per_replica + (1 << 14)
     return size
 
@@ -909,8 +914,9 @@ def _fill_view(out: h5py.File, manifest: dict, old: h5py.File | None, journal: J
             group["eigenvalues"][rows] = arrays["eigenvalues"]
             group["failed"][rows] = arrays["failed"]
             group["fail_step"][rows] = arrays["fail_step"]
-            if "weights" in arrays:
-                _weights_dataset(group, arrays["weights"].shape[1:])[rows] = arrays["weights"]
+            for key in _FINAL_STATE:
+                if key in arrays:
+                    _state_dataset(group, key, arrays[key].shape[1:])[rows] = arrays[key]
             group["done"][rows] = True
         journal_module.write_point("fill view")
 
@@ -982,20 +988,33 @@ def _describe(dataset: h5py.Dataset, axes: tuple, description: str, units: str =
         dim.label = axis
 
 
-def _weights_dataset(group: h5py.Group, shape: tuple) -> h5py.Dataset:
-    if "weights" not in group:
+# The final state a point keeps with keep_weights: the weights, and the optimiser's state
+# when it keeps one (momentum, Adam), so that a replica can be trained on exactly.
+_FINAL_STATE = ("weights", "optimizer_state")
+
+
+def _state_dataset(group: h5py.Group, key: str, shape: tuple) -> h5py.Dataset:
+    """The point's dataset ``key`` of :data:`_FINAL_STATE`, (replicas, *shape), made with
+    its description on first use."""
+    if key not in group:
         n_rep = group["done"].shape[0]
-        weights = group.create_dataset(
-            "weights", shape=(n_rep, *shape), dtype="f8",
+        data = group.create_dataset(
+            key, shape=(n_rep, *shape), dtype="f8",
             chunks=(max(1, min(n_rep, _CHUNK_REPLICAS)), *shape), fillvalue=np.nan,
         )  # fmt: skip
+        if key == "optimizer_state":
+            _describe(data, ("replica", "state"),
+                      "the optimiser's state of each replica at the end of training "
+                      "(momentum: v; Adam, AdamW: m then s; each the weights flattened); NaN "
+                      "for replicas not trained yet")  # fmt: skip
+            return data
         config = config_from_dict(json.loads(_attr_text(group.attrs, "config")))
         labels = model_for(config).labels_for(config)
         axes = labels.state_axes
-        if len(axes) != weights.ndim:
-            axes = ("replica", *(f"state_{i}" for i in range(1, weights.ndim)))
-        _describe(weights, axes, f"{labels.state_text}; NaN for replicas not trained yet")
-    return group["weights"]
+        if len(axes) != data.ndim:
+            axes = ("replica", *(f"state_{i}" for i in range(1, data.ndim)))
+        _describe(data, axes, f"{labels.state_text}; NaN for replicas not trained yet")
+    return group[key]
 
 
 def _copy_rows(source: h5py.Group, target: h5py.Group) -> None:
@@ -1004,9 +1023,10 @@ def _copy_rows(source: h5py.Group, target: h5py.Group) -> None:
     series is a few replicas)."""
     n_rep = source["done"].shape[0]
     keys = ["eigenvalues", "failed", "fail_step"]
-    if "weights" in source:
-        _weights_dataset(target, source["weights"].shape[1:])
-        keys.append("weights")
+    for key in _FINAL_STATE:
+        if key in source:
+            _state_dataset(target, key, source[key].shape[1:])
+            keys.append(key)
     row_bytes = max(source[key].dtype.itemsize * math.prod(source[key].shape[1:]) for key in keys)
     step = max(1, min(_COPY_ROWS, _COPY_BYTES // max(row_bytes, 1)))
     for first in range(0, n_rep, step):
@@ -1283,6 +1303,8 @@ class RunStore:
                   "fail_step": block.fail_step}  # fmt: skip
         if block.weights is not None:
             arrays["weights"] = block.weights
+        if block.optimizer_state is not None:
+            arrays["optimizer_state"] = block.optimizer_state
         try:
             self.journal.commit_block(name, block.start, arrays)
         except NoSpaceError as exc:
