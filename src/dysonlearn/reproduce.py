@@ -12,7 +12,7 @@ exactly as ``reproduce`` runs it):
   (lr, B, A) = (0.1, 16, 0.1) (eleven settings).
 
 - Optimisers (``optimizers``): the teacher-student model of the scan above (A = 0.1) and a
-  small RBM (4 visible and 4 hidden units learning a free scalar field on 4 sites, whose
+  small RBM (4 visible and 8 hidden units learning a free scalar field on 4 sites, whose
   levels hold one degenerate pair), each on a product grid of lr (three values) and B in
   {4, 16, 64}, trained by SGD, by heavy-ball momentum (beta = 0.5 and 0.9 for the
   teacher-student model, 0.9 for the RBM) and by Adam: one embedded file per model and
@@ -58,7 +58,7 @@ OPTIMIZER_EXPERIMENTS = ("optimizers_sgd", "optimizers_momentum", "optimizers_ad
                          "optimizers_rbm_sgd", "optimizers_rbm_momentum", "optimizers_rbm_adam")
 """The embedded experiments of ``reproduce optimizers``, in the order it runs them: the
 teacher-student lr x B grid under SGD, momentum (beta = 0.5, 0.9) and Adam, then the RBM's
-(4 x 4 units, one degenerate pair) under SGD, momentum (beta = 0.9) and Adam."""
+(4 visible, 8 hidden units, one degenerate pair) under SGD, momentum (beta = 0.9) and Adam."""
 
 GROUPS = {"optimizers": OPTIMIZER_EXPERIMENTS}
 """Names that run several embedded experiments together (besides ``"all"``)."""
