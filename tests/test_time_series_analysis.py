@@ -131,3 +131,15 @@ def test_the_binned_two_level_likelihood_of_long_recordings_gives_the_exact_fit(
     exact = fits._semicircle2_mle(levels)
     np.testing.assert_allclose(binned, exact, rtol=0, atol=1e-5)
     assert abs(exact[1] - 1.0) < 4 * 1.0 / math.sqrt(levels.size)  # GOE 2 x 2: sigma = 1
+
+
+def test_a_long_recording_is_read_as_far_as_it_is_pooled(tmp_path):
+    from dysonlearn import store
+
+    config = dl.DysonConfig(steps=400, burn_in=100, record_every=3)
+    full = dl.run_ensemble(config, replicas=5, seed=2, backend="serial", progress=False,
+                           store=tmp_path / "r.h5")  # fmt: skip
+    tail = store.load_point(tmp_path / "r.h5", "point_000", last=40)
+    assert tail.eigenvalues.shape == (5, 40, config.n_modes)
+    np.testing.assert_array_equal(tail.steps, full.steps[-40:])
+    np.testing.assert_array_equal(tail.eigenvalues, full.eigenvalues[:, -40:, :])

@@ -443,7 +443,11 @@ def analyze(store, outdir=None, snapshots: int | None = None, per_point: bool = 
     check_figure_options(problems, format, dpi)
     problems.raise_if_any()
     store_module.check_output_dir(outdir)
-    results = [store_module.load_point(path, info.name) for info in infos]
+    # A time series is read as far as it is pooled (its analysis looks no further back), so
+    # that a recording larger than memory can be analysed in its last records (--pool-last).
+    results = [store_module.load_point(path, info.name,
+                                       last=pool_last if info.config.is_time_series else None)
+               for info in infos]  # fmt: skip
     fits = [point_fits(result, pool_last) for result in results]  # one fit a point
     summary = build_summary(results, [info.params for info in infos], pool_last, fits)
     written = write_summary(outdir, summary)

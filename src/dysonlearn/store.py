@@ -689,7 +689,8 @@ def root_summary(root: dict) -> list[str]:
     return lines
 
 
-def load_point(path: Path, name: str, complete_only: bool = True) -> EnsembleResult:
+def load_point(path: Path, name: str, complete_only: bool = True,
+               last: int | None = None) -> EnsembleResult:  # fmt: skip
     """One point as an EnsembleResult (only its finished replicas, in index order).
 
     Parameters
@@ -700,6 +701,10 @@ def load_point(path: Path, name: str, complete_only: bool = True) -> EnsembleRes
         The point's group, e.g. ``"point_000"``.
     complete_only : bool
         Leave out replicas whose block was never finished (default).
+    last : int, optional
+        Read only the last ``last`` snapshots (records) of every replica: the analysis of a
+        long time series reads what it pools, replicas x last x N doubles, rather than the
+        whole recording. All of them by default.
 
     Returns
     -------
@@ -720,13 +725,17 @@ def load_point(path: Path, name: str, complete_only: bool = True) -> EnsembleRes
             group = handle[name]
             done = group["done"][...]
             keep = done if complete_only else np.ones_like(done)
+            first = 0 if last is None else max(0, group["steps"].shape[0] - int(last))
+            eigenvalues = group["eigenvalues"][:, first:, :]  # one hyperslab, then the rows
+            if not keep.all():
+                eigenvalues = eigenvalues[keep]
             weights = group["weights"][...][keep] if "weights" in group else None
             opt = group["optimizer_state"][...][keep] if "optimizer_state" in group else None
             return EnsembleResult(
                 config=meta.config,
                 seed=meta.seed,
-                steps=group["steps"][...],
-                eigenvalues=group["eigenvalues"][...][keep],
+                steps=group["steps"][first:],
+                eigenvalues=eigenvalues,
                 failed=group["failed"][...][keep],
                 fail_step=group["fail_step"][...][keep],
                 weights=weights,
