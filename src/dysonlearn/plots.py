@@ -30,8 +30,9 @@ from matplotlib.patches import Patch
 from . import analysis
 from ._version import __version__
 from .analysis.fokker_planck import FokkerPlanckMode
-from .analysis.fits import usable_replicas
-from .analysis.summary import point_fits
+from .analysis.fits import pooled_snapshots, usable_replicas
+from .analysis.summary import point_fits, stationarity, time_series_record
+from .analysis.timeseries import MIN_RECORDS
 from .config import TeacherStudentConfig, finite_lr_factor, small_lr_mean_spacing
 from .models import model_for
 from .result import EnsembleResult
@@ -508,7 +509,7 @@ def _fit_text(ax, fit) -> None:
 
 
 @_styled
-def scaling_figure(results, snapshots: int = 1, table=None) -> Figure:
+def scaling_figure(results, snapshots: int = 1, table=None, flagged=None) -> Figure:
     """The linear scaling rule over a scan of (lr, B) (article Fig. 6).
 
     <S> and sqrt(pi) sigma of every degenerate pair (sigma from the :eq:`semicircle2` fit) against
@@ -516,7 +517,8 @@ def scaling_figure(results, snapshots: int = 1, table=None) -> Figure:
     :func:`~dysonlearn.analysis.scaling_table` and the model's lr -> 0 prediction
     (:eq:`rbm-level-width` for the RBM, :eq:`ts-degenerate-spacing` otherwise); then <S> against
     sqrt(pi) sigma, which :eq:`spacing-pdf` puts on the slope-1 line. Points without usable
-    replicas (all diverged) are left out and named in the title.
+    replicas (all diverged) are left out and named in the title; the pairs of a point whose
+    stationarity test flags a mode are ringed in red ("not stationary" in the legend).
 
     Parameters
     ----------
@@ -526,6 +528,10 @@ def scaling_figure(results, snapshots: int = 1, table=None) -> Figure:
         Pool the last ``snapshots`` snapshots.
     table : ScalingTable, optional
         :func:`~dysonlearn.analysis.scaling_table` of these results, to reuse it.
+    flagged : sequence of bool, optional
+        Per result, whether its summary flags it as not stationary (its ``stationarity``'s
+        ``flagged_modes``); tested here when not given. Points are told apart by lr, B and
+        the noise.
 
     Returns
     -------
@@ -533,6 +539,7 @@ def scaling_figure(results, snapshots: int = 1, table=None) -> Figure:
     """
     results = _as_list(results)
     table = analysis.scaling_table(results, snapshots) if table is None else table
+    unsteady = _unsteady_keys(results, snapshots, flagged)
     fig, axes = _figure(PAGE, 2.5, 1, 3)
     axes = axes[0]
     _skipped_note(fig, table)
@@ -547,6 +554,7 @@ def scaling_figure(results, snapshots: int = 1, table=None) -> Figure:
     spacing = np.array([[p.mean_spacing, p.mean_spacing_err] for p in table.pairs]).T
     width = math.sqrt(math.pi) * np.array([[p.sigma, p.sigma_err] for p in table.pairs]).T
     level = np.array([p.level for p in table.pairs])
+    bad = np.array([_point_key(p) in unsteady for p in table.pairs])
     panels = [
         (axes[0], spacing, table.spacing_slope, r"$\langle S\rangle$"),
         (axes[1], width, table.width_slope, r"$\sqrt{\pi}\,\sigma$"),
@@ -559,9 +567,12 @@ def scaling_figure(results, snapshots: int = 1, table=None) -> Figure:
         for ax, (y, yerr), fit, ylabel in panels:
             _scaling_panel(ax, scale, level, y, yerr, fit, model.predicted_slope(config),
                            labels.level_symbol, (labels.scale_label, ylabel))  # fmt: skip
+            if bad.any():
+                ax.plot(scale[bad], y[bad], **_UNSTEADY, label=_UNSTEADY_LABEL)
         axes[0].legend(loc="upper left")  # the points rise to the right: the corner stays free
-        axes[1].legend(handles=axes[1].get_lines()[-2:], loc="upper left")
-    _spacing_vs_width_panel(axes[2], level, spacing, width, table.spacing_vs_width)
+        axes[1].legend(handles=axes[1].get_lines()[-3 if bad.any() else -2 :],
+                       loc="upper left")  # fmt: skip
+    _spacing_vs_width_panel(axes[2], level, spacing, width, table.spacing_vs_width, bad)
     return fig
 
 
@@ -593,7 +604,7 @@ def _scaling_panel(ax, scale, level, y, yerr, fit, predicted: tuple[float, str],
     ax.set_ylim(0, max(1.4 * steepest * line[1], 1.1 * top))
 
 
-def _spacing_vs_width_panel(ax, level, spacing, width, fit) -> None:
+def _spacing_vs_width_panel(ax, level, spacing, width, fit, bad=None) -> None:
     """The last panel of :func:`scaling_figure`: <S> against sqrt(pi) sigma :eq:`spacing-pdf`."""
     for k, value in enumerate(np.unique(level)):
         at = level == value
@@ -611,6 +622,8 @@ def _spacing_vs_width_panel(ax, level, spacing, width, fit) -> None:
         ax.plot(line, fit.slope * line, color="k", lw=0.8, label="fitted slope")
     _fit_text(ax, fit)
     ax.plot(line, line, color="0.5", lw=0.8, ls=":", label="prediction: slope 1")
+    if bad is not None and bad.any():
+        ax.plot(width[0, bad], spacing[0, bad], **_UNSTEADY, label=_UNSTEADY_LABEL)
     ax.set(
         xlabel=r"$\sqrt{\pi}\,\sigma$",
         ylabel=r"$\langle S\rangle$",
@@ -634,7 +647,7 @@ def _ratio_axis(results, rows) -> tuple[np.ndarray, str]:
 
 
 @_styled
-def lambda_ratio_figure(results, snapshots: int = 1, table=None) -> Figure:
+def lambda_ratio_figure(results, snapshots: int = 1, table=None, flagged=None) -> Figure:
     """lambda_fit / kappa of every learnt level against what the scan varies (article
     Fig. 7).
 
@@ -644,7 +657,8 @@ def lambda_ratio_figure(results, snapshots: int = 1, table=None) -> Figure:
     alpha A^2 / B for a scan of the noise alone (every point then has one alpha / B). The
     dashed lines, one per kappa and named in the legend with their slope c, are weighted
     fits of 1 + c x. Pass ``table`` to reuse a ScalingTable. Points without usable
-    replicas (all diverged) are left out and named in the title.
+    replicas (all diverged) are left out and named in the title; the levels of a point
+    whose stationarity test flags a mode are ringed in red ("not stationary").
 
     Parameters
     ----------
@@ -654,6 +668,9 @@ def lambda_ratio_figure(results, snapshots: int = 1, table=None) -> Figure:
         Pool the last ``snapshots`` snapshots.
     table : ScalingTable, optional
         :func:`~dysonlearn.analysis.scaling_table` of these results.
+    flagged : sequence of bool, optional
+        Per result, whether its summary flags it as not stationary; tested here when not
+        given (as for :func:`scaling_figure`).
 
     Returns
     -------
@@ -661,6 +678,7 @@ def lambda_ratio_figure(results, snapshots: int = 1, table=None) -> Figure:
     """
     results = _as_list(results)
     table = analysis.scaling_table(results, snapshots) if table is None else table
+    unsteady = _unsteady_keys(results, snapshots, flagged)
     fig, axes = _figure(COLUMN, 3.0)
     ax = axes[0, 0]
     _skipped_note(fig, table)
@@ -677,7 +695,7 @@ def lambda_ratio_figure(results, snapshots: int = 1, table=None) -> Figure:
     xs, xlabel = _ratio_axis(results, chosen_rows)
     x_of = {key(r): x for r, x in zip(chosen_rows, xs)}
     kappas = sorted({k[3] for k in rows})
-    fitted = False
+    fitted = ringed = False
     for n, kappa in enumerate(kappas):
         keys = [k for k in rows if k[3] == kappa]
         x = np.array([x_of[k] for k in keys])
@@ -686,6 +704,11 @@ def lambda_ratio_figure(results, snapshots: int = 1, table=None) -> Figure:
         mult = max(count for k, count in copies.items() if k[3] == kappa)
         label = rf"$\kappa={kappa:.4g}$" + (rf" ($\times{mult}$)" if mult > 1 else "")
         ax.errorbar(x, y, err, fmt="o", color=f"C{n}", ms=3, label=label)
+        bad = np.array([_point_key(rows[k]) in unsteady for k in keys])
+        if bad.any():
+            ax.plot(x[bad], y[bad], **_UNSTEADY,
+                    label=None if ringed else _UNSTEADY_LABEL)  # fmt: skip
+            ringed = True
         if np.unique(x).size > 1 and np.all(err > 0):
             fit = analysis.fit_slope_through_origin(x, y - 1, err)
             line = np.array([0, x.max() * 1.05])
@@ -812,7 +835,7 @@ def _schrodinger_panel(ax, mode, top: float, levels: int) -> None:
 
 
 @_styled
-def teacher_student_scaling(results, snapshots: int = 1) -> Figure:
+def teacher_student_scaling(results, snapshots: int = 1, flagged=None) -> Figure:
     """<S> of degenerate teacher pairs against sqrt(pi lr A^2 / B) (article Fig. 9).
 
     The solid line is :eq:`ts-degenerate-spacing` at lr -> 0, <S> = sqrt(pi lr A^2 / B); the dashed
@@ -820,6 +843,7 @@ def teacher_student_scaling(results, snapshots: int = 1) -> Figure:
     (colours match the points). Below, <S> over that corrected prediction. Non-teacher-student
     results are ignored; a point whose replicas all diverged is left out and named in the title,
     and at lr >= 2 (no stationary state) there is no corrected prediction to draw or divide by.
+    A point whose stationarity test flags a mode is ringed in red ("not stationary").
 
     Parameters
     ----------
@@ -827,12 +851,17 @@ def teacher_student_scaling(results, snapshots: int = 1) -> Figure:
         A scan (of the teacher-student model).
     snapshots : int
         Pool the last ``snapshots`` snapshots.
+    flagged : sequence of bool, optional
+        Per result, whether its summary flags it as not stationary; tested here when not
+        given (as for :func:`scaling_figure`).
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    rows, left_out = _teacher_student_rows(_as_list(results), snapshots)
+    results = _as_list(results)
+    unsteady = _unsteady_keys(results, snapshots, flagged)
+    rows, left_out = _teacher_student_rows(results, snapshots)
     fig, axes = _figure(COLUMN, 3.8, 2, 1, sharex=True, height_ratios=(2, 1))
     ax, ax_r = axes[:, 0]
     if left_out:
@@ -842,7 +871,9 @@ def teacher_student_scaling(results, snapshots: int = 1) -> Figure:
               "no degenerate teacher-student pairs")  # fmt: skip
         ax_r.set_axis_off()
         return fig
-    x, s, err, lr = np.array(rows).T
+    keys = [row[4] for row in rows]
+    x, s, err, lr = np.array([row[:4] for row in rows]).T
+    bad = np.array([key in unsteady for key in keys])
     line = np.array([0, x.max() * 1.08])
     ax.plot(line, line, color="k", lw=0.8, label=r"prediction at $\alpha\to0$")
     for n, rate in enumerate(np.unique(lr)):
@@ -862,6 +893,10 @@ def teacher_student_scaling(results, snapshots: int = 1) -> Figure:
             color=f"C{n}",
             ms=3,
         )
+    if bad.any():
+        ax.plot(x[bad], s[bad], **_UNSTEADY, label=_UNSTEADY_LABEL)
+        factors = np.array([finite_lr_factor(r) if r < 2 else np.nan for r in lr[bad]])
+        ax_r.plot(x[bad], s[bad] / (factors * x[bad]), **_UNSTEADY)
     ax.plot([], [], color="0.4", lw=0.7, ls="--",
             label=r"prediction $\times f$, $f=1/\sqrt{1-\alpha/2}$")  # fmt: skip
     ax.set(ylabel=r"$\langle S\rangle$", xlim=(0, line[1]), ylim=(0, None))
@@ -873,8 +908,9 @@ def teacher_student_scaling(results, snapshots: int = 1) -> Figure:
 
 
 def _teacher_student_rows(results, snapshots: int) -> tuple[list[tuple], list[str]]:
-    """(sqrt(pi lr A^2 / B), <S>, error, lr) of every degenerate pair of the teacher-student
-    points, and the points left out for want of usable replicas."""
+    """(sqrt(pi lr A^2 / B), <S>, error, lr, the point's (lr, B, noise)) of every degenerate
+    pair of the teacher-student points, and the points left out for want of usable
+    replicas."""
     rows, left_out = [], []
     for result in results:
         config = result.config
@@ -894,7 +930,7 @@ def _teacher_student_rows(results, snapshots: int) -> tuple[list[tuple], list[st
             except ValueError:
                 continue
             x = small_lr_mean_spacing(config.lr, config.batch_size, config.noise)
-            rows.append((x, wig.mean, wig.mean_err, config.lr))
+            rows.append((x, wig.mean, wig.mean_err, config.lr, _point_key(config)))
     return rows, left_out
 
 
@@ -1147,6 +1183,382 @@ def trajectories_figure(result, replicas: int = 20) -> Figure:
     return fig
 
 
+# -- recorded time series ---------------------------------------------------------------
+
+# A time series of more records than this is drawn as block means (a line of 10^4 noisy
+# points shows nothing but the noise).
+_MAX_POINTS = 300
+# With more modes than this, autocorrelation_figure draws a subset by default.
+_MAX_CURVES = 6
+# The open red ring that marks a point not stationary in the scan figures.
+_UNSTEADY = {"ls": "none", "marker": "o", "ms": 7, "mfc": "none", "mec": "C3", "mew": 0.8,
+             "zorder": 4}  # fmt: skip
+_UNSTEADY_LABEL = "not stationary"
+
+
+def _recorded(result, snapshots: int | None, series: dict | None, figure: str):
+    """The pooled records of a time series, their steps and its time-series record.
+
+    Raises ValueError, naming the figure, for a point that records snapshots.
+    """
+    config = result.config
+    if not getattr(config, "is_time_series", False):
+        raise ValueError(
+            f"result: {figure} needs a recorded time series (a configuration with "
+            f"record_every set), got a run of {np.asarray(result.steps).size} snapshots "
+            f"(record_every = {getattr(config, 'record_every', None)})"
+        )
+    pool = pooled_snapshots(result, snapshots)
+    eigs = np.asarray(result.eigenvalues, dtype=np.float64)[:, -pool:, :]
+    eigs = eigs[usable_replicas(result, pool)]
+    steps = np.asarray(result.steps)[-pool:]
+    if series is None:
+        series = time_series_record(result, pool)
+    return eigs, steps, series
+
+
+def _series_title(result, eigs: np.ndarray, steps: np.ndarray) -> str:
+    """What a time-series figure rests on: the records, their interval and the replicas."""
+    every = int(steps[1] - steps[0]) if steps.size > 1 else 0
+    interval = "every step" if every == 1 else f"every {every} steps"
+    replicas = _replicas_text(result, eigs.shape[0])
+    return (f"{_describe(result.config)}\n{steps.size} records {interval} "
+            f"(steps {steps[0]}-{steps[-1]}), {replicas}")
+
+
+def _series_note(series: dict | None, eigs: np.ndarray) -> str | None:
+    """Why a recorded point has no time-series statistics to draw, or None."""
+    if eigs.shape[0] == 0:
+        return "no usable replica"
+    if not series or "modes" not in series:
+        return (series or {}).get("note", "no time-series statistics")
+    return None
+
+
+def _check_modes(modes, n: int) -> list[int]:
+    """``modes`` as a list of distinct mode indices in [0, n), or a ValueError naming it."""
+    values = [modes] if isinstance(modes, int | np.integer) else list(modes)
+    bad = [m for m in values if not isinstance(m, int | np.integer) or isinstance(m, bool)
+           or not 0 <= m < n]  # fmt: skip
+    if not values or bad or len(set(values)) != len(values):
+        raise ValueError(f"modes: must be distinct mode indices in [0, {n - 1}] (at least "
+                         f"one), got {modes!r}")  # fmt: skip
+    return [int(m) for m in values]
+
+
+def _default_modes(config, entries: list[dict]) -> list[int]:
+    """Every mode, or for more than :data:`_MAX_CURVES` the slowest, the fastest (by the
+    predicted rate, else the measured one) and the first degenerate pair."""
+    n = len(entries)
+    if n <= _MAX_CURVES:
+        return list(range(n))
+
+    def rate(entry):
+        value = entry.get("predicted_rate")
+        if value is None or not np.isfinite(value):
+            value = entry.get("rate")
+        return np.inf if value is None else value
+
+    order = sorted(range(n), key=lambda m: rate(entries[m]))
+    chosen = [order[0], order[-1]] if np.isfinite(rate(entries[order[-1]])) else [0, n - 1]
+    pairs = _groups(config)[0]
+    if pairs:
+        chosen += list(pairs[0])
+    return sorted(set(chosen))
+
+
+def _rate_of(entry: dict, key: str) -> float:
+    value = entry.get(key)
+    return np.nan if value is None else float(value)
+
+
+@_styled
+def autocorrelation_figure(result, modes=None, snapshots: int | None = None,
+                           series: dict | None = None) -> Figure:  # fmt: skip
+    """How fast a recorded point forgets: the autocorrelation of each mode, and its decay rate
+    against the model's prediction (:doc:`/theory/time_series`).
+
+    Left: per mode (and per degenerate pair of the modes shown, its spacing), the
+    autocorrelation function :eq:`acf` averaged over replicas against the lag in units of
+    t = lr * step (log scale), with the fitted exponential exp(-rate t) of
+    :func:`~dysonlearn.analysis.autocorrelation_decay` :eq:`acf-decay` and the model's
+    harmonic prediction exp(-c t) (:meth:`~dysonlearn.models.Model.relaxation_rates`;
+    dashed). Right: the measured rate with its jackknife error against the predicted one,
+    for every mode and every spacing of a degenerate pair (predicted 2 c), with the line of
+    equal rates, and the ratio of the slowest mode. The rates and their errors are those of
+    the point's summary (:func:`~dysonlearn.analysis.summary.time_series_record`).
+
+    Parameters
+    ----------
+    result : EnsembleResult
+        A recorded point (its configuration's ``record_every`` set).
+    modes : int or sequence of int, optional
+        The modes of the left panel. Default: every mode, or for more than 6 the slowest
+        and the fastest (by the predicted rate) and the first degenerate pair.
+    snapshots : int, optional
+        The pooled records (default: every record but step 0).
+    series : dict, optional
+        The point's ``time_series`` summary, if the caller has it (computed otherwise).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        ``result`` records snapshots rather than a time series, or ``modes`` holds an
+        index out of range or twice.
+    """
+    eigs, steps, series = _recorded(result, snapshots, series, "autocorrelation_figure")
+    config = result.config
+    n = eigs.shape[-1]
+    if modes is not None:
+        modes = _check_modes(modes, n)
+    fig, axes = _figure(PAGE, 2.9, 1, 2)
+    ax, ax_r = axes[0]
+    fig.suptitle(_series_title(result, eigs, steps))
+    note = _series_note(series, eigs)
+    if note is not None:
+        for panel in (ax, ax_r):
+            _note(panel, note)
+        return fig
+    if modes is None:
+        modes = _default_modes(config, series["modes"])
+    spacing_of = {tuple(e["modes"]): e for e in series["spacings"]}
+    curves = [(rf"$x_{{{m}}}$", eigs[:, :, m], series["modes"][m]) for m in modes]
+    curves += [(rf"$S=x_{{{j}}}-x_{{{i}}}$", eigs[:, :, j] - eigs[:, :, i], spacing_of[(i, j)])
+               for i, j in _groups(config)[0]
+               if i in modes and j in modes and (i, j) in spacing_of]  # fmt: skip
+    handles = _acf_panel(ax, curves, float(steps[1] - steps[0]), config.lr)
+    handles += _rates_panel(ax_r, series)
+    fig.legend(handles=handles, loc="outside lower center", ncols=3)
+    return fig
+
+
+def _acf_panel(ax, curves: list, every: float, lr: float) -> list:
+    """The left panel of :func:`autocorrelation_figure`: ``curves`` of (label, (R, T) data,
+    summary entry), records ``every`` steps apart; returns the legend's handles."""
+    records = curves[0][1].shape[1]
+    unit = every * lr  # t of a lag of one record
+    # Lags until the slowest fitted exponential is down to 1%, within the recording.
+    taus = [_rate_of(entry, "tau_exp") / every for _, _, entry in curves]  # in records
+    taus = [tau for tau in taus if np.isfinite(tau) and tau > 0]
+    lag_max = math.ceil(4.6 * max(taus)) if taus else (records - 1) // 4
+    lag_max = min(records - 1, max(8, lag_max))
+    lags = np.arange(lag_max + 1)
+    t = lags * unit
+    grid = np.linspace(0, t[-1], 200)
+    handles = []
+    for n, (label, data, entry) in enumerate(curves):
+        color = f"C{n % 10}"
+        rho = analysis.autocorrelation(data, axis=1).mean(axis=0)[: lag_max + 1]
+        ax.plot(t, np.where(rho > 0, rho, np.nan), ls="none", marker="o",
+                ms=2.0 if lags.size <= 80 else 1.0, color=color)  # fmt: skip
+        rate, predicted = _rate_of(entry, "rate"), _rate_of(entry, "predicted_rate")
+        if np.isfinite(rate):
+            ax.plot(grid, np.exp(-rate * grid), color=color, lw=0.8)
+        if np.isfinite(predicted):
+            ax.plot(grid, np.exp(-predicted * grid), color=color, lw=0.8, ls="--")
+        handles.append(Patch(color=color, label=label))
+    handles += [
+        Line2D([], [], color="0.3", ls="none", marker="o", ms=2,
+               label="measured, mean over replicas"),
+        Line2D([], [], color="0.3", lw=0.8, label="fitted exponential exp(-rate t)"),
+        Line2D([], [], color="0.3", lw=0.8, ls="--", label="predicted exp(-c t)"),
+    ]  # fmt: skip
+    ax.set_yscale("log")
+    ax.set(xlabel=r"lag $t=\alpha\times$steps", ylabel=r"autocorrelation $\rho(t)$",
+           xlim=(0, t[-1]), ylim=(1e-2, 1.5))  # fmt: skip
+    return handles
+
+
+def _rates_panel(ax, series: dict) -> list:
+    """The right panel of :func:`autocorrelation_figure`: measured against predicted rates;
+    returns the legend's handles."""
+    rows = [(e, rf"$x_{{{e['mode']}}}$", "o") for e in series["modes"]]
+    rows += [(e, rf"$S_{{{e['modes'][0]}{e['modes'][1]}}}$", "s") for e in series["spacings"]
+             if e.get("predicted_rate") is not None]  # fmt: skip
+    shown = [(e, label, marker) for e, label, marker in rows
+             if np.isfinite(_rate_of(e, "predicted_rate")) and np.isfinite(_rate_of(e, "rate"))]
+    if not shown:
+        missing = all(not np.isfinite(_rate_of(e, "predicted_rate")) for e, _, _ in rows)
+        _note(ax, "no predicted rates for this model or optimiser" if missing else
+              "no measured rates: every autocorrelation decays within one record")  # fmt: skip
+        return []
+    x = np.array([_rate_of(e, "predicted_rate") for e, _, _ in shown])
+    y = np.array([_rate_of(e, "rate") for e, _, _ in shown])
+    err = np.array([_rate_of(e, "rate_err") for e, _, _ in shown])
+    err = np.where(np.isfinite(err), err, 0.0)
+    for marker, what in (("o", "modes"), ("s", "spacings of degenerate pairs")):
+        at = np.array([m == marker for _, _, m in shown])
+        if at.any():
+            ax.errorbar(x[at], y[at], err[at], fmt=marker, ms=3, mfc="none" if marker == "s"
+                        else None, color="C0" if marker == "o" else "C1",
+                        label=f"{what}: measured against predicted rate")  # fmt: skip
+    seen: Counter = Counter()
+    for (e, label, _), xi, yi in zip(shown, x, y):
+        side = 1 if seen[round(xi, 9)] % 2 == 0 else -1  # degenerate modes: alternate sides
+        seen[round(xi, 9)] += 1
+        ax.annotate(label, (xi, yi), xytext=(4 * side, 0), textcoords="offset points",
+                    fontsize=5.5, va="center", ha="left" if side > 0 else "right")  # fmt: skip
+    values = np.concatenate([x, y[y > 0]])
+    lo, hi = values.min(), values.max()
+    logs = lo > 0 and hi / lo > 5
+    line = np.array([lo / 1.6, hi * 1.6]) if logs else np.array([0.0, 1.15 * hi])
+    ax.plot(line, line, color="0.5", ls=":", lw=0.8, label="measured = predicted")
+    if logs:
+        ax.set(xscale="log", yscale="log")
+    ax.set(xlim=tuple(line), ylim=tuple(line), xlabel=r"predicted rate (per unit $t$)",
+           ylabel=r"measured rate (per unit $t$)")  # fmt: skip
+    slowest = int(np.argmin(np.where([m == "o" for _, _, m in shown], x, np.inf)))
+    if shown[slowest][2] == "o":
+        ratio = y[slowest] / x[slowest]
+        ax.text(0.97, 0.04, f"slowest mode {shown[slowest][1]}: measured / predicted\n"
+                rf"$={_pm(ratio, err[slowest] / x[slowest])}$", transform=ax.transAxes,
+                ha="right", va="bottom", fontsize=6.5)  # fmt: skip
+    return ax.get_legend_handles_labels()[0]
+
+
+def _block_means(values: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """(T, ...) values and (T,) steps as means over blocks of consecutive records, at most
+    :data:`_MAX_POINTS` of them; returns them and the block length."""
+    block = max(1, math.ceil(steps.size / _MAX_POINTS))
+    count = steps.size // block
+    if block == 1:
+        return values, steps.astype(np.float64), 1
+    cut = count * block
+    means = values[:cut].reshape(count, block, *values.shape[1:]).mean(axis=1)
+    return means, steps[:cut].reshape(count, block).mean(axis=1), block
+
+
+@_styled
+def time_series_figure(result, snapshots: int | None = None,
+                       series: dict | None = None) -> Figure:  # fmt: skip
+    """Is the recording stationary? The mean level of each mode over the recording.
+
+    One panel per mode: the mean over replicas of the recorded level against the step
+    (block means when there are more than 300 records), the first and last thirds of the
+    recording shaded, each with its mean and that mean's error over replicas
+    (:func:`~dysonlearn.analysis.time_series_mean`), and the z of
+    :func:`~dysonlearn.analysis.stationarity_test` that compares them, as in the point's
+    summary. A mode with abs(z) > 3 is flagged: its z is red, its panel framed in red,
+    and the title says "not stationary".
+
+    Parameters
+    ----------
+    result : EnsembleResult
+        A recorded point (its configuration's ``record_every`` set).
+    snapshots : int, optional
+        The pooled records (default: every record but step 0).
+    series : dict, optional
+        The point's ``time_series`` summary, if the caller has it (computed otherwise).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        ``result`` records snapshots rather than a time series.
+    """
+    eigs, steps, series = _recorded(result, snapshots, series, "time_series_figure")
+    config = result.config
+    labels = model_for(config).labels_for(config)
+    title = _series_title(result, eigs, steps)
+    note = _series_note(series, eigs)
+    if note is not None:
+        fig, axes = _figure(COLUMN, 2.4)
+        axes[0, 0].set_title(title)
+        _note(axes[0, 0], note)
+        return fig
+    n = eigs.shape[-1]
+    ncols = 1 if n == 1 else 2 if n <= 8 else 3 if n <= 15 else 4
+    nrows = math.ceil(n / ncols)
+    fig, axes = _figure(COLUMN if ncols == 1 else PAGE, max(2.4, 1.1 + 1.05 * nrows), nrows,
+                        ncols, sharex=True)  # fmt: skip
+    flagged = [m for m, e in enumerate(series["modes"]) if e.get("flagged")]
+    threshold = series.get("threshold", analysis.timeseries.STATIONARITY_THRESHOLD)
+    if flagged:
+        names = ", ".join(f"x_{m}" for m in flagged)
+        title += f"\nnot stationary: |z| > {threshold:g} for {names}"
+    fig.suptitle(title, color="C3" if flagged else "k")
+    mean, at, block = _block_means(eigs.mean(axis=0), steps)
+    third = steps.size // 3
+    spans = [(steps[:third], eigs[:, :third]), (steps[-third:], eigs[:, -third:])]
+    thirds = []
+    for span_steps, values in spans:
+        if values.shape[0] >= 2:
+            m, e = analysis.time_series_mean(values, axis=1, replica_axis=0)
+        else:
+            m, e = analysis.time_series_mean(values[0], axis=0)
+        thirds.append((span_steps, np.atleast_1d(m), np.atleast_1d(e)))
+    for m, ax in enumerate(axes.flat):
+        if m >= n:
+            ax.set_axis_off()
+            continue
+        for span_steps, values, errors in thirds:
+            ax.axvspan(span_steps[0], span_steps[-1], color="0.9", lw=0)
+            ax.fill_between([span_steps[0], span_steps[-1]], values[m] - errors[m],
+                            values[m] + errors[m], color="C1", alpha=0.35, lw=0)  # fmt: skip
+            ax.plot([span_steps[0], span_steps[-1]], [values[m]] * 2, color="C1", lw=0.9)
+        ax.plot(at, mean[:, m], color="C0", lw=0.6)
+        z = series["modes"][m].get("stationarity_z")
+        bad = m in flagged
+        text = rf"$x_{{{m}}}$: $z={z:.2f}$" if z is not None else rf"$x_{{{m}}}$: no $z$"
+        ax.text(0.02, 0.95, text + (" not stationary" if bad else ""), transform=ax.transAxes,
+                va="top", ha="left", fontsize=6.5, color="C3" if bad else "k")  # fmt: skip
+        if bad:
+            for spine in ax.spines.values():
+                spine.set(color="C3", linewidth=1.2)
+        ax.yaxis.set_major_locator(mpl.ticker.MaxNLocator(3))
+        ax.ticklabel_format(axis="y", useOffset=False)
+        low, high = ax.get_ylim()
+        ax.set_ylim(low, high + 0.3 * (high - low))  # room for the text
+    for m, ax in enumerate(axes.flat):
+        if m < n and m + ncols >= n:  # the lowest panel of its column
+            ax.tick_params(labelbottom=True)
+            ax.set_xlabel("training step")
+    fig.supylabel(labels.eigenvalue_label, fontsize=8)
+    averaged = "mean over replicas" + (f", blocks of {block} records" if block > 1 else "")
+    handles = [
+        Line2D([], [], color="C0", lw=0.6, label=averaged),
+        Patch(color="0.9", lw=0, label="first and last thirds, compared"),
+        Line2D([], [], color="C1", lw=0.9, label=r"mean of a third $\pm$ its error"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=3)
+    return fig
+
+
+def _not_stationary(result, snapshots: int | None) -> bool:
+    """Whether a point's stationarity test flags a mode, as its summary decides it (the
+    thirds of a recording, :func:`~dysonlearn.analysis.stationarity_test`, or the pooled
+    snapshots against those before them), without the summary's fits."""
+    pool = pooled_snapshots(result, snapshots)
+    if not getattr(result.config, "is_time_series", False):
+        return bool(stationarity(result, pool).get("flagged_modes"))
+    eigs = np.asarray(result.eigenvalues, dtype=np.float64)[:, -pool:, :]
+    eigs = eigs[usable_replicas(result, pool)]
+    if pool < 3 * MIN_RECORDS or eigs.shape[0] == 0:
+        return False
+    if eigs.shape[0] >= 2:
+        return bool(np.any(analysis.stationarity_test(eigs, axis=1, replica_axis=0).flagged))
+    return bool(np.any(analysis.stationarity_test(eigs[0], axis=0).flagged))
+
+
+def _unsteady_keys(results, snapshots, flagged) -> set:
+    """The (lr, B, noise) of the points not stationary: ``flagged`` (one bool a result) or,
+    when None, each point's stationarity test."""
+    if flagged is None:
+        flagged = [_not_stationary(result, snapshots) for result in results]
+    return {_point_key(r.config) for r, bad in zip(results, flagged, strict=True) if bad}
+
+
+def _point_key(config) -> tuple:
+    return (config.lr, config.batch_size, getattr(config, "noise", None))
+
+
 def _slug(config) -> str:
     slug = f"lr{config.lr:g}_B{config.batch_size}"
     noise = getattr(config, "noise", None)
@@ -1219,14 +1631,16 @@ def save_figures(
     """Write every figure that applies to ``results`` in ``outdir``.
 
     Per result (unless ``per_point`` is False and there are several, which saves most of the
-    time of a scan): ``histograms``, ``spacings``, ``trajectories`` and the model's own
+    time of a scan): ``histograms``, ``spacings``, ``trajectories``, for a recorded time
+    series with its statistics ``autocorrelation`` and ``time_series``, and the model's own
     (:meth:`dysonlearn.models.Model.point_figures`: ``marchenko_pastur`` for an RBM),
     suffixed ``_<index>_lr<lr>_B<B>[_A<noise>]`` for a scan. Once: the models' own scan
     figures (:meth:`~dysonlearn.models.Model.scan_figures`: ``target_spectrum`` and
     ``fokker_planck`` of the first RBM point, ``teacher_student_scaling``), then ``scaling``
     and ``lambda_ratio`` when there are degenerate pairs. A figure of a point with warnings
     (a fit the data do not support, levels still moving) says so at its foot, as do the
-    scan figures for the scan's slopes.
+    scan figures for the scan's slopes; the scan figures ring in red the points whose
+    stationarity test flags a mode.
 
     Parameters
     ----------
@@ -1293,6 +1707,12 @@ def save_figures(
         save(learnt_histograms(result), f"histograms{tag}", warned)
         save(spacing_figure(result, snapshots, fits[index]), f"spacings{tag}", warned)
         save(trajectories_figure(result), f"trajectories{tag}", warned)
+        series = summary["points"][index].get("time_series")
+        if series and "modes" in series:  # a recorded point with its statistics
+            save(autocorrelation_figure(result, snapshots=snapshots, series=series),
+                 f"autocorrelation{tag}", warned)  # fmt: skip
+            save(time_series_figure(result, snapshots=snapshots, series=series),
+                 f"time_series{tag}", warned)  # fmt: skip
         for name, fig in model_for(result.config).point_figures(result):
             save(fig, f"{name}{tag}")
     for model, points in _by_model(results).items():
@@ -1304,8 +1724,12 @@ def save_figures(
         warnings.warn(f"scaling: figures skipped ({exc})", stacklevel=2)
         table = None
     if table is not None and table.pairs:
-        save(scaling_figure(results, snapshots, table=table), "scaling", scan_warnings)
-        save(lambda_ratio_figure(results, snapshots, table=table), "lambda_ratio")
+        unsteady = [bool((point.get("stationarity") or {}).get("flagged_modes"))
+                    for point in summary["points"]]  # fmt: skip
+        save(scaling_figure(results, snapshots, table=table, flagged=unsteady), "scaling",
+             scan_warnings)  # fmt: skip
+        save(lambda_ratio_figure(results, snapshots, table=table, flagged=unsteady),
+             "lambda_ratio")  # fmt: skip
     return written
 
 
@@ -1323,6 +1747,7 @@ __all__ = [
     "DPI_RANGE",
     "FIGURE_FORMATS",
     "PAGE",
+    "autocorrelation_figure",
     "fokker_planck_figure",
     "lambda_ratio_figure",
     "learnt_histograms",
@@ -1333,5 +1758,6 @@ __all__ = [
     "spacing_figure",
     "target_spectrum",
     "teacher_student_scaling",
+    "time_series_figure",
     "trajectories_figure",
 ]
