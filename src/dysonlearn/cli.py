@@ -195,7 +195,7 @@ examples:
   dysonlearn reproduce rbm --dry-run            the plan of the RBM scan, writes nothing
   dysonlearn reproduce all -o article/          both scans, small scale (about 10 minutes)
   dysonlearn reproduce optimizers --scale smoke  lr^a B^-b under SGD, momentum and Adam
-  dysonlearn reproduce all --mode timeseries    both scans as time series (about 2 minutes)
+  dysonlearn reproduce all --mode timeseries    both scans as time series (a few minutes)
   dysonlearn config show rbm-small > rbm.toml   the same RBM scan as a file to edit
 
 The experiments are the embedded files <experiment>-<scale> (dysonlearn config list),
