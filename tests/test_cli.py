@@ -370,6 +370,8 @@ def test_analyze_of_a_reproduce_store_gives_the_reproduce_numbers(tmp_path, caps
     printed = capsys.readouterr().out
     assert "| slope of <S> against sqrt(alpha A^2 / B) |" in printed
     assert len(printed.splitlines()) < 15
+    assert printed.startswith("Mode: snapshots\n")
+    assert json.loads((out / "reproduce.json").read_text())["mode"] == "snapshots"
     compared = json.loads((out / "reproduce.json").read_text())["teacher_student"]
     assert compared["pool_last"] == 3
     again = tmp_path / "again"

@@ -142,6 +142,43 @@ def test_the_scales_are_explained_and_match_reproduce():
     assert "examples:\n  dysonlearn reproduce all --scale smoke" in text
 
 
+def test_the_modes_are_explained_and_match_reproduce():
+    assert set(cli.MODES) == set(reproduce.MODES)
+    parser = dict(_subparsers(cli.build_parser()))["reproduce"]
+    [mode] = [a for a in parser._actions if "--mode" in a.option_strings]
+    assert mode.default == "snapshots" and tuple(mode.choices) == tuple(reproduce.MODES)
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["reproduce", "rbm", "--mode", "movie"],
+     ["argument --mode", "'movie'", "'snapshots'", "'timeseries'"]),
+    (["reproduce", "optimizers", "--scale", "smoke", "--mode", "timeseries"],
+     ["dysonlearn: error: mode: the optimizers experiment has the modes snapshots, "
+      "got 'timeseries'"]),
+])  # fmt: skip
+def test_a_bad_reproduce_mode_exits_2_naming_the_value_and_the_choices(argv, words, tmp_path,
+                                                                       capsys):  # fmt: skip
+    try:
+        code = cli.main([*argv, "-o", str(tmp_path / "out"), "--dry-run"])
+    except SystemExit as exc:  # argparse's own usage error
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2, err
+    for word in words:
+        assert word in err, word
+    assert "Traceback" not in err and not (tmp_path / "out").exists()
+
+
+def test_reproduce_dry_run_of_the_timeseries_mode_names_its_presets(tmp_path, capsys):
+    out = tmp_path / "article"
+    assert cli.main(["reproduce", "all", "--scale", "small", "--mode", "timeseries",
+                     "--dry-run", "-o", str(out)]) == 0  # fmt: skip
+    text = capsys.readouterr().out
+    assert "dry run of rbm-small-timeseries: 10 point(s) x 100 replicas" in text
+    assert "dry run of teacher_student-small-timeseries: 11 point(s) x 100 replicas" in text
+    assert not out.exists()
+
+
 # -- --quiet ---------------------------------------------------------------------------------
 
 

@@ -214,3 +214,81 @@ def test_the_optimizer_figure_refuses_empty_input():
 
     with pytest.raises(ValueError, match="groups: need at least one"):
         optimizer_scaling_figure([])
+
+
+# -- reproduce --mode timeseries ---------------------------------------------------------------
+
+TIMESERIES_CASES = [(name, scale) for name in reproduce.EXPERIMENTS for scale in reproduce.SCALES]
+
+
+@pytest.mark.parametrize(("name", "scale"), TIMESERIES_CASES)
+def test_the_timeseries_presets_record_the_points_of_the_snapshot_presets(name, scale):
+    [(_, series)] = reproduce.article_experiments(name, scale, "timeseries")
+    [(_, snaps)] = reproduce.article_experiments(name, scale)
+    assert reproduce.preset_name(name, scale, "timeseries") == f"{name}-{scale}-timeseries"
+    from_file = load_experiment(embedded_experiment_path(f"{name}-{scale}-timeseries"))
+    assert _manifest(from_file) == _manifest(series)
+    assert all(p.is_time_series for p in series.points)
+    # the same settings, fewer replicas, every record pooled (no step 0: burn_in > 0)
+    key = lambda p: (p.kind, p.lr, p.batch_size, getattr(p, "noise", None))  # noqa: E731
+    assert [key(p) for p in series.points] == [key(p) for p in snaps.points]
+    assert series.replicas < snaps.replicas and series.seed == snaps.seed
+    assert series.pool_last == min(p.n_snapshots for p in series.points) > 1
+    for ts, snap in zip(series.points, snaps.points):
+        assert ts.burn_in > 0
+        if scale != "smoke":
+            # burnt in at least as long as the snapshot preset trains before its first
+            # pooled snapshot (where it is stationary)
+            assert ts.burn_in >= snap.snapshots[-3]
+
+
+def test_a_bad_mode_and_a_mode_the_group_lacks_name_the_choices():
+    with pytest.raises(dl.ConfigError, match="mode: must be one of snapshots, timeseries, got 'x'"):
+        reproduce.article_experiments("rbm", "smoke", "x")
+    with pytest.raises(dl.ConfigError, match="mode: the optimizers experiment has the modes "
+                                             "snapshots, got 'timeseries'"):  # fmt: skip
+        reproduce.article_experiments("optimizers", "smoke", "timeseries")
+
+
+def test_reproduce_timeseries_smoke_runs_both_and_says_its_mode(tmp_path, capsys):
+    # Both smoke presets end to end, serial (about 15 s): 10 x 8 RBM replicas x 1000 steps
+    # and 11 x 20 teacher-student replicas x 1500 steps, recorded after a burn-in.
+    import json
+
+    from dysonlearn import cli
+
+    out = tmp_path / "out"
+    assert cli.main(["reproduce", "all", "--scale", "smoke", "--mode", "timeseries",
+                     "--backend", "serial", "-o", str(out)]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert printed.startswith("Mode: timeseries\n")
+    assert "| slope of <S> against sqrt(alpha A^2 / B) |" in printed
+    data = json.loads((out / "reproduce.json").read_text())
+    assert data["mode"] == "timeseries"
+    md = (out / "reproduce.md").read_text(encoding="utf-8")
+    assert "\nMode: timeseries (fewer replicas" in md
+    assert "## rbm (10 settings, 8 replicas each, mode timeseries: 21 records per replica " \
+           "pooled, one every 20 steps after a burn-in of 600 steps)" in md
+    assert "## teacher_student (11 settings, 20 replicas each, mode timeseries: 201 records" in md
+    for name in reproduce.EXPERIMENTS:
+        found = data[name]
+        assert found["mode"] == "timeseries" and found["pool_last"] == (21 if name == "rbm"
+                                                                         else 201)  # fmt: skip
+        # the numbers (and errors) are those of the experiment's own summary: jackknife over
+        # replicas of every record
+        summary = json.loads((out / name / "summary.json").read_text())
+        assert summary["pool_last"] == found["pool_last"]
+        for key in ("spacing_slope", "width_slope", "spacing_vs_width"):
+            assert summary["scaling"][key] == found[key]
+        assert all("time_series" in p for p in summary["points"])
+
+
+def test_the_mode_of_a_scan_is_read_from_its_configurations():
+    class Fake:  # a stand-in for results: the mode is read from the configurations
+        def __init__(self, series):
+            self.config = dl.TeacherStudentConfig(steps=100, burn_in=50, record_every=10) \
+                if series else dl.TeacherStudentConfig(steps=100, snapshots=2)  # fmt: skip
+
+    assert reproduce.results_mode([Fake(True), Fake(True)]) == "timeseries"
+    assert reproduce.results_mode([Fake(True), Fake(False)]) == "snapshots"
+    assert reproduce.results_mode([Fake(False)]) == "snapshots"

@@ -181,7 +181,8 @@ CLI_ALLOWED = {
     "store": {"describe", "root_summary"},
     "report": {"point_label", "headline"},
     "dryrun": {"describe_plan", "plan", "recording_text"},
-    "reproduce": {"article_experiments", "write_comparison", "comparison_headline"},
+    "reproduce": {"article_experiments", "write_comparison", "comparison_headline",
+                  "preset_name"},
 }
 CLI_TOP_LEVEL = {"_version", "errors", "stopping"}  # light: the standard library only
 

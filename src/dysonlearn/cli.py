@@ -4,8 +4,9 @@
                    [--oversubscribe] [--backend serial|process|dask] [--scheduler ADDRESS]
                    [--scheduler-timeout SECONDS] [--quiet] [--overwrite] [--dry-run]
     dysonlearn analyze RESULTS.h5 [-o OUTDIR] [--pool-last N] [--quiet]
-    dysonlearn reproduce {rbm,teacher_student,all,optimizers} [--scale smoke|small|paper] [-o OUTDIR]
-                   [--dry-run] [--quiet] and the execution options of run
+    dysonlearn reproduce {rbm,teacher_student,all,optimizers} [--scale smoke|small|paper]
+                   [--mode snapshots|timeseries] [-o OUTDIR] [--dry-run] [--quiet] and the
+                   execution options of run
     dysonlearn config {default,list,show NAME}
     dysonlearn info RESULTS.h5
     dysonlearn repair OUTDIR [--quiet]
@@ -104,6 +105,14 @@ SCALES = {
     "cluster (--backend dask --scheduler ADDRESS)",
 }
 
+# The modes of `reproduce` (reproduce.MODES, without importing it here), for its --help.
+MODES = {
+    "snapshots": "every replica trained from scratch, its last snapshots pooled",
+    "timeseries": "the same points recorded as time series (the presets "
+    "<experiment>-<scale>-timeseries): fewer replicas, each burnt in and then recorded for "
+    "long, every record pooled; rbm, teacher_student and all only",
+}
+
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Paragraphs of descriptions and epilogs wrapped to the terminal, but blocks with
@@ -186,9 +195,11 @@ examples:
   dysonlearn reproduce rbm --dry-run            the plan of the RBM scan, writes nothing
   dysonlearn reproduce all -o article/          both scans, small scale (about 10 minutes)
   dysonlearn reproduce optimizers --scale smoke  lr^a B^-b under SGD, momentum and Adam
+  dysonlearn reproduce all --mode timeseries    both scans as time series (a few minutes)
   dysonlearn config show rbm-small > rbm.toml   the same RBM scan as a file to edit
 
-The experiments are the embedded files <experiment>-<scale> (dysonlearn config list).
+The experiments are the embedded files <experiment>-<scale> (dysonlearn config list),
+or <experiment>-<scale>-timeseries with --mode timeseries.
 Each goes to OUTDIR/<experiment>/; OUTDIR/reproduce.md puts the fitted slopes, spacings
 and Binder cumulants beside the analytic predictions (for optimizers: the exponents a, b
 of <S> = c lr^a B^-b for each optimiser, and OUTDIR/optimizer_scaling.png).
@@ -283,6 +294,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--scale", choices=tuple(SCALES), default="small",
         help="how large: " + "; ".join(f"{k}: {v}" for k, v in SCALES.items())
         + " (default: small)",
+    )  # fmt: skip
+    reproduce.add_argument(
+        "--mode", choices=tuple(MODES), default="snapshots",
+        help="how each replica is sampled: " + "; ".join(f"{k}: {v}" for k, v in MODES.items())
+        + " (default: snapshots)",
     )  # fmt: skip
     _add_execution_options(reproduce)
     _add_output_options(reproduce)
@@ -487,11 +503,13 @@ def _command_repair(args) -> int:
 
 
 def _command_reproduce(args) -> int:
-    from .reproduce import article_experiments, comparison_headline, write_comparison
+    from .reproduce import article_experiments, comparison_headline, preset_name
+    from .reproduce import write_comparison
 
-    experiments = article_experiments(args.which, args.scale)
+    experiments = article_experiments(args.which, args.scale, args.mode)
     if args.dry_run:
-        return _dry_run([(f"{name}-{args.scale}", experiment, args.outdir / name)
+        return _dry_run([(preset_name(name, args.scale, args.mode), experiment,
+                          args.outdir / name)
                          for name, experiment in experiments], args)  # fmt: skip
     outcomes = []
     for name, experiment in experiments:

@@ -28,6 +28,13 @@ step), about 10 minutes on two cores; "paper" is the published size (7500 RBM re
 1e5 steps per setting, 3000 teacher-student replicas), for a cluster (``--backend dask
 --scheduler ADDRESS``). Every scale records five snapshots in the last 40 per cent of
 training, of which the analysis pools the last three.
+
+Modes (:data:`MODES`): "snapshots" (the default) runs the files above; "timeseries" runs
+``<experiment>-<scale>-timeseries`` (:func:`preset_name`), the same points recorded as time
+series: fewer replicas, each burnt in until stationary and then recorded for long, every
+statistic pooling every record (errors: jackknife over replicas of their time means). The
+article's experiments have both modes at every scale; ``optimizers`` has snapshots only.
+The comparison tables say which mode produced them.
 """
 
 from __future__ import annotations
@@ -60,11 +67,21 @@ OPTIMIZER_EXPERIMENTS = ("optimizers_sgd", "optimizers_momentum", "optimizers_ad
 teacher-student lr x B grid under SGD, momentum (beta = 0.5, 0.9) and Adam, then the RBM's
 (4 visible, 8 hidden units, one degenerate pair) under SGD, momentum (beta = 0.9) and Adam."""
 
+MODES = {
+    "snapshots": "every replica trained from scratch, its last snapshots pooled",
+    "timeseries": "fewer replicas, each burnt in and then recorded for long; every record "
+    "pooled",
+}
+"""The modes of the article's experiments: how each replica is sampled."""
+
 GROUPS = {"optimizers": OPTIMIZER_EXPERIMENTS}
 """Names that run several embedded experiments together (besides ``"all"``)."""
 
 GROUP_SCALES = {"optimizers": ("smoke", "small")}
 """The scales each group has (the article's experiments have every one of :data:`SCALES`)."""
+
+GROUP_MODES = {"optimizers": ("snapshots",)}
+"""The modes each group has (the article's experiments have every one of :data:`MODES`)."""
 
 OPTIMIZER_FIGURE = "optimizer_scaling"
 """The file name (without suffix) of the figure of ``reproduce optimizers``, in OUTDIR."""
@@ -73,26 +90,34 @@ OPTIMIZER_FIGURE = "optimizer_scaling"
 _ALIASES = {"teacher-student": "teacher_student"}
 
 
-def preset_name(experiment: str, scale: str) -> str:
-    """The embedded file behind one of the article's experiments at one scale.
+def preset_name(experiment: str, scale: str, mode: str = "snapshots") -> str:
+    """The embedded file behind one of the article's experiments at one scale and mode.
 
     Parameters
     ----------
     experiment : str
-        One of :data:`EXPERIMENTS`.
+        One of :data:`EXPERIMENTS` (or :data:`OPTIMIZER_EXPERIMENTS`).
     scale : str
         One of :data:`SCALES`.
+    mode : str, optional
+        One of :data:`MODES` (default ``"snapshots"``).
 
     Returns
     -------
     str
-        ``"<experiment>-<scale>"``, a name of
-        :func:`dysonlearn.experiment.embedded_experiments`.
+        ``"<experiment>-<scale>"``, or ``"<experiment>-<scale>-timeseries"`` in mode
+        ``"timeseries"``: a name of :func:`dysonlearn.experiment.embedded_experiments`.
+
+    Examples
+    --------
+    >>> preset_name("rbm", "small", "timeseries")
+    'rbm-small-timeseries'
     """
-    return f"{experiment}-{scale}"
+    return f"{experiment}-{scale}" + ("" if mode == "snapshots" else f"-{mode}")
 
 
-def article_experiments(which: str, scale: str) -> list[tuple[str, Experiment]]:
+def article_experiments(which: str, scale: str,
+                        mode: str = "snapshots") -> list[tuple[str, Experiment]]:  # fmt: skip
     """The article's experiments to run, with their names (the output subdirectories).
 
     Each is read from its embedded TOML file (see :func:`preset_name`), so that what
@@ -106,6 +131,9 @@ def article_experiments(which: str, scale: str) -> list[tuple[str, Experiment]]:
     scale : str
         ``"smoke"``, ``"small"`` or ``"paper"`` (see :data:`SCALES`; ``"optimizers"`` has
         no paper scale).
+    mode : str, optional
+        ``"snapshots"`` (the default) or ``"timeseries"`` (see :data:`MODES`;
+        ``"optimizers"`` has snapshots only).
 
     Returns
     -------
@@ -116,8 +144,8 @@ def article_experiments(which: str, scale: str) -> list[tuple[str, Experiment]]:
     Raises
     ------
     ConfigError
-        An unknown ``which`` or ``scale``, or a scale the group does not have (a
-        ``ValueError``).
+        An unknown ``which``, ``scale`` or ``mode``, or a scale or mode the group does not
+        have (a ``ValueError``).
 
     Examples
     --------
@@ -125,6 +153,8 @@ def article_experiments(which: str, scale: str) -> list[tuple[str, Experiment]]:
     [('rbm', 10), ('teacher_student', 11)]
     >>> [len(e.points) for _, e in article_experiments("optimizers", "smoke")]
     [9, 18, 9, 9, 9, 9]
+    >>> [e.replicas for _, e in article_experiments("all", "small", "timeseries")]
+    [100, 100]
     """
     which = _ALIASES.get(which, which) if isinstance(which, str) else which
     if which != "all" and which not in EXPERIMENTS and which not in GROUPS:
@@ -132,21 +162,57 @@ def article_experiments(which: str, scale: str) -> list[tuple[str, Experiment]]:
         raise ConfigError(f"which: must be one of {known}, got {which!r}")
     if scale not in SCALES:
         raise ConfigError(f"scale: must be one of {', '.join(SCALES)}, got {scale!r}")
+    if mode not in MODES:
+        raise ConfigError(f"mode: must be one of {', '.join(MODES)}, got {mode!r}")
     if which in GROUPS and scale not in GROUP_SCALES[which]:
         raise ConfigError(f"scale: the {which} experiment has the scales "
                           f"{', '.join(GROUP_SCALES[which])}, got {scale!r}")  # fmt: skip
+    if which in GROUPS and mode not in GROUP_MODES[which]:
+        raise ConfigError(f"mode: the {which} experiment has the modes "
+                          f"{', '.join(GROUP_MODES[which])}, got {mode!r}")  # fmt: skip
     if which == "all":
         names = list(EXPERIMENTS)
     else:
         names = list(GROUPS.get(which, [which]))
     return [
-        (name, load_experiment(embedded_experiment_path(preset_name(name, scale))))
+        (name, load_experiment(embedded_experiment_path(preset_name(name, scale, mode))))
         for name in names
     ]
 
 
 def _pm(value: float, error: float) -> str:
     return f"{value:.4f} ± {error:.4f}"
+
+
+def results_mode(results) -> str:
+    """Which of :data:`MODES` produced a scan: ``"timeseries"`` when every point recorded a
+    time series (``record_every`` set), ``"snapshots"`` otherwise.
+
+    Parameters
+    ----------
+    results : list of EnsembleResult
+        A scan.
+
+    Returns
+    -------
+    str
+    """
+    series = all(getattr(r.config, "is_time_series", False) for r in results)
+    return "timeseries" if results and series else "snapshots"
+
+
+def _mode_text(results, pool: int) -> str:
+    """How a scan sampled each replica, for the heading of its section."""
+    if results_mode(results) == "timeseries":
+        burn_in = sorted({r.config.burn_in for r in results})
+        every = sorted({r.config.record_every for r in results})
+
+        def span(values):
+            return f"{values[0]}" if len(values) == 1 else f"{values[0]} to {values[-1]}"
+
+        return (f"mode timeseries: {pool} records per replica pooled, one every "
+                f"{span(every)} steps after a burn-in of {span(burn_in)} steps")  # fmt: skip
+    return f"mode snapshots: last {pool} snapshot{'s' if pool != 1 else ''} pooled"
 
 
 def compare(results, snapshots: int = 1) -> dict:
@@ -163,7 +229,7 @@ def compare(results, snapshots: int = 1) -> dict:
     Returns
     -------
     dict
-        ``pool_last``; the common slopes (each with its chi^2 p-value), the predicted
+        ``mode`` (:func:`results_mode`), ``pool_last``; the common slopes (each with its chi^2 p-value), the predicted
         alpha -> 0 slope and the weighted mean of the Binder cumulant U; then, for a model
         that predicts <S> from the scan parameters
         (:meth:`dysonlearn.models.Model.predicted_mean_spacing`), ``points`` with each
@@ -179,6 +245,7 @@ def compare(results, snapshots: int = 1) -> dict:
     config = results[0].config
     model = model_for(config)
     out = {
+        "mode": results_mode(results),
         "pool_last": snapshots,
         "spacing_slope": slope_record(table.spacing_slope),
         "width_slope": slope_record(table.width_slope),
@@ -206,11 +273,23 @@ def compare(results, snapshots: int = 1) -> dict:
     return out
 
 
+_MODE_LINES = {
+    "snapshots": "Mode: snapshots (every replica trained from scratch; the last snapshots of "
+    "each are pooled).",
+    "timeseries": "Mode: timeseries (fewer replicas, each burnt in and then recorded for long; "
+    "every record is pooled, and the jackknife over replicas of their time means gives "
+    "errors that hold however correlated the records of one replica are).",
+}
+
+
 def write_comparison(outcomes: list[tuple[str, Path]], outdir: Path) -> Path:
     """reproduce.md and reproduce.json in outdir: the article's numbers beside theory.
 
     Each experiment's numbers pool the snapshots its store says (``[analysis] pool_last``),
-    as ``dysonlearn analyze`` of that store does: the two give the same numbers.
+    as ``dysonlearn analyze`` of that store does: the two give the same numbers. Both files
+    say which of :data:`MODES` produced them (``reproduce.json``: ``mode``, at the top and
+    in each experiment; ``reproduce.md``: a line under the title and each section's
+    heading), read from the stores (:func:`results_mode`).
 
     Parameters
     ----------
@@ -235,8 +314,9 @@ def write_comparison(outcomes: list[tuple[str, Path]], outdir: Path) -> Path:
              "Symbols: alpha the learning rate, B the batch size, A the noise, <S> the mean "
              "spacing of a degenerate pair, sigma the width of a level, U the Binder "
              "cumulant; errors are jackknife errors over replicas.", ""]  # fmt: skip
-    data = {}
+    data: dict = {"mode": None}
     optimizer_stores = []
+    modes = set()
     outdir.mkdir(parents=True, exist_ok=True)
     for name, directory in outcomes:
         path = directory / "results.h5"
@@ -245,8 +325,10 @@ def write_comparison(outcomes: list[tuple[str, Path]], outdir: Path) -> Path:
         results = [store_module.load_point(path, info.name) for info in infos]
         if name in OPTIMIZER_EXPERIMENTS:
             optimizer_stores.append((name, directory, results, pool_last))
+            modes.add(results_mode(results))
             continue
         data[name] = compare(results, pool_last)
+        modes.add(data[name]["mode"])
         lines += _comparison_lines(name, results, data[name])
         lines.append(f"Figures and per-setting summaries: {directory}/")
         lines.append("")
@@ -259,6 +341,8 @@ def write_comparison(outcomes: list[tuple[str, Path]], outdir: Path) -> Path:
                                                  metadata=_metadata("png"))  # fmt: skip
         data["optimizers"] = {"groups": groups, "figure": figure.name}
         lines += _optimizer_lines(groups, optimizer_stores, figure)
+    data["mode"] = modes.pop() if len(modes) == 1 else "mixed"
+    lines[2:2] = [_MODE_LINES.get(data["mode"], f"Mode: {data['mode']}."), ""]
     (outdir / "reproduce.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     md = outdir / "reproduce.md"
     md.write_text("\n".join(lines), encoding="utf-8")
@@ -266,8 +350,8 @@ def write_comparison(outcomes: list[tuple[str, Path]], outdir: Path) -> Path:
 
 
 def comparison_headline(markdown_path: Path) -> list[str]:
-    """The short comparison ``dysonlearn reproduce`` prints: each experiment's table of
-    slopes beside their predictions (for ``optimizers``, the fitted exponents a, b and
+    """The short comparison ``dysonlearn reproduce`` prints: the mode, each experiment's
+    table of slopes beside their predictions (for ``optimizers``, the fitted exponents a, b and
     a - b of each optimiser), and where the full comparison is.
 
     Parameters
@@ -282,7 +366,9 @@ def comparison_headline(markdown_path: Path) -> list[str]:
     lines = []
     section, tables = "", 0
     for line in Path(markdown_path).read_text(encoding="utf-8").splitlines():
-        if line.startswith("## "):
+        if line.startswith("Mode: "):
+            lines += ["", line.split(" (")[0]]
+        elif line.startswith("## "):
             section, tables = line[3:], 0
             lines += ["", section]
         elif line.startswith("| ") and ("slope" in line or "Binder" in line or "quantity" in line):
@@ -313,7 +399,7 @@ def _comparison_lines(name: str, results: list, found: dict) -> list[str]:
     scale = labels.scale_text
     pool = found.get("pool_last", 1)
     lines = [f"## {name} ({len(results)} settings, {results[0].n_replicas} replicas each, "
-             f"last {pool} snapshot{'s' if pool != 1 else ''} pooled)",
+             f"{_mode_text(results, pool)})",
              "", "| quantity | fitted | predicted |", "|---|---:|---:|"]  # fmt: skip
     lines += [
         f"| slope of <S> against {scale} | {_slope_cell(s)} | {labels.slope_text} (alpha -> 0) |",
