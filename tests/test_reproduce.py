@@ -230,8 +230,10 @@ def test_the_timeseries_presets_record_the_points_of_the_snapshot_presets(name, 
     assert _manifest(from_file) == _manifest(series)
     assert all(p.is_time_series for p in series.points)
     # the same settings, fewer replicas, every record pooled (no step 0: burn_in > 0)
-    key = lambda p: (p.kind, p.lr, p.batch_size, getattr(p, "noise", None))  # noqa: E731
-    assert [key(p) for p in series.points] == [key(p) for p in snaps.points]
+    def settings(points):
+        return [(p.kind, p.lr, p.batch_size, getattr(p, "noise", None)) for p in points]
+
+    assert settings(series.points) == settings(snaps.points)
     assert series.replicas < snaps.replicas and series.seed == snaps.seed
     assert series.pool_last == min(p.n_snapshots for p in series.points) > 1
     for ts, snap in zip(series.points, snaps.points):
