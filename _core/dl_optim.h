@@ -36,7 +36,7 @@ static void dl_sgd_update(double *w, const double *g, double rate, intptr_t n)
 
 /* Heavy ball (torch.optim.SGD, momentum = beta, dampening 0): v <- beta v + g, then
  * W <- W - lr v, or with Nesterov W <- W - lr (g + beta v). v: n doubles. */
-static void dl_momentum_update(double *w, const double *buf, double *v, double lr,
+static inline void dl_momentum_update(double *w, const double *buf, double *v, double lr,
                                double beta, double scale, int nesterov, intptr_t n)
 {
     if (nesterov) {
@@ -82,7 +82,7 @@ static void dl_adam_bias(double lr, double beta1, double beta2, double eps, int6
  * s <- beta2 s + (1 - beta2) g^2, W <- W - step m / (sqrt(s) + eps_hat).
  * m at state[0:n], s at state[stride:stride + n] (stride = n: the whole state of n weights;
  * larger: the first n of a larger vector's state, as the symmetric 2 x 2 update uses). */
-static void dl_adam_update(double *w, const double *buf, double *state, double lr,
+static inline void dl_adam_update(double *w, const double *buf, double *state, double lr,
                            double beta1, double beta2, double decay, double scale,
                            double step, double eps_hat, intptr_t n, intptr_t stride)
 {

@@ -231,13 +231,15 @@ cdef inline int optim_apply(const optim_t* opt, double* w, const double* g, doub
 
 cdef inline void optim_apply_symmetric_2x2(const optim_t* opt, double* w, const double* g,
                                            double* state, int64_t step) noexcept nogil:
-    """optim_apply on a symmetric 2 x 2 matrix (row-major, g symmetric too): SGD on all four
-    entries, as it always was; the other optimisers update the three distinct entries only
-    (a quarter less work) and copy entry 1 to entry 2, weights and state alike. Entry 2's
-    state then equals entry 1's, as a full update gives from a symmetric state (a zero start
-    or any state this function returned)."""
+    """optim_apply on a symmetric 2 x 2 matrix (row-major, g symmetric too), then entry 1
+    copied to entry 2. SGD and momentum update all four entries (SGD as it always did);
+    Adam and AdamW, whose square root and division per entry are most of a small model's
+    step, update the three distinct entries only and copy entry 1's state to entry 2's,
+    which then equals it as a full update gives from a symmetric state (a zero start or
+    any state this function returned)."""
     cdef Py_ssize_t k, arrays
-    if opt.kind == OPTIM_SGD:
+    if not (opt.kind == OPTIM_ADAM or opt.kind == OPTIM_ADAMW):
+        # SGD and momentum: a multiply-add an entry, cheaper than splitting the loop.
         optim_apply(opt, w, g, state, step, 4)
     else:
         optim_apply_part(opt, w, g, state, step, 2, 4)
