@@ -172,7 +172,8 @@ def test_optimizers_runs_its_three_presets_and_has_no_paper_scale():
 
 
 def test_reproduce_optimizers_smoke_writes_the_figure_and_the_exponents(tmp_path, capsys):
-    # The smoke preset itself (about 20 s serial): 200 replicas x 1000 steps per setting.
+    # The smoke presets themselves (about 30 s serial): 200 teacher-student replicas x 1000
+    # steps and 64 RBM replicas x 1500 steps per setting.
     import json
     import math
 
