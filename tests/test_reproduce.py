@@ -295,3 +295,17 @@ def test_the_mode_of_a_scan_is_read_from_its_configurations():
     assert reproduce.results_mode([Fake(True), Fake(True)]) == "timeseries"
     assert reproduce.results_mode([Fake(True), Fake(False)]) == "snapshots"
     assert reproduce.results_mode([Fake(False)]) == "snapshots"
+
+
+def test_config_show_of_the_optimizers_group_prints_each_of_its_files(capsys):
+    from dysonlearn import cli
+
+    assert cli.main(["config", "show", "optimizers-smoke"]) == 0
+    printed = capsys.readouterr().out
+    for name in reproduce.OPTIMIZER_EXPERIMENTS:
+        text = embedded_experiment_path(f"{name}-smoke").read_text(encoding="utf-8")
+        assert f"# ==== {name}-smoke ====\n{text}" in printed
+    assert cli.main(["config", "show", "optimizers"]) == 0  # the small scale by default
+    assert "# ==== optimizers_rbm_adam-small ====" in capsys.readouterr().out
+    assert cli.main(["config", "show", "optimizers-paper"]) == 2
+    assert "the optimizers experiment has the scales smoke, small" in capsys.readouterr().err

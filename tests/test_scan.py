@@ -182,7 +182,7 @@ CLI_ALLOWED = {
     "report": {"point_label", "headline"},
     "dryrun": {"describe_plan", "plan", "recording_text"},
     "reproduce": {"article_experiments", "write_comparison", "comparison_headline",
-                  "preset_name"},
+                  "preset_name", "group_presets"},
 }
 CLI_TOP_LEVEL = {"_version", "errors", "stopping"}  # light: the standard library only
 

@@ -319,7 +319,8 @@ def build_parser() -> argparse.ArgumentParser:
     show = actions.add_parser("show", help="print one embedded experiment",
                               description="Print one embedded experiment, exactly as run "
                               "or reproduce reads it.")  # fmt: skip
-    show.add_argument("name", metavar="NAME", help="a name of dysonlearn config list")
+    show.add_argument("name", metavar="NAME", help="a name of dysonlearn config list, or "
+                      "the group optimizers[-SCALE] (all its files)")  # fmt: skip
 
     info = commands.add_parser(
         "info", formatter_class=_HelpFormatter, epilog=_INFO_EPILOG,
@@ -467,6 +468,17 @@ def _command_config(args) -> int:
             print(f"{name:<{width}}  {description}")
         return EXIT_OK
     name = "default" if args.action == "default" else args.name
+    from .reproduce import group_presets
+
+    members = group_presets(name) if args.action == "show" else None
+    if members is not None:
+        # A group is several files: each printed as stored, under a line that names it.
+        print(f"# {name}: {len(members)} embedded experiments, each a file of its own "
+              "(dysonlearn config show NAME > NAME.toml saves one)")  # fmt: skip
+        for member in members:
+            print(f"\n# ==== {member} ====")
+            sys.stdout.write(embedded_experiment_path(member).read_text(encoding="utf-8"))
+        return EXIT_OK
     # Printed as stored, byte for byte: what run and reproduce read is what is shown.
     sys.stdout.write(embedded_experiment_path(name).read_text(encoding="utf-8"))
     return EXIT_OK

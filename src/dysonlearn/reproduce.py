@@ -116,6 +116,43 @@ def preset_name(experiment: str, scale: str, mode: str = "snapshots") -> str:
     return f"{experiment}-{scale}" + ("" if mode == "snapshots" else f"-{mode}")
 
 
+def group_presets(name: str) -> list[str] | None:
+    """The embedded files of a group of experiments named as ``dysonlearn config show``
+    takes it: ``"optimizers"`` (its small scale) or ``"optimizers-<scale>"``.
+
+    Parameters
+    ----------
+    name : str
+        A group of :data:`GROUPS`, alone or with ``-<scale>``.
+
+    Returns
+    -------
+    list of str or None
+        The names of :func:`dysonlearn.experiment.embedded_experiments` that ``reproduce``
+        runs for it, in order; None when ``name`` is not a group.
+
+    Raises
+    ------
+    ConfigError
+        A group at a scale it does not have (the message lists its scales).
+
+    Examples
+    --------
+    >>> group_presets("optimizers-smoke")[:2]
+    ['optimizers_sgd-smoke', 'optimizers_momentum-smoke']
+    >>> group_presets("rbm-small") is None
+    True
+    """
+    group, _, scale = name.partition("-")
+    if group not in GROUPS:
+        return None
+    scale = scale or "small"
+    if scale not in GROUP_SCALES[group]:
+        raise ConfigError(f"name: the {group} experiment has the scales "
+                          f"{', '.join(GROUP_SCALES[group])}, got {name!r}")  # fmt: skip
+    return [preset_name(member, scale) for member in GROUPS[group]]
+
+
 def article_experiments(which: str, scale: str,
                         mode: str = "snapshots") -> list[tuple[str, Experiment]]:  # fmt: skip
     """The article's experiments to run, with their names (the output subdirectories).
