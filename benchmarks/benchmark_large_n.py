@@ -1,0 +1,522 @@
+"""Cost against N: the RBM, teacher-student and Dyson kernels beside their replica-batched
+NumPy baselines at N = 10, 30, 100, 300, 1000, and the flop floor of each step.
+
+Settings (one core, BLAS pinned to one thread, as in the other suites):
+
+- RBM: N_v = N_h = N, k = 3, B = 16, lr = 0.1, mu = 3, sigma_h = 1, target the free scalar
+  field of N sites, m = 2 (:eq:`free-scalar-target`), chains starting at 1, and
+  W_ij ~ Normal(0, sigma_w^2) with sigma_w = 0.1 sqrt(10 / N): the reference initialisation
+  at N = 10, scaled so that the largest initial level, about sigma_w^2 (2 sqrt N)^2 = 0.4, stays
+  far below mu^2 = 9 at every N (:eq:`marchenko-pastur`; with sigma_w = 0.1 at N = 1000 the
+  replicas would start diverged, and the kernel skips diverged replicas).
+- Teacher-student: N x N, teacher 2 x identity, B = 16, lr = 0.1, A = 0.1; the kernel's
+  "wishart" sampler needs B >= N, so from N = 30 on it runs "explicit" (B inputs and B noise
+  matrices a step) while the baseline draws the batch-mean noise directly (N (N + 1) / 2
+  normals instead of B N (N + 1) / 2).
+- Dyson: N levels from 1.9 to 2.1, targets 2, linear drift, B = 16, lr = 0.1, g = 0.1.
+
+The unit is the replica-step. Each timed call trains R replicas for ``steps`` steps from the
+same initial state; R and the steps fall with N (``WORK``) so that a call stays below a second
+or so: at N = 1000 a call is one replica for one or two steps (the RBM: two steps of one
+replica; teacher-student and Dyson: one), so those figures are the best of a few single steps
+rather than an average over many.
+
+asv: ``track_us_per_replica_step`` (kernel or NumPy, microseconds per replica-step),
+``track_speedup`` (NumPy time / kernel time, both measured in the same call, interleaved,
+best of TRACK_REPEATS each: above 1 the kernel is faster), ``track_over_floor`` (kernel time /
+flop floor), and ``BLASThroughput.track_dgemm_gflops``. The flop floor of a step is its flop
+count (:func:`rbm_step_flops`, :func:`teacher_student_step_flops`, :func:`dyson_step_flops`)
+divided by the single-core DGEMM throughput measured in the same process
+(:func:`dgemm_gflops`): the time the step's arithmetic would take at the speed of a large
+matrix product.
+
+As a script (``python benchmarks/benchmark_large_n.py [--sizes 10 30 ...]``) it prints the
+table of the user guide: N, kernel us, NumPy us, ratio, flops, floor us, kernel / floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import platform
+import time
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from dysonlearn import kernels
+from dysonlearn.targets import free_scalar
+
+try:
+    from .numpy_baseline import dyson_steps_numpy, pcd_steps_numpy, teacher_student_steps_numpy
+except ImportError:  # run as a script, or loaded from its path: the sibling module by path
+    import importlib.util
+    from pathlib import Path
+
+    _spec = importlib.util.spec_from_file_location(
+        "numpy_baseline", Path(__file__).resolve().parent / "numpy_baseline.py"
+    )
+    _baseline = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(_baseline)
+    dyson_steps_numpy = _baseline.dyson_steps_numpy
+    pcd_steps_numpy = _baseline.pcd_steps_numpy
+    teacher_student_steps_numpy = _baseline.teacher_student_steps_numpy
+
+SIZES = (10, 30, 100, 300, 1000)
+K = 3
+BATCH = 16
+LR = 0.1
+MU = 3.0
+SIGMA_H = 1.0
+NOISE = 0.1
+SEED = 2024
+# Best of a few runs: interference from the other processes of a shared machine only adds time.
+TRACK_REPEATS = 3
+
+# The kernel's samplers; "auto" (the sampler chosen by the cost model) once the kernel has it.
+RBM_SAMPLERS = tuple(s for s in ("collapsed", "gibbs", "auto") if s in kernels.RBM_SAMPLERS)
+
+# (replicas, steps) of one timed call, per model and N: about 0.05-1 s of work each.
+WORK = {
+    "rbm": {10: (128, 20), 30: (32, 10), 100: (4, 5), 300: (1, 4), 1000: (1, 2)},
+    "teacher_student": {10: (128, 50), 30: (32, 20), 100: (4, 5), 300: (1, 3), 1000: (1, 1)},
+    "dyson": {10: (128, 50), 30: (32, 20), 100: (4, 5), 300: (1, 3), 1000: (1, 1)},
+}
+
+
+def work(model: str, n: int) -> tuple[int, int]:
+    """(replicas, steps) of one timed call: ``WORK``, or for a size it lacks, the entry of
+    the nearest size at or above it (the largest beyond)."""
+    table = WORK[model]
+    larger = [size for size in sorted(table) if size >= n]
+    return table[larger[0] if larger else max(table)]
+
+
+# -- flop counts ---------------------------------------------------------------------------
+
+
+def rbm_step_flops(
+    n_visible: int, n_hidden: int, batch_size: int, k: int, sampler: str, check: bool = False
+) -> float:
+    """Floating-point operations of one PCD step of one replica (analytic target, SGD).
+
+    Counted as BLAS and LAPACK perform them (a multiply-add is two flops; leading and
+    second-order terms): with N_v, N_h, B and k,
+
+    - ``"gibbs"``: 2k products of the sweeps :eq:`rbm-hidden-given-visible`,
+      :eq:`rbm-visible-given-hidden`, 2 B N_v N_h each;
+    - ``"collapsed"``: X = sigma_h^2 W^T W (dsyrk, N_h N_v (N_v + 1)), A = X / mu^2 (N_v^2),
+      the powers of A up to max(k, 2k - 2) (2 N_v^3 each, max(k, 2k - 2) - 1 of them), the
+      series of even powers ((k - 1) N_v^2), Sigma_k = (1 + A) series / mu^2 (2 N_v^3),
+      its Cholesky factor (N_v^3 / 3), xi = L z (dtrmm, B N_v (N_v + 1)) and A^k phi + xi
+      (2 B N_v^2);
+    - both: C_model by dsyrk (B N_v (N_v + 1)), the gradient W (C_target - C_model) by
+      dsymm (2 N_v^2 N_h) and the SGD update (2 N_h N_v) :eq:`pcd-update`.
+
+    Drawing normals is not counted (it is not floating-point arithmetic a BLAS could do).
+
+    Parameters
+    ----------
+    n_visible, n_hidden, batch_size, k : int
+        N_v, N_h, B and the Gibbs sweeps per step.
+    sampler : {"gibbs", "collapsed", "auto"}
+        "auto": the smaller of the two counts (what a cost model that counted flops alone
+        would choose).
+    check : bool
+        Add the exact divergence check after the step (:eq:`rbm-kernel`: the Cholesky
+        factorisation of mu^2 - X, N_v^3 / 3, and for the Gibbs sampler the product X,
+        which the collapsed sampler forms anyway).
+
+    Returns
+    -------
+    float
+    """
+    nv, nh, nb = float(n_visible), float(n_hidden), float(batch_size)
+    if sampler == "auto":
+        return min(
+            rbm_step_flops(n_visible, n_hidden, batch_size, k, s, check)
+            for s in ("gibbs", "collapsed")
+        )
+    gram = nh * nv * (nv + 1)
+    if sampler == "gibbs":
+        flops = 2 * k * 2 * nb * nv * nh
+    elif sampler == "collapsed":
+        top = max(k, 2 * k - 2)
+        flops = (
+            gram + nv * nv  # X, A = X / mu^2
+            + (top - 1) * 2 * nv**3  # powers A^2 .. A^top
+            + (k - 1) * nv * nv  # the series of even powers
+            + 2 * nv**3  # Sigma_k = (1 + A) series / mu^2
+            + nv**3 / 3  # its Cholesky factor
+            + nb * nv * (nv + 1)  # xi = L z
+            + 2 * nb * nv * nv  # A^k phi + xi
+        )  # fmt: skip
+    else:
+        raise ValueError(f"sampler must be 'gibbs', 'collapsed' or 'auto', got {sampler!r}")
+    flops += nb * nv * (nv + 1) + 2 * nv * nv * nh + 2 * nh * nv
+    if check:
+        flops += nv**3 / 3 + (gram if sampler == "gibbs" else 0.0)
+    return flops
+
+
+def teacher_student_step_flops(n: int, batch_size: int, sampler: str) -> float:
+    """Floating-point operations of one teacher-student step of one replica :eq:`ts-update`.
+
+    C_B: by Bartlett (``"wishart"``) L L^T of a lower-triangular L, n (n + 1) (n + 2) / 3;
+    from B inputs (``"explicit"``) B n (n + 1), plus the batch mean of B noise matrices,
+    B n (n + 1) / 2. Then the data term (W_T - W) C_B, 2 n^3 + n^2, its symmetrisation with
+    the noise, 3 n^2, and the SGD update, 2 n^2.
+
+    Parameters
+    ----------
+    n : int
+        N, the side of W.
+    batch_size : int
+        B.
+    sampler : {"wishart", "explicit"}
+
+    Returns
+    -------
+    float
+    """
+    n, nb = float(n), float(batch_size)
+    if sampler == "wishart":
+        covariance = n * (n + 1) * (n + 2) / 3
+    elif sampler == "explicit":
+        covariance = nb * n * (n + 1) + nb * n * (n + 1) / 2
+    else:
+        raise ValueError(f"sampler must be 'wishart' or 'explicit', got {sampler!r}")
+    return covariance + 2 * n**3 + n * n + 3 * n * n + 2 * n * n
+
+
+def dyson_step_flops(n: int) -> float:
+    """Floating-point operations of one Dyson step of one replica :eq:`dyson-bm`: the
+    eigenvalues of an n x n symmetric matrix by reduction to tridiagonal form (dsytrd,
+    4 n^3 / 3) and the tridiagonal eigenvalues (about 30 n^2 for dsterf), plus the drift and
+    the noise's scaling (4 n + n^2).
+
+    Parameters
+    ----------
+    n : int
+        The number of levels.
+
+    Returns
+    -------
+    float
+    """
+    n = float(n)
+    return 4 * n**3 / 3 + 30 * n * n + n * n + 4 * n
+
+
+_GFLOPS: dict[int, float] = {}
+
+
+def dgemm_gflops(n: int = 1024, repeats: int = 3) -> float:
+    """Single-core DGEMM throughput of this machine in Gflop/s: the best of ``repeats``
+    products of two n x n matrices (2 n^3 flops each) with BLAS on one thread. Measured once
+    per process and size.
+
+    Parameters
+    ----------
+    n : int
+        Side of the matrices (1024: large enough for BLAS to run near its peak).
+    repeats : int
+
+    Returns
+    -------
+    float
+    """
+    if n not in _GFLOPS:
+        rng = np.random.default_rng(SEED)
+        a, b = rng.standard_normal((n, n)), rng.standard_normal((n, n))
+        out = np.empty((n, n))
+        with threadpool_limits(limits=1):
+            np.matmul(a, b, out=out)  # warm up
+            best = min(_timed(lambda: np.matmul(a, b, out=out)) for _ in range(repeats))
+        _GFLOPS[n] = 2.0 * n**3 / best / 1e9
+    return _GFLOPS[n]
+
+
+def _timed(run) -> float:
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+# -- the cases: a run of R replicas x steps, kernel or NumPy ----------------------------------
+
+
+class Case:
+    """One timed call: ``run()`` trains ``replicas`` replicas for ``steps`` steps from the
+    same initial state every time (the kernels skip diverged replicas, so a drifting state
+    could make later calls cheaper).
+
+    Parameters
+    ----------
+    model : {"rbm", "teacher_student", "dyson"}
+    n : int
+        N.
+    implementation : str
+        "numpy", or the kernel: for the RBM its sampler ("collapsed", "gibbs", "auto"), for
+        the others "kernel".
+    replicas, steps : int, optional
+        Default: :func:`work`.
+    """
+
+    def __init__(self, model: str, n: int, implementation: str, replicas=None, steps=None):
+        default = work(model, n)
+        self.model, self.n, self.implementation = model, n, implementation
+        self.replicas = default[0] if replicas is None else replicas
+        self.steps = default[1] if steps is None else steps
+        getattr(self, f"_prepare_{model}")()
+        self.failed = np.zeros(self.replicas, np.uint8)
+
+    def _generators(self):
+        return [np.random.SFC64(s) for s in np.random.SeedSequence(SEED).spawn(self.replicas)]
+
+    def _prepare_rbm(self):
+        n, r = self.n, self.replicas
+        sigma_w = 0.1 * np.sqrt(10.0 / n)
+        self.c_target = free_scalar(n, 2.0).covariance
+        self.state0 = (np.random.default_rng(SEED).normal(0.0, sigma_w, (r, n, n)),
+                       np.ones((r, BATCH, n)))  # fmt: skip
+        self.state = tuple(a.copy() for a in self.state0)
+        if self.implementation == "numpy":
+            rng = np.random.default_rng(SEED)
+            self._advance = lambda: pcd_steps_numpy(
+                *self.state, rng, self.c_target, LR, MU, SIGMA_H, K, self.steps
+            )
+        else:
+            gens = self._generators()
+            self._advance = lambda: kernels.rbm_pcd(
+                *self.state, gens, self.c_target, lr=LR, mu=MU, sigma_h=SIGMA_H, k=K,
+                stop=self.steps, sampler=self.implementation, failed=self.failed,
+            )  # fmt: skip
+
+    def _prepare_teacher_student(self):
+        n, r = self.n, self.replicas
+        teachers = np.tile(np.diag(np.full(n, 2.0)), (r, 1, 1))
+        self.state0 = (teachers.copy(),)
+        self.state = (teachers.copy(),)
+        self.sampler = "wishart" if BATCH >= n else "explicit"
+        if self.implementation == "numpy":
+            rng = np.random.default_rng(SEED)
+            self._advance = lambda: teacher_student_steps_numpy(
+                self.state[0], teachers, rng, LR, NOISE, BATCH, self.steps
+            )
+        else:
+            gens = self._generators()
+            self._advance = lambda: kernels.teacher_student(
+                self.state[0], teachers, gens, lr=LR, noise=NOISE, batch_size=BATCH,
+                stop=self.steps, sampler=self.sampler, failed=self.failed,
+            )  # fmt: skip
+
+    def _prepare_dyson(self):
+        n, r = self.n, self.replicas
+        targets = np.full(n, 2.0)
+        self.state0 = (np.tile(np.linspace(1.9, 2.1, n), (r, 1)),)
+        self.state = (self.state0[0].copy(),)
+        if self.implementation == "numpy":
+            rng = np.random.default_rng(SEED)
+            self._advance = lambda: dyson_steps_numpy(
+                self.state[0], targets, rng, LR, NOISE, BATCH, self.steps
+            )
+        else:
+            gens = self._generators()
+            self._advance = lambda: kernels.dyson(
+                self.state[0], targets, gens, lr=LR, noise=NOISE, batch_size=BATCH,
+                stop=self.steps, failed=self.failed,
+            )  # fmt: skip
+
+    def run(self) -> None:
+        """Reset the state and train: R replicas x steps."""
+        for array, start in zip(self.state, self.state0, strict=True):
+            np.copyto(array, start)
+        self.failed.fill(0)
+        self._advance()
+        if self.failed.any():
+            raise RuntimeError(
+                f"{self.model} N = {self.n} ({self.implementation}): "
+                f"{int(self.failed.sum())} replica(s) diverged, the timing would be meaningless"
+            )
+
+    def flops(self) -> float:
+        """Flops of one replica-step of the kernel (:func:`rbm_step_flops` without the
+        check, :func:`teacher_student_step_flops`, :func:`dyson_step_flops`)."""
+        if self.model == "rbm":
+            sampler = "auto" if self.implementation == "numpy" else self.implementation
+            return rbm_step_flops(self.n, self.n, BATCH, K, sampler)
+        if self.model == "teacher_student":
+            return teacher_student_step_flops(self.n, BATCH, self.sampler)
+        return dyson_step_flops(self.n)
+
+
+def side_by_side(cases: dict, repeats: int = TRACK_REPEATS) -> dict[str, float]:
+    """Microseconds per replica-step of each case, measured in turn, interleaved, best of
+    ``repeats`` each (BLAS on one thread; a first untimed call warms each up).
+
+    Parameters
+    ----------
+    cases : dict of str to Case
+    repeats : int
+
+    Returns
+    -------
+    dict of str to float
+    """
+    best = dict.fromkeys(cases, float("inf"))
+    with threadpool_limits(limits=1):
+        for case in cases.values():
+            case.run()
+        for _ in range(repeats):
+            for name, case in cases.items():
+                best[name] = min(best[name], _timed(case.run))
+    return {name: best[name] / (c.replicas * c.steps) * 1e6 for name, c in cases.items()}
+
+
+# -- asv suites ------------------------------------------------------------------------------
+
+
+class _LargeN:
+    """Shared harness: ``track_us_per_replica_step`` of one implementation; for the
+    kernels also ``track_speedup`` over NumPy and ``track_over_floor``."""
+
+    model = ""
+    timeout = 900
+
+    def setup(self, n, implementation):
+        self.case = Case(self.model, n, implementation)
+
+    def track_us_per_replica_step(self, n, implementation):
+        return side_by_side({"case": self.case})["case"]
+
+    track_us_per_replica_step.unit = "us/replica-step"
+
+    def track_speedup(self, n, implementation):
+        if implementation == "numpy":
+            return float("nan")
+        us = side_by_side({"kernel": self.case, "numpy": Case(self.model, n, "numpy")})
+        return us["numpy"] / us["kernel"]
+
+    track_speedup.unit = "x (NumPy time / kernel time)"
+
+    def track_over_floor(self, n, implementation):
+        if implementation == "numpy":
+            return float("nan")
+        floor_us = self.case.flops() / (dgemm_gflops() * 1e9) * 1e6
+        return side_by_side({"case": self.case})["case"] / floor_us
+
+    track_over_floor.unit = "x (kernel time / flop floor)"
+
+
+class RBMLargeN(_LargeN):
+    """RBM PCD step (collapsed, gibbs and, once the kernel has it, auto) beside NumPy."""
+
+    model = "rbm"
+    params = (SIZES, (*RBM_SAMPLERS, "numpy"))
+    param_names = ("n", "implementation")
+
+
+class TeacherStudentLargeN(_LargeN):
+    """Teacher-student step beside NumPy (Wishart sampler up to N = B, explicit beyond)."""
+
+    model = "teacher_student"
+    params = (SIZES, ("kernel", "numpy"))
+    param_names = ("n", "implementation")
+
+
+class DysonLargeN(_LargeN):
+    """Dyson step (eigenvalues of an N x N matrix) beside NumPy's batched eigvalsh."""
+
+    model = "dyson"
+    params = (SIZES, ("kernel", "numpy"))
+    param_names = ("n", "implementation")
+
+
+class BLASThroughput:
+    """The single-core DGEMM throughput behind the flop floors."""
+
+    timeout = 300
+
+    def track_dgemm_gflops(self):
+        return dgemm_gflops()
+
+    track_dgemm_gflops.unit = "Gflop/s"
+
+
+# -- script mode -----------------------------------------------------------------------------
+
+
+def table_rows(models=("rbm", "teacher_student", "dyson"), sizes=SIZES, repeats=TRACK_REPEATS):
+    """The measured rows of the cost table, each kernel beside NumPy in the same call.
+
+    Parameters
+    ----------
+    models : sequence of str
+    sizes : sequence of int
+    repeats : int
+        Timed runs of each case (best kept).
+
+    Returns
+    -------
+    list of dict
+        Keys: model, implementation, n, replicas, steps, kernel_us, numpy_us, ratio (NumPy
+        / kernel), flops, floor_us, over_floor (kernel / floor).
+    """
+    gflops = dgemm_gflops()
+    rows = []
+    for model in models:
+        names = RBM_SAMPLERS if model == "rbm" else ("kernel",)
+        for n in sizes:
+            cases = {name: Case(model, n, name) for name in (*names, "numpy")}
+            us = side_by_side(cases, repeats)
+            for name in names:
+                flops = cases[name].flops()
+                floor = flops / (gflops * 1e9) * 1e6
+                rows.append({
+                    "model": model, "implementation": name, "n": n,
+                    "replicas": cases[name].replicas, "steps": cases[name].steps,
+                    "kernel_us": us[name], "numpy_us": us["numpy"],
+                    "ratio": us["numpy"] / us[name], "flops": flops, "floor_us": floor,
+                    "over_floor": us[name] / floor,
+                })  # fmt: skip
+    return rows
+
+
+def format_table(rows) -> str:
+    """The rows of :func:`table_rows` as a reStructuredText simple table."""
+    header = ("model", "N", "R x steps", "kernel us", "NumPy us", "ratio", "flops",
+              "floor us", "kernel/floor")  # fmt: skip
+    lines = []
+    for r in rows:
+        label = r["model"].replace("_", "-")
+        if r["model"] == "rbm":
+            label += f", {r['implementation']}"
+        lines.append((label, str(r["n"]), f"{r['replicas']} x {r['steps']}",
+                      f"{r['kernel_us']:.4g}", f"{r['numpy_us']:.4g}", f"{r['ratio']:.2f}",
+                      f"{r['flops']:.3g}", f"{r['floor_us']:.3g}",
+                      f"{r['over_floor']:.1f}"))  # fmt: skip
+    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
+    rule = "  ".join("=" * w for w in widths)
+    out = [rule, "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)), rule]
+    out += ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
+    out.append(rule)
+    return "\n".join(out)
+
+
+def main(argv=None) -> None:
+    """Print the cost table (``python benchmarks/benchmark_large_n.py``)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES))
+    parser.add_argument("--models", nargs="+", default=["rbm", "teacher_student", "dyson"])
+    parser.add_argument("--repeats", type=int, default=TRACK_REPEATS)
+    args = parser.parse_args(argv)
+    print(f"{datetime.date.today()}, {platform.processor() or platform.machine()}, one core "
+          f"(BLAS on one thread); DGEMM {dgemm_gflops():.1f} Gflop/s; microseconds per "
+          f"replica-step, best of {args.repeats}, kernel and NumPy in the same run; ratio = "
+          "NumPy / kernel", flush=True)  # fmt: skip
+    print(format_table(table_rows(args.models, args.sizes, args.repeats)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""The cost-against-N benchmarks: they import with the package's dependencies alone, run at a
+tiny size, and count flops as a hand count does."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+PATH = BENCHMARKS / "benchmark_large_n.py"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return _load("benchmark_large_n")
+
+
+def test_the_module_imports_with_the_package_dependencies_alone():
+    # In a fresh process, after the package and its runtime dependencies (pyproject.toml)
+    # are imported: loading the module pulls in nothing but the standard library and its
+    # sibling numpy_baseline (never asv or pytest).
+    code = (
+        "import importlib.util, json, sys\n"
+        "import dysonlearn, dysonlearn.kernels, dysonlearn.targets, numpy, scipy, tqdm\n"
+        "import threadpoolctl, h5py, matplotlib, tomli_w\n"
+        "before = set(sys.modules)\n"
+        f"spec = importlib.util.spec_from_file_location('bench', {str(PATH)!r})\n"
+        "module = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(module)\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in set(sys.modules) - before})))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=300)  # fmt: skip
+    imported = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    foreign = {m for m in imported - {"bench", "numpy_baseline", "dysonlearn", "numpy"}
+               if m not in sys.stdlib_module_names}  # fmt: skip
+    assert not foreign, foreign
+
+
+def test_suites_sizes_and_units(bench):
+    assert bench.SIZES == (10, 30, 100, 300, 1000)
+    assert bench.RBMLargeN.params[0] == bench.SIZES
+    assert {"collapsed", "gibbs", "numpy"} <= set(bench.RBMLargeN.params[1])
+    assert bench.TeacherStudentLargeN.params[1] == ("kernel", "numpy")
+    assert bench.RBMLargeN.track_us_per_replica_step.unit == "us/replica-step"
+    assert bench.RBMLargeN.track_speedup.unit.startswith("x")
+    assert bench.BLASThroughput.track_dgemm_gflops.unit == "Gflop/s"
+    # every size has its work, and the largest sizes train one replica a call
+    for model in ("rbm", "teacher_student", "dyson"):
+        assert set(bench.WORK[model]) == set(bench.SIZES)
+        assert bench.WORK[model][1000][0] == 1
+
+
+@pytest.mark.parametrize("suite", ["RBMLargeN", "TeacherStudentLargeN", "DysonLargeN"])
+def test_a_track_function_runs_at_a_tiny_size(bench, monkeypatch, suite):
+    cls = getattr(bench, suite)
+    monkeypatch.setitem(bench.WORK, cls.model, {4: (2, 3)})
+    monkeypatch.setattr(bench, "TRACK_REPEATS", 1)
+    implementation = cls.params[1][0]
+    instance = cls()
+    instance.setup(4, implementation)
+    us = instance.track_us_per_replica_step(4, implementation)
+    speedup = instance.track_speedup(4, implementation)
+    assert np.isfinite(us) and us > 0 and np.isfinite(speedup) and speedup > 0
+    assert np.isnan(instance.track_speedup(4, "numpy"))
+
+
+def test_a_case_resets_its_state_and_flags_divergence(bench):
+    case = bench.Case("rbm", 4, "gibbs", replicas=2, steps=2)
+    case.run()
+    start = case.state0[0].copy()
+    case.run()
+    # every call starts from state0, which training never touches
+    np.testing.assert_array_equal(case.state0[0], start)
+    assert not np.shares_memory(case.state[0], case.state0[0])
+    assert not np.array_equal(case.state[0], start)
+    case.state0[0][...] = 10.0  # sigma_h^2 W^T W far above mu^2 = 9: diverged at once
+    with pytest.raises(RuntimeError, match="diverged"):
+        case.run()
+
+
+def test_rbm_flops_against_a_hand_count(bench):
+    # N_v = 2, N_h = 3, B = 4, k = 2.
+    # Gibbs: 2k = 4 products of 2 B N_v N_h = 48 flops -> 192; C_model by dsyrk,
+    # B N_v (N_v + 1) = 24; W delta by dsymm, 2 N_v^2 N_h = 24; the update 2 N_h N_v = 12.
+    assert bench.rbm_step_flops(2, 3, 4, 2, "gibbs") == 192 + 24 + 24 + 12
+    # The exact check adds X (N_h N_v (N_v + 1) = 18) and the Cholesky factor (N_v^3 / 3).
+    assert bench.rbm_step_flops(2, 3, 4, 2, "gibbs", check=True) == pytest.approx(
+        252 + 18 + 8 / 3
+    )
+    # Collapsed: X 18, A 4, one power (max(k, 2k - 2) - 1 = 1) 2 N_v^3 = 16, the series
+    # (k - 1) N_v^2 = 4, Sigma_k 16, its Cholesky 8/3, L z by dtrmm B N_v (N_v + 1) = 24,
+    # A^k phi 2 B N_v^2 = 32; then the same 24 + 24 + 12 as Gibbs.
+    collapsed = 18 + 4 + 16 + 4 + 16 + 8 / 3 + 24 + 32 + 60
+    assert bench.rbm_step_flops(2, 3, 4, 2, "collapsed") == pytest.approx(collapsed)
+    # The check adds only the Cholesky factor: the collapsed sampler forms X anyway.
+    assert bench.rbm_step_flops(2, 3, 4, 2, "collapsed", check=True) == pytest.approx(
+        collapsed + 8 / 3
+    )
+    assert bench.rbm_step_flops(2, 3, 4, 2, "auto") == pytest.approx(collapsed)
+    with pytest.raises(ValueError, match="sampler"):
+        bench.rbm_step_flops(2, 3, 4, 2, "exact")
+
+
+def test_rbm_flops_scale_as_the_products_of_the_step(bench):
+    # Large N: Gibbs is 4 k B N^2 + 2 N^3 to leading order, collapsed (2 k + 1/3) 2 N^3 ...
+    n = 10_000
+    gibbs = bench.rbm_step_flops(n, n, 16, 3, "gibbs")
+    assert gibbs == pytest.approx(4 * 3 * 16 * n**2 + 2 * n**3, rel=2e-3)
+    collapsed = bench.rbm_step_flops(n, n, 16, 3, "collapsed")
+    # X (N^3), 3 powers, Sigma_k (2 N^3 each), Cholesky, and W delta (2 N^3)
+    assert collapsed == pytest.approx((1 + 6 + 2 + 1 / 3 + 2) * n**3, rel=1e-2)
+    # ... so by flops alone collapsed is cheaper at N = 10 (18653 against 23160) and Gibbs
+    # from N ~ 20 on (4 k B N^2 against about 9.3 N^3 more)
+    assert bench.rbm_step_flops(10, 10, 16, 3, "collapsed") == pytest.approx(18653 + 1 / 3)
+    assert bench.rbm_step_flops(10, 10, 16, 3, "gibbs") == 23160
+    assert bench.rbm_step_flops(10, 10, 16, 3, "auto") == pytest.approx(18653 + 1 / 3)
+    assert bench.rbm_step_flops(30, 30, 16, 3, "auto") == bench.rbm_step_flops(
+        30, 30, 16, 3, "gibbs"
+    )
+
+
+def test_teacher_student_and_dyson_flops_against_a_hand_count(bench):
+    # n = 3, B = 4. Wishart L L^T: sum over i >= j of (j + 1) multiply-adds = 10 -> 20
+    # flops = n (n + 1) (n + 2) / 3; data term 2 n^3 + n^2 = 63; symmetrisation and noise
+    # 3 n^2 = 27; update 2 n^2 = 18.
+    assert bench.teacher_student_step_flops(3, 4, "wishart") == 20 + 63 + 27 + 18
+    # Explicit: C_B from B inputs, B n (n + 1) = 48, and the mean of B noise matrices
+    # B n (n + 1) / 2 = 24.
+    assert bench.teacher_student_step_flops(3, 4, "explicit") == 48 + 24 + 63 + 27 + 18
+    assert bench.dyson_step_flops(3) == pytest.approx(36 + 270 + 9 + 12)
+
+
+def test_dgemm_throughput_is_measured_once_per_size(bench):
+    gflops = bench.dgemm_gflops(64, repeats=1)
+    assert 0.01 < gflops < 1e4 and bench.dgemm_gflops(64) == gflops
+
+
+def test_the_table_at_a_tiny_size(bench, monkeypatch):
+    for model in bench.WORK:
+        monkeypatch.setitem(bench.WORK, model, {4: (2, 2)})
+    monkeypatch.setitem(bench._GFLOPS, 1024, 10.0)  # no 1024^3 product in a unit test
+    rows = bench.table_rows(sizes=(4,), repeats=1)
+    assert [(r["model"], r["implementation"]) for r in rows][-2:] == [
+        ("teacher_student", "kernel"), ("dyson", "kernel")]
+    for r in rows:
+        assert r["ratio"] == pytest.approx(r["numpy_us"] / r["kernel_us"])
+        assert r["floor_us"] == pytest.approx(r["flops"] / 10e9 * 1e6)
+    text = bench.format_table(rows)
+    assert "kernel/floor" in text and "rbm, gibbs" in text
+
+
+def test_symmetric_noise_by_index_equals_the_scatter_matmul():
+    baseline = _load("numpy_baseline")
+    n, scale = 7, 0.3
+    packed = np.random.default_rng(0).standard_normal((5, n * (n + 1) // 2))
+    by_matmul = baseline._SymmetricNoise(n, scale)
+    by_index = baseline._SymmetricNoise(n, scale, by_index=True)
+    assert by_matmul.small and not by_index.small
+    assert not baseline._SymmetricNoise(baseline._SCATTER_MAX_N + 1, scale).small
+    a, b = np.empty((5, n * n)), np.empty((5, n * n))
+    by_matmul.fill(packed.copy(), a)
+    by_index.fill(packed.copy(), b)
+    np.testing.assert_allclose(a, b, rtol=0, atol=1e-15)
+    matrices = b.reshape(5, n, n)
+    np.testing.assert_array_equal(matrices, matrices.transpose(0, 2, 1))
+    # off-diagonal scale times the draw, diagonal sqrt(2) scale times it
+    assert matrices[0, 0, 1] == pytest.approx(scale * packed[0, 1])
+    assert matrices[0, 0, 0] == pytest.approx(np.sqrt(2) * scale * packed[0, 0])
