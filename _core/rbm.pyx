@@ -47,7 +47,7 @@ matrix Phi^T, so every product of the step is one BLAS call over all chains at o
 Replicas are independent and their state (W, chains: about 2 KB at N = 10) stays in L1 for
 all the steps of that replica; the loop is replica-outer, step-inner for that reason.
 """
-from libc.math cimport isfinite
+from libc.math cimport fabs, isfinite
 from libc.stdint cimport int64_t, uint8_t
 from libc.stdlib cimport free
 from libc.string cimport memcpy
@@ -102,25 +102,97 @@ cdef void rbm_work_free(RBMWork* work) noexcept nogil:
     work.lapack_iwork = NULL
 
 
-cdef int pcd_check(const RBMParams* p, const double* weights, RBMWork* work) noexcept nogil:
-    """DL_OK, DL_NONFINITE or DL_ESCAPED for the state W (:eq:`rbm-kernel`).
+# The divergence check (:eq:`rbm-kernel`): the exact test is the Cholesky factorisation of
+# mu^2 - X, X = sigma_h^2 W^T W as dsyrk computes it (below_bound), O(N_v^3) on top of the
+# O(N_h N_v^2) Gram matrix. Two sufficient bounds come first and decide most steps for a
+# fraction of that cost; each is taken with the margin CHECK_MARGIN, so that whenever one of
+# them passes, the factorisation would have succeeded too (the argument is in the docs,
+# :doc:`/guide/performance`): the flags, the steps they name and every other bit are those
+# of the exact test at every step.
+#   1. lambda_max(X) <= tr X = sigma_h^2 ||W||_F^2: O(N_h N_v), summed in the finiteness scan;
+#   2. lambda_max(X) <= max_i sum_j |X_ij| (Gershgorin), once X is formed: O(N_v^2).
+# The exact test runs only when both fail. X is formed only when the collapsed sampler needs
+# it (every step) or the first bound fails.
+cdef double CHECK_MARGIN = 1.0 - 1.0 / 1024.0
 
-    Leaves X = sigma_h^2 W^T W (full, symmetric) in work.xmat: the collapsed sampler's next
-    step needs exactly this matrix, so it is formed once per step.
-    """
+# How pcd_check decides (module state, set by _set_check_mode; for tests and measurements):
+cdef enum:
+    CHECK_BOUNDS = 0    # the bounds, then the exact test (the default)
+    CHECK_EXACT = 1     # the exact test at every step (the arithmetic before issue 15)
+    CHECK_FINITE = 2    # finiteness only: what a step costs without the check (measurement)
+cdef int check_mode = CHECK_BOUNDS
+
+
+cdef inline void form_xmat(const RBMParams* p, const double* weights, RBMWork* work) noexcept nogil:
+    """work.xmat <- X = sigma_h^2 W^T W, full and symmetric (dsyrk's upper triangle mirrored)."""
     cdef Py_ssize_t i, j, nv = p.n_visible
-    cdef double s2 = p.sigma_h * p.sigma_h
-    for i in range(p.n_hidden * nv):
-        if not isfinite(weights[i]):
-            return DL_NONFINITE
-    gram_upper(p.n_hidden, p.n_visible, s2, weights, work.xmat)
+    gram_upper(p.n_hidden, p.n_visible, p.sigma_h * p.sigma_h, weights, work.xmat)
     for j in range(nv):
         for i in range(j + 1, nv):
             work.xmat[i + j * nv] = work.xmat[j + i * nv]
-    memcpy(work.gram, work.xmat, nv * nv * sizeof(double))
-    if not below_bound(p.n_visible, p.mu * p.mu, work.gram):
+
+
+cdef inline bint rows_below(Py_ssize_t n, const double* x, double bound) noexcept nogil:
+    """Whether every row sum_i |x_ij| of the full n x n matrix x is below bound (Gershgorin's
+    bound on its spectrum); stops at the first row that reaches it, so that a bound that
+    cannot hold (large N) costs about one row, not n^2."""
+    cdef Py_ssize_t i, j
+    cdef double row
+    for j in range(n):
+        row = 0.0
+        for i in range(n):
+            row += fabs(x[i + j * n])
+        if not row < bound:
+            return False
+    return True
+
+
+cdef int pcd_check(const RBMParams* p, const double* weights, RBMWork* work) noexcept nogil:
+    """DL_OK, DL_NONFINITE or DL_ESCAPED for the state W (:eq:`rbm-kernel`).
+
+    The status of the exact test (W finite, then the Cholesky factorisation of mu^2 - X),
+    decided by the cheapest of the tests above that is conclusive. With the collapsed
+    sampler, leaves X = sigma_h^2 W^T W (full, symmetric) in work.xmat: its next step needs
+    exactly this matrix, so it is formed once per step.
+    """
+    cdef Py_ssize_t i, nw = p.n_hidden * p.n_visible
+    cdef double s2 = p.sigma_h * p.sigma_h, mu2 = p.mu * p.mu
+    cdef double bound = mu2 * CHECK_MARGIN, squares = 0.0
+    cdef bint traced
+    for i in range(nw):
+        if not isfinite(weights[i]):
+            return DL_NONFINITE
+        squares += weights[i] * weights[i]
+    traced = check_mode == CHECK_BOUNDS and s2 * squares < bound
+    if p.collapsed or not traced:
+        form_xmat(p, weights, work)
+    if check_mode == CHECK_FINITE or traced:
+        return DL_OK
+    if check_mode == CHECK_BOUNDS and rows_below(p.n_visible, work.xmat, bound):
+        return DL_OK
+    memcpy(work.gram, work.xmat, p.n_visible * p.n_visible * sizeof(double))
+    if not below_bound(p.n_visible, mu2, work.gram):
         return DL_ESCAPED
     return DL_OK
+
+
+CHECK_MODES = {"bounds": CHECK_BOUNDS, "exact": CHECK_EXACT, "finite": CHECK_FINITE}
+
+
+def _set_check_mode(str mode):
+    """Set how the divergence check decides, for tests and measurements; returns the old mode.
+
+    "bounds" (the default): the sufficient bounds, then the exact test when they fail;
+    "exact": the Cholesky test at every step (the code before the bounds; same flags);
+    "finite": finiteness only, no eigenvalue test (to time a step without its check: never
+    for results). Process-wide, not thread-safe: set it before starting kernels.
+    """
+    global check_mode
+    if mode not in CHECK_MODES:
+        raise ValueError(f"mode must be one of {sorted(CHECK_MODES)}, got {mode!r}")
+    old = [name for name, code in CHECK_MODES.items() if code == check_mode][0]
+    check_mode = CHECK_MODES[mode]
+    return old
 
 
 cdef int collapsed_sweeps(const RBMParams* p, double* chains, dl_normal_source* normals,

@@ -141,4 +141,68 @@ def test_rbm_config_and_the_array_api_share_one_default_sampler():
     # Two defaults that differ are a trap for users of the array API (issue 11, item 4).
     from dysonlearn import kernels
 
-    assert dl.RBMConfig().sampler == kernels.RBM_DEFAULT_SAMPLER == "collapsed"
+    import inspect
+
+    assert inspect.signature(dl.RBMConfig).parameters["sampler"].default == "auto"
+    assert kernels.RBM_DEFAULT_SAMPLER == "auto"
+    # ... and "auto" resolves alike in both: collapsed at the reference sizes.
+    assert dl.RBMConfig().sampler == "collapsed"
+
+
+# Sizes and what "auto" picks there. The reference configuration (N = 10, B = 16, k = 3)
+# and the fingerprinted ones (N = 4, N_h = 4 or 6, B = 5, k = 2) keep the collapsed sampler
+# they used before "auto" existed; beyond N = 44 at B = 16, k = 3 the explicit sweeps are
+# cheaper (measured crossover between N = 40 and 50, see docs/guide/performance.rst).
+AUTO_CHOICES = [
+    (dict(), "collapsed"),
+    (dict(n_visible=4, n_hidden=4, batch_size=5, k=2), "collapsed"),
+    (dict(n_visible=4, n_hidden=6, batch_size=5, k=2), "collapsed"),
+    (dict(n_visible=30, n_hidden=30), "collapsed"),
+    (dict(n_visible=44, n_hidden=44), "collapsed"),
+    (dict(n_visible=45, n_hidden=45), "gibbs"),
+    (dict(n_visible=100, n_hidden=100), "gibbs"),
+    (dict(n_visible=100, n_hidden=100, batch_size=256), "collapsed"),
+    (dict(n_visible=100, n_hidden=50), "gibbs"),
+    (dict(n_visible=50, n_hidden=100), "collapsed"),  # the cubes are N_v^3: smaller
+]
+
+
+@pytest.mark.parametrize(("fields", "expected"), AUTO_CHOICES)
+def test_auto_sampler_resolves_to_the_cheaper_one_and_records_it(fields, expected):
+    from dysonlearn import kernels
+    from dysonlearn.config import rbm_sampler_cost
+
+    init = dict(init="mp_geometric") if fields.get("n_visible", 10) > 10 else {}
+    cfg = dl.RBMConfig(**fields, **init, steps=10)
+    assert cfg.sampler == expected
+    nv, nh, nb, k = cfg.n_visible, cfg.n_hidden, cfg.batch_size, cfg.k
+    costs = {s: rbm_sampler_cost(nv, nh, nb, k, s) for s in ("collapsed", "gibbs")}
+    assert (costs["gibbs"] < costs["collapsed"]) == (expected == "gibbs")
+    # The record names the sampler used; it equals a configuration that names it.
+    assert cfg.to_dict()["sampler"] == expected
+    assert dl.RBMConfig.from_dict(cfg.to_dict()) == cfg
+    assert cfg == dl.RBMConfig(**fields, **init, steps=10, sampler=expected)
+    # The array API resolves "auto" alike (its normals count follows the sampler).
+    assert kernels.rbm_normals_per_step(nv, nh, nb, k) == kernels.rbm_normals_per_step(
+        nv, nh, nb, k, sampler=expected)
+
+
+def test_replace_resolves_auto_again_but_keeps_a_sampler_asked_for():
+    small = dl.RBMConfig(steps=10)
+    assert small.sampler == "collapsed"
+    grow = dict(n_visible=100, n_hidden=100, init="mp_geometric", target=None)
+    large = small.replace(**grow)
+    assert large.sampler == "gibbs"
+    assert large.replace(n_visible=10, n_hidden=10, init="normal", target=None).sampler == (
+        "collapsed")
+    assert dl.RBMConfig(steps=10, sampler="collapsed").replace(**grow).sampler == "collapsed"
+    assert dl.RBMConfig(steps=10, sampler="gibbs").replace(steps=20).sampler == "gibbs"
+
+
+def test_an_old_record_naming_collapsed_loads_equal_to_the_new_default():
+    """A store written before "auto" names "collapsed" for the reference configuration: it
+    compares equal to today's default, so the store resumes."""
+    record = dl.RBMConfig(steps=10).to_dict()
+    record["sampler"] = "collapsed"
+    assert dl.RBMConfig.from_dict(record) == dl.RBMConfig(steps=10)
+    assert dl.RBMConfig(steps=10).to_dict() == record

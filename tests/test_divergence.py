@@ -479,3 +479,90 @@ def test_a_failed_eigenproblem_in_a_dyson_step_is_lapack_failed():
     assert status.tolist() == [kernels.Status.LAPACK_FAILED]
     np.testing.assert_array_equal(eig[0, 0], [0.5, 1.0, 1.5])
     assert np.all(np.isnan(eig[0, 1]))
+
+
+# --- the RBM's divergence check: bounds first, the exact test when they fail (issue 15) ------
+
+from dysonlearn._core import rbm as _rbm_core  # noqa: E402
+
+
+@pytest.fixture
+def check_mode():
+    """Set the RBM kernel's check mode for one test (restored after it)."""
+    old = _rbm_core._set_check_mode("bounds")
+    yield _rbm_core._set_check_mode
+    _rbm_core._set_check_mode(old)
+
+
+def rbm_arrays(config, replicas, seed):
+    res = dl.run_ensemble(config, replicas=replicas, seed=seed, backend="serial",
+                          progress=False, keep_weights=True)  # fmt: skip
+    return res.eigenvalues, res.weights, res.failed, res.fail_step
+
+
+# Configurations where some replicas diverge and others do not, for both samplers, with the
+# bounds deciding most steps (small weights: the trace bound; near the learnt state at
+# N = 10: Gershgorin) or none (N = 40, where the learnt trace is ~ 100 mu^2 and no row sum
+# stays below mu^2), and with momentum (an update that is not SGD's).
+RBM_CHECK_CASES = {
+    "small-collapsed": (small_rbm(lr=1.6), 32),
+    "small-gibbs": (small_rbm(lr=1.6).replace(sampler="gibbs"), 32),
+    "reference-collapsed": (dl.RBMConfig(lr=0.4, batch_size=4, steps=400, snapshots=4), 24),
+    "reference-gibbs": (dl.RBMConfig(lr=0.4, batch_size=4, steps=400, snapshots=4,
+                                     sampler="gibbs"), 24),
+    "momentum-gibbs": (dl.RBMConfig(lr=0.2, batch_size=4, steps=300, snapshots=3,
+                                    sampler="gibbs", optimizer=dl.Momentum(beta=0.5)), 16),
+    "n40-auto": (dl.RBMConfig(n_visible=40, n_hidden=40, init="mp_geometric", lr=0.6,
+                              batch_size=4, steps=120, snapshots=3), 6),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RBM_CHECK_CASES))
+def test_rbm_bounds_flag_exactly_where_the_exact_test_does(name, check_mode):
+    """Every array (spectra, weights, failed, fail_step) with the bounds equals the exact
+    Cholesky test at every step (the check before issue 15): same flags at the same steps."""
+    config, replicas = RBM_CHECK_CASES[name]
+    fast = rbm_arrays(config, replicas, seed=4)
+    check_mode("exact")
+    exact = rbm_arrays(config, replicas, seed=4)
+    for a, b in zip(fast, exact, strict=True):
+        np.testing.assert_array_equal(a, b)
+    if name != "n40-auto":  # (there the point is the large-N path, failures or not)
+        assert 0 < exact[2].sum() < replicas, "the case must have failures and survivors"
+    # ... and the check has power: without it a diverged replica goes on (and is missed).
+    check_mode("finite")
+    unchecked = rbm_arrays(config, replicas, seed=4)
+    if exact[2].any():
+        assert not np.array_equal(unchecked[3], exact[3])
+
+
+@pytest.mark.parametrize("sampler", ["collapsed", "gibbs"])
+@pytest.mark.parametrize("rank", [1, 10])
+def test_rbm_check_at_the_edge_of_mu_squared(sampler, rank, check_mode):
+    """A state with max x just below mu^2 lives, just above it fails at step 0, in either
+    mode: rank 1 puts the trace at the edge (the trace bound is inconclusive there), rank 10
+    spreads x over [0.5 x_max, x_max], beyond both bounds."""
+    rng = np.random.default_rng(rank)
+    q = np.linalg.qr(rng.normal(size=(10, 10)))[0]
+    x = np.linspace(1.0, 0.5, rank)
+    out = {}
+    for mode in ("bounds", "exact"):
+        check_mode(mode)
+        for rel in (1 - 1e-9, 1 + 1e-9, 1 - 2.0**-11):
+            s = np.zeros(10)
+            s[:rank] = np.sqrt(9.0 * rel * x)
+            W = (q * s) @ q.T
+            failed, fail_step = np.zeros(1, np.uint8), np.full(1, -1, np.int64)
+            kernels.rbm_pcd(W[None].copy(), np.ones((1, 4, 10)), generators(1, 0),
+                            np.eye(10) / 5, lr=1e-9, mu=3.0, k=2, stop=1, sampler=sampler,
+                            failed=failed, fail_step=fail_step)  # fmt: skip
+            out[mode, rel] = (int(failed[0]), int(fail_step[0]))
+    for mode in ("bounds", "exact"):
+        assert out[mode, 1 - 1e-9] == (0, -1)
+        assert out[mode, 1 - 2.0**-11] == (0, -1)
+        assert out[mode, 1 + 1e-9] == (1, 0)
+
+
+def test_check_mode_is_validated(check_mode):
+    with pytest.raises(ValueError, match="mode must be one of"):
+        check_mode("sometimes")

@@ -259,3 +259,33 @@ def test_one_generator_can_serve_all_replicas():
     eig = kernels.rbm_pcd(W, chains, np.random.default_rng(0), TARGET.covariance, lr=LR,
                           mu=MU, stop=5, snapshot_steps=[5])  # fmt: skip
     assert np.all(np.isfinite(eig)) and not np.array_equal(eig[0], eig[1])
+
+
+@pytest.mark.parametrize("sampler", ["auto", "collapsed", "gibbs"])
+@pytest.mark.parametrize(("n_visible", "n_hidden"), [(100, 50), (50, 100)])
+def test_non_square_layers_at_large_n(n_visible, n_hidden, sampler):
+    """N_v != N_h at large N: the kernel runs, each spectrum has N_v values, the zeros of a
+    rank-deficient X among them, and the last one is NumPy's eigenvalues of
+    sigma_h^2 W^T W of the returned weights (to rounding: a few units of 2^-53 of the
+    largest eigenvalue, times N)."""
+    cfg = dl.RBMConfig(n_visible=n_visible, n_hidden=n_hidden, init="mp_geometric",
+                       sigma_h=0.9, lr=0.05, batch_size=8, steps=40, snapshots=2,
+                       sampler=sampler)  # fmt: skip
+    from dysonlearn.config import resolve_rbm_sampler
+
+    assert cfg.sampler == resolve_rbm_sampler(n_visible, n_hidden, 8, 3, sampler) != "auto"
+    res = dl.run_ensemble(cfg, replicas=3, seed=7, backend="serial", progress=False,
+                          keep_weights=True)  # fmt: skip
+    assert not res.failed.any()
+    assert res.eigenvalues.shape == (3, 3, n_visible)
+    for r in range(3):
+        W = res.weights[r]
+        x = np.linalg.eigvalsh(cfg.sigma_h**2 * W.T @ W)
+        scale = x[-1]
+        np.testing.assert_allclose(res.eigenvalues[r, -1], x, rtol=0, atol=1e-13 * n_visible * scale)
+        rank = min(n_visible, n_hidden)
+        zeros = res.eigenvalues[r, :, : n_visible - rank]
+        assert np.all(np.abs(zeros) < 1e-12 * scale)
+        assert np.all(res.eigenvalues[r, :, n_visible - rank:] > 1e-6 * scale)
+        assert np.all(np.diff(res.eigenvalues[r], axis=-1) >= 0)
+        assert res.eigenvalues[r, -1, -1] < cfg.mu**2

@@ -42,7 +42,89 @@ from .validation import (
 )
 
 INIT_SCHEMES = ("normal", "mp_geometric", "mp_hidden")
-RBM_SAMPLERS = ("collapsed", "gibbs")
+RBM_SAMPLERS = ("auto", "collapsed", "gibbs")
+
+# The cost model behind sampler = "auto" (rbm_sampler_cost): one standard normal costs about
+# as much as this many flops of the step's BLAS products. Measured on one core of the
+# development machine: a normal (ziggurat, SFC64) 3.5-7 ns, the products of a step at
+# N = 30-300 25-40 GFlop/s; with 150 the model's crossover between the samplers (N = 44 at
+# B = 16, k = 3) lies where the measured one does (between N = 40 and 50), see
+# :doc:`/guide/performance`.
+NORMAL_FLOPS = 150.0
+
+
+def rbm_sampler_cost(n_visible: int, n_hidden: int, batch_size: int, k: int,
+                     sampler: str) -> float:
+    """The cost of the part of one PCD step that depends on the sampler, in flops.
+
+    The model of ``sampler="auto"`` (:doc:`/guide/performance`): the flops of the BLAS
+    products only one sampler performs plus ``NORMAL_FLOPS`` per standard normal drawn.
+    "collapsed": the Gram matrix X, 2k - 2 products of N_v x N_v matrices (the powers of A
+    and Sigma_k), the Cholesky factor of Sigma_k and two products with the B chains,
+    ``N_h N_v^2 + 2 (2k - 2) N_v^3 + N_v^3 / 3 + 3 B N_v^2`` flops (2 N_v^3 more for k = 1)
+    and B N_v normals; "gibbs": 2k products of W with the B chains, ``4 k B N_v N_h`` flops,
+    and k B (N_v + N_h) normals. What both do (C_model, the gradient, the update, the
+    divergence check) is left out: it does not decide the choice.
+
+    Parameters
+    ----------
+    n_visible, n_hidden, batch_size, k : int
+        N_v, N_h, B and the Gibbs sweeps per step.
+    sampler : {"collapsed", "gibbs"}
+        The sampler to cost.
+
+    Returns
+    -------
+    float
+        Flops plus ``NORMAL_FLOPS`` per normal.
+
+    Raises
+    ------
+    ValueError
+        If ``sampler`` is neither "collapsed" nor "gibbs".
+    """
+    nv, nh, nb, k = (float(n_visible), float(n_hidden), float(batch_size), int(k))
+    if sampler == "collapsed":
+        products = max(2 * k - 3, 0) + 1     # the powers of A, then (1 + A) sum_j A^(2j)
+        flops = nh * nv * nv + 2 * products * nv**3 + nv**3 / 3 + 3 * nb * nv * nv
+        return flops + NORMAL_FLOPS * nb * nv
+    if sampler == "gibbs":
+        return 4 * k * nb * nv * nh + NORMAL_FLOPS * k * nb * (nv + nh)
+    raise ValueError(f"sampler: must be 'collapsed' or 'gibbs' to be costed, got {sampler!r}")
+
+
+def resolve_rbm_sampler(n_visible: int, n_hidden: int, batch_size: int, k: int,
+                        sampler: str = "auto") -> str:
+    """The sampler an RBM step uses: ``sampler`` itself, or for "auto" the cheaper one.
+
+    "auto" compares :func:`rbm_sampler_cost` of the two samplers and takes "collapsed" unless
+    "gibbs" costs less (ties go to "collapsed", the sampler of the reference configuration).
+    Both sample the same law (:doc:`/theory/rbm`); the arrays differ.
+
+    Parameters
+    ----------
+    n_visible, n_hidden, batch_size, k : int
+        N_v, N_h, B and the Gibbs sweeps per step.
+    sampler : {"auto", "collapsed", "gibbs"}
+        The sampler asked for.
+
+    Returns
+    -------
+    str
+        "collapsed" or "gibbs".
+
+    Examples
+    --------
+    >>> from dysonlearn.config import resolve_rbm_sampler
+    >>> resolve_rbm_sampler(10, 10, 16, 3), resolve_rbm_sampler(100, 100, 16, 3)
+    ('collapsed', 'gibbs')
+    """
+    if sampler != "auto":
+        return sampler
+    costs = {s: rbm_sampler_cost(n_visible, n_hidden, batch_size, k, s)
+             for s in ("collapsed", "gibbs")}
+    return "gibbs" if costs["gibbs"] < costs["collapsed"] else "collapsed"
+
 TARGET_MODES = ("analytic", "sampled")
 CHAIN_INITS = ("ones", "zeros", "normal", "target")
 
@@ -684,12 +766,17 @@ class RBMConfig(_ModelConfig):
     chain_init : {"ones", "zeros", "normal", "target"}
         Where the persistent chains start: "ones" (the reference), "zeros", "normal"
         (N(0, 1/mu^2) entries) or "target" (samples of the target Gaussian).
-    sampler : {"collapsed", "gibbs"}
+    sampler : {"auto", "collapsed", "gibbs"}
         How the chains take their k Gibbs sweeps: "collapsed" (the k-sweep transition
-        drawn at once from its exact Gaussian law, B N_v normals a step: the fast default)
+        drawn at once from its exact Gaussian law, B N_v normals a step, O(k N_v^3) flops)
         or "gibbs" (the explicit sweeps :eq:`rbm-hidden-given-visible`,
-        :eq:`rbm-visible-given-hidden`, the reference). Same law; the arrays differ, the statistics
-        agree (tested).
+        :eq:`rbm-visible-given-hidden`, O(k B N_v N_h) flops). Same law; the arrays differ,
+        the statistics agree (tested). "auto" (the default) takes the one a cost model
+        says is cheaper (:func:`~dysonlearn.config.resolve_rbm_sampler`: "collapsed" up to
+        N_v = N_h = 44 at B = 16, k = 3, so at the reference sizes) and is resolved here: the
+        configuration, ``to_dict`` and the store hold the sampler used, and a
+        configuration equals one that names that sampler. :meth:`replace` resolves "auto"
+        again for the new sizes.
     optimizer : SGD, Momentum, Adam, AdamW or dict
         How the stochastic gradient becomes the update (:doc:`/theory/optimizers`); or its
         dict form, e.g. ``{"kind": "momentum", "beta": 0.9}`` (as ``to_dict`` writes it).
@@ -729,7 +816,7 @@ class RBMConfig(_ModelConfig):
     target: targets.Target | None = None
     target_mode: str = "analytic"
     chain_init: str = "ones"
-    sampler: str = "collapsed"
+    sampler: str = "auto"
     optimizer: object = SGD()
 
     kind = "rbm"
@@ -771,12 +858,42 @@ class RBMConfig(_ModelConfig):
             self._check_update_scale(problems, kappa)
         self._check_optimizer(problems)
         problems.raise_if_any()
+        if self.sampler == "auto":
+            # Resolved once, here: the record (to_dict, the store) names the sampler used,
+            # and an old record that names it compares equal. replace() asks again.
+            object.__setattr__(self, "sampler", resolve_rbm_sampler(
+                self.n_visible, self.n_hidden, self.batch_size, self.k))
+            object.__setattr__(self, "_sampler_was_auto", True)
         if kappa is not None:
             # The learnt levels' restoring rate c = 2 x* / kappa^2 :eq:`rbm-restoring-rate`.
             with np.errstate(all="ignore"):
                 x_star = _square(self.mu) - kappa
                 curvature = float(np.max(2 * x_star / kappa**2))
             self._warn_momentum_stability(curvature)
+
+    def replace(self, **changes):
+        """A copy with some fields changed (validated again).
+
+        A sampler that was resolved from "auto" is resolved again for the copy's sizes,
+        unless ``changes`` names one.
+
+        Parameters
+        ----------
+        **changes
+            Fields and their new values.
+
+        Returns
+        -------
+        RBMConfig
+
+        Raises
+        ------
+        ConfigError
+            If the changed configuration is invalid.
+        """
+        if getattr(self, "_sampler_was_auto", False):
+            changes.setdefault("sampler", "auto")
+        return dataclasses.replace(self, **changes)
 
     def _check_rbm_sizes(self, problems: Problems) -> bool:
         """Memory, then the C int ranges of the kernel (see :meth:`_check_sizes`)."""
@@ -1465,7 +1582,9 @@ __all__ = [
     "TeacherStudentConfig",
     "check_replicas",
     "finite_lr_factor",
+    "rbm_sampler_cost",
     "record_steps",
+    "resolve_rbm_sampler",
     "small_lr_mean_spacing",
     "snapshot_steps",
     "stationary_variance",

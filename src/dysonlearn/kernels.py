@@ -35,6 +35,7 @@ from ._core import random as _random
 from ._core import rbm as _rbm
 from ._core import spectra as _spectra
 from ._core import teacher as _teacher
+from .config import resolve_rbm_sampler
 from .optim import SGD, optimizer_from_dict
 
 # Batched spectra in the compiled core (LAPACK over a stack, GIL released): x (R, N, N)
@@ -264,11 +265,22 @@ def _optimizer(optimizer, opt_state, n_rep: int, n_weights: int, single: bool = 
     return opt.to_dict(), opt_state.reshape(-1, size)
 
 
-RBM_SAMPLERS = ("gibbs", "collapsed")
+RBM_SAMPLERS = ("gibbs", "collapsed", "auto")
 
 
-RBM_DEFAULT_SAMPLER = "collapsed"
+RBM_DEFAULT_SAMPLER = "auto"
 """The RBM sampler of the array API when none is given: the same as ``RBMConfig``'s."""
+
+
+def _rbm_sampler(sampler, n_visible, n_hidden, batch_size, k) -> str:
+    """``sampler`` checked, "auto" resolved (:func:`~dysonlearn.config.resolve_rbm_sampler`)."""
+    if not isinstance(sampler, str) or sampler not in RBM_SAMPLERS:
+        raise ValueError(f"sampler: must be one of {RBM_SAMPLERS}, got {sampler!r}")
+    if sampler != "auto":
+        return sampler
+    if min(int(n_visible), int(n_hidden), int(batch_size), int(k)) < 1:
+        return "collapsed"  # the kernel refuses the sizes, naming them
+    return resolve_rbm_sampler(n_visible, n_hidden, batch_size, k)
 
 
 def rbm_normals_per_step(
@@ -287,8 +299,10 @@ def rbm_normals_per_step(
         N_v, N_h, B and the Gibbs sweeps per step.
     sampled_target : bool
         Sampled-target mode (B N_v more normals a step).
-    sampler : {"collapsed", "gibbs"}
-        "collapsed" (the default, as for ``RBMConfig``): B N_v; "gibbs": k B (N_v + N_h).
+    sampler : {"auto", "collapsed", "gibbs"}
+        "collapsed": B N_v; "gibbs": k B (N_v + N_h); "auto" (the default, as for
+        ``RBMConfig``): the count of the sampler it resolves to
+        (:func:`~dysonlearn.config.resolve_rbm_sampler`).
 
     Returns
     -------
@@ -300,6 +314,7 @@ def rbm_normals_per_step(
     ValueError
         If a size is below 1 or the sampler is unknown.
     """
+    sampler = _rbm_sampler(sampler, n_visible, n_hidden, batch_size, k)
     return _rbm.normals_per_step(n_visible, n_hidden, batch_size, k, sampled_target, sampler)
 
 
@@ -358,11 +373,14 @@ def rbm_pcd(
     eigenvalues : numpy.ndarray, optional
         (R, S, N_v) array to write the spectra into (only the snapshots within
         [start, stop] are written), so that successive calls fill one array.
-    sampler : {"collapsed", "gibbs"}
-        "collapsed" (the default, as for ``RBMConfig``: the k-sweep transition drawn at
-        once, B N_v normals a step; see ``_core/rbm.pyx``) or "gibbs" (the explicit k
-        sweeps :eq:`rbm-hidden-given-visible`, :eq:`rbm-visible-given-hidden`). Until issue 11 the
-        array API's default was "gibbs": pass it explicitly for the streams of earlier calls.
+    sampler : {"auto", "collapsed", "gibbs"}
+        "collapsed" (the k-sweep transition drawn at once, B N_v normals a step; see
+        ``_core/rbm.pyx``), "gibbs" (the explicit k sweeps :eq:`rbm-hidden-given-visible`,
+        :eq:`rbm-visible-given-hidden`) or "auto" (the default, as for ``RBMConfig``: the
+        cheaper of the two for these sizes, :func:`~dysonlearn.config.resolve_rbm_sampler`;
+        "collapsed" at the reference sizes). Until issue 11 the array API's default was
+        "gibbs", until issue 15 "collapsed": pass the sampler explicitly for the streams of
+        earlier calls.
     status : numpy.ndarray, optional
         (R,) uint8, updated in place: the :class:`Status` of each replica that fails in
         this call (entries of the others are left alone).
@@ -401,6 +419,7 @@ def rbm_pcd(
     steps, failed, fail_step = _bookkeeping(n_rep, snapshot_steps, failed, fail_step)
     status = _status_out(status, n_rep)
     _check_normal_method(normal_method)
+    sampler = _rbm_sampler(sampler, n_vis, n_hid, chains.shape[1], k)
     c_target = np.ascontiguousarray(c_target, dtype=np.float64)
     chol = None if target_chol is None else np.ascontiguousarray(target_chol, dtype=np.float64)
     eigenvalues = _spectra_out(eigenvalues, n_rep, steps.size, n_vis)
@@ -450,8 +469,8 @@ def rbm_pcd_step_given_normals(
         As for :func:`rbm_pcd`.
     target_chol : numpy.ndarray, optional
         Sampled-target mode, as for :func:`rbm_pcd`.
-    sampler : {"collapsed", "gibbs"}
-        As for :func:`rbm_pcd` (default "collapsed").
+    sampler : {"auto", "collapsed", "gibbs"}
+        As for :func:`rbm_pcd` (default "auto").
     optimizer : SGD, Momentum, Adam or AdamW, optional
         As for :func:`rbm_pcd` (default SGD).
     opt_state : numpy.ndarray, optional
@@ -476,6 +495,7 @@ def rbm_pcd_step_given_normals(
     chains = _state_array("chains", chains, 2, "(B, N_v)")
     spec, opt_state = _optimizer(optimizer, opt_state, 1, weights.size, single=True)
     step = _step(step)
+    sampler = _rbm_sampler(sampler, weights.shape[1], weights.shape[0], chains.shape[0], k)
     normals = np.ascontiguousarray(normals, dtype=np.float64).reshape(-1)
     chol = None if target_chol is None else np.ascontiguousarray(target_chol, dtype=np.float64)
     return _rbm.pcd_step_given_normals(
