@@ -21,6 +21,14 @@ exactly as ``reproduce`` runs it):
   draws :func:`dysonlearn.plots.optimizer_scaling_figure`. Its scales are smoke and small
   only.
 
+- Large N (``large-n``, or ``large_n``): the statistics that need many levels
+  (:data:`LARGE_N_EXPERIMENTS`): an RBM with 100 visible and 150 hidden units learning an
+  evenly spaced, non-degenerate target, whose unfolded bulk spacings are tested against the
+  Wigner surmise and Poisson and whose gap ratio is compared with GOE and Poisson; and the
+  step-0 spectra at N_v = 1000 (N_h = 1000 and 2000) against Marchenko-Pastur
+  (:func:`compare_large_n`, :func:`dysonlearn.plots.large_n_figure`). Scales smoke and
+  small only.
+
 Scales (:data:`SCALES`): "smoke" checks the pipeline end to end in about a minute and is
 not stationary; "small" runs every setting long enough to be stationary (600 / lr steps for
 the RBM: its slowest mode leaves x ~ 0 at a rate of about 2 lr (1/kappa - 1/mu^2) per
