@@ -29,6 +29,8 @@ seed = 7
 PRESETS = [f"{e}-{s}" for e in reproduce.EXPERIMENTS for s in reproduce.SCALES]
 PRESETS += [f"{e}-{s}" for e in reproduce.OPTIMIZER_EXPERIMENTS
             for s in reproduce.GROUP_SCALES["optimizers"]]  # fmt: skip
+PRESETS += [f"{e}-{s}" for e in reproduce.LARGE_N_EXPERIMENTS
+            for s in reproduce.GROUP_SCALES["large_n"]]  # fmt: skip
 
 
 def _write(tmp_path, text=TOML, name="exp.toml"):

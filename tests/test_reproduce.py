@@ -309,3 +309,79 @@ def test_config_show_of_the_optimizers_group_prints_each_of_its_files(capsys):
     assert "# ==== optimizers_rbm_adam-small ====" in capsys.readouterr().out
     assert cli.main(["config", "show", "optimizers-paper"]) == 2
     assert "the optimizers experiment has the scales smoke, small" in capsys.readouterr().err
+
+
+# -- reproduce large-n -------------------------------------------------------------------------
+
+LARGE_N_PRESETS = [(name, scale) for name in reproduce.LARGE_N_EXPERIMENTS
+                   for scale in reproduce.GROUP_SCALES["large_n"]]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "scale"), LARGE_N_PRESETS)
+def test_the_large_n_presets_load_and_use_large_layers(name, scale):
+    experiment = load_experiment(embedded_experiment_path(f"{name}-{scale}"))
+    [point] = experiment.points
+    assert point.kind == "rbm" and point.sampler == "gibbs"
+    if name == "large_n_rbm":
+        # A dense, non-degenerate target: 100 levels x* = 9 - kappa evenly 0.04 apart.
+        assert (point.n_visible, point.n_hidden) == (100, 150)
+        levels = point.stationary_levels
+        np.testing.assert_allclose(np.diff(levels), 0.04, atol=1e-12)
+        assert levels[0] == pytest.approx(3.02) and levels[-1] == pytest.approx(6.98)
+        assert experiment.pool_last == 3 and point.snapshot_steps[-1] == point.steps
+    else:
+        # Only the initial spectrum is tested: one step, N_v = 1000.
+        assert point.n_visible == 1000 and point.steps == 1
+        assert point.n_hidden == (2000 if name.endswith("wide") else 1000)
+
+
+def test_large_n_runs_its_three_presets_under_either_spelling():
+    names = [name for name, _ in reproduce.article_experiments("large-n", "smoke")]
+    assert names == list(reproduce.LARGE_N_EXPERIMENTS)
+    assert reproduce.group_presets("large-n") == reproduce.group_presets("large_n-small")
+    with pytest.raises(dl.ConfigError, match="scale: the large_n experiment has the scales"):
+        reproduce.article_experiments("large_n", "paper")
+    with pytest.raises(dl.ConfigError, match="mode: the large_n experiment has the modes"):
+        reproduce.article_experiments("large-n", "smoke", "timeseries")
+
+
+def test_reproduce_large_n_smoke_writes_the_statistics_and_the_figure(tmp_path, capsys):
+    # The smoke presets themselves, serial (about 15-20 s): 4 RBM replicas (N_v = 100) of
+    # 300 steps, one initial spectrum each at N_v = 1000, N_h = 1000 and 2000.
+    import json
+
+    from dysonlearn import cli
+
+    out = tmp_path / "out"
+    assert cli.main(["reproduce", "large-n", "--scale", "smoke", "--backend", "serial",
+                     "-o", str(out)]) == 0  # fmt: skip
+    printed = capsys.readouterr().out
+    assert "| mean gap ratio <r> (N_v = 100, N_h = 150) |" in printed
+    assert "| Marchenko-Pastur KS p, step 0 (N_v = 1000, N_h = 2000, c = 0.5) |" in printed
+    assert (out / "large_n.png").stat().st_size > 10_000
+    for name in reproduce.LARGE_N_EXPERIMENTS:
+        assert (out / name / "results.h5").exists() and (out / name / "summary.json").exists()
+        assert not list((out / name).glob("*.png"))  # summaries only: no per-level figures
+    found = json.loads((out / "reproduce.json").read_text())["large_n"]
+    [bulk] = found["bulk"]
+    assert bulk["n_levels"] == 100 and bulk["bulk"] == [25, 75] and bulk["failed"] == 0
+    assert 0 < bulk["gap_ratio_err"] < 0.05 and 0.3 < bulk["gap_ratio"] < 0.7
+    assert found["goe_gap_ratio"] == 0.5307
+    tests = {(m["n_visible"], m["n_hidden"]): m for m in found["marchenko_pastur"]}
+    assert set(tests) == {(100, 150), (1000, 1000), (1000, 2000)}
+    assert tests[(1000, 2000)]["ratio"] == 0.5 and tests[(1000, 1000)]["n_levels"] == 1000
+    # Initial spectra are Marchenko-Pastur: a repelling spectrum passes by a wide margin.
+    assert all(m["pvalue"] > 0.01 for m in found["marchenko_pastur"])
+    assert found["figure"] == "large_n.png"
+
+
+def test_config_show_of_the_large_n_group_prints_each_of_its_files(capsys):
+    from dysonlearn import cli
+
+    assert cli.main(["config", "show", "large-n-smoke"]) == 0
+    printed = capsys.readouterr().out
+    for name in reproduce.LARGE_N_EXPERIMENTS:
+        text = embedded_experiment_path(f"{name}-smoke").read_text(encoding="utf-8")
+        assert f"# ==== {name}-smoke ====\n{text}" in printed
+    assert cli.main(["config", "show", "large_n"]) == 0  # the small scale by default
+    assert "# ==== large_n_mp_wide-small ====" in capsys.readouterr().out

@@ -4,7 +4,7 @@
                    [--oversubscribe] [--backend serial|process|dask] [--scheduler ADDRESS]
                    [--scheduler-timeout SECONDS] [--quiet] [--overwrite] [--dry-run]
     dysonlearn analyze RESULTS.h5 [-o OUTDIR] [--pool-last N] [--quiet]
-    dysonlearn reproduce {rbm,teacher_student,all,optimizers} [--scale smoke|small|paper]
+    dysonlearn reproduce {rbm,teacher_student,all,optimizers,large-n} [--scale smoke|small|paper]
                    [--mode snapshots|timeseries] [-o OUTDIR] [--dry-run] [--quiet] and the
                    execution options of run
     dysonlearn config {default,list,show NAME}
@@ -36,7 +36,8 @@ from .stopping import Stopped, handled
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 BACKENDS = ("serial", "process", "dask")  # backends.BACKENDS, without importing it here
-REPRODUCE = ("rbm", "teacher_student", "teacher-student", "all", "optimizers")  # the dashed name: an alias
+REPRODUCE = ("rbm", "teacher_student", "teacher-student", "all", "optimizers", "large-n",
+             "large_n")  # the dashed names: aliases
 
 
 def _int_at_least(minimum: int):
@@ -195,6 +196,7 @@ examples:
   dysonlearn reproduce rbm --dry-run            the plan of the RBM scan, writes nothing
   dysonlearn reproduce all -o article/          both scans, small scale (about 10 minutes)
   dysonlearn reproduce optimizers --scale smoke  lr^a B^-b under SGD, momentum and Adam
+  dysonlearn reproduce large-n --scale smoke    N = 100 bulk spacings, MP at N = 1000
   dysonlearn reproduce all --mode timeseries    both scans as time series (a few minutes)
   dysonlearn config show rbm-small > rbm.toml   the same RBM scan as a file to edit
 
@@ -202,7 +204,9 @@ The experiments are the embedded files <experiment>-<scale> (dysonlearn config l
 or <experiment>-<scale>-timeseries with --mode timeseries.
 Each goes to OUTDIR/<experiment>/; OUTDIR/reproduce.md puts the fitted slopes, spacings
 and Binder cumulants beside the analytic predictions (for optimizers: the exponents a, b
-of <S> = c lr^a B^-b for each optimiser, and OUTDIR/optimizer_scaling.png).
+of <S> = c lr^a B^-b for each optimiser, and OUTDIR/optimizer_scaling.png; for large-n:
+the unfolded spacing KS p-values, the gap ratio against GOE and Poisson, the
+Marchenko-Pastur KS p-values, and OUTDIR/large_n.png).
 """
 
 _CONFIG_EPILOG = """\
@@ -288,8 +292,10 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     reproduce.add_argument("which", choices=REPRODUCE,
                            help="the experiment: rbm, teacher_student (or teacher-student), "
-                           "all (both), or optimizers (the teacher-student lr x B grid under "
-                           "SGD, momentum and Adam; scales smoke and small)")  # fmt: skip
+                           "all (both), optimizers (the teacher-student lr x B grid under "
+                           "SGD, momentum and Adam; scales smoke and small), or large-n (or "
+                           "large_n: unfolded bulk statistics of an RBM with 100 visible "
+                           "units, Marchenko-Pastur at N = 1000; scales smoke and small)")  # fmt: skip
     reproduce.add_argument(
         "--scale", choices=tuple(SCALES), default="small",
         help="how large: " + "; ".join(f"{k}: {v}" for k, v in SCALES.items())
@@ -320,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Print one embedded experiment, exactly as run "
                               "or reproduce reads it.")  # fmt: skip
     show.add_argument("name", metavar="NAME", help="a name of dysonlearn config list, or "
-                      "the group optimizers[-SCALE] (all its files)")  # fmt: skip
+                      "the group optimizers[-SCALE] or large-n[-SCALE] (all its files)")  # fmt: skip
 
     info = commands.add_parser(
         "info", formatter_class=_HelpFormatter, epilog=_INFO_EPILOG,
@@ -404,14 +410,15 @@ def _run_and_analyze(experiment, outdir: Path, args, per_point: bool = True) -> 
 
 
 def _analyze_store(path: Path, outdir: Path, args, per_point: bool = True,
-                   headline: bool = True) -> int:  # fmt: skip
-    """Summaries (JSON, Markdown) and figures of every point of a store; unless ``--quiet``,
-    a short summary (where the files are, the headline numbers, the warnings)."""
+                   headline: bool = True, figures: bool = True) -> int:  # fmt: skip
+    """Summaries (JSON, Markdown) and figures (unless not ``figures``) of every point of a
+    store; unless ``--quiet``, a short summary (where the files are, the headline numbers,
+    the warnings)."""
     from .report import headline as headline_lines
     from .scan import analyze
 
     analysis = analyze(path, outdir, getattr(args, "pool_last", None), per_point,
-                       format=args.format, dpi=args.dpi)  # fmt: skip
+                       format=args.format, dpi=args.dpi, figures=figures)  # fmt: skip
     if analysis.pool_last != analysis.stored_pool_last:
         _note(args, f"--pool-last {analysis.pool_last} overrides the experiment's pool_last = "
               f"{analysis.stored_pool_last}")  # fmt: skip
@@ -515,8 +522,8 @@ def _command_repair(args) -> int:
 
 
 def _command_reproduce(args) -> int:
-    from .reproduce import article_experiments, comparison_headline, preset_name
-    from .reproduce import write_comparison
+    from .reproduce import SUMMARY_ONLY, article_experiments, comparison_headline
+    from .reproduce import preset_name, write_comparison
 
     experiments = article_experiments(args.which, args.scale, args.mode)
     if args.dry_run:
@@ -529,7 +536,7 @@ def _command_reproduce(args) -> int:
         # per-setting figures (it checks the pipeline, and they are most of its time).
         path = _train(experiment, args.outdir / name, args)
         code = _analyze_store(path, args.outdir / name, args, per_point=args.scale != "smoke",
-                              headline=False)  # fmt: skip
+                              headline=False, figures=name not in SUMMARY_ONLY)  # fmt: skip
         if code != EXIT_OK:
             return code
         outcomes.append((name, args.outdir / name))

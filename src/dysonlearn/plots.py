@@ -1076,6 +1076,70 @@ def marchenko_pastur_figure(result) -> Figure:
     return fig
 
 
+@_styled
+def large_n_figure(bulk, initial=()) -> Figure:
+    """Large-N statistics: unfolded bulk spacings against the Wigner surmise and the
+    Poisson law, and initial spectra against Marchenko-Pastur :eq:`marchenko-pastur`.
+
+    The first panel is the histogram of the spacings of
+    :func:`dysonlearn.analysis.bulk_statistics` (unit mean) with :eq:`wigner-surmise` and
+    exp(-s), the KS p-values and the gap ratio :eq:`gap-ratio`; then one panel per RBM
+    ensemble of ``initial``: :func:`marchenko_pastur_figure`'s histogram of the step-0
+    eigenvalues against the density, with the KS p-value of
+    :func:`dysonlearn.analysis.marchenko_pastur_test`.
+
+    Parameters
+    ----------
+    bulk : BulkStatistics
+        What :func:`dysonlearn.analysis.bulk_statistics` returned.
+    initial : sequence of EnsembleResult, optional
+        RBM ensembles whose initial spectra are drawn.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    initial = list(initial)
+    fig, axes = _figure(COLUMN * (1 + len(initial)) * 0.85, 2.5, 1, 1 + len(initial))
+    ax = axes[0, 0]
+    spacings = np.asarray(bulk.spacings, dtype=np.float64).ravel()
+    edges = np.linspace(0.0, max(3.5, float(np.quantile(spacings, 0.999))), 36)
+    ax.hist(spacings, bins=edges, density=True, **_HIST)
+    ax.patches[0].set_label(f"unfolded bulk spacings ({spacings.size})")
+    s = np.linspace(0.0, edges[-1], 400)
+    ax.plot(s, analysis.wigner_surmise(s), color="C0",
+            label=f"Wigner surmise (KS p = {bulk.ks_pvalue:.2g})")  # fmt: skip
+    ax.plot(s, np.exp(-s), color="C3", ls="--",
+            label=f"Poisson (KS p = {bulk.poisson_ks_pvalue:.2g})")  # fmt: skip
+    ax.set_xlim(0, edges[-1])
+    ax.set_xlabel("unfolded spacing $s$")
+    ax.set_ylabel("$P(s)$")
+    ax.set_title(rf"$N={bulk.n_levels}$, levels {bulk.bulk[0]}-{bulk.bulk[1] - 1}, "
+                 rf"$\langle r \rangle = {_pm(bulk.gap_ratio, bulk.gap_ratio_err)}$")  # fmt: skip
+    ax.legend(loc="upper right")
+    for ax, result in zip(axes[0, 1:], initial, strict=True):
+        config = result.config
+        test = analysis.marchenko_pastur_test(result)
+        small, large = sorted((config.n_visible, config.n_hidden))
+        start = np.asarray(result.eigenvalues, dtype=np.float64)[:, 0, -small:]
+        start = start[np.all(np.isfinite(start), axis=1)] / (config.sigma_h**2 * large)
+        edge = test.sigma_w**2 * (1 + math.sqrt(test.ratio)) ** 2
+        ax.hist(start.ravel(), bins=40, density=True, **_HIST)
+        ax.patches[0].set_label(f"step 0, {start.shape[0]} x {small} levels")
+        grid = np.linspace(0, edge * 1.05, 1000)[1:]
+        ax.plot(grid, analysis.marchenko_pastur_pdf(grid, test.ratio, test.sigma_w),
+                color="C0", label=f"MP, c = {test.ratio:.3g} (KS p = {test.pvalue:.2g})")  # fmt: skip
+        heights = np.histogram(start, 40, density=True)[0]
+        ax.set_ylim(0, 1.35 * heights.max())
+        ax.set_xlim(0, grid[-1])
+        ax.set_title(rf"$N_v={config.n_visible}$, $N_h={config.n_hidden}$")
+        ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(4))
+        ax.set_xlabel(r"eigenvalue $y$ of " + (r"$WW^T/N_v$" if test.transposed else r"$W^TW/N_h$"))
+        ax.set_ylabel(r"$\rho(y)$")
+        ax.legend(loc="upper right")
+    return fig
+
+
 # With at least this many snapshots, lines join them; with fewer, the snapshots are drawn
 # as markers only: a straight line between two distant snapshots is not the dynamics.
 DENSE_SNAPSHOTS = 20
@@ -1750,6 +1814,7 @@ __all__ = [
     "autocorrelation_figure",
     "fokker_planck_figure",
     "lambda_ratio_figure",
+    "large_n_figure",
     "learnt_histograms",
     "marchenko_pastur_figure",
     "optimizer_scaling_figure",

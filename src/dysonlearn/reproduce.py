@@ -21,6 +21,14 @@ exactly as ``reproduce`` runs it):
   draws :func:`dysonlearn.plots.optimizer_scaling_figure`. Its scales are smoke and small
   only.
 
+- Large N (``large-n``, or ``large_n``): the statistics that need many levels
+  (:data:`LARGE_N_EXPERIMENTS`): an RBM with 100 visible and 150 hidden units learning an
+  evenly spaced, non-degenerate target, whose unfolded bulk spacings are tested against the
+  Wigner surmise and Poisson and whose gap ratio is compared with GOE and Poisson; and the
+  step-0 spectra at N_v = 1000 (N_h = 1000 and 2000) against Marchenko-Pastur
+  (:func:`compare_large_n`, :func:`dysonlearn.plots.large_n_figure`). Scales smoke and
+  small only.
+
 Scales (:data:`SCALES`): "smoke" checks the pipeline end to end in about a minute and is
 not stationary; "small" runs every setting long enough to be stationary (600 / lr steps for
 the RBM: its slowest mode leaves x ~ 0 at a rate of about 2 lr (1/kappa - 1/mu^2) per
@@ -74,20 +82,34 @@ MODES = {
 }
 """The modes of the article's experiments: how each replica is sampled."""
 
-GROUPS = {"optimizers": OPTIMIZER_EXPERIMENTS}
+LARGE_N_EXPERIMENTS = ("large_n_rbm", "large_n_mp", "large_n_mp_wide")
+"""The embedded experiments of ``reproduce large-n``, in the order it runs them: an RBM with
+100 visible and 150 hidden units learning a dense, non-degenerate spectrum (its unfolded
+bulk spacings and gap ratio), then the initial spectra at N_v = 1000 with N_h = 1000
+(c = 1) and N_h = 2000 (c = 1/2) against Marchenko-Pastur."""
+
+GROUPS = {"optimizers": OPTIMIZER_EXPERIMENTS, "large_n": LARGE_N_EXPERIMENTS}
 """Names that run several embedded experiments together (besides ``"all"``)."""
 
-GROUP_SCALES = {"optimizers": ("smoke", "small")}
+GROUP_SCALES = {"optimizers": ("smoke", "small"), "large_n": ("smoke", "small")}
 """The scales each group has (the article's experiments have every one of :data:`SCALES`)."""
 
-GROUP_MODES = {"optimizers": ("snapshots",)}
+GROUP_MODES = {"optimizers": ("snapshots",), "large_n": ("snapshots",)}
 """The modes each group has (the article's experiments have every one of :data:`MODES`)."""
+
+SUMMARY_ONLY = frozenset(LARGE_N_EXPERIMENTS)
+"""Experiments whose stores ``reproduce`` summarises without the figures of ``run``: those
+draw every level, which at N = 100 to 1000 takes minutes; the comparison draws
+:data:`LARGE_N_FIGURE` instead."""
 
 OPTIMIZER_FIGURE = "optimizer_scaling"
 """The file name (without suffix) of the figure of ``reproduce optimizers``, in OUTDIR."""
 
+LARGE_N_FIGURE = "large_n"
+"""The file name (without suffix) of the figure of ``reproduce large-n``, in OUTDIR."""
+
 # The command line's spelling of a name.
-_ALIASES = {"teacher-student": "teacher_student"}
+_ALIASES = {"teacher-student": "teacher_student", "large-n": "large_n"}
 
 
 def preset_name(experiment: str, scale: str, mode: str = "snapshots") -> str:
@@ -118,7 +140,8 @@ def preset_name(experiment: str, scale: str, mode: str = "snapshots") -> str:
 
 def group_presets(name: str) -> list[str] | None:
     """The embedded files of a group of experiments named as ``dysonlearn config show``
-    takes it: ``"optimizers"`` (its small scale) or ``"optimizers-<scale>"``.
+    takes it: ``"optimizers"`` (its small scale) or ``"optimizers-<scale>"``; likewise
+    ``"large-n"`` (or ``"large_n"``).
 
     Parameters
     ----------
@@ -140,9 +163,14 @@ def group_presets(name: str) -> list[str] | None:
     --------
     >>> group_presets("optimizers-smoke")[:2]
     ['optimizers_sgd-smoke', 'optimizers_momentum-smoke']
+    >>> group_presets("large-n-smoke")
+    ['large_n_rbm-smoke', 'large_n_mp-smoke', 'large_n_mp_wide-smoke']
     >>> group_presets("rbm-small") is None
     True
     """
+    for alias, canonical in _ALIASES.items():
+        if name == alias or name.startswith(alias + "-"):
+            name = canonical + name[len(alias):]
     group, _, scale = name.partition("-")
     if group not in GROUPS:
         return None
@@ -164,10 +192,11 @@ def article_experiments(which: str, scale: str,
     ----------
     which : str
         ``"rbm"``, ``"teacher_student"`` (or its alias ``"teacher-student"``), ``"all"``
-        (both), or ``"optimizers"`` (:data:`OPTIMIZER_EXPERIMENTS`).
+        (both), ``"optimizers"`` (:data:`OPTIMIZER_EXPERIMENTS`) or ``"large_n"`` (or
+        ``"large-n"``: :data:`LARGE_N_EXPERIMENTS`).
     scale : str
-        ``"smoke"``, ``"small"`` or ``"paper"`` (see :data:`SCALES`; ``"optimizers"`` has
-        no paper scale).
+        ``"smoke"``, ``"small"`` or ``"paper"`` (see :data:`SCALES`; ``"optimizers"`` and
+        ``"large_n"`` have no paper scale).
     mode : str, optional
         ``"snapshots"`` (the default) or ``"timeseries"`` (see :data:`MODES`;
         ``"optimizers"`` has snapshots only).
@@ -175,8 +204,8 @@ def article_experiments(which: str, scale: str,
     Returns
     -------
     list of (str, Experiment)
-        Canonical names (``"rbm"``, ``"teacher_student"``, ``"optimizers_sgd"``, ...) and
-        experiments, in that order.
+        Canonical names (``"rbm"``, ``"teacher_student"``, ``"optimizers_sgd"``,
+        ``"large_n_rbm"``, ...) and experiments, in that order.
 
     Raises
     ------
@@ -346,13 +375,16 @@ def write_comparison(outcomes: list[tuple[str, Path]], outdir: Path) -> Path:
     compared with the slopes of the article: they get one section together, the fitted
     exponents of ``<S> = c lr^a B^-b`` for each optimiser beside the theory
     (:func:`compare_optimizers`), and the figure ``optimizer_scaling.png`` in ``outdir``.
+    Those of ``reproduce large-n`` (:data:`LARGE_N_EXPERIMENTS`) get one section too, the
+    unfolded bulk statistics and the Marchenko-Pastur tests of :func:`compare_large_n`,
+    and the figure ``large_n.png``.
     """
     lines = ["# dysonlearn reproduce: fitted numbers beside the analytic predictions", "",
              "Symbols: alpha the learning rate, B the batch size, A the noise, <S> the mean "
              "spacing of a degenerate pair, sigma the width of a level, U the Binder "
              "cumulant; errors are jackknife errors over replicas.", ""]  # fmt: skip
     data: dict = {"mode": None}
-    optimizer_stores = []
+    optimizer_stores, large_n_stores = [], []
     modes = set()
     outdir.mkdir(parents=True, exist_ok=True)
     for name, directory in outcomes:
@@ -362,6 +394,10 @@ def write_comparison(outcomes: list[tuple[str, Path]], outdir: Path) -> Path:
         results = [store_module.load_point(path, info.name) for info in infos]
         if name in OPTIMIZER_EXPERIMENTS:
             optimizer_stores.append((name, directory, results, pool_last))
+            modes.add(results_mode(results))
+            continue
+        if name in LARGE_N_EXPERIMENTS:
+            large_n_stores.append((name, directory, results, pool_last))
             modes.add(results_mode(results))
             continue
         data[name] = compare(results, pool_last)
@@ -378,6 +414,9 @@ def write_comparison(outcomes: list[tuple[str, Path]], outdir: Path) -> Path:
                                                  metadata=_metadata("png"))  # fmt: skip
         data["optimizers"] = {"groups": groups, "figure": figure.name}
         lines += _optimizer_lines(groups, optimizer_stores, figure)
+    if large_n_stores:
+        data["large_n"] = compare_large_n(large_n_stores, outdir)
+        lines += _large_n_lines(data["large_n"], large_n_stores)
     data["mode"] = modes.pop() if len(modes) == 1 else "mixed"
     lines[2:2] = [_MODE_LINES.get(data["mode"], f"Mode: {data['mode']}."), ""]
     (outdir / "reproduce.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
@@ -389,7 +428,8 @@ def write_comparison(outcomes: list[tuple[str, Path]], outdir: Path) -> Path:
 def comparison_headline(markdown_path: Path) -> list[str]:
     """The short comparison ``dysonlearn reproduce`` prints: the mode, each experiment's
     table of slopes beside their predictions (for ``optimizers``, the fitted exponents a, b and
-    a - b of each optimiser), and where the full comparison is.
+    a - b of each optimiser; for ``large-n``, the bulk statistics and the Marchenko-Pastur
+    tests), and where the full comparison is.
 
     Parameters
     ----------
@@ -410,10 +450,12 @@ def comparison_headline(markdown_path: Path) -> list[str]:
             lines += ["", section]
         elif line.startswith("| ") and ("slope" in line or "Binder" in line or "quantity" in line):
             lines.append(line)
+        elif section.startswith("large_n") and line.startswith("|") and tables == 0:
+            lines.append(line)  # the statistics' table, the first of its section
         elif section.startswith("optimizers") and line.startswith("|") and tables == 0:
             lines.append(line)  # the exponents' table, the first of its section
-        if section.startswith("optimizers") and lines and lines[-1].startswith("|") \
-                and not line.startswith("|"):  # fmt: skip
+        if section.startswith(("optimizers", "large_n")) and lines \
+                and lines[-1].startswith("|") and not line.startswith("|"):  # fmt: skip
             tables += 1
     return [*lines[1:], "", f"full comparison: {markdown_path} (and reproduce.json)"]
 
@@ -642,5 +684,114 @@ def _optimizer_lines(groups: list[dict], stores, figure: Path) -> list[str]:
     lines.append("")
     for name, directory, _, _ in stores:
         lines.append(f"Figures and per-setting summaries of {name}: {directory}/")
+    lines.append("")
+    return lines
+
+
+# -- reproduce large-n -------------------------------------------------------------------------
+
+
+def compare_large_n(stores, outdir: Path | None = None) -> dict:
+    """The statistics of ``reproduce large-n``, and its figure.
+
+    For every point of ``large_n_rbm`` (a trained RBM with a dense, non-degenerate target):
+    :func:`~dysonlearn.analysis.bulk_statistics` of its usable replicas over the pooled
+    snapshots (the KS p-values of the unfolded bulk spacings against the Wigner surmise and
+    the Poisson law, the gap ratio with its jackknife error against GOE and Poisson) and
+    :func:`~dysonlearn.analysis.marchenko_pastur_test` of its initial spectra. For every
+    point of the other experiments (initial spectra at N_v = 1000): the Marchenko-Pastur
+    test.
+
+    Parameters
+    ----------
+    stores : list of (str, pathlib.Path, list of EnsembleResult, int)
+        Each experiment's name, directory, points and the snapshots to pool.
+    outdir : pathlib.Path, optional
+        Where the figure :data:`LARGE_N_FIGURE` ``.png`` goes
+        (:func:`dysonlearn.plots.large_n_figure`); none without it.
+
+    Returns
+    -------
+    dict
+        ``bulk`` (one record per trained point: ``experiment``, ``n_visible``,
+        ``n_hidden``, ``lr``, ``batch_size``, ``replicas``, ``failed``, ``pool_last`` and
+        the numbers of :meth:`~dysonlearn.analysis.BulkStatistics.to_dict`),
+        ``marchenko_pastur`` (one per point: ``experiment``, ``n_visible``, ``n_hidden``
+        and :meth:`~dysonlearn.analysis.MarchenkoPasturTest.to_dict`), ``goe_gap_ratio``,
+        ``poisson_gap_ratio`` and ``figure`` (the file name, or None).
+    """
+    from .analysis import (
+        GOE_GAP_RATIO,
+        POISSON_GAP_RATIO,
+        bulk_statistics,
+        marchenko_pastur_test,
+    )
+
+    out: dict = {"bulk": [], "marchenko_pastur": [], "goe_gap_ratio": GOE_GAP_RATIO,
+                 "poisson_gap_ratio": POISSON_GAP_RATIO, "figure": None}  # fmt: skip
+    first_bulk, initial = None, []
+    for name, _, results, pool_last in stores:
+        for result in results:
+            config = result.config
+            shape = {"experiment": name, "n_visible": config.n_visible,
+                     "n_hidden": config.n_hidden}  # fmt: skip
+            test = marchenko_pastur_test(result)
+            out["marchenko_pastur"].append({**shape, **test.to_dict()})
+            if name == "large_n_rbm":
+                failed = int(np.sum(result.failed))
+                stats = bulk_statistics(result, snapshots=pool_last)
+                first_bulk = first_bulk or stats
+                out["bulk"].append({**shape, "lr": config.lr, "batch_size": config.batch_size,
+                                    "replicas": result.n_replicas, "failed": failed,
+                                    "pool_last": pool_last, **stats.to_dict()})  # fmt: skip
+            else:
+                initial.append(result)
+    if outdir is not None and first_bulk is not None:
+        from .plots import DPI, _metadata, large_n_figure
+
+        figure = Path(outdir) / f"{LARGE_N_FIGURE}.png"
+        large_n_figure(first_bulk, initial).savefig(figure, dpi=DPI, format="png",
+                                                    metadata=_metadata("png"))  # fmt: skip
+        out["figure"] = figure.name
+    return out
+
+
+def _large_n_lines(found: dict, stores) -> list[str]:
+    """The large_n section of reproduce.md: the statistics' table, then the MP tests."""
+    lines = ["## large_n (unfolded bulk statistics of a large RBM; Marchenko-Pastur at "
+             "initialisation)", "",
+             "| quantity | measured | GOE | Poisson |", "|---|---:|---:|---:|"]  # fmt: skip
+    for b in found["bulk"]:
+        where = f"N_v = {b['n_visible']}, N_h = {b['n_hidden']}"
+        lines += [
+            f"| KS p, unfolded bulk spacings vs Wigner surmise ({where}) "
+            f"| {b['ks_pvalue']:.3g} | Wigner | |",
+            f"| KS p, unfolded bulk spacings vs Poisson exp(-s) ({where}) "
+            f"| {b['poisson_ks_pvalue']:.3g} | | exp(-s) |",
+            f"| mean gap ratio <r> ({where}) | {_pm(b['gap_ratio'], b['gap_ratio_err'])} "
+            f"| {found['goe_gap_ratio']:.4f} ({b['gap_ratio_z_goe']:+.1f} sigma) "
+            f"| {found['poisson_gap_ratio']:.4f} ({b['gap_ratio_z_poisson']:+.1f} sigma) |",
+        ]
+    for m in found["marchenko_pastur"]:
+        lines.append(f"| Marchenko-Pastur KS p, step 0 (N_v = {m['n_visible']}, "
+                     f"N_h = {m['n_hidden']}, c = {m['ratio']:.3g}) | {m['pvalue']:.3g} "
+                     "| | |")  # fmt: skip
+    lines.append("")
+    for b in found["bulk"]:
+        lines += [f"{b['experiment']}: lr = {b['lr']}, B = {b['batch_size']}, "
+                  f"{b['replicas']} replicas ({b['failed']} diverged), last {b['pool_last']} "
+                  f"snapshots pooled; levels {b['bulk'][0]} to {b['bulk'][1] - 1} of "
+                  f"{b['n_levels']} kept and unfolded ({b['method']}); mean unfolded spacing "
+                  f"{b['mean_spacing']:.4f}; KS on {b['ks_sample']} spacings (distance "
+                  f"{b['ks_statistic']:.4f}).", ""]  # fmt: skip
+    lines += ["The KS p-values treat the tested values as independent: every third bulk "
+              "spacing of a spectrum, and every eigenvalue of an initial spectrum (which "
+              "repel, so that the Marchenko-Pastur p-value is conservative). The gap ratio "
+              "needs no unfolding; its error is the jackknife over replicas.", ""]  # fmt: skip
+    if found["figure"]:
+        lines += [f"Figure: {found['figure']} (spacing histogram against the Wigner surmise "
+                  "and exp(-s); step-0 spectra against Marchenko-Pastur).", ""]  # fmt: skip
+    for name, directory, _, _ in stores:
+        lines.append(f"Store and summaries of {name}: {directory}/")
     lines.append("")
     return lines

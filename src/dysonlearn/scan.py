@@ -398,7 +398,8 @@ class Analysis:
 
 
 def analyze(store, outdir=None, snapshots: int | None = None, per_point: bool = True,
-            format: str = "png", dpi: int | None = None) -> Analysis:  # fmt: skip
+            format: str = "png", dpi: int | None = None, *,
+            figures: bool = True) -> Analysis:  # fmt: skip
     """Summaries (JSON, Markdown) and figures of every point of a results store.
 
     Parameters
@@ -417,6 +418,9 @@ def analyze(store, outdir=None, snapshots: int | None = None, per_point: bool = 
         The figures' file format.
     dpi : int, optional
         Resolution of the figures (default :data:`dysonlearn.plots.DPI`).
+    figures : bool, optional
+        Draw the figures (default); False writes the summaries only (the figures draw
+        every level: at hundreds of levels they take minutes).
 
     Returns
     -------
@@ -451,9 +455,10 @@ def analyze(store, outdir=None, snapshots: int | None = None, per_point: bool = 
     fits = [point_fits(result, pool_last) for result in results]  # one fit a point
     summary = build_summary(results, [info.params for info in infos], pool_last, fits)
     written = write_summary(outdir, summary)
-    written += save_figures(results, outdir, snapshots=pool_last, per_point=per_point,
-                            fits=fits, format=format, dpi=dpi,
-                            summary=summary)  # fmt: skip
+    if figures:
+        written += save_figures(results, outdir, snapshots=pool_last, per_point=per_point,
+                                fits=fits, format=format, dpi=dpi,
+                                summary=summary)  # fmt: skip
     return Analysis(summary, markdown(summary), written, pool_last, stored)
 
 

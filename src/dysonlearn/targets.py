@@ -7,6 +7,7 @@ X = sigma_h^2 W^T W sit at x* = mu^2 - kappa :eq:`rbm-kernel`.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 
@@ -54,8 +55,20 @@ class Target:
 
     @property
     def spectrum(self) -> np.ndarray:
-        """Eigenvalues kappa of K_phi, ascending, shape (N,)."""
-        return np.linalg.eigvalsh(self.kernel)
+        """Eigenvalues kappa of K_phi, ascending, shape (N,).
+
+        Computed once per kernel (kept by a digest of its bytes: every configuration read
+        back from a store rebuilds its target, and at N = 1000 each factorisation takes
+        about half a second); a fresh copy each time.
+        """
+        key = _spectrum_key(self)
+        cached = _SPECTRA.get(key)
+        if cached is None:
+            cached = np.linalg.eigvalsh(self.kernel)
+            if len(_SPECTRA) >= _SPECTRA_KEPT:
+                _SPECTRA.pop(next(iter(_SPECTRA)))
+            _SPECTRA[key] = cached
+        return cached.copy()
 
     @property
     def covariance(self) -> np.ndarray:
@@ -139,6 +152,18 @@ class Target:
             return f"Target(kernel of shape {self.kernel.shape})"
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"targets.{'from_spectrum' if self.kind == 'spectrum' else self.kind}({args})"
+
+
+# The spectra of the last few targets, by a digest of their kernel's bytes: the same bits
+# as computing them again, for any kernel.
+_SPECTRA: dict = {}
+_SPECTRA_KEPT = 16
+
+
+def _spectrum_key(target: Target) -> tuple:
+    """A hashable key of a target's kernel: its shape and a digest of its bytes."""
+    kernel = np.ascontiguousarray(target.kernel, dtype=np.float64)
+    return kernel.shape, hashlib.blake2b(kernel.tobytes(), digest_size=16).digest()
 
 
 def _frozen(matrix: np.ndarray) -> np.ndarray:

@@ -4,6 +4,14 @@ Works on :class:`~dysonlearn.EnsembleResult` objects and on plain arrays of eige
 with axis order (replica, snapshot, mode), so spectra from any source can be analysed.
 """
 
+from .bulk import (
+    GOE_GAP_RATIO,
+    POISSON_GAP_RATIO,
+    BulkStatistics,
+    MarchenkoPasturTest,
+    bulk_statistics,
+    marchenko_pastur_test,
+)
 from .densities import (
     gaussian_cdf,
     gaussian_pdf,
@@ -45,10 +53,14 @@ from .timeseries import (
 from .unfolding import marchenko_pastur_cdf, semicircle_cdf, unfold
 
 __all__ = [
+    "GOE_GAP_RATIO",
+    "POISSON_GAP_RATIO",
     "AutocorrelationDecay",
+    "BulkStatistics",
     "FokkerPlanckMode",
     "GroupFit",
     "LevelFit",
+    "MarchenkoPasturTest",
     "PowerLawFit",
     "RelaxationFit",
     "ScalingTable",
@@ -58,6 +70,7 @@ __all__ = [
     "autocorrelation",
     "autocorrelation_decay",
     "binder_cumulant",
+    "bulk_statistics",
     "degenerate_groups",
     "effective_sample_size",
     "fit_gaussian",
@@ -76,6 +89,7 @@ __all__ = [
     "level_spacings",
     "marchenko_pastur_cdf",
     "marchenko_pastur_pdf",
+    "marchenko_pastur_test",
     "relaxation_rate",
     "scaling_table",
     "semicircle2_cdf",
