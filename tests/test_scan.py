@@ -182,7 +182,7 @@ CLI_ALLOWED = {
     "report": {"point_label", "headline"},
     "dryrun": {"describe_plan", "plan", "recording_text"},
     "reproduce": {"article_experiments", "write_comparison", "comparison_headline",
-                  "preset_name", "group_presets"},
+                  "preset_name", "group_presets", "SUMMARY_ONLY"},
 }
 CLI_TOP_LEVEL = {"_version", "errors", "stopping"}  # light: the standard library only
 
