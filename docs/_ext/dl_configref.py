@@ -255,6 +255,19 @@ def analysis_entries() -> list[Entry]:
                                rules)  # fmt: skip
 
 
+def _kinds_section(table: str, entries_by_kind: dict, intro: str) -> list[str]:
+    """The reference of a table whose ``kind`` selects its fields ([target], [optimizer]):
+    its label and title, ``intro``, then each kind's fields under its own heading."""
+    title = f"[{table}]"
+    lines = [f".. _config-{table}:", "", title, "-" * len(title), "", intro, ""]
+    for kind, entries in entries_by_kind.items():
+        heading = f'kind = "{kind}"'
+        lines += [heading, "~" * len(heading), ""]
+        for entry in entries:
+            lines += _entry_rst(entry, f"config-{table}-{kind}-{entry.key}")
+    return lines
+
+
 def _entry_rst(entry: Entry, anchor: str) -> list[str]:
     """The reStructuredText of one entry: a definition list item with a link target."""
     facts = [f"*{entry.type}*"]
@@ -299,35 +312,17 @@ def reference_rst() -> list[str]:
                 ]
             for entry in chosen:
                 lines += _entry_rst(entry, f"config-{kind}-{entry.key}")
-    title = "[target]"
-    lines += [".. _config-target:", "", title, "-" * len(title), ""]
-    lines += [
+    lines += _kinds_section("target", target_entries(), (
         "Model kind ``\"rbm\"`` only: the kernel K of the field the RBM learns. "
         "``kind`` selects one of the builders below; without a ``[target]`` table the "
-        "target is ``free_scalar(n = n_visible, m = 2.0)``.",
-        "",
-    ]
-    for kind, entries in target_entries().items():
-        heading = f'kind = "{kind}"'
-        lines += [heading, "~" * len(heading), ""]
-        for entry in entries:
-            lines += _entry_rst(entry, f"config-target-{kind}-{entry.key}")
-    title = "[optimizer]"
-    lines += [".. _config-optimizer:", "", title, "-" * len(title), ""]
-    lines += [
+        "target is ``free_scalar(n = n_visible, m = 2.0)``."))
+    lines += _kinds_section("optimizer", optimizer_entries(), (
         "Model kinds ``\"rbm\"`` and ``\"teacher_student\"``: how the stochastic "
         "gradient becomes the update (:doc:`/theory/optimizers`). ``kind`` selects one of "
         "the optimisers below; without an ``[optimizer]`` table the model trains with SGD. "
         "The learning rate stays ``lr`` of ``[train]``. Every field may be a list: a scan, "
         "like ``lr`` (its points are labelled ``beta=0.9``), and ``[[points]]`` tables may "
-        "give the fields too.",
-        "",
-    ]
-    for kind, entries in optimizer_entries().items():
-        heading = f'kind = "{kind}"'
-        lines += [heading, "~" * len(heading), ""]
-        for entry in entries:
-            lines += _entry_rst(entry, f"config-optimizer-{kind}-{entry.key}")
+        "give the fields too."))
     title = "[ensemble]"
     lines += [title, "-" * len(title), ""]
     lines += ["How many replicas each scan point trains, and from which seed.", ""]

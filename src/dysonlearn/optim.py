@@ -250,7 +250,7 @@ class Adam(_Optimizer):
 
 
 @dataclass(frozen=True)
-class AdamW(_Optimizer):
+class AdamW(Adam):
     """Adam with decoupled weight decay: ``W <- W (1 - lr weight_decay)`` before the Adam
     step (``torch.optim.AdamW``).
 
@@ -271,22 +271,14 @@ class AdamW(_Optimizer):
         If a beta is not in [0, 1), eps is not > 0 or weight_decay is negative.
     """
 
+    # Adam's fields, state and theory (none), plus the decay.
     kind: ClassVar[str] = "adamw"
-    has_theory: ClassVar[bool] = False
     RULES: ClassVar[tuple[FieldRule, ...]] = (
         *Adam.RULES,
         FieldRule("weight_decay", Real(0.0, closed=True)),
     )
-    STATE_PER_PARAMETER: ClassVar[int] = 2
 
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
     weight_decay: float = 0.01
-
-    _effective_lr = Adam._effective_lr
-    _stability_limit = Adam._stability_limit
-    _variance_factor = Adam._variance_factor
 
 
 def _linear_variance(lr: float, curvature: float, beta: float, nesterov: bool) -> float:
