@@ -23,7 +23,32 @@ STATUS = {"ok": DL_OK, "nonfinite": DL_NONFINITE, "escaped": DL_ESCAPED,
 #                                                        the same check; a dl_status
 #   cdef int dl_model_spectrum(dl_model* m, double* out) the spectrum; LAPACK's info
 #   cdef int dl_model_n_values(const dl_model* m)        the spectrum's length
+# and, for the segments of unchecked steps (dl_run_segments; a model that never uses them
+# returns 1 from dl_model_segment and defines the others as trivial stubs):
+#   cdef int64_t dl_model_segment(dl_model* m)           the most steps a segment may run
+#                                                        between two exact checks (<= 1:
+#                                                        never segment: dl_run_replica's
+#                                                        loop, unchanged)
+#   cdef Py_ssize_t dl_model_normals_per_step(dl_model* m)
+#   cdef double* dl_model_segment_normals(dl_model* m)   a buffer of dl_model_segment(m)
+#                                                        steps' normals
+#   cdef void dl_model_save(dl_model* m)                 copy the bound replica's state ...
+#   cdef void dl_model_restore(dl_model* m)              ... and put it back
+#   cdef int dl_model_step_unchecked(dl_model* m, int64_t t, dl_normal_source* normals)
+#                                                        step t with only the cheap part of
+#                                                        the check: DL_OK when that part
+#                                                        certifies the state, DL_UNSURE
+#                                                        when it cannot decide, or the
+#                                                        failure it found
+#   cdef int dl_model_check_margin(dl_model* m)          dl_model_check's verdict, DL_OK
+#                                                        refined: DL_OK only with a margin
+#                                                        to the edge (see rbm.pyx), DL_UNSURE
+#                                                        when alive but near it
 # (all noexcept nogil).
+
+# Not a dl_status (those are >= 0): "alive, but not certified with a margin" (segments).
+cdef enum:
+    DL_UNSURE = -1
 
 
 cdef inline int dl_record(dl_model* m, double* out) noexcept nogil:
@@ -59,6 +84,9 @@ cdef int64_t dl_run_replica(dl_model* m, dl_normal_source* normals, int64_t star
     cdef Py_ssize_t s = 0, hi = n_snapshots, mid, n_values = dl_model_n_values(m)
     cdef int64_t t, next_snapshot
     cdef int code
+    if dl_model_segment(m) > 1:
+        return dl_run_segments(m, normals, start, stop, snapshot_steps, n_snapshots,
+                               eigenvalues, status)
     # The first snapshot at or after `start`, by bisection: a dense time series has 10^4
     # and more snapshots, and a run calls this once per replica per chunk of steps.
     while s < hi:
@@ -82,6 +110,107 @@ cdef int64_t dl_run_replica(dl_model* m, dl_normal_source* normals, int64_t star
             break
         t += 1
         code = dl_model_step(m, t, normals)
+    status[0] = code
+    return -1 if code == DL_OK else t
+
+
+cdef int64_t dl_run_segments(dl_model* m, dl_normal_source* normals, int64_t start,
+                             int64_t stop, const int64_t* snapshot_steps,
+                             Py_ssize_t n_snapshots, double* eigenvalues,
+                             int* status) noexcept nogil:
+    """dl_run_replica in segments: the same result, every bit, with the exact check only at
+    a segment's end (the guarantee and its one exception: docs/guide/performance.rst).
+
+    A segment is up to dl_model_segment(m) steps, never past the next snapshot nor `stop`.
+    Before it: the replica's state is saved and all the segment's normals are drawn from
+    the generator into a buffer, in the order the steps would draw them one by one (one
+    draw of n1 + n2 normals gives the values of a draw of n1 then n2: dl_normal.h draws
+    them one at a time); the steps read them from the buffer, with only the cheap part of
+    the check after each. At its end, the exact check with a margin. If a cheap check on
+    the way fails, or the end state fails or is alive but near the edge (DL_UNSURE), the
+    state is restored and the segment replayed from the same buffer one step at a time,
+    each with the full check: flags, fail_step, status and state are then those of the
+    check at every step. A replica known to be near the edge steps one at a time (fully
+    checked, with the margin) until it is clear of the edge again.
+
+    A replica alive at `stop` has drawn exactly the normals of the steps start + 1 .. stop,
+    so its generator is where dl_run_replica leaves it; one that fails inside a segment has
+    drawn the whole segment's (its generator is never used again).
+    """
+    cdef Py_ssize_t s = 0, hi = n_snapshots, mid, n_values = dl_model_n_values(m)
+    cdef Py_ssize_t per_step = dl_model_normals_per_step(m)
+    cdef int64_t t, t0, end, next_snapshot, longest = dl_model_segment(m)
+    cdef int code, seg
+    cdef bint near, sure
+    cdef dl_normal_source buffered
+    buffered.bitgen = NULL
+    buffered.method = normals.method
+    buffered.buffer = dl_model_segment_normals(m)
+    while s < hi:
+        mid = s + (hi - s) // 2
+        if snapshot_steps[mid] < start:
+            s = mid + 1
+        else:
+            hi = mid
+    next_snapshot = snapshot_steps[s] if s < n_snapshots else stop + 1
+    code = dl_model_check_margin(m)
+    near = code == DL_UNSURE
+    if near:
+        code = DL_OK
+    t = start
+    while code == DL_OK:
+        if t == next_snapshot:
+            code = dl_record(m, eigenvalues + s * n_values)
+            if code != DL_OK:
+                break
+            s += 1
+            next_snapshot = snapshot_steps[s] if s < n_snapshots else stop + 1
+        if t == stop:
+            break
+        end = min(t + longest, stop, next_snapshot)
+        if near or end == t + 1:
+            # One step, checked in full (and with the margin, to know when to segment again).
+            t += 1
+            code = dl_model_step_unchecked(m, t, normals)
+            if code == DL_UNSURE:
+                code = dl_model_check_margin(m)
+            near = code == DL_UNSURE
+            if near:
+                code = DL_OK
+            continue
+        dl_model_save(m)
+        dl_draw_normals(normals, <double*> buffered.buffer, (end - t) * per_step)
+        buffered.position = 0
+        t0 = t
+        sure = True
+        seg = DL_OK
+        while t < end:
+            t += 1
+            seg = dl_model_step_unchecked(m, t, &buffered)
+            if seg == DL_UNSURE:
+                sure = False
+                seg = DL_OK
+            elif seg != DL_OK:
+                break
+        if seg == DL_OK and not sure:
+            seg = dl_model_check_margin(m)
+        if seg == DL_OK:
+            continue
+        # A failure, or alive near the edge: replay the segment with the check at every step.
+        dl_model_restore(m)
+        buffered.position = 0
+        t = t0
+        near = False
+        while t < end:
+            t += 1
+            code = dl_model_step_unchecked(m, t, &buffered)
+            if code == DL_UNSURE:
+                code = dl_model_check_margin(m)
+            near = code == DL_UNSURE
+            if near:
+                code = DL_OK
+            if code != DL_OK:
+                break
     status[0] = code
     return -1 if code == DL_OK else t
 

@@ -218,6 +218,36 @@ cdef inline int dl_model_n_values(const DysonModel* m) noexcept nogil:
     return m.p.n
 
 
+# No segments (_driver.pxi): the check is as cheap as the step's own arithmetic.
+cdef inline int64_t dl_model_segment(DysonModel* m) noexcept nogil:
+    return 1
+
+
+cdef inline Py_ssize_t dl_model_normals_per_step(DysonModel* m) noexcept nogil:
+    return 0
+
+
+cdef inline double* dl_model_segment_normals(DysonModel* m) noexcept nogil:
+    return NULL
+
+
+cdef inline void dl_model_save(DysonModel* m) noexcept nogil:
+    pass
+
+
+cdef inline void dl_model_restore(DysonModel* m) noexcept nogil:
+    pass
+
+
+cdef inline int dl_model_step_unchecked(DysonModel* m, int64_t t,
+                                        dl_normal_source* normals) noexcept nogil:
+    return dl_model_step(m, t, normals)
+
+
+cdef inline int dl_model_check_margin(DysonModel* m) noexcept nogil:
+    return dl_model_check(m)
+
+
 cdef int64_t dyson_run(const DysonParams* p, double* levels, const double* targets,
                        dl_normal_source* normals, DysonWork* w, int64_t start,
                        int64_t stop, const int64_t* snapshot_steps, Py_ssize_t n_snapshots,

@@ -47,9 +47,9 @@ matrix Phi^T, so every product of the step is one BLAS call over all chains at o
 Replicas are independent and their state (W, chains: about 2 KB at N = 10) stays in L1 for
 all the steps of that replica; the loop is replica-outer, step-inner for that reason.
 """
-from libc.math cimport fabs, isfinite
+from libc.math cimport ceil, fabs, floor, isfinite
 from libc.stdint cimport int64_t, uint8_t
-from libc.stdlib cimport free
+from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 from dysonlearn._core.optim cimport (
@@ -117,10 +117,13 @@ cdef double CHECK_MARGIN = 1.0 - 1.0 / 1024.0
 
 # How pcd_check decides (module state, set by _set_check_mode; for tests and measurements):
 cdef enum:
-    CHECK_BOUNDS = 0    # the bounds, then the exact test (the default)
+    CHECK_BOUNDS = 0    # the bounds, then the exact test, at every step
     CHECK_EXACT = 1     # the exact test at every step (the arithmetic before issue 15)
     CHECK_FINITE = 2    # finiteness only: what a step costs without the check (measurement)
-cdef int check_mode = CHECK_BOUNDS
+    CHECK_SEGMENTS = 3  # the default: the bounds and the exact test at the end of segments
+                        # of unchecked steps (explicit sweeps at N_v >= SEGMENT_MIN_N), with
+                        # rollback (rbm_segment_steps, dl_run_segments in _driver.pxi)
+cdef int check_mode = CHECK_SEGMENTS
 
 
 cdef inline void form_xmat(const RBMParams* p, const double* weights, RBMWork* work) noexcept nogil:
@@ -163,12 +166,13 @@ cdef int pcd_check(const RBMParams* p, const double* weights, RBMWork* work) noe
         if not isfinite(weights[i]):
             return DL_NONFINITE
         squares += weights[i] * weights[i]
-    traced = check_mode == CHECK_BOUNDS and s2 * squares < bound
+    cdef bint bounds = check_mode == CHECK_BOUNDS or check_mode == CHECK_SEGMENTS
+    traced = bounds and s2 * squares < bound
     if p.collapsed or not traced:
         form_xmat(p, weights, work)
     if check_mode == CHECK_FINITE or traced:
         return DL_OK
-    if check_mode == CHECK_BOUNDS and rows_below(p.n_visible, work.xmat, bound):
+    if bounds and rows_below(p.n_visible, work.xmat, bound):
         return DL_OK
     memcpy(work.gram, work.xmat, p.n_visible * p.n_visible * sizeof(double))
     if not below_bound(p.n_visible, mu2, work.gram):
@@ -176,13 +180,17 @@ cdef int pcd_check(const RBMParams* p, const double* weights, RBMWork* work) noe
     return DL_OK
 
 
-CHECK_MODES = {"bounds": CHECK_BOUNDS, "exact": CHECK_EXACT, "finite": CHECK_FINITE}
+CHECK_MODES = {"bounds": CHECK_BOUNDS, "exact": CHECK_EXACT, "finite": CHECK_FINITE,
+               "segments": CHECK_SEGMENTS}
 
 
 def _set_check_mode(str mode):
     """Set how the divergence check decides, for tests and measurements; returns the old mode.
 
-    "bounds" (the default): the sufficient bounds, then the exact test when they fail;
+    "segments" (the default): "bounds" at every step where segments do not apply (the
+    collapsed sampler, N_v < SEGMENT_MIN_N); otherwise the exact test with a margin at the
+    end of segments of unchecked steps, with rollback (docs/guide/performance.rst);
+    "bounds": the sufficient bounds, then the exact test when they fail, at every step;
     "exact": the Cholesky test at every step (the code before the bounds; same flags);
     "finite": finiteness only, no eigenvalue test (to time a step without its check: never
     for results). Process-wide, not thread-safe: set it before starting kernels.
@@ -338,6 +346,18 @@ cdef int pcd_step(const RBMParams* p, double* weights, double* chains,
     return pcd_check(p, weights, work)
 
 
+cdef struct RBMSegment:
+    # The segments of the divergence check (dl_run_segments in _driver.pxi): their length,
+    # the buffer of their normals, and the saved state of the replica they roll back to.
+    int64_t steps               # the most steps of a segment (rbm_segment_steps), >= 2
+    Py_ssize_t per_step         # normals a step draws (pcd_normals_per_step)
+    Py_ssize_t opt_size         # the optimiser state of one replica, doubles
+    double* normals             # steps * per_step
+    double* weights             # (N_h, N_v)
+    double* chains              # (B, N_v)
+    double* opt_state           # opt_size (NULL when 0)
+
+
 cdef struct RBMModel:
     # What the shared driver steps: the block's parameters, workspace and optimiser, and
     # the replica bound last (bind).
@@ -352,6 +372,22 @@ cdef struct RBMModel:
     double* all_weights         # the block's (R, N_h, N_v), (R, B, N_v) and optimiser state
     double* all_chains
     double* all_opt_state
+    RBMSegment* seg             # segments of unchecked steps (NULL: none, check every step)
+
+
+# The segments (docs/guide/performance.rst): a replica certified clear of the edge -- the
+# largest eigenvalue of X below SEGMENT_EDGE mu^2 -- runs up to rbm_segment_steps steps with
+# only finiteness and the trace bound checked, then the exact test; a failure, or an end
+# state near the edge, rolls the segment back and replays it with the full check at every
+# step. They apply to the explicit sweeps from N_v = SEGMENT_MIN_N (below, the bounds decide
+# most steps and the exact test is cheap; the collapsed sampler forms X every step anyway).
+# The length makes the exact test about SEGMENT_SHARE of the steps' flops, within a buffer
+# of SEGMENT_BUFFER_BYTES of normals and SEGMENT_MAX_STEPS steps.
+cdef double SEGMENT_EDGE = 1.0 - 1.0 / 8.0
+cdef int SEGMENT_MIN_N = 32
+cdef double SEGMENT_SHARE = 1.0 / 32.0
+cdef double SEGMENT_BUFFER_BYTES = 32.0 * 1024.0 * 1024.0
+cdef int64_t SEGMENT_MAX_STEPS = 64
 
 
 # The shared driver, bound at compile time to this model's functions (_driver.pxi).
@@ -379,6 +415,129 @@ cdef inline int dl_model_step(RBMModel* m, int64_t t, dl_normal_source* normals)
         return status
     optim_apply(m.opt, m.weights, m.work.grad, m.opt_state, t, m.p.n_hidden * m.p.n_visible)
     return pcd_check(m.p, m.weights, m.work)
+
+
+cdef int64_t rbm_segment_steps(const RBMParams* p) noexcept nogil:
+    """The most steps of a segment between two exact tests; 1: none (check every step).
+
+    From the flop counts: the exact test, N_h N_v^2 (X) + N_v^3 / 3 (Cholesky), is to be
+    SEGMENT_SHARE of the steps' 4 k B N_v N_h (the sweeps' products) + 4 B N_v N_h; capped by
+    the buffer of normals and SEGMENT_MAX_STEPS.
+    """
+    if check_mode != CHECK_SEGMENTS or p.collapsed or p.n_visible < SEGMENT_MIN_N:
+        return 1
+    cdef double nv = p.n_visible, nh = p.n_hidden, nb = p.batch_size
+    cdef double exact = nh * nv * nv + nv * nv * nv / 3.0
+    cdef double step = 4.0 * p.k * nb * nv * nh + 4.0 * nb * nv * nh
+    cdef double steps = ceil(exact / (SEGMENT_SHARE * step))
+    cdef double cap = floor(SEGMENT_BUFFER_BYTES / (8.0 * pcd_normals_per_step(p)))
+    steps = min(steps, cap, <double> SEGMENT_MAX_STEPS)
+    return <int64_t> steps if steps >= 2.0 else 1
+
+
+cdef int rbm_segment_alloc(RBMSegment* seg, const RBMParams* p,
+                           Py_ssize_t opt_size) noexcept nogil:
+    """The buffers of the segments (seg.steps set by the caller); -1 when memory is short."""
+    cdef Py_ssize_t nw = p.n_hidden * p.n_visible, nc = p.batch_size * p.n_visible
+    seg.per_step = pcd_normals_per_step(p)
+    seg.opt_size = opt_size
+    seg.normals = <double*> malloc((seg.steps * seg.per_step + nw + nc + opt_size)
+                                   * sizeof(double))
+    if seg.normals == NULL:
+        return -1
+    seg.weights = seg.normals + seg.steps * seg.per_step
+    seg.chains = seg.weights + nw
+    seg.opt_state = seg.chains + nc if opt_size > 0 else NULL
+    return 0
+
+
+cdef inline int rbm_cheap_check(const RBMParams* p, const double* weights) noexcept nogil:
+    """The check inside a segment: DL_NONFINITE, DL_OK when the trace bound certifies the
+    state clear of the edge (tr X < SEGMENT_EDGE mu^2), DL_UNSURE otherwise."""
+    cdef Py_ssize_t i, nw = p.n_hidden * p.n_visible
+    cdef double squares = 0.0
+    for i in range(nw):
+        if not isfinite(weights[i]):
+            return DL_NONFINITE
+        squares += weights[i] * weights[i]
+    if p.sigma_h * p.sigma_h * squares < p.mu * p.mu * SEGMENT_EDGE:
+        return DL_OK
+    return DL_UNSURE
+
+
+cdef int pcd_check_margin(const RBMParams* p, const double* weights,
+                          RBMWork* work) noexcept nogil:
+    """pcd_check's verdict, with DL_OK split: DL_OK when the state is certified clear of the
+    edge (max eigenvalue of X below SEGMENT_EDGE mu^2, by the trace, Gershgorin or the
+    Cholesky factorisation of SEGMENT_EDGE mu^2 - X), DL_UNSURE when it lives but is not.
+
+    The verdict is the exact test's: SEGMENT_EDGE < CHECK_MARGIN, so whenever a test at the
+    edge succeeds the factorisation of mu^2 - X would have (the margin argument of
+    pcd_check); otherwise the tests of pcd_check decide.
+    """
+    cdef double mu2 = p.mu * p.mu, edge = p.mu * p.mu * SEGMENT_EDGE
+    cdef double bound = mu2 * CHECK_MARGIN
+    cdef Py_ssize_t i, nw = p.n_hidden * p.n_visible, n2 = p.n_visible * p.n_visible
+    cdef double trace, squares = 0.0
+    for i in range(nw):
+        if not isfinite(weights[i]):
+            return DL_NONFINITE
+        squares += weights[i] * weights[i]
+    trace = p.sigma_h * p.sigma_h * squares
+    if trace < edge:
+        return DL_OK
+    form_xmat(p, weights, work)
+    if rows_below(p.n_visible, work.xmat, edge):
+        return DL_OK
+    memcpy(work.gram, work.xmat, n2 * sizeof(double))
+    if below_bound(p.n_visible, edge, work.gram):
+        return DL_OK
+    if trace < bound or rows_below(p.n_visible, work.xmat, bound):
+        return DL_UNSURE
+    memcpy(work.gram, work.xmat, n2 * sizeof(double))
+    if below_bound(p.n_visible, mu2, work.gram):
+        return DL_UNSURE
+    return DL_ESCAPED
+
+
+cdef inline int64_t dl_model_segment(RBMModel* m) noexcept nogil:
+    return m.seg.steps if m.seg != NULL else 1
+
+
+cdef inline Py_ssize_t dl_model_normals_per_step(RBMModel* m) noexcept nogil:
+    return m.seg.per_step
+
+
+cdef inline double* dl_model_segment_normals(RBMModel* m) noexcept nogil:
+    return m.seg.normals
+
+
+cdef inline void dl_model_save(RBMModel* m) noexcept nogil:
+    memcpy(m.seg.weights, m.weights, m.p.n_hidden * m.p.n_visible * sizeof(double))
+    memcpy(m.seg.chains, m.chains, m.p.batch_size * m.p.n_visible * sizeof(double))
+    if m.seg.opt_size > 0:
+        memcpy(m.seg.opt_state, m.opt_state, m.seg.opt_size * sizeof(double))
+
+
+cdef inline void dl_model_restore(RBMModel* m) noexcept nogil:
+    memcpy(m.weights, m.seg.weights, m.p.n_hidden * m.p.n_visible * sizeof(double))
+    memcpy(m.chains, m.seg.chains, m.p.batch_size * m.p.n_visible * sizeof(double))
+    if m.seg.opt_size > 0:
+        memcpy(m.opt_state, m.seg.opt_state, m.seg.opt_size * sizeof(double))
+
+
+cdef inline int dl_model_step_unchecked(RBMModel* m, int64_t t,
+                                        dl_normal_source* normals) noexcept nogil:
+    cdef int status = pcd_gradient(m.p, m.weights, m.chains, m.c_target, m.chol, normals,
+                                   m.work)
+    if status != DL_OK:
+        return status
+    optim_apply(m.opt, m.weights, m.work.grad, m.opt_state, t, m.p.n_hidden * m.p.n_visible)
+    return rbm_cheap_check(m.p, m.weights)
+
+
+cdef inline int dl_model_check_margin(RBMModel* m) noexcept nogil:
+    return pcd_check_margin(m.p, m.weights, m.work)
 
 
 cdef inline int dl_model_spectrum(RBMModel* m, double* out) noexcept nogil:
@@ -414,6 +573,7 @@ cdef int64_t pcd_run(const RBMParams* p, double* weights, double* chains,
     m.all_weights = weights
     m.all_chains = chains
     m.all_opt_state = NULL
+    m.seg = NULL
     dl_model_bind(&m, 0)
     return dl_run_replica(&m, normals, start, stop, snapshot_steps, n_snapshots, eigenvalues,
                           &status)
@@ -439,6 +599,15 @@ cdef RBMParams _params(int n_visible, int n_hidden, int batch_size, int k, doubl
     p.sampled_target = sampled
     p.collapsed = sampler == "collapsed"
     return p
+
+
+def _segment_steps(int n_visible, int n_hidden, int batch_size, int k,
+                   str sampler="gibbs", bint sampled_target=False):
+    """The most steps of a segment of the divergence check under the current check mode
+    (1: the check runs at every step), for tests and measurements."""
+    cdef RBMParams p = _params(n_visible, n_hidden, batch_size, k, 0.0, 1.0, 1.0,
+                               sampled_target, sampler)
+    return rbm_segment_steps(&p)
 
 
 def normals_per_step(int n_visible, int n_hidden, int batch_size, int k, bint sampled_target,
@@ -495,7 +664,14 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
     m.all_weights = &weights[0, 0, 0] if n_rep > 0 else NULL
     m.all_chains = &chains[0, 0, 0] if n_rep > 0 else NULL
     m.all_opt_state = optim_state_block(&opt, n_rep, nh * nv, opt_state)
+    cdef RBMSegment seg
+    seg.steps = rbm_segment_steps(&p)
+    seg.normals = NULL
+    m.seg = &seg if seg.steps > 1 else NULL
     if rbm_work_alloc(&work, &p) != 0:
+        raise MemoryError()
+    if m.seg != NULL and rbm_segment_alloc(&seg, &p, optim_state_size(&opt, nh * nv)) != 0:
+        rbm_work_free(&work)
         raise MemoryError()
     cdef double* schedule = NULL
     try:
@@ -505,6 +681,7 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
                     failed, fail_step, normal_method, status)
     finally:
         rbm_work_free(&work)
+        free(seg.normals)
         free(schedule)
 
 

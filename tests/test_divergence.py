@@ -566,3 +566,132 @@ def test_rbm_check_at_the_edge_of_mu_squared(sampler, rank, check_mode):
 def test_check_mode_is_validated(check_mode):
     with pytest.raises(ValueError, match="mode must be one of"):
         check_mode("sometimes")
+
+
+# --- segments of unchecked steps with rollback (the default check at large N, issue 15) -----
+
+
+def dense_state(n, replicas, top, seed, batch=16):
+    """(R, N, N) weights whose X = W^T W (sigma_h = 1) has a dense spectrum spread evenly
+    over [0.3 x, x] mu^2 (mu = 3), x from top / 2 (first replica) to top (last): the trace
+    and Gershgorin bounds fail, so only the exact test decides; chains at 1; the target
+    covariance that of the initial model of the last replica."""
+    rng = np.random.default_rng(seed)
+    weights = np.empty((replicas, n, n))
+    for r, x in enumerate(np.linspace(top / 2, top, replicas)):
+        q = np.linalg.qr(rng.normal(size=(n, n)))[0]
+        o = np.linalg.qr(rng.normal(size=(n, n)))[0]
+        weights[r] = (o * np.sqrt(9.0 * np.linspace(0.3 * x, x, n))) @ q.T
+    x0 = weights[-1].T @ weights[-1]
+    c_target = np.linalg.inv(9.0 * np.eye(n) - x0)
+    return weights, np.ones((replicas, batch, n)), c_target
+
+
+def chunked_run(mode, check_mode, n, replicas, top, lr, optimizer=None, steps=40,
+                chunks=(0, 13, 27, 40), seed=0):
+    """The arrays of a Gibbs run in chunks with snapshots at odd steps, under a check mode;
+    and the generators' states after it."""
+    check_mode(mode)
+    weights, chains, c_target = dense_state(n, replicas, top, seed)
+    gens = generators(replicas, seed + 1)
+    snaps = [1, 5, 13, 21, 33, steps - 1]
+    failed, fail_step = np.zeros(replicas, np.uint8), np.full(replicas, -1, np.int64)
+    status = np.zeros(replicas, np.uint8)
+    opt_state = (None if optimizer is None
+                 else kernels.optimizer_state(optimizer, (n, n), replicas=replicas))  # fmt: skip
+    eig = None
+    for start, stop in zip(chunks[:-1], chunks[1:]):
+        eig = kernels.rbm_pcd(weights, chains, gens, c_target, lr=lr, mu=3.0, k=3,
+                              start=start, stop=stop, snapshot_steps=snaps, eigenvalues=eig,
+                              sampler="gibbs", failed=failed, fail_step=fail_step,
+                              status=status, optimizer=optimizer, opt_state=opt_state)  # fmt: skip
+    arrays = {"eigenvalues": eig, "weights": weights, "chains": chains, "failed": failed,
+              "fail_step": fail_step, "status": status}  # fmt: skip
+    if opt_state is not None:
+        arrays["opt_state"] = opt_state
+    return arrays, [repr(g.state) for g in gens]
+
+
+def assert_same(a, b):
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_segments_are_the_default_check_mode(check_mode):
+    check_mode("exact")
+    assert check_mode("segments") == "exact"
+    _rbm_core._set_check_mode("bounds")  # (what the fixture restores to)
+    old = _rbm_core._set_check_mode("segments")
+    assert old == "bounds"
+
+
+@pytest.mark.parametrize("top", [0.6, 0.95])
+def test_segments_equal_the_exact_test_on_stable_runs(top, check_mode):
+    """N = 64, explicit sweeps: segments of 11 steps (rbm_segment_steps), snapshots at odd
+    steps, three chunks. Every array and every generator state equals the exact test at
+    every step; top = 0.95 starts near the edge (above SEGMENT_EDGE = 7/8): the replicas
+    step one at a time until clear of it, and segments that end near it are replayed."""
+    fast, fast_gens = chunked_run("segments", check_mode, 64, 3, top, lr=0.002)
+    exact, exact_gens = chunked_run("exact", check_mode, 64, 3, top, lr=0.002)
+    assert not exact["failed"].any()
+    assert_same(fast, exact)
+    # A replica alive at stop leaves its generator exactly where step-by-step code does
+    # (resume and chunking draw on from there).
+    assert fast_gens == exact_gens
+
+
+@pytest.mark.parametrize("optimizer", [None, dl.Momentum(beta=0.9), dl.Adam()],
+                         ids=["sgd", "momentum", "adam"])  # fmt: skip
+def test_segments_flag_what_the_exact_test_flags(optimizer, check_mode):
+    """Large learning rates: replicas diverge inside segments, at various steps; the
+    rollback replays the segment with the check at every step, so that failed, fail_step,
+    status, the weights, chains and optimiser state of the failed replicas and every
+    spectrum are those of the exact test at every step."""
+    lr = {None: 0.4, "momentum": 0.07, "adam": 0.035}[
+        None if optimizer is None else optimizer.to_dict()["kind"]]
+    fast, fast_gens = chunked_run("segments", check_mode, 64, 8, 0.6, lr, optimizer)
+    exact, exact_gens = chunked_run("exact", check_mode, 64, 8, 0.6, lr, optimizer)
+    assert_same(fast, exact)
+    failed = exact["failed"] == 1
+    assert 0 < failed.sum() < 8, "the case must have failures and survivors"
+    # Failures strictly inside a segment (not at a segment's end): a replica that had
+    # drawn the normals of the whole segment (its generator is ahead, and never used again)
+    # was rolled back and replayed to the step of its failure. (One that neared the edge
+    # first stepped one at a time from there: its generator is where the exact test's is.)
+    ends = segment_ends(11, [1, 5, 13, 21, 33, 39], [0, 13, 27, 40])
+    inside = [r for r in np.flatnonzero(failed) if exact["fail_step"][r] not in ends]
+    assert any(fast_gens[r] != exact_gens[r] for r in inside)
+    for r in np.flatnonzero(~failed):
+        assert fast_gens[r] == exact_gens[r]
+
+
+def test_segment_length():
+    """Segments only for the explicit sweeps from N_v = 32 in the default mode; at N = 64
+    (B = 16, k = 3) 11 steps, the exact test's N^3 + N^3 / 3 flops about 1/32 of theirs
+    (11 x 256 N^2); at N = 1000 capped by the 32 MiB buffer of normals (43 steps of
+    96000)."""
+    old = _rbm_core._set_check_mode("segments")
+    try:
+        assert _rbm_core._segment_steps(64, 64, 16, 3) == 11
+        assert _rbm_core._segment_steps(1000, 1000, 16, 3) == 43
+        assert _rbm_core._segment_steps(300, 300, 16, 3) == 50
+        assert _rbm_core._segment_steps(64, 64, 16, 3, "collapsed") == 1
+        assert _rbm_core._segment_steps(31, 31, 16, 3) == 1
+        assert _rbm_core._segment_steps(10, 10, 16, 3) == 1
+        for mode in ("bounds", "exact", "finite"):
+            _rbm_core._set_check_mode(mode)
+            assert _rbm_core._segment_steps(300, 300, 16, 3) == 1
+    finally:
+        _rbm_core._set_check_mode(old)
+
+
+def segment_ends(length, snaps, chunks):
+    """The steps at which segments of at most `length` steps end, for replicas clear of the
+    edge: never past a snapshot nor a chunk's stop (dl_run_segments)."""
+    ends = set()
+    for start, stop in zip(chunks[:-1], chunks[1:]):
+        t = start
+        while t < stop:
+            t = min([t + length, stop] + [s for s in snaps if s > t])
+            ends.add(t)
+    return ends
