@@ -120,9 +120,10 @@ cdef enum:
     CHECK_BOUNDS = 0    # the bounds, then the exact test, at every step
     CHECK_EXACT = 1     # the exact test at every step (the arithmetic before issue 15)
     CHECK_FINITE = 2    # finiteness only: what a step costs without the check (measurement)
-    CHECK_SEGMENTS = 3  # the default: the bounds and the exact test at the end of segments
-                        # of unchecked steps (explicit sweeps at N_v >= SEGMENT_MIN_N), with
-                        # rollback (rbm_segment_steps, dl_run_segments in _driver.pxi)
+    # The default: the bounds and the exact test at the end of segments of unchecked steps
+    # (explicit sweeps at N_v >= SEGMENT_MIN_N), with rollback (rbm_segment_steps,
+    # dl_run_segments in _driver.pxi); elsewhere CHECK_BOUNDS.
+    CHECK_SEGMENTS = 3
 cdef int check_mode = CHECK_SEGMENTS
 
 
@@ -168,7 +169,7 @@ cdef int pcd_check(const RBMParams* p, const double* weights, RBMWork* work) noe
         squares += weights[i] * weights[i]
     cdef bint bounds = check_mode == CHECK_BOUNDS or check_mode == CHECK_SEGMENTS
     traced = bounds and s2 * squares < bound
-    if p.collapsed or not traced:
+    if p.collapsed or not (traced or check_mode == CHECK_FINITE):
         form_xmat(p, weights, work)
     if check_mode == CHECK_FINITE or traced:
         return DL_OK
