@@ -27,6 +27,14 @@ functions of X). Sampling it costs B N_v normals per step instead of k B (N_v + 
 a few N_v^3 products and one Cholesky factorisation of Sigma_k per step. As k -> infinity
 Sigma_k -> (mu^2 - X)^-1 = K^-1 :eq:`rbm-kernel`, the model's covariance. Same law, fewer variates.
 
+The "gibbs-eigen" sampler takes the same Gibbs sweeps in the eigenbasis of the target
+covariance, C_target = U Lambda U^T: the caller passes W U, the chains Phi U, c_target = Lambda
+(diagonal) and, with a sampled target, chol = Lambda^(1/2) (dysonlearn.models.rbm rotates
+once per replica and back at the end). The law is the same, since a standard normal vector
+rotated is a standard normal vector and the spectrum of W^T W is invariant; what changes is
+the gradient, whose target term is then a diagonal scaling (eigen_gradient): the step costs
+O(k B N_v N_h) and no N_v^2 N_h product.
+
 A replica has diverged when W is not finite or when the largest eigenvalue of
 X = sigma_h^2 W^T W reaches mu^2 (:eq:`rbm-kernel`: K = mu^2 - X must stay positive).
 
@@ -37,7 +45,8 @@ applies it; SGD's W <- W - (lr sigma_h^2) grad is the update :eq:`pcd-update` ab
 Order of the standard normals drawn in one step (this order defines the kernel and is
 what the deterministic entry point `pcd_step_given_normals` consumes):
 
-    gibbs:      eps_h (B, N_h); then for j < k: eps_phi (B, N_v), and eps_h (B, N_h) if
+    gibbs, gibbs-eigen:
+                eps_h (B, N_h); then for j < k: eps_phi (B, N_v), and eps_h (B, N_h) if
                 j < k - 1; then, sampled-target mode only, z (B, N_v).
     collapsed:  xi's standard normals (B, N_v) (xi_b = L z_b, L L^T = Sigma_k); then,
                 sampled-target mode only, z (B, N_v).
@@ -287,6 +296,49 @@ cdef void rbm_sgd(optim_t* opt, const RBMParams* p) noexcept nogil:
     optim_sgd(opt, p.lr, p.sigma_h * p.sigma_h, p.lr * p.sigma_h * p.sigma_h, True)
 
 
+cdef void eigen_gradient(const RBMParams* p, const double* weights, const double* chains,
+                         const double* c_target, const double* chol,
+                         dl_normal_source* normals, RBMWork* work) noexcept nogil:
+    """The gradient -W (C_target - C_model) in the target's eigenbasis ("gibbs-eigen").
+
+    There C_target = Lambda is diagonal, so the gradient needs no N_v x N_v product:
+
+        analytic:  grad = -W Lambda + (1/B) (W Phi^T) Phi
+        sampled:   grad = -(1/B) (W T^T) T + (1/B) (W Phi^T) Phi,   T^T = Lambda^(1/2) Z^T
+
+    four (two) products of W with the B chains, 4 B N_h N_v flops (8 with a sampled
+    target) instead of B N_v^2 + 2 N_h N_v^2 (dsyrk, dsymm). Column-major, grad^T (N_v, N_h)
+    = -Lambda W^T + (1/B) Phi^T (W Phi^T)^T; work.hidden (free after the sweeps) holds the
+    (N_h, B) product W Phi^T, then W T^T.
+    """
+    cdef int nv = p.n_visible, nh = p.n_hidden, nb = p.batch_size, i, j, b
+    cdef double one = 1.0, zero = 0.0, inv_b = 1.0 / nb, minus_inv_b = -1.0 / nb
+    cdef double* grad = work.grad
+    cdef double* col
+    cdef double scale
+    dgemm(b'T', b'N', &nh, &nb, &nv, &one, <double*> weights, &nv, <double*> chains, &nv,
+          &zero, work.hidden, &nh)
+    if p.sampled_target:
+        # t_b = Lambda^(1/2) z_b: chol is the diagonal matrix Lambda^(1/2).
+        dl_draw_normals(normals, work.target_samples, nb * nv)
+        for b in range(nb):
+            col = work.target_samples + b * nv
+            for i in range(nv):
+                col[i] *= chol[i * (nv + 1)]
+        dgemm(b'N', b'T', &nv, &nh, &nb, &inv_b, <double*> chains, &nv, work.hidden, &nh,
+              &zero, grad, &nv)
+        dgemm(b'T', b'N', &nh, &nb, &nv, &one, <double*> weights, &nv, work.target_samples,
+              &nv, &zero, work.hidden, &nh)
+        dgemm(b'N', b'T', &nv, &nh, &nb, &minus_inv_b, work.target_samples, &nv, work.hidden,
+              &nh, &one, grad, &nv)
+        return
+    for j in range(nh):
+        for i in range(nv):
+            grad[i + j * nv] = -c_target[i * (nv + 1)] * weights[i + j * nv]
+    dgemm(b'N', b'T', &nv, &nh, &nb, &inv_b, <double*> chains, &nv, work.hidden, &nh,
+          &one, grad, &nv)
+
+
 cdef int pcd_gradient(const RBMParams* p, const double* weights, double* chains,
                       const double* c_target, const double* chol, dl_normal_source* normals,
                       RBMWork* work) noexcept nogil:
@@ -306,6 +358,9 @@ cdef int pcd_gradient(const RBMParams* p, const double* weights, double* chains,
             return DL_ESCAPED
     else:
         gibbs_sweeps(p, weights, chains, normals, work)
+    if p.eigen:
+        eigen_gradient(p, weights, chains, c_target, chol, normals, work)
+        return DL_OK
 
     # delta = C_target - C_model (upper triangle).
     if p.sampled_target:
@@ -419,7 +474,7 @@ cdef int64_t pcd_run(const RBMParams* p, double* weights, double* chains,
                           &status)
 
 
-SAMPLERS = ("gibbs", "collapsed")
+SAMPLERS = ("gibbs", "collapsed", "gibbs-eigen")
 
 
 cdef RBMParams _params(int n_visible, int n_hidden, int batch_size, int k, double lr,
@@ -438,7 +493,20 @@ cdef RBMParams _params(int n_visible, int n_hidden, int batch_size, int k, doubl
     p.sigma_h = sigma_h
     p.sampled_target = sampled
     p.collapsed = sampler == "collapsed"
+    p.eigen = sampler == "gibbs-eigen"
     return p
+
+
+cdef void _check_diagonal(const double[:, ::1] matrix, str name) except *:
+    """The "gibbs-eigen" sampler's c_target and chol must be diagonal (the eigenbasis)."""
+    cdef Py_ssize_t i, j, n = matrix.shape[0]
+    for i in range(n):
+        for j in range(n):
+            if i != j and matrix[i, j] != 0.0:
+                raise ValueError(
+                    f"{name}: the 'gibbs-eigen' sampler needs it diagonal (the state in the "
+                    f"eigenbasis of the target covariance), got entry ({i}, {j}) = "
+                    f"{matrix[i, j]!r}")
 
 
 def normals_per_step(int n_visible, int n_hidden, int batch_size, int k, bint sampled_target,
@@ -482,6 +550,10 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
         raise ValueError(f"c_target must have shape ({nv}, {nv})")
     if chol is not None and (chol.shape[0] != nv or chol.shape[1] != nv):
         raise ValueError(f"chol must have shape ({nv}, {nv})")
+    if p.eigen:
+        _check_diagonal(c_target, "c_target")
+        if chol is not None:
+            _check_diagonal(chol, "chol")
     cdef RBMWork work
     cdef optim_t opt
     cdef RBMModel m
@@ -526,6 +598,10 @@ def pcd_step_given_normals(double[:, ::1] weights not None, double[:, ::1] chain
     cdef RBMParams p = _params(nv, nh, nb, k, lr, mu, sigma_h, chol is not None, sampler)
     if chains.shape[1] != nv or c_target.shape[0] != nv or c_target.shape[1] != nv:
         raise ValueError("inconsistent shapes of weights, chains and c_target")
+    if p.eigen:
+        _check_diagonal(c_target, "c_target")
+        if chol is not None:
+            _check_diagonal(chol, "chol")
     if normals.shape[0] != pcd_normals_per_step(&p):
         raise ValueError(f"need exactly {pcd_normals_per_step(&p)} normals")
     cdef RBMWork work
