@@ -42,13 +42,16 @@ def reference_step(W, phi, take, c_target, lr, mu, sigma_h, k, chol=None, sample
     return W + lr * sigma_h**2 * W @ (c_target - c_model), phi  # :eq:`pcd-update`
 
 
-def reader(values):
+def reader(values, transposed=False):
+    """take(shape): the next prod(shape) values as an array of that shape; ``transposed``:
+    laid out as the transposed shape (the "gibbs-eigen" order, chain index fastest)."""
     pos = 0
 
     def take(shape):
         nonlocal pos
         n = int(np.prod(shape))
-        out = values[pos : pos + n].reshape(shape)
+        block = values[pos : pos + n]
+        out = block.reshape(shape[::-1]).T if transposed else block.reshape(shape)
         pos += n
         return out
 
@@ -73,7 +76,8 @@ def test_one_step_with_given_normals_matches_numpy(sampler, sampled, n_hidden, b
     per_chain = k * (nv + n_hidden) if sampler != "collapsed" else nv
     assert n == batch * per_chain + (batch * nv if sampled else 0)
     z = rng.standard_normal(n)
-    W_ref, phi_ref = reference_step(W, phi, reader(z), cov, LR, MU, sigma_h, k, chol, sampler)
+    take = reader(z, transposed=sampler == "gibbs-eigen")
+    W_ref, phi_ref = reference_step(W, phi, take, cov, LR, MU, sigma_h, k, chol, sampler)
     W_c, phi_c = W.copy(), phi.copy()
     status = kernels.rbm_pcd_step_given_normals(
         W_c,
@@ -104,13 +108,17 @@ def test_gibbs_eigen_is_gibbs_in_the_targets_eigenbasis(sampled):
     W, phi = rng.normal(0, 0.1, (nh, nv)), rng.normal(0, 0.3, (B, nv))
     chol = np.linalg.cholesky(cov) if sampled else None
     z = rng.standard_normal(kernels.rbm_normals_per_step(nv, nh, B, k, sampled, "gibbs"))
-    # Order: eps_h (B, N_h), then k times eps_phi (B, N_v) and (but the last) eps_h.
-    rotated, pos = z.copy(), B * nh
-    for j in range(k):
-        rotated[pos : pos + B * nv] = (z[pos : pos + B * nv].reshape(B, nv) @ U).ravel()
-        pos += B * nv + (B * nh if j < k - 1 else 0)
+    # Order: eps_h (B, N_h), then k times eps_phi (B, N_v) and (but the last) eps_h; the
+    # "gibbs-eigen" kernel reads each draw transposed (chain index fastest).
+    rotated, pos = np.empty_like(z), 0
+    for _ in range(k):
+        rotated[pos : pos + B * nh] = z[pos : pos + B * nh].reshape(B, nh).T.ravel()
+        pos += B * nh
+        rotated[pos : pos + B * nv] = (z[pos : pos + B * nv].reshape(B, nv) @ U).T.ravel()
+        pos += B * nv
+    assert pos == z.size - (B * nv if sampled else 0)
     if sampled:  # t = L z in the eigenbasis is U^T L z = Lambda^(1/2) z', z' standard
-        rotated[pos:] = ((z[pos:].reshape(B, nv) @ chol.T @ U) / np.sqrt(lam)).ravel()
+        rotated[pos:] = ((z[pos:].reshape(B, nv) @ chol.T @ U) / np.sqrt(lam)).T.ravel()
     w1, p1 = W.copy(), phi.copy()
     kernels.rbm_pcd_step_given_normals(w1, p1, z, cov, lr=LR, mu=MU, k=k, sampler="gibbs",
                                        target_chol=chol)  # fmt: skip
