@@ -86,7 +86,7 @@ cdef Py_ssize_t pcd_normals_per_step(const RBMParams* p) noexcept nogil:
 
 cdef int rbm_work_alloc(RBMWork* work, const RBMParams* p) noexcept nogil:
     cdef Py_ssize_t nv = p.n_visible, nh = p.n_hidden, nb = p.batch_size
-    cdef Py_ssize_t total = nb * nh + 2 * nb * nv + 8 * nv * nv + nh * nv + 2 * nv + 1
+    cdef Py_ssize_t total = nb * nh + 2 * nb * nv + 8 * nv * nv + nh * nv + eigvals_lwork(nv)
     cdef double* block = alloc_work(total, &work.lapack_iwork)
     if block == NULL:
         return -1

@@ -342,3 +342,17 @@ def test_non_square_layers_at_large_n(n_visible, n_hidden, sampler):
         assert np.all(res.eigenvalues[r, :, n_visible - rank:] > 1e-6 * scale)
         assert np.all(np.diff(res.eigenvalues[r], axis=-1) >= 0)
         assert res.eigenvalues[r, -1, -1] < cfg.mu**2
+
+
+@pytest.mark.parametrize("n_visible", [127, 128, 300])
+def test_spectra_on_both_sides_of_the_blocked_reduction(n_visible):
+    """From N_v = 128 on the eigensolver's tridiagonal reduction is blocked (faster there;
+    _linalg.pxi): the recorded spectrum is NumPy's eigenvalues of sigma_h^2 W^T W on both
+    sides, to rounding (a few units of 2^-53 of the largest eigenvalue, times N)."""
+    rng = np.random.default_rng(n_visible)
+    W = rng.normal(0.0, 0.5 / np.sqrt(n_visible), (1, n_visible + 7, n_visible))
+    eig = kernels.rbm_pcd(W.copy(), np.ones((1, 2, n_visible)), [np.random.SFC64(0)],
+                          np.eye(n_visible), lr=0.01, mu=MU, stop=0, snapshot_steps=[0],
+                          sampler="gibbs")  # fmt: skip
+    ref = np.linalg.eigvalsh(W[0].T @ W[0])
+    np.testing.assert_allclose(eig[0, 0], ref, rtol=0, atol=1e-14 * n_visible * ref[-1])
