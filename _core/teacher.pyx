@@ -52,7 +52,7 @@ SAMPLERS = {"wishart": TS_WISHART, "explicit": TS_EXPLICIT}
 cdef int ts_work_alloc(TSWork* work, const TSParams* p) noexcept nogil:
     cdef Py_ssize_t n = p.n, nb = p.batch_size, m = n * (n + 1) // 2
     cdef Py_ssize_t factor = n * n if n * n > nb * n else nb * n
-    cdef Py_ssize_t total = 5 * n * n + factor + nb * m + 2 * n + 1
+    cdef Py_ssize_t total = 5 * n * n + factor + nb * m + eigvals_lwork(n)
     cdef double* block = alloc_work(total, &work.lapack_iwork)
     if block == NULL:
         return -1

@@ -588,11 +588,15 @@ def dense_state(n, replicas, top, seed, batch=16):
 
 
 def chunked_run(mode, check_mode, n, replicas, top, lr, optimizer=None, steps=40,
-                chunks=(0, 13, 27, 40), seed=0):
-    """The arrays of a Gibbs run in chunks with snapshots at odd steps, under a check mode;
-    and the generators' states after it."""
+                chunks=(0, 13, 27, 40), seed=0, sampler="gibbs"):
+    """The arrays of a run of explicit sweeps in chunks with snapshots at odd steps, under a
+    check mode; and the generators' states after it. "gibbs-eigen" runs the same state in
+    the eigenbasis of the target covariance."""
     check_mode(mode)
     weights, chains, c_target = dense_state(n, replicas, top, seed)
+    if sampler == "gibbs-eigen":
+        c, q = np.linalg.eigh(c_target)
+        weights, chains, c_target = weights @ q, chains @ q, np.diag(c)
     gens = generators(replicas, seed + 1)
     snaps = [1, 5, 13, 21, 33, steps - 1]
     failed, fail_step = np.zeros(replicas, np.uint8), np.full(replicas, -1, np.int64)
@@ -603,7 +607,7 @@ def chunked_run(mode, check_mode, n, replicas, top, lr, optimizer=None, steps=40
     for start, stop in zip(chunks[:-1], chunks[1:]):
         eig = kernels.rbm_pcd(weights, chains, gens, c_target, lr=lr, mu=3.0, k=3,
                               start=start, stop=stop, snapshot_steps=snaps, eigenvalues=eig,
-                              sampler="gibbs", failed=failed, fail_step=fail_step,
+                              sampler=sampler, failed=failed, fail_step=fail_step,
                               status=status, optimizer=optimizer, opt_state=opt_state)  # fmt: skip
     arrays = {"eigenvalues": eig, "weights": weights, "chains": chains, "failed": failed,
               "fail_step": fail_step, "status": status}  # fmt: skip
@@ -625,14 +629,15 @@ def test_segments_are_the_default_check_mode(check_mode):
     assert old == "bounds"
 
 
+@pytest.mark.parametrize("sampler", ["gibbs", "gibbs-eigen"])
 @pytest.mark.parametrize("top", [0.6, 0.95])
-def test_segments_equal_the_exact_test_on_stable_runs(top, check_mode):
+def test_segments_equal_the_exact_test_on_stable_runs(top, sampler, check_mode):
     """N = 64, explicit sweeps: segments of 11 steps (rbm_segment_steps), snapshots at odd
     steps, three chunks. Every array and every generator state equals the exact test at
     every step; top = 0.95 starts near the edge (above SEGMENT_EDGE = 7/8): the replicas
     step one at a time until clear of it, and segments that end near it are replayed."""
-    fast, fast_gens = chunked_run("segments", check_mode, 64, 3, top, lr=0.002)
-    exact, exact_gens = chunked_run("exact", check_mode, 64, 3, top, lr=0.002)
+    fast, fast_gens = chunked_run("segments", check_mode, 64, 3, top, 0.002, sampler=sampler)
+    exact, exact_gens = chunked_run("exact", check_mode, 64, 3, top, 0.002, sampler=sampler)
     assert not exact["failed"].any()
     assert_same(fast, exact)
     # A replica alive at stop leaves its generator exactly where step-by-step code does
@@ -640,17 +645,21 @@ def test_segments_equal_the_exact_test_on_stable_runs(top, check_mode):
     assert fast_gens == exact_gens
 
 
-@pytest.mark.parametrize("optimizer", [None, dl.Momentum(beta=0.9), dl.Adam()],
-                         ids=["sgd", "momentum", "adam"])  # fmt: skip
-def test_segments_flag_what_the_exact_test_flags(optimizer, check_mode):
+@pytest.mark.parametrize(("optimizer", "sampler"),
+                         [(None, "gibbs"), (dl.Momentum(beta=0.9), "gibbs"), (dl.Adam(), "gibbs"),
+                          (None, "gibbs-eigen")],
+                         ids=["sgd", "momentum", "adam", "sgd-eigen"])  # fmt: skip
+def test_segments_flag_what_the_exact_test_flags(optimizer, sampler, check_mode):
     """Large learning rates: replicas diverge inside segments, at various steps; the
     rollback replays the segment with the check at every step, so that failed, fail_step,
     status, the weights, chains and optimiser state of the failed replicas and every
     spectrum are those of the exact test at every step."""
     lr = {None: 0.4, "momentum": 0.07, "adam": 0.035}[
         None if optimizer is None else optimizer.to_dict()["kind"]]
-    fast, fast_gens = chunked_run("segments", check_mode, 64, 8, 0.6, lr, optimizer)
-    exact, exact_gens = chunked_run("exact", check_mode, 64, 8, 0.6, lr, optimizer)
+    fast, fast_gens = chunked_run("segments", check_mode, 64, 8, 0.6, lr, optimizer,
+                                  sampler=sampler)
+    exact, exact_gens = chunked_run("exact", check_mode, 64, 8, 0.6, lr, optimizer,
+                                    sampler=sampler)
     assert_same(fast, exact)
     failed = exact["failed"] == 1
     assert 0 < failed.sum() < 8, "the case must have failures and survivors"
@@ -676,6 +685,7 @@ def test_segment_length():
         assert _rbm_core._segment_steps(1000, 1000, 16, 3) == 43
         assert _rbm_core._segment_steps(300, 300, 16, 3) == 50
         assert _rbm_core._segment_steps(64, 64, 16, 3, "collapsed") == 1
+        assert _rbm_core._segment_steps(64, 64, 16, 3, "gibbs-eigen") == 11
         assert _rbm_core._segment_steps(31, 31, 16, 3) == 1
         assert _rbm_core._segment_steps(10, 10, 16, 3) == 1
         for mode in ("bounds", "exact", "finite"):

@@ -243,3 +243,32 @@ def test_save_figures_refuses_bad_options(ts_nondegenerate, tmp_path):
     with pytest.raises(dl.ConfigError, match="dpi: must be an integer"):
         plots.save_figures(ts_nondegenerate, tmp_path, dpi=5)
     assert not list(tmp_path.iterdir())
+
+
+@pytest.fixture(scope="module")
+def rbm_many_levels():
+    """An RBM with 60 levels (29 degenerate pairs, 2 single levels): a few short replicas."""
+    cfg = dl.RBMConfig(n_visible=60, n_hidden=60, init="mp_geometric", lr=0.05,
+                       steps=40, snapshots=2)  # fmt: skip
+    return dl.run_ensemble(cfg, replicas=6, seed=4, progress=False, backend="serial")
+
+
+def test_per_level_figures_show_a_selection_of_many_levels(rbm_many_levels):
+    # 29 pairs and 2 single levels would need 30 rows; at most 8 are drawn (4 pairs, then
+    # the single levels), and the title says what is shown.
+    fig = plots.spacing_figure(rbm_many_levels)
+    assert len(fig.axes) <= plots._MAX_SPACING_ROWS * 3
+    assert "4 of 29 pairs and 2 of 2 single levels shown" in fig._suptitle.get_text()
+    built(fig)
+    fig = plots.trajectories_figure(rbm_many_levels)
+    assert "of 60 modes shown" in fig._suptitle.get_text()
+    built(fig)
+    # One colour and legend entry per level up to 10; beyond, one series for all.
+    fig = plots.scaling_figure([rbm_many_levels])
+    labels = fig.axes[0].get_legend_handles_labels()[1]
+    assert "29 levels" in labels and len(labels) <= 4
+    built(fig)
+    fig = plots.lambda_ratio_figure([rbm_many_levels])
+    assert "10 of 31 levels" in fig.axes[0].get_title()
+    built(fig)
+    built(plots.target_spectrum(rbm_many_levels.config.target, mu=3.0))

@@ -265,7 +265,7 @@ def _optimizer(optimizer, opt_state, n_rep: int, n_weights: int, single: bool = 
     return opt.to_dict(), opt_state.reshape(-1, size)
 
 
-RBM_SAMPLERS = ("gibbs", "collapsed", "auto")
+RBM_SAMPLERS = ("gibbs", "collapsed", "gibbs-eigen", "auto")
 
 
 RBM_DEFAULT_SAMPLER = "auto"
@@ -280,7 +280,8 @@ def _rbm_sampler(sampler, n_visible, n_hidden, batch_size, k) -> str:
         return sampler
     if min(int(n_visible), int(n_hidden), int(batch_size), int(k)) < 1:
         return "collapsed"  # the kernel refuses the sizes, naming them
-    return resolve_rbm_sampler(n_visible, n_hidden, batch_size, k)
+    # The array API is given the state in the visible basis: "gibbs-eigen" only when asked.
+    return resolve_rbm_sampler(n_visible, n_hidden, batch_size, k, eigen=False)
 
 
 def rbm_normals_per_step(
@@ -299,10 +300,10 @@ def rbm_normals_per_step(
         N_v, N_h, B and the Gibbs sweeps per step.
     sampled_target : bool
         Sampled-target mode (B N_v more normals a step).
-    sampler : {"auto", "collapsed", "gibbs"}
-        "collapsed": B N_v; "gibbs": k B (N_v + N_h); "auto" (the default, as for
-        ``RBMConfig``): the count of the sampler it resolves to
-        (:func:`~dysonlearn.config.resolve_rbm_sampler`).
+    sampler : {"auto", "collapsed", "gibbs", "gibbs-eigen"}
+        "collapsed": B N_v; "gibbs" and "gibbs-eigen": k B (N_v + N_h); "auto" (the
+        default): the count of the sampler it resolves to in the array API
+        (:func:`~dysonlearn.config.resolve_rbm_sampler` with ``eigen=False``).
 
     Returns
     -------
@@ -373,14 +374,18 @@ def rbm_pcd(
     eigenvalues : numpy.ndarray, optional
         (R, S, N_v) array to write the spectra into (only the snapshots within
         [start, stop] are written), so that successive calls fill one array.
-    sampler : {"auto", "collapsed", "gibbs"}
+    sampler : {"auto", "collapsed", "gibbs", "gibbs-eigen"}
         "collapsed" (the k-sweep transition drawn at once, B N_v normals a step; see
         ``_core/rbm.pyx``), "gibbs" (the explicit k sweeps :eq:`rbm-hidden-given-visible`,
-        :eq:`rbm-visible-given-hidden`) or "auto" (the default, as for ``RBMConfig``: the
-        cheaper of the two for these sizes, :func:`~dysonlearn.config.resolve_rbm_sampler`;
-        "collapsed" at the reference sizes). Until issue 11 the array API's default was
-        "gibbs", until issue 15 "collapsed": pass the sampler explicitly for the streams of
-        earlier calls.
+        :eq:`rbm-visible-given-hidden`), "gibbs-eigen" (the same sweeps for a state given in
+        the eigenbasis of the target covariance: ``c_target`` must be diagonal, the matrix
+        of its eigenvalues, and ``target_chol`` their square roots; pass W U and the chains
+        times U for C_target = U diag U^T, and rotate back with U^T: the gradient then costs
+        O(B N_v N_h), :doc:`/guide/performance`) or "auto" (the default: the cheaper of
+        "collapsed" and "gibbs" for these sizes,
+        :func:`~dysonlearn.config.resolve_rbm_sampler` with ``eigen=False``; "collapsed" at
+        the reference sizes). Until issue 11 the array API's default was "gibbs", until
+        issue 15 "collapsed": pass the sampler explicitly for the streams of earlier calls.
     status : numpy.ndarray, optional
         (R,) uint8, updated in place: the :class:`Status` of each replica that fails in
         this call (entries of the others are left alone).
@@ -469,8 +474,9 @@ def rbm_pcd_step_given_normals(
         As for :func:`rbm_pcd`.
     target_chol : numpy.ndarray, optional
         Sampled-target mode, as for :func:`rbm_pcd`.
-    sampler : {"auto", "collapsed", "gibbs"}
-        As for :func:`rbm_pcd` (default "auto").
+    sampler : {"auto", "collapsed", "gibbs", "gibbs-eigen"}
+        As for :func:`rbm_pcd` (default "auto"); "gibbs-eigen" reads each draw of normals
+        transposed (chain index fastest, ``_core/rbm.pyx``).
     optimizer : SGD, Momentum, Adam or AdamW, optional
         As for :func:`rbm_pcd` (default SGD).
     opt_state : numpy.ndarray, optional

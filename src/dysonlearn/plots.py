@@ -147,6 +147,26 @@ def _nothing_usable(result, kept: int) -> str:
     return f"too few usable replicas: {kept} ({int(failed.sum())} of {failed.size} diverged)"
 
 
+# Beyond these a point's per-level figures show an evenly spaced selection (the whole
+# spectrum is in summary.json): at N = 1000, spacing_figure would need 334 rows and
+# trajectories_figure 21000 curves, minutes of drawing for panels nobody can read.
+_MAX_SPACING_ROWS = 8
+_MAX_TRAJECTORY_MODES = 40
+# Beyond this many distinct levels the scan figures stop giving each its colour and legend
+# entry (lambda_ratio_figure: an evenly spaced selection), and target_spectrum its labels.
+_MAX_LEGEND_LEVELS = 10
+_MAX_LABELLED_LEVELS = 30
+
+
+def _evenly(items: list, k: int) -> list:
+    """At most k of items, evenly spaced from the first to the last (all if k suffices)."""
+    if len(items) <= k:
+        return list(items)
+    if k <= 0:
+        return []
+    return [items[i] for i in np.unique(np.linspace(0, len(items) - 1, k).round().astype(int))]
+
+
 def _groups(config) -> tuple[list[tuple[int, int]], list[int]]:
     """Degenerate pairs and non-degenerate modes of the stationary levels (larger groups,
     which neither :eq:`semicircle2` nor a Gaussian describes, are left out)."""
@@ -201,12 +221,15 @@ def target_spectrum(target, mu: float | None = None) -> Figure:
     fig, axes = _figure(COLUMN, 2.8)
     ax = axes[0, 0]
     for col, (_, levels) in enumerate(columns):
-        for group in analysis.degenerate_groups(levels):
+        groups = analysis.degenerate_groups(levels)
+        for group in groups:
             y, g = levels[group[0]], len(group)
             width = 0.56 / g
             for k in range(g):
                 left = col - 0.3 + k * width
                 ax.plot([left + 0.02, left + width - 0.02], [y, y], color=f"C{col}", lw=1.6)
+            if len(groups) > _MAX_LABELLED_LEVELS:  # labels would overlap: lines only
+                continue
             mark = rf" ($\times{g}$)" if g > 1 else ""
             # Labels outside the pair of columns, so that the joining lines stay clear.
             side = -1 if col == 0 and mu is not None else 1
@@ -405,13 +428,21 @@ def spacing_figure(result, snapshots: int = 1, fits=None) -> Figure:
     if fits is None:
         fits = analysis.fit_levels(levels, late)
     by_modes = {group.modes: group for group in fits}
+    selection = ""
+    if len(pairs) + math.ceil(len(singles) / 3) > _MAX_SPACING_ROWS:
+        shown_pairs = _evenly(pairs, _MAX_SPACING_ROWS // 2 if singles else _MAX_SPACING_ROWS)
+        shown_singles = _evenly(singles, 3 * (_MAX_SPACING_ROWS - len(shown_pairs)))
+        selection = (f"\n{len(shown_pairs)} of {len(pairs)} pairs and {len(shown_singles)} of "
+                     f"{len(singles)} single levels shown, evenly spaced")  # fmt: skip
+        pairs, singles = shown_pairs, shown_singles
     rows = len(pairs) + math.ceil(len(singles) / 3)
     fig, axes = _figure(PAGE, 0.45 + 1.65 * max(rows, 1), max(rows, 1), 3)
     if rows == 0:
         _note(axes[0, 1], "no pairs or non-degenerate levels")
     steps = np.asarray(result.steps)[-snapshots:]
     pooled = f"step {steps[0]}" if steps.size == 1 else f"steps {steps[0]}-{steps[-1]}"
-    fig.suptitle(f"{_describe(config)}, {pooled}, {_replicas_text(result, late.shape[0])}")
+    fig.suptitle(f"{_describe(config)}, {pooled}, {_replicas_text(result, late.shape[0])}"
+                 f"{selection}")  # fmt: skip
     # The fits need 3 replicas: say why a panel stays empty (all diverged, say).
     empty = _nothing_usable(result, late.shape[0]) if late.shape[0] < 3 else "too few replicas"
     for (i, j), row in zip(pairs, axes):
@@ -581,17 +612,9 @@ def _scaling_panel(ax, scale, level, y, yerr, fit, predicted: tuple[float, str],
     """One panel of :func:`scaling_figure`: y of every pair against the scaling variable,
     a colour per level, the fitted line and the predicted one, and the axis labels."""
     slope, slope_label = predicted
-    for k, value in enumerate(np.unique(level)):
-        at = level == value
-        ax.errorbar(
-            scale[at],
-            y[at],
-            yerr[at],
-            fmt="o",
-            color=f"C{k}",
-            ms=3,
-            label=rf"${symbol}={value:.4g}$",
-        )
+    for k, (value, at) in enumerate(_level_series(level)):
+        name = rf"${symbol}={value:.4g}$" if value is not None else f"{_value_count(level)} levels"
+        ax.errorbar(scale[at], y[at], yerr[at], fmt="o", color=f"C{k}", ms=3, label=name)
     line = np.array([0, scale.max() * 1.08])
     if fit is not None:
         ax.plot(line, fit.slope * line, color="k", lw=0.8, label="fitted slope")
@@ -604,10 +627,23 @@ def _scaling_panel(ax, scale, level, y, yerr, fit, predicted: tuple[float, str],
     ax.set_ylim(0, max(1.4 * steepest * line[1], 1.1 * top))
 
 
+def _value_count(level) -> int:
+    """The number of distinct levels."""
+    return int(np.unique(level).size)
+
+
+def _level_series(level) -> list[tuple[float | None, np.ndarray]]:
+    """(level, mask) per distinct level, each drawn in its own colour; beyond
+    _MAX_LEGEND_LEVELS levels one series of all (level None), in one colour."""
+    values = np.unique(level)
+    if values.size > _MAX_LEGEND_LEVELS:
+        return [(None, np.ones(np.shape(level), bool))]
+    return [(value, level == value) for value in values]
+
+
 def _spacing_vs_width_panel(ax, level, spacing, width, fit, bad=None) -> None:
     """The last panel of :func:`scaling_figure`: <S> against sqrt(pi) sigma :eq:`spacing-pdf`."""
-    for k, value in enumerate(np.unique(level)):
-        at = level == value
+    for k, (_, at) in enumerate(_level_series(level)):
         ax.errorbar(
             width[0, at],
             spacing[0, at],
@@ -695,6 +731,10 @@ def lambda_ratio_figure(results, snapshots: int = 1, table=None, flagged=None) -
     xs, xlabel = _ratio_axis(results, chosen_rows)
     x_of = {key(r): x for r, x in zip(chosen_rows, xs)}
     kappas = sorted({k[3] for k in rows})
+    if len(kappas) > _MAX_LEGEND_LEVELS:
+        ax.set_title(f"{_MAX_LEGEND_LEVELS} of {len(kappas)} levels, evenly spaced",
+                     fontsize=7)  # fmt: skip
+        kappas = _evenly(kappas, _MAX_LEGEND_LEVELS)
     fitted = ringed = False
     for n, kappa in enumerate(kappas):
         keys = [k for k in rows if k[3] == kappa]
@@ -1182,13 +1222,20 @@ def trajectories_figure(result, replicas: int = 20) -> Figure:
     # Panels from where the levels are after the start (step 0 is far from all of them).
     later = eigs[:, 1:] if steps.size > 1 else eigs
     clusters = _clusters(later, config)[::-1]  # the highest levels in the top panel
+    groups = analysis.degenerate_groups(config.stationary_levels)
+    if config.n_modes > _MAX_TRAJECTORY_MODES:
+        # Whole degenerate groups, evenly spaced, up to about the cap in modes.
+        per_group = config.n_modes / len(groups)
+        keep = {m for g in _evenly(groups, max(1, int(_MAX_TRAJECTORY_MODES / per_group)))
+                for m in g}  # fmt: skip
+        clusters = [c for c in ([m for m in c if m in keep] for c in clusters) if c]
+        title += f", {len(keep)} of {config.n_modes} modes shown, evenly spaced"
     fig, axes = _figure(COLUMN, 2.8 + 0.5 * (len(clusters) - 1), len(clusters), 1, sharex=True)
     axes = list(axes[:, 0])
     fig.suptitle(title)
     if len(clusters) > 1:
         fig.get_layout_engine().set(hspace=0.0, h_pad=0.02)
     dense = steps.size >= DENSE_SNAPSHOTS
-    groups = analysis.degenerate_groups(config.stationary_levels)
     colour = {m: f"C{n % 10}" for n, group in enumerate(groups) for m in group}
     mean, spread = eigs.mean(axis=0), eigs.std(axis=0)
     shown = min(replicas, eigs.shape[0])
