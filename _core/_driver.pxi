@@ -3,6 +3,7 @@
 # start to stop, the snapshots, and the divergence flags. A model supplies its context and
 # five small functions (below); the driver adds nothing to a step but the loop itself.
 # Include after the model's .pxd (for dl_normal_source), _linalg.pxi and _bitgen.pxi.
+from cpython.object cimport PyObject
 from libc.math cimport NAN, isfinite
 
 from dysonlearn._core.status cimport (
@@ -24,14 +25,11 @@ STATUS = {"ok": DL_OK, "nonfinite": DL_NONFINITE, "escaped": DL_ESCAPED,
 #   cdef int dl_model_spectrum(dl_model* m, double* out) the spectrum; LAPACK's info
 #   cdef int dl_model_n_values(const dl_model* m)        the spectrum's length
 # and, for the segments of unchecked steps (dl_run_segments; a model that never uses them
-# returns 1 from dl_model_segment and defines the others as trivial stubs):
+# returns 1 from dl_model_segment and defines the other three as trivial stubs):
 #   cdef int64_t dl_model_segment(dl_model* m)           the most steps a segment may run
 #                                                        between two exact checks (<= 1:
 #                                                        never segment: dl_run_replica's
 #                                                        loop, unchanged)
-#   cdef Py_ssize_t dl_model_normals_per_step(dl_model* m)
-#   cdef double* dl_model_segment_normals(dl_model* m)   a buffer of dl_model_segment(m)
-#                                                        steps' normals
 #   cdef void dl_model_save(dl_model* m)                 copy the bound replica's state ...
 #   cdef void dl_model_restore(dl_model* m)              ... and put it back
 #   cdef int dl_model_step_unchecked(dl_model* m, int64_t t, dl_normal_source* normals)
@@ -84,9 +82,6 @@ cdef int64_t dl_run_replica(dl_model* m, dl_normal_source* normals, int64_t star
     cdef Py_ssize_t s = 0, hi = n_snapshots, mid, n_values = dl_model_n_values(m)
     cdef int64_t t, next_snapshot
     cdef int code
-    if dl_model_segment(m) > 1:
-        return dl_run_segments(m, normals, start, stop, snapshot_steps, n_snapshots,
-                               eigenvalues, status)
     # The first snapshot at or after `start`, by bisection: a dense time series has 10^4
     # and more snapshots, and a run calls this once per replica per chunk of steps.
     while s < hi:
@@ -114,38 +109,43 @@ cdef int64_t dl_run_replica(dl_model* m, dl_normal_source* normals, int64_t star
     return -1 if code == DL_OK else t
 
 
-cdef int64_t dl_run_segments(dl_model* m, dl_normal_source* normals, int64_t start,
-                             int64_t stop, const int64_t* snapshot_steps,
-                             Py_ssize_t n_snapshots, double* eigenvalues,
-                             int* status) noexcept nogil:
+cdef int generator_state(PyObject* generators, Py_ssize_t r, PyObject* saved,
+                         bint restore) noexcept with gil:
+    """Save generators[r]'s state into saved[0] (a list), or restore it from there: the
+    BitGenerator's own state property, which every numpy bit generator has; its bitgen_t
+    stays the same object. 0, or -1 if Python refused (the caller then does not segment)."""
+    try:
+        if restore:
+            (<object> generators)[r].state = (<list> saved)[0]
+        else:
+            (<list> saved)[0] = (<object> generators)[r].state
+        return 0
+    except BaseException:
+        return -1
+
+
+cdef int64_t dl_run_segments(dl_model* m, dl_normal_source* normals, PyObject* generators,
+                             Py_ssize_t r, PyObject* saved, int64_t start, int64_t stop,
+                             const int64_t* snapshot_steps, Py_ssize_t n_snapshots,
+                             double* eigenvalues, int* status) noexcept nogil:
     """dl_run_replica in segments: the same result, every bit, with the exact check only at
     a segment's end (the guarantee and its one exception: docs/guide/performance.rst).
 
     A segment is up to dl_model_segment(m) steps, never past the next snapshot nor `stop`.
-    Before it: the replica's state is saved and all the segment's normals are drawn from
-    the generator into a buffer, in the order the steps would draw them one by one (one
-    draw of n1 + n2 normals gives the values of a draw of n1 then n2: dl_normal.h draws
-    them one at a time); the steps read them from the buffer, with only the cheap part of
-    the check after each. At its end, the exact check with a margin. If a cheap check on
-    the way fails, or the end state fails or is alive but near the edge (DL_UNSURE), the
-    state is restored and the segment replayed from the same buffer one step at a time,
-    each with the full check: flags, fail_step, status and state are then those of the
-    check at every step. A replica known to be near the edge steps one at a time (fully
-    checked, with the margin) until it is clear of the edge again.
-
-    A replica alive at `stop` has drawn exactly the normals of the steps start + 1 .. stop,
-    so its generator is where dl_run_replica leaves it; one that fails inside a segment has
-    drawn the whole segment's (its generator is never used again).
+    Before it, the replica's state and its generator's state (generators[r], saved in the
+    list `saved`) are saved; the steps run with only the cheap part of the check after
+    each, and at the end the exact check runs with a margin. If a cheap check on the way
+    fails, or the end state fails or is alive but near the edge (DL_UNSURE), both states
+    are restored and the segment replayed one step at a time, each with the full check:
+    the replay draws the same normals, so flags, fail_step, status, the state and the
+    generator are then exactly those of the check at every step. A replica known to be
+    near the edge steps one at a time (fully checked, with the margin) until it is clear
+    of the edge again.
     """
     cdef Py_ssize_t s = 0, hi = n_snapshots, mid, n_values = dl_model_n_values(m)
-    cdef Py_ssize_t per_step = dl_model_normals_per_step(m)
     cdef int64_t t, t0, end, next_snapshot, longest = dl_model_segment(m)
     cdef int code, seg
     cdef bint near, sure
-    cdef dl_normal_source buffered
-    buffered.bitgen = NULL
-    buffered.method = normals.method
-    buffered.buffer = dl_model_segment_normals(m)
     while s < hi:
         mid = s + (hi - s) // 2
         if snapshot_steps[mid] < start:
@@ -168,7 +168,7 @@ cdef int64_t dl_run_segments(dl_model* m, dl_normal_source* normals, int64_t sta
         if t == stop:
             break
         end = min(t + longest, stop, next_snapshot)
-        if near or end == t + 1:
+        if near or end == t + 1 or generator_state(generators, r, saved, False) != 0:
             # One step, checked in full (and with the margin, to know when to segment again).
             t += 1
             code = dl_model_step_unchecked(m, t, normals)
@@ -179,14 +179,12 @@ cdef int64_t dl_run_segments(dl_model* m, dl_normal_source* normals, int64_t sta
                 code = DL_OK
             continue
         dl_model_save(m)
-        dl_draw_normals(normals, <double*> buffered.buffer, (end - t) * per_step)
-        buffered.position = 0
         t0 = t
         sure = True
         seg = DL_OK
         while t < end:
             t += 1
-            seg = dl_model_step_unchecked(m, t, &buffered)
+            seg = dl_model_step_unchecked(m, t, normals)
             if seg == DL_UNSURE:
                 sure = False
                 seg = DL_OK
@@ -198,12 +196,14 @@ cdef int64_t dl_run_segments(dl_model* m, dl_normal_source* normals, int64_t sta
             continue
         # A failure, or alive near the edge: replay the segment with the check at every step.
         dl_model_restore(m)
-        buffered.position = 0
+        if generator_state(generators, r, saved, True) != 0:
+            code = DL_LAPACK_FAILED  # (unreachable: numpy takes back the state it gave)
+            break
         t = t0
         near = False
         while t < end:
             t += 1
-            code = dl_model_step_unchecked(m, t, &buffered)
+            code = dl_model_step_unchecked(m, t, normals)
             if code == DL_UNSURE:
                 code = dl_model_check_margin(m)
             near = code == DL_UNSURE
@@ -218,10 +218,14 @@ cdef int64_t dl_run_segments(dl_model* m, dl_normal_source* normals, int64_t sta
 cdef void dl_run_block(dl_model* m, bitgen_t** gens, int method, Py_ssize_t n_rep,
                        int64_t start, int64_t stop, const int64_t* snapshot_steps,
                        Py_ssize_t n_snapshots, double* eigenvalues, uint8_t* failed,
-                       int64_t* fail_step, uint8_t* status) noexcept nogil:
+                       int64_t* fail_step, uint8_t* status, PyObject* generators,
+                       PyObject* saved) noexcept nogil:
     """dl_run_replica for each replica r of the block not yet failed, with generator
-    gens[r]; a failure sets failed[r] = 1, fail_step[r] and (status not NULL) status[r]."""
+    gens[r]; a failure sets failed[r] = 1, fail_step[r] and (status not NULL) status[r].
+    When the model segments (dl_model_segment(m) > 1) and the generators' Python objects
+    are given (generators, a sequence, and saved, a list of one), dl_run_segments instead."""
     cdef Py_ssize_t r, n_values = dl_model_n_values(m)
+    cdef bint segments = dl_model_segment(m) > 1 and generators != NULL
     cdef int64_t failed_at
     cdef int code
     cdef dl_normal_source normals
@@ -233,9 +237,14 @@ cdef void dl_run_block(dl_model* m, bitgen_t** gens, int method, Py_ssize_t n_re
             continue
         normals.bitgen = gens[r]
         dl_model_bind(m, r)
-        failed_at = dl_run_replica(
-            m, &normals, start, stop, snapshot_steps, n_snapshots,
-            eigenvalues + r * n_snapshots * n_values if n_snapshots > 0 else NULL, &code)
+        if segments:
+            failed_at = dl_run_segments(
+                m, &normals, generators, r, saved, start, stop, snapshot_steps, n_snapshots,
+                eigenvalues + r * n_snapshots * n_values if n_snapshots > 0 else NULL, &code)
+        else:
+            failed_at = dl_run_replica(
+                m, &normals, start, stop, snapshot_steps, n_snapshots,
+                eigenvalues + r * n_snapshots * n_values if n_snapshots > 0 else NULL, &code)
         if failed_at >= 0:
             failed[r] = 1
             fail_step[r] = failed_at
@@ -258,13 +267,15 @@ cdef int drive_block(dl_model* m, object bit_generators, Py_ssize_t n_rep,
         raise ValueError(f"status must have length {n_rep}")
     cdef bitgen_t** gens = bitgen_array(bit_generators, n_rep)
     cdef uint8_t* status_ptr = &status[0] if status is not None and n_rep > 0 else NULL
+    saved = [None]  # a generator's state at the start of a segment (dl_run_segments)
     try:
         if n_rep > 0:
             with nogil:
                 dl_run_block(m, gens, method, n_rep, start, stop,
                              &snapshot_steps[0] if n_snap > 0 else NULL, n_snap,
                              &eigenvalues[0, 0, 0] if n_snap > 0 else NULL,
-                             &failed[0], &fail_step[0], status_ptr)
+                             &failed[0], &fail_step[0], status_ptr,
+                             <PyObject*> bit_generators, <PyObject*> saved)
     finally:
         free(gens)
     return 0

@@ -58,7 +58,7 @@ matrix Phi^T, so every product of the step is one BLAS call over all chains at o
 Replicas are independent and their state (W, chains: about 2 KB at N = 10) stays in L1 for
 all the steps of that replica; the loop is replica-outer, step-inner for that reason.
 """
-from libc.math cimport ceil, fabs, floor, isfinite
+from libc.math cimport ceil, fabs, isfinite
 from libc.stdint cimport int64_t, uint8_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
@@ -463,12 +463,10 @@ cdef int pcd_step(const RBMParams* p, double* weights, double* chains,
 
 
 cdef struct RBMSegment:
-    # The segments of the divergence check (dl_run_segments in _driver.pxi): their length,
-    # the buffer of their normals, and the saved state of the replica they roll back to.
+    # The segments of the divergence check (dl_run_segments in _driver.pxi): their length
+    # and the saved state of the replica they roll back to.
     int64_t steps               # the most steps of a segment (rbm_segment_steps), >= 2
-    Py_ssize_t per_step         # normals a step draws (pcd_normals_per_step)
     Py_ssize_t opt_size         # the optimiser state of one replica, doubles
-    double* normals             # steps * per_step
     double* weights             # (N_h, N_v)
     double* chains              # (B, N_v)
     double* opt_state           # opt_size (NULL when 0)
@@ -494,15 +492,14 @@ cdef struct RBMModel:
 # The segments (docs/guide/performance.rst): a replica certified clear of the edge -- the
 # largest eigenvalue of X below SEGMENT_EDGE mu^2 -- runs up to rbm_segment_steps steps with
 # only finiteness and the trace bound checked, then the exact test; a failure, or an end
-# state near the edge, rolls the segment back and replays it with the full check at every
-# step. They apply to the explicit sweeps from N_v = SEGMENT_MIN_N (below, the bounds decide
-# most steps and the exact test is cheap; the collapsed sampler forms X every step anyway).
-# The length makes the exact test about SEGMENT_SHARE of the steps' flops, within a buffer
-# of SEGMENT_BUFFER_BYTES of normals and SEGMENT_MAX_STEPS steps.
+# state near the edge, rolls the segment back (state and generator) and replays it with the
+# full check at every step. They apply to the explicit sweeps from N_v = SEGMENT_MIN_N
+# (below, the bounds decide most steps and the exact test is cheap; the collapsed sampler
+# forms X every step anyway). The length makes the exact test about SEGMENT_SHARE of the
+# steps' flops, at most SEGMENT_MAX_STEPS steps (a rollback replays at most that many).
 cdef double SEGMENT_EDGE = 1.0 - 1.0 / 8.0
 cdef int SEGMENT_MIN_N = 32
 cdef double SEGMENT_SHARE = 1.0 / 32.0
-cdef double SEGMENT_BUFFER_BYTES = 32.0 * 1024.0 * 1024.0
 cdef int64_t SEGMENT_MAX_STEPS = 64
 
 
@@ -537,31 +534,27 @@ cdef int64_t rbm_segment_steps(const RBMParams* p) noexcept nogil:
     """The most steps of a segment between two exact tests; 1: none (check every step).
 
     From the flop counts: the exact test, N_h N_v^2 (X) + N_v^3 / 3 (Cholesky), is to be
-    SEGMENT_SHARE of the steps' 4 k B N_v N_h (the sweeps' products) + 4 B N_v N_h; capped by
-    the buffer of normals and SEGMENT_MAX_STEPS.
+    SEGMENT_SHARE of the steps' 4 k B N_v N_h (the sweeps' products) + 4 B N_v N_h; at most
+    SEGMENT_MAX_STEPS.
     """
     if check_mode != CHECK_SEGMENTS or p.collapsed or p.n_visible < SEGMENT_MIN_N:
         return 1
     cdef double nv = p.n_visible, nh = p.n_hidden, nb = p.batch_size
     cdef double exact = nh * nv * nv + nv * nv * nv / 3.0
     cdef double step = 4.0 * p.k * nb * nv * nh + 4.0 * nb * nv * nh
-    cdef double steps = ceil(exact / (SEGMENT_SHARE * step))
-    cdef double cap = floor(SEGMENT_BUFFER_BYTES / (8.0 * pcd_normals_per_step(p)))
-    steps = min(steps, cap, <double> SEGMENT_MAX_STEPS)
+    cdef double steps = min(ceil(exact / (SEGMENT_SHARE * step)), <double> SEGMENT_MAX_STEPS)
     return <int64_t> steps if steps >= 2.0 else 1
 
 
 cdef int rbm_segment_alloc(RBMSegment* seg, const RBMParams* p,
                            Py_ssize_t opt_size) noexcept nogil:
-    """The buffers of the segments (seg.steps set by the caller); -1 when memory is short."""
+    """The saved state of the segments (seg.steps set by the caller); -1 when memory is
+    short."""
     cdef Py_ssize_t nw = p.n_hidden * p.n_visible, nc = p.batch_size * p.n_visible
-    seg.per_step = pcd_normals_per_step(p)
     seg.opt_size = opt_size
-    seg.normals = <double*> malloc((seg.steps * seg.per_step + nw + nc + opt_size)
-                                   * sizeof(double))
-    if seg.normals == NULL:
+    seg.weights = <double*> malloc((nw + nc + opt_size) * sizeof(double))
+    if seg.weights == NULL:
         return -1
-    seg.weights = seg.normals + seg.steps * seg.per_step
     seg.chains = seg.weights + nw
     seg.opt_state = seg.chains + nc if opt_size > 0 else NULL
     return 0
@@ -618,14 +611,6 @@ cdef int pcd_check_margin(const RBMParams* p, const double* weights,
 
 cdef inline int64_t dl_model_segment(RBMModel* m) noexcept nogil:
     return m.seg.steps if m.seg != NULL else 1
-
-
-cdef inline Py_ssize_t dl_model_normals_per_step(RBMModel* m) noexcept nogil:
-    return m.seg.per_step
-
-
-cdef inline double* dl_model_segment_normals(RBMModel* m) noexcept nogil:
-    return m.seg.normals
 
 
 cdef inline void dl_model_save(RBMModel* m) noexcept nogil:
@@ -799,7 +784,7 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
     m.all_opt_state = optim_state_block(&opt, n_rep, nh * nv, opt_state)
     cdef RBMSegment seg
     seg.steps = rbm_segment_steps(&p)
-    seg.normals = NULL
+    seg.weights = NULL
     m.seg = &seg if seg.steps > 1 else NULL
     if rbm_work_alloc(&work, &p) != 0:
         raise MemoryError()
@@ -820,7 +805,7 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
                 raise MemoryError()
     finally:
         rbm_work_free(&work)
-        free(seg.normals)
+        free(seg.weights)
         free(schedule)
 
 

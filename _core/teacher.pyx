@@ -370,14 +370,6 @@ cdef inline int64_t dl_model_segment(TSModel* m) noexcept nogil:
     return 1
 
 
-cdef inline Py_ssize_t dl_model_normals_per_step(TSModel* m) noexcept nogil:
-    return 0
-
-
-cdef inline double* dl_model_segment_normals(TSModel* m) noexcept nogil:
-    return NULL
-
-
 cdef inline void dl_model_save(TSModel* m) noexcept nogil:
     pass
 

@@ -652,8 +652,8 @@ def test_segments_equal_the_exact_test_on_stable_runs(top, sampler, check_mode):
 def test_segments_flag_what_the_exact_test_flags(optimizer, sampler, check_mode):
     """Large learning rates: replicas diverge inside segments, at various steps; the
     rollback replays the segment with the check at every step, so that failed, fail_step,
-    status, the weights, chains and optimiser state of the failed replicas and every
-    spectrum are those of the exact test at every step."""
+    status, the weights, chains, optimiser state and generator of the failed replicas and
+    every spectrum are those of the exact test at every step."""
     lr = {None: 0.4, "momentum": 0.07, "adam": 0.035}[
         None if optimizer is None else optimizer.to_dict()["kind"]]
     fast, fast_gens = chunked_run("segments", check_mode, 64, 8, 0.6, lr, optimizer,
@@ -663,26 +663,23 @@ def test_segments_flag_what_the_exact_test_flags(optimizer, sampler, check_mode)
     assert_same(fast, exact)
     failed = exact["failed"] == 1
     assert 0 < failed.sum() < 8, "the case must have failures and survivors"
-    # Failures strictly inside a segment (not at a segment's end): a replica that had
-    # drawn the normals of the whole segment (its generator is ahead, and never used again)
-    # was rolled back and replayed to the step of its failure. (One that neared the edge
-    # first stepped one at a time from there: its generator is where the exact test's is.)
+    # Failures strictly inside a segment (not at a segment's end): the replica had run past
+    # the step of its failure, was rolled back (state and generator) and replayed to it.
     ends = segment_ends(11, [1, 5, 13, 21, 33, 39], [0, 13, 27, 40])
-    inside = [r for r in np.flatnonzero(failed) if exact["fail_step"][r] not in ends]
-    assert any(fast_gens[r] != exact_gens[r] for r in inside)
-    for r in np.flatnonzero(~failed):
-        assert fast_gens[r] == exact_gens[r]
+    assert any(exact["fail_step"][r] not in ends for r in np.flatnonzero(failed))
+    # The replay draws the same normals: every generator, failed replicas' included, is where
+    # the check at every step leaves it.
+    assert fast_gens == exact_gens
 
 
 def test_segment_length():
     """Segments only for the explicit sweeps from N_v = 32 in the default mode; at N = 64
     (B = 16, k = 3) 11 steps, the exact test's N^3 + N^3 / 3 flops about 1/32 of theirs
-    (11 x 256 N^2); at N = 1000 capped by the 32 MiB buffer of normals (43 steps of
-    96000)."""
+    (11 x 256 N^2); at most 64 steps (N = 1000)."""
     old = _rbm_core._set_check_mode("segments")
     try:
         assert _rbm_core._segment_steps(64, 64, 16, 3) == 11
-        assert _rbm_core._segment_steps(1000, 1000, 16, 3) == 43
+        assert _rbm_core._segment_steps(1000, 1000, 16, 3) == 64
         assert _rbm_core._segment_steps(300, 300, 16, 3) == 50
         assert _rbm_core._segment_steps(64, 64, 16, 3, "collapsed") == 1
         assert _rbm_core._segment_steps(64, 64, 16, 3, "gibbs-eigen") == 11
