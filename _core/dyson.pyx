@@ -44,7 +44,7 @@ cdef enum:
 
 
 cdef int dyson_work_alloc(DysonWork* work, const DysonParams* p) noexcept nogil:
-    work.matrix = alloc_work(p.n * p.n + 4 * p.n + 1, &work.lapack_iwork)
+    work.matrix = alloc_work(p.n * p.n + 2 * p.n + eigvals_lwork(p.n), &work.lapack_iwork)
     if work.matrix == NULL:
         return -1
     work.grad = work.matrix + p.n * p.n

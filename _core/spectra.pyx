@@ -57,7 +57,7 @@ cdef int spectra_work_alloc(SpectraWork* work, int kind, int n_rows,
         work.liwork = 8 * mn
     else:
         scratch = <Py_ssize_t> n_cols * n_cols
-        work.lwork = 2 * n_cols + 1     # dsyevd, eigenvalues only (sym_eigvals_upper)
+        work.lwork = <int> eigvals_lwork(n_cols)  # dsyevd, eigenvalues only (sym_eigvals_upper)
         work.liwork = 1
     work.matrix = <double*> malloc(scratch * sizeof(double))
     if work.matrix == NULL:

@@ -67,7 +67,7 @@ cdef int ts_work_alloc(TSWork* work, const TSParams* p) noexcept nogil:
     # Only the explicit sampler holds B noise matrices; the others draw one.
     cdef Py_ssize_t noise = nb * m if p.sampler == TS_EXPLICIT else m
     cdef Py_ssize_t lowrank = n * nb if ts_lowrank(p) else 0
-    cdef Py_ssize_t total = 5 * n * n + factor + noise + lowrank + 2 * n + 1
+    cdef Py_ssize_t total = 5 * n * n + factor + noise + lowrank + eigvals_lwork(n)
     cdef double* block = alloc_work(total, &work.lapack_iwork)
     if block == NULL:
         return -1

@@ -48,6 +48,11 @@ from threadpoolctl import threadpool_limits
 from dysonlearn import kernels
 from dysonlearn.targets import free_scalar
 
+try:  # what RBMConfig resolves "auto" to; older versions (asv over history) lack it
+    from dysonlearn.config import resolve_rbm_sampler
+except ImportError:  # pragma: no cover - only when benchmarking an old commit
+    resolve_rbm_sampler = None
+
 try:
     from .numpy_baseline import dyson_steps_numpy, pcd_steps_numpy, teacher_student_steps_numpy
 except ImportError:  # run as a script, or loaded from its path: the sibling module by path
@@ -74,8 +79,11 @@ SEED = 2024
 # Best of a few runs: interference from the other processes of a shared machine only adds time.
 TRACK_REPEATS = 3
 
-# The kernel's samplers; "auto" (the sampler chosen by the cost model) once the kernel has it.
-RBM_SAMPLERS = tuple(s for s in ("collapsed", "gibbs", "auto") if s in kernels.RBM_SAMPLERS)
+# The kernel's samplers (those this version has); "auto" is the sampler an ensemble's
+# configuration resolves to (RBMConfig), which may train in the target's eigenbasis.
+RBM_SAMPLERS = tuple(
+    s for s in ("collapsed", "gibbs", "gibbs-eigen", "auto") if s in kernels.RBM_SAMPLERS
+)
 
 # The teacher-student kernel's products are BLAS calls from this N on (the kernel's
 # TS_BLAS_MIN_N), and the mean-noise sampler's data term is of rank B when 3 B < 2 N.
@@ -132,7 +140,10 @@ def rbm_step_flops(
       its Cholesky factor (N_v^3 / 3), xi = L z (dtrmm, B N_v (N_v + 1)) and A^k phi + xi
       (2 B N_v^2);
     - both: C_model by dsyrk (B N_v (N_v + 1)), the gradient W (C_target - C_model) by
-      dsymm (2 N_v^2 N_h) and the SGD update (2 N_h N_v) :eq:`pcd-update`.
+      dsymm (2 N_v^2 N_h) and the SGD update (2 N_h N_v) :eq:`pcd-update`;
+    - ``"gibbs-eigen"``: the sweeps of ``"gibbs"``, then the gradient in the target's
+      eigenbasis, -W Lambda (N_v N_h) + (W Phi^T) Phi / B (two products, 4 B N_v N_h), and
+      the update.
 
     Drawing normals is not counted (it is not floating-point arithmetic a BLAS could do).
 
@@ -140,8 +151,8 @@ def rbm_step_flops(
     ----------
     n_visible, n_hidden, batch_size, k : int
         N_v, N_h, B and the Gibbs sweeps per step.
-    sampler : {"gibbs", "collapsed", "auto"}
-        "auto": the smaller of the two counts (what a cost model that counted flops alone
+    sampler : {"gibbs", "collapsed", "gibbs-eigen", "auto"}
+        "auto": the smallest of the three counts (what a cost model that counted flops alone
         would choose).
     check : bool
         Add the exact divergence check after the step (:eq:`rbm-kernel`: the Cholesky
@@ -156,9 +167,14 @@ def rbm_step_flops(
     if sampler == "auto":
         return min(
             rbm_step_flops(n_visible, n_hidden, batch_size, k, s, check)
-            for s in ("gibbs", "collapsed")
+            for s in ("gibbs", "collapsed", "gibbs-eigen")
         )
     gram = nh * nv * (nv + 1)
+    if sampler == "gibbs-eigen":
+        flops = 2 * k * 2 * nb * nv * nh + 4 * nb * nv * nh + nv * nh + 2 * nh * nv
+        if check:
+            flops += nv**3 / 3 + gram
+        return flops
     if sampler == "gibbs":
         flops = 2 * k * 2 * nb * nv * nh
     elif sampler == "collapsed":
@@ -173,7 +189,9 @@ def rbm_step_flops(
             + 2 * nb * nv * nv  # A^k phi + xi
         )  # fmt: skip
     else:
-        raise ValueError(f"sampler must be 'gibbs', 'collapsed' or 'auto', got {sampler!r}")
+        raise ValueError(
+            f"sampler must be 'gibbs', 'collapsed', 'gibbs-eigen' or 'auto', got {sampler!r}"
+        )
     flops += nb * nv * (nv + 1) + 2 * nv * nv * nh + 2 * nh * nv
     if check:
         flops += nv**3 / 3 + (gram if sampler == "gibbs" else 0.0)
@@ -287,8 +305,9 @@ class Case:
     n : int
         N.
     implementation : str
-        "numpy", or the kernel: for the RBM its sampler ("collapsed", "gibbs", "auto"), for
-        the others "kernel".
+        "numpy", or the kernel: for the RBM its sampler ("collapsed", "gibbs",
+        "gibbs-eigen", with the state rotated into the target's eigenbasis as the ensemble
+        does, or "auto": what ``RBMConfig`` resolves "auto" to), for the others "kernel".
     replicas, steps : int, optional
         Default: :func:`work`.
     """
@@ -310,6 +329,16 @@ class Case:
         self.c_target = free_scalar(n, 2.0).covariance
         self.state0 = (np.random.default_rng(SEED).normal(0.0, sigma_w, (r, n, n)),
                        np.ones((r, BATCH, n)))  # fmt: skip
+        sampler = self.implementation
+        if sampler == "auto" and resolve_rbm_sampler is not None:
+            sampler = resolve_rbm_sampler(n, n, BATCH, K)  # the ensemble's choice
+        self.sampler = sampler
+        c_target = self.c_target
+        if sampler == "gibbs-eigen":
+            # The state in the target's eigenbasis, as the ensemble holds it (models.rbm).
+            levels, basis = np.linalg.eigh(self.c_target)
+            self.state0 = tuple(a @ basis for a in self.state0)
+            c_target = np.diag(levels)
         self.state = tuple(a.copy() for a in self.state0)
         if self.implementation == "numpy":
             rng = np.random.default_rng(SEED)
@@ -319,8 +348,8 @@ class Case:
         else:
             gens = self._generators()
             self._advance = lambda: kernels.rbm_pcd(
-                *self.state, gens, self.c_target, lr=LR, mu=MU, sigma_h=SIGMA_H, k=K,
-                stop=self.steps, sampler=self.implementation, failed=self.failed,
+                *self.state, gens, c_target, lr=LR, mu=MU, sigma_h=SIGMA_H, k=K,
+                stop=self.steps, sampler=sampler, failed=self.failed,
             )  # fmt: skip
 
     def _prepare_teacher_student(self):
@@ -375,7 +404,8 @@ class Case:
         """Flops of one replica-step of the kernel (:func:`rbm_step_flops` without the
         check, :func:`teacher_student_step_flops`, :func:`dyson_step_flops`)."""
         if self.model == "rbm":
-            sampler = "auto" if self.implementation == "numpy" else self.implementation
+            # The NumPy baseline performs the Gibbs sweeps and the visible-basis gradient.
+            sampler = "gibbs" if self.implementation == "numpy" else self.sampler
             return rbm_step_flops(self.n, self.n, BATCH, K, sampler)
         if self.model == "teacher_student":
             return teacher_student_step_flops(self.n, BATCH, self.sampler)
@@ -441,7 +471,7 @@ class _LargeN:
 
 
 class RBMLargeN(_LargeN):
-    """RBM PCD step (collapsed, gibbs and, once the kernel has it, auto) beside NumPy."""
+    """RBM PCD step (each sampler the kernel has, and auto) beside NumPy."""
 
     model = "rbm"
     params = (SIZES, (*RBM_SAMPLERS, "numpy"))

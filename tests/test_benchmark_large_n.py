@@ -51,7 +51,7 @@ def test_the_module_imports_with_the_package_dependencies_alone():
 def test_suites_sizes_and_units(bench):
     assert bench.SIZES == (10, 30, 100, 300, 1000)
     assert bench.RBMLargeN.params[0] == bench.SIZES
-    assert {"collapsed", "gibbs", "numpy"} <= set(bench.RBMLargeN.params[1])
+    assert {"collapsed", "gibbs", "gibbs-eigen", "auto", "numpy"} <= set(bench.RBMLargeN.params[1])
     assert bench.TeacherStudentLargeN.params[1] == ("kernel", "numpy")
     assert bench.RBMLargeN.track_us_per_replica_step.unit == "us/replica-step"
     assert bench.RBMLargeN.track_speedup.unit.startswith("x")
@@ -109,6 +109,12 @@ def test_rbm_flops_against_a_hand_count(bench):
         collapsed + 8 / 3
     )
     assert bench.rbm_step_flops(2, 3, 4, 2, "auto") == pytest.approx(collapsed)
+    # In the eigenbasis: the sweeps' 192, then -W Lambda (N_v N_h = 6) and two products
+    # with the chains (4 B N_v N_h = 96) instead of dsyrk and dsymm; the update 12.
+    assert bench.rbm_step_flops(2, 3, 4, 2, "gibbs-eigen") == 192 + 6 + 96 + 12
+    assert bench.rbm_step_flops(2, 3, 4, 2, "gibbs-eigen", check=True) == pytest.approx(
+        306 + 18 + 8 / 3
+    )
     with pytest.raises(ValueError, match="sampler"):
         bench.rbm_step_flops(2, 3, 4, 2, "exact")
 
@@ -127,8 +133,12 @@ def test_rbm_flops_scale_as_the_products_of_the_step(bench):
     assert bench.rbm_step_flops(10, 10, 16, 3, "gibbs") == 23160
     assert bench.rbm_step_flops(10, 10, 16, 3, "auto") == pytest.approx(18653 + 1 / 3)
     assert bench.rbm_step_flops(30, 30, 16, 3, "auto") == bench.rbm_step_flops(
-        30, 30, 16, 3, "gibbs"
+        30, 30, 16, 3, "gibbs-eigen"
     )
+    # In the eigenbasis nothing is cubic: (4 k + 4) B N^2, the scaling N^2 and the update
+    # 2 N^2.
+    eigen = bench.rbm_step_flops(n, n, 16, 3, "gibbs-eigen")
+    assert eigen == (16 * 16 + 3) * n**2
 
 
 def test_teacher_student_and_dyson_flops_against_a_hand_count(bench):

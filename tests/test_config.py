@@ -149,26 +149,29 @@ def test_rbm_config_and_the_array_api_share_one_default_sampler():
     assert dl.RBMConfig().sampler == "collapsed"
 
 
-# Sizes and what "auto" picks there. The reference configuration (N = 10, B = 16, k = 3)
-# and the fingerprinted ones (N = 4, N_h = 4 or 6, B = 5, k = 2) keep the collapsed sampler
-# they used before "auto" existed; beyond N = 44 at B = 16, k = 3 the explicit sweeps are
-# cheaper (measured crossover between N = 40 and 50, see docs/guide/performance.rst).
+# Sizes and what "auto" picks there, for the ensemble (which may train in the target's
+# eigenbasis) and for the array API (which is given the visible basis: "collapsed" or
+# "gibbs"). The reference configuration (N = 10, B = 16, k = 3) and the fingerprinted ones
+# (N = 4, N_h = 4 or 6, B = 5, k = 2) keep the collapsed sampler they used before "auto"
+# existed; beyond N = 42 at B = 16, k = 3 the explicit sweeps are cheaper (measured crossover
+# between N = 40 and 50, see docs/guide/performance.rst).
 AUTO_CHOICES = [
-    (dict(), "collapsed"),
-    (dict(n_visible=4, n_hidden=4, batch_size=5, k=2), "collapsed"),
-    (dict(n_visible=4, n_hidden=6, batch_size=5, k=2), "collapsed"),
-    (dict(n_visible=30, n_hidden=30), "collapsed"),
-    (dict(n_visible=44, n_hidden=44), "collapsed"),
-    (dict(n_visible=45, n_hidden=45), "gibbs"),
-    (dict(n_visible=100, n_hidden=100), "gibbs"),
-    (dict(n_visible=100, n_hidden=100, batch_size=256), "collapsed"),
-    (dict(n_visible=100, n_hidden=50), "gibbs"),
-    (dict(n_visible=50, n_hidden=100), "collapsed"),  # the cubes are N_v^3: smaller
+    (dict(), "collapsed", "collapsed"),
+    (dict(n_visible=4, n_hidden=4, batch_size=5, k=2), "collapsed", "collapsed"),
+    (dict(n_visible=4, n_hidden=6, batch_size=5, k=2), "collapsed", "collapsed"),
+    (dict(n_visible=30, n_hidden=30), "collapsed", "collapsed"),
+    (dict(n_visible=42, n_hidden=42), "collapsed", "collapsed"),
+    (dict(n_visible=44, n_hidden=44), "gibbs-eigen", "collapsed"),
+    (dict(n_visible=45, n_hidden=45), "gibbs-eigen", "gibbs"),
+    (dict(n_visible=100, n_hidden=100), "gibbs-eigen", "gibbs"),
+    (dict(n_visible=100, n_hidden=100, batch_size=256), "collapsed", "collapsed"),
+    (dict(n_visible=100, n_hidden=50), "gibbs-eigen", "gibbs"),
+    (dict(n_visible=50, n_hidden=100), "collapsed", "collapsed"),  # the cubes are N_v^3
 ]
 
 
-@pytest.mark.parametrize(("fields", "expected"), AUTO_CHOICES)
-def test_auto_sampler_resolves_to_the_cheaper_one_and_records_it(fields, expected):
+@pytest.mark.parametrize(("fields", "expected", "array_api"), AUTO_CHOICES)
+def test_auto_sampler_resolves_to_the_cheapest_and_records_it(fields, expected, array_api):
     from dysonlearn import kernels
     from dysonlearn.config import rbm_sampler_cost
 
@@ -176,15 +179,31 @@ def test_auto_sampler_resolves_to_the_cheaper_one_and_records_it(fields, expecte
     cfg = dl.RBMConfig(**fields, **init, steps=10)
     assert cfg.sampler == expected
     nv, nh, nb, k = cfg.n_visible, cfg.n_hidden, cfg.batch_size, cfg.k
-    costs = {s: rbm_sampler_cost(nv, nh, nb, k, s) for s in ("collapsed", "gibbs")}
-    assert (costs["gibbs"] < costs["collapsed"]) == (expected == "gibbs")
+    costs = {s: rbm_sampler_cost(nv, nh, nb, k, s) for s in ("collapsed", "gibbs", "gibbs-eigen")}
+    assert min(costs, key=costs.get) == expected
+    visible = {s: costs[s] for s in ("collapsed", "gibbs")}
+    assert min(visible, key=visible.get) == array_api
     # The record names the sampler used; it equals a configuration that names it.
     assert cfg.to_dict()["sampler"] == expected
     assert dl.RBMConfig.from_dict(cfg.to_dict()) == cfg
     assert cfg == dl.RBMConfig(**fields, **init, steps=10, sampler=expected)
-    # The array API resolves "auto" alike (its normals count follows the sampler).
+    # The array API resolves "auto" among the visible-basis samplers (its normals count
+    # follows the sampler).
     assert kernels.rbm_normals_per_step(nv, nh, nb, k) == kernels.rbm_normals_per_step(
-        nv, nh, nb, k, sampler=expected)
+        nv, nh, nb, k, sampler=array_api)
+
+
+def test_auto_sampler_under_adam_stays_in_the_visible_basis():
+    # Adam scales each weight on its own: it does not commute with rotating W, so "auto"
+    # never picks "gibbs-eigen" for it, and asking for it is refused, naming the rule.
+    grow = dict(n_visible=100, n_hidden=100, init="mp_geometric", steps=10)
+    assert dl.RBMConfig(**grow).sampler == "gibbs-eigen"
+    assert dl.RBMConfig(**grow, optimizer=dl.Momentum(beta=0.5)).sampler == "gibbs-eigen"
+    assert dl.RBMConfig(**grow, optimizer=dl.Adam()).sampler == "gibbs"
+    assert dl.RBMConfig(**grow, optimizer=dl.AdamW()).sampler == "gibbs"
+    with pytest.raises(dl.ConfigError, match=r"sampler: needs an optimiser that commutes with "
+                                          r"rotations .* Adam scales each weight"):
+        dl.RBMConfig(steps=10, sampler="gibbs-eigen", optimizer=dl.Adam())
 
 
 def test_replace_resolves_auto_again_but_keeps_a_sampler_asked_for():
@@ -192,7 +211,7 @@ def test_replace_resolves_auto_again_but_keeps_a_sampler_asked_for():
     assert small.sampler == "collapsed"
     grow = dict(n_visible=100, n_hidden=100, init="mp_geometric", target=None)
     large = small.replace(**grow)
-    assert large.sampler == "gibbs"
+    assert large.sampler == "gibbs-eigen"
     assert large.replace(n_visible=10, n_hidden=10, init="normal", target=None).sampler == (
         "collapsed")
     assert dl.RBMConfig(steps=10, sampler="collapsed").replace(**grow).sampler == "collapsed"

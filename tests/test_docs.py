@@ -92,7 +92,7 @@ def test_reference_defaults_and_rules_are_those_of_the_code():
     # The declared default ("auto"), which the configuration resolves to a sampler.
     default = {f.name: f.default for f in dataclasses.fields(RBMConfig)}["sampler"]
     assert entries["sampler"].default == f'"{default}"' == '"auto"'
-    assert entries["sampler"].rule == "one of 'auto', 'collapsed', 'gibbs'"
+    assert entries["sampler"].rule == "one of 'auto', 'collapsed', 'gibbs', 'gibbs-eigen'"
     assert entries["target"].default == "unset"
     ts = {e.key: e for e in dl_configref.model_entries("teacher_student")}
     assert ts["teacher"].default == "[2.0, 2.0]"

@@ -86,6 +86,7 @@ def scaling_runs():
         (0.05, 8, 12000, 128, "collapsed"),
         (0.1, 64, 6000, 64, "collapsed"),
         (0.1, 16, 6000, 128, "gibbs"),
+        (0.1, 16, 6000, 128, "gibbs-eigen"),
     ]:
         snaps = list(range(steps // 2, steps + 1, steps // 12))
         cfg = dl.RBMConfig(lr=lr, batch_size=batch, steps=steps, snapshots=snaps,
@@ -107,6 +108,14 @@ def test_collapsed_and_gibbs_samplers_give_the_same_spacings(scaling_runs):
     """Same law, different draws: the stationary pair spacings agree within 4 combined
     standard errors (about 2 per cent each here)."""
     (s1, e1), (s2, e2) = scaling_runs[(0.1, 16, "collapsed")], scaling_runs[(0.1, 16, "gibbs")]
+    assert np.all(np.abs(s1 - s2) < 4 * np.hypot(e1, e2))
+
+
+def test_gibbs_eigen_gives_the_same_spacings(scaling_runs):
+    """The sweeps in the target's eigenbasis: same law, other draws; the stationary pair
+    spacings agree with the collapsed sampler's within 4 combined standard errors."""
+    (s1, e1) = scaling_runs[(0.1, 16, "collapsed")]
+    (s2, e2) = scaling_runs[(0.1, 16, "gibbs-eigen")]
     assert np.all(np.abs(s1 - s2) < 4 * np.hypot(e1, e2))
 
 
@@ -165,3 +174,49 @@ def test_a_progress_callable_receives_every_replica_step(capsys, backend):
     with pytest.raises(dl.ConfigError, match="progress: must be True, False or a callable"):
         dl.run_ensemble(cfg, replicas=3, seed=1, backend=backend, progress="yes")
 
+
+
+def test_gibbs_eigen_bits_do_not_depend_on_blocks_or_chunks(monkeypatch):
+    """The "gibbs-eigen" state is rotated into the target's eigenbasis once per replica and
+    back at the end, so blocks, workers and time chunks (here one step each) leave every
+    bit alone; the weights come back in the visible basis (their spectrum is the last
+    snapshot's, to rounding), and so does momentum's state (rotated with them)."""
+    from dysonlearn import ensemble
+
+    cfg = dl.RBMConfig(n_visible=12, n_hidden=9, steps=60, snapshots=3, sampler="gibbs-eigen",
+                       optimizer=dl.Momentum(beta=0.5), lr=0.05)  # fmt: skip
+    kw = {"replicas": 5, "seed": 8, "progress": False, "keep_weights": True}
+    ref = dl.run_ensemble(cfg, backend="serial", block_size=5, **kw)
+    monkeypatch.setattr(ensemble, "_CHUNK_SECONDS", 1e-12)  # a chunk of one step
+    for res in (dl.run_ensemble(cfg, backend="serial", block_size=2, **kw),
+                dl.run_ensemble(cfg, backend="process", workers=2, block_size=1, **kw)):
+        np.testing.assert_array_equal(res.eigenvalues, ref.eigenvalues)
+        np.testing.assert_array_equal(res.weights, ref.weights)
+        np.testing.assert_array_equal(res.optimizer_state, ref.optimizer_state)
+    x = np.linalg.eigvalsh(np.einsum("rhi,rhj->rij", ref.weights, ref.weights))
+    np.testing.assert_allclose(x, ref.eigenvalues[:, -1], rtol=0, atol=1e-13)
+    assert ref.optimizer_state.shape == (5, 12 * 9)  # v, in the visible basis like W
+
+
+def test_gibbs_eigen_state_round_trip():
+    """initial_state rotates into the eigenbasis, final_weights rotates back: W, chains and
+    optimiser state return to what was drawn (to rounding, 1e-15 of their size)."""
+    from dysonlearn.models import rbm
+
+    cfg = dl.RBMConfig(n_visible=7, n_hidden=5, steps=10, sampler="gibbs-eigen",
+                       optimizer=dl.Momentum(), chain_init="normal")  # fmt: skip
+    gens = [np.random.default_rng(s) for s in range(3)]
+    state = rbm.initial_state(cfg, gens)
+    assert state.basis is not None
+    drawn = [np.random.default_rng(s).normal(0.0, cfg.init_std, (5, 7)) for s in range(3)]
+    np.testing.assert_allclose(state.weights, np.stack(drawn) @ state.basis, atol=1e-15)
+    lam = np.linalg.eigvalsh(cfg.target.covariance)
+    np.testing.assert_allclose(state.levels, lam, rtol=1e-14)
+    state.opt_state[:] = np.random.default_rng(9).normal(size=state.opt_state.shape)
+    before = state.opt_state.reshape(3, 5, 7) @ state.basis.T
+    chains = state.chains @ state.basis.T
+    weights = rbm.final_weights(state)
+    np.testing.assert_allclose(weights, np.stack(drawn), rtol=0, atol=1e-15)
+    np.testing.assert_allclose(state.opt_state.reshape(3, 5, 7), before, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(state.chains, chains, rtol=0, atol=1e-14)
+    assert state.basis is None and state.levels is None

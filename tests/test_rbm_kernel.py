@@ -31,7 +31,7 @@ def reference_step(W, phi, take, c_target, lr, mu, sigma_h, k, chol=None, sample
     else:
         # :eq:`rbm-hidden-given-visible`, eta = 0
         h = sigma_h**2 * phi @ W.T + sigma_h * take((B, W.shape[0]))
-    for j in range(k if sampler == "gibbs" else 0):
+    for j in range(k if sampler != "collapsed" else 0):
         phi = h @ W / mu**2 + take((B, W.shape[1])) / mu  # :eq:`rbm-visible-given-hidden`
         if j < k - 1:
             h = sigma_h**2 * phi @ W.T + sigma_h * take((B, W.shape[0]))
@@ -42,20 +42,23 @@ def reference_step(W, phi, take, c_target, lr, mu, sigma_h, k, chol=None, sample
     return W + lr * sigma_h**2 * W @ (c_target - c_model), phi  # :eq:`pcd-update`
 
 
-def reader(values):
+def reader(values, transposed=False):
+    """take(shape): the next prod(shape) values as an array of that shape; ``transposed``:
+    laid out as the transposed shape (the "gibbs-eigen" order, chain index fastest)."""
     pos = 0
 
     def take(shape):
         nonlocal pos
         n = int(np.prod(shape))
-        out = values[pos : pos + n].reshape(shape)
+        block = values[pos : pos + n]
+        out = block.reshape(shape[::-1]).T if transposed else block.reshape(shape)
         pos += n
         return out
 
     return take
 
 
-@pytest.mark.parametrize("sampler", ["gibbs", "collapsed"])
+@pytest.mark.parametrize("sampler", ["gibbs", "collapsed", "gibbs-eigen"])
 @pytest.mark.parametrize("sampled", [False, True])
 @pytest.mark.parametrize(
     ("n_hidden", "batch", "k", "sigma_h"), [(10, 16, 3, 1.0), (7, 5, 1, 0.8), (12, 3, 2, 1.3)]
@@ -66,12 +69,15 @@ def test_one_step_with_given_normals_matches_numpy(sampler, sampled, n_hidden, b
     W = rng.normal(0, 0.3, (n_hidden, nv))
     phi = rng.normal(size=(batch, nv))
     cov = TARGET.covariance
+    if sampler == "gibbs-eigen":  # the state is in the target's eigenbasis: cov diagonal
+        cov = np.diag(1.0 / TARGET.spectrum)
     chol = np.linalg.cholesky(cov) if sampled else None
     n = kernels.rbm_normals_per_step(nv, n_hidden, batch, k, sampled, sampler)
-    per_chain = k * (nv + n_hidden) if sampler == "gibbs" else nv
+    per_chain = k * (nv + n_hidden) if sampler != "collapsed" else nv
     assert n == batch * per_chain + (batch * nv if sampled else 0)
     z = rng.standard_normal(n)
-    W_ref, phi_ref = reference_step(W, phi, reader(z), cov, LR, MU, sigma_h, k, chol, sampler)
+    take = reader(z, transposed=sampler == "gibbs-eigen")
+    W_ref, phi_ref = reference_step(W, phi, take, cov, LR, MU, sigma_h, k, chol, sampler)
     W_c, phi_c = W.copy(), phi.copy()
     status = kernels.rbm_pcd_step_given_normals(
         W_c,
@@ -88,6 +94,53 @@ def test_one_step_with_given_normals_matches_numpy(sampler, sampled, n_hidden, b
     assert status == 0
     np.testing.assert_allclose(W_c, W_ref, rtol=0, atol=1e-12)
     np.testing.assert_allclose(phi_c, phi_ref, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("sampled", [False, True])
+def test_gibbs_eigen_is_gibbs_in_the_targets_eigenbasis(sampled):
+    """With C_target = U Lambda U^T: "gibbs-eigen" stepping W U and Phi U (c_target = Lambda)
+    with the visible normals rotated by U is "gibbs" stepping W and Phi, rotated: the same
+    law, since rotated standard normals are standard normals (to rounding: 1e-14)."""
+    rng = np.random.default_rng(1)
+    nv, nh, B, k = 12, 9, 5, 3
+    cov = dl.targets.free_scalar(nv, 2.0).covariance
+    lam, U = np.linalg.eigh(cov)
+    W, phi = rng.normal(0, 0.1, (nh, nv)), rng.normal(0, 0.3, (B, nv))
+    chol = np.linalg.cholesky(cov) if sampled else None
+    z = rng.standard_normal(kernels.rbm_normals_per_step(nv, nh, B, k, sampled, "gibbs"))
+    # Order: eps_h (B, N_h), then k times eps_phi (B, N_v) and (but the last) eps_h; the
+    # "gibbs-eigen" kernel reads each draw transposed (chain index fastest).
+    rotated, pos = np.empty_like(z), 0
+    for _ in range(k):
+        rotated[pos : pos + B * nh] = z[pos : pos + B * nh].reshape(B, nh).T.ravel()
+        pos += B * nh
+        rotated[pos : pos + B * nv] = (z[pos : pos + B * nv].reshape(B, nv) @ U).T.ravel()
+        pos += B * nv
+    assert pos == z.size - (B * nv if sampled else 0)
+    if sampled:  # t = L z in the eigenbasis is U^T L z = Lambda^(1/2) z', z' standard
+        rotated[pos:] = ((z[pos:].reshape(B, nv) @ chol.T @ U) / np.sqrt(lam)).T.ravel()
+    w1, p1 = W.copy(), phi.copy()
+    kernels.rbm_pcd_step_given_normals(w1, p1, z, cov, lr=LR, mu=MU, k=k, sampler="gibbs",
+                                       target_chol=chol)  # fmt: skip
+    w2, p2 = W @ U, phi @ U
+    kernels.rbm_pcd_step_given_normals(
+        w2, p2, rotated, np.diag(lam), lr=LR, mu=MU, k=k, sampler="gibbs-eigen",
+        target_chol=np.diag(np.sqrt(lam)) if sampled else None)  # fmt: skip
+    assert np.abs(w1 - W).max() > 1e-3  # the step moved W
+    np.testing.assert_allclose(w2 @ U.T, w1, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(p2 @ U.T, p1, rtol=0, atol=1e-14)
+
+
+def test_gibbs_eigen_needs_a_diagonal_target():
+    W, chains = np.zeros((1, 4, 4)) + 0.1, np.ones((1, 2, 4))
+    cov = dl.targets.free_scalar(4, 2.0).covariance
+    with pytest.raises(ValueError, match=r"c_target: the 'gibbs-eigen' sampler needs it "
+                                         r"diagonal .* entry \(0, 1\)"):
+        kernels.rbm_pcd(W, chains, [np.random.SFC64(0)], cov, lr=LR, mu=MU, stop=1,
+                        sampler="gibbs-eigen")  # fmt: skip
+    with pytest.raises(ValueError, match="chol: the 'gibbs-eigen' sampler needs it diagonal"):
+        kernels.rbm_pcd(W, chains, [np.random.SFC64(0)], np.eye(4), lr=LR, mu=MU, stop=1,
+                        sampler="gibbs-eigen", target_chol=np.linalg.cholesky(cov))  # fmt: skip
 
 
 @pytest.mark.parametrize("method", ["ziggurat", "numpy"])
@@ -261,7 +314,7 @@ def test_one_generator_can_serve_all_replicas():
     assert np.all(np.isfinite(eig)) and not np.array_equal(eig[0], eig[1])
 
 
-@pytest.mark.parametrize("sampler", ["auto", "collapsed", "gibbs"])
+@pytest.mark.parametrize("sampler", ["auto", "collapsed", "gibbs", "gibbs-eigen"])
 @pytest.mark.parametrize(("n_visible", "n_hidden"), [(100, 50), (50, 100)])
 def test_non_square_layers_at_large_n(n_visible, n_hidden, sampler):
     """N_v != N_h at large N: the kernel runs, each spectrum has N_v values, the zeros of a
@@ -289,3 +342,17 @@ def test_non_square_layers_at_large_n(n_visible, n_hidden, sampler):
         assert np.all(res.eigenvalues[r, :, n_visible - rank:] > 1e-6 * scale)
         assert np.all(np.diff(res.eigenvalues[r], axis=-1) >= 0)
         assert res.eigenvalues[r, -1, -1] < cfg.mu**2
+
+
+@pytest.mark.parametrize("n_visible", [127, 128, 300])
+def test_spectra_on_both_sides_of_the_blocked_reduction(n_visible):
+    """From N_v = 128 on the eigensolver's tridiagonal reduction is blocked (faster there;
+    _linalg.pxi): the recorded spectrum is NumPy's eigenvalues of sigma_h^2 W^T W on both
+    sides, to rounding (a few units of 2^-53 of the largest eigenvalue, times N)."""
+    rng = np.random.default_rng(n_visible)
+    W = rng.normal(0.0, 0.5 / np.sqrt(n_visible), (1, n_visible + 7, n_visible))
+    eig = kernels.rbm_pcd(W.copy(), np.ones((1, 2, n_visible)), [np.random.SFC64(0)],
+                          np.eye(n_visible), lr=0.01, mu=MU, stop=0, snapshot_steps=[0],
+                          sampler="gibbs")  # fmt: skip
+    ref = np.linalg.eigvalsh(W[0].T @ W[0])
+    np.testing.assert_allclose(eig[0, 0], ref, rtol=0, atol=1e-14 * n_visible * ref[-1])

@@ -42,7 +42,7 @@ from .validation import (
 )
 
 INIT_SCHEMES = ("normal", "mp_geometric", "mp_hidden")
-RBM_SAMPLERS = ("auto", "collapsed", "gibbs")
+RBM_SAMPLERS = ("auto", "collapsed", "gibbs", "gibbs-eigen")
 
 # The cost model behind sampler = "auto" (rbm_sampler_cost): one standard normal costs about
 # as much as this many flops of the step's BLAS products. Measured on one core of the
@@ -58,19 +58,28 @@ def rbm_sampler_cost(n_visible: int, n_hidden: int, batch_size: int, k: int,
     """The cost of the part of one PCD step that depends on the sampler, in flops.
 
     The model of ``sampler="auto"`` (:doc:`/guide/performance`): the flops of the BLAS
-    products only one sampler performs plus ``NORMAL_FLOPS`` per standard normal drawn.
-    "collapsed": the Gram matrix X, 2k - 2 products of N_v x N_v matrices (the powers of A
-    and Sigma_k), the Cholesky factor of Sigma_k and two products with the B chains,
-    ``N_h N_v^2 + 2 (2k - 2) N_v^3 + N_v^3 / 3 + 3 B N_v^2`` flops (2 N_v^3 more for k = 1)
-    and B N_v normals; "gibbs": 2k products of W with the B chains, ``4 k B N_v N_h`` flops,
-    and k B (N_v + N_h) normals. What both do (C_model, the gradient, the update, the
-    divergence check) is left out: it does not decide the choice.
+    products that differ between the samplers plus ``NORMAL_FLOPS`` per standard normal
+    drawn.
+
+    - "collapsed": the Gram matrix X, 2k - 2 products of N_v x N_v matrices (the powers of
+      A and Sigma_k), the Cholesky factor of Sigma_k and two products with the B chains,
+      ``N_h N_v^2 + 2 (2k - 2) N_v^3 + N_v^3 / 3 + 3 B N_v^2`` flops (2 N_v^3 more for
+      k = 1), and B N_v normals;
+    - "gibbs": 2k products of W with the B chains, ``4 k B N_v N_h`` flops, and
+      k B (N_v + N_h) normals;
+    - both: the gradient in the visible basis, C_model (``B N_v^2``) and
+      W (C_target - C_model) (``2 N_h N_v^2``);
+    - "gibbs-eigen": the sweeps of "gibbs" and the gradient in the target's eigenbasis, two
+      more products with the chains and a diagonal scaling, ``4 B N_v N_h + N_v N_h``.
+
+    What all do (the update, the divergence check) is left out: it does not decide the
+    choice.
 
     Parameters
     ----------
     n_visible, n_hidden, batch_size, k : int
         N_v, N_h, B and the Gibbs sweeps per step.
-    sampler : {"collapsed", "gibbs"}
+    sampler : {"collapsed", "gibbs", "gibbs-eigen"}
         The sampler to cost.
 
     Returns
@@ -81,49 +90,63 @@ def rbm_sampler_cost(n_visible: int, n_hidden: int, batch_size: int, k: int,
     Raises
     ------
     ValueError
-        If ``sampler`` is neither "collapsed" nor "gibbs".
+        If ``sampler`` is not one of the three.
     """
     nv, nh, nb, k = (float(n_visible), float(n_hidden), float(batch_size), int(k))
+    visible_gradient = nb * nv * nv + 2 * nh * nv * nv
+    sweeps = 4 * k * nb * nv * nh + NORMAL_FLOPS * k * nb * (nv + nh)
     if sampler == "collapsed":
         products = max(2 * k - 3, 0) + 1     # the powers of A, then (1 + A) sum_j A^(2j)
         flops = nh * nv * nv + 2 * products * nv**3 + nv**3 / 3 + 3 * nb * nv * nv
-        return flops + NORMAL_FLOPS * nb * nv
+        return flops + NORMAL_FLOPS * nb * nv + visible_gradient
     if sampler == "gibbs":
-        return 4 * k * nb * nv * nh + NORMAL_FLOPS * k * nb * (nv + nh)
-    raise ValueError(f"sampler: must be 'collapsed' or 'gibbs' to be costed, got {sampler!r}")
+        return sweeps + visible_gradient
+    if sampler == "gibbs-eigen":
+        return sweeps + 4 * nb * nv * nh + nv * nh
+    raise ValueError(
+        f"sampler: must be 'collapsed', 'gibbs' or 'gibbs-eigen' to be costed, got {sampler!r}"
+    )
 
 
 def resolve_rbm_sampler(n_visible: int, n_hidden: int, batch_size: int, k: int,
-                        sampler: str = "auto") -> str:
-    """The sampler an RBM step uses: ``sampler`` itself, or for "auto" the cheaper one.
+                        sampler: str = "auto", eigen: bool = True) -> str:
+    """The sampler an RBM step uses: ``sampler`` itself, or for "auto" the cheapest one.
 
-    "auto" compares :func:`rbm_sampler_cost` of the two samplers and takes "collapsed" unless
-    "gibbs" costs less (ties go to "collapsed", the sampler of the reference configuration).
-    Both sample the same law (:doc:`/theory/rbm`); the arrays differ.
+    "auto" compares :func:`rbm_sampler_cost` of the samplers and takes the cheapest; ties
+    go to "collapsed" (the sampler of the reference configuration), then "gibbs". All
+    sample the same law (:doc:`/theory/rbm`); the arrays differ.
 
     Parameters
     ----------
     n_visible, n_hidden, batch_size, k : int
         N_v, N_h, B and the Gibbs sweeps per step.
-    sampler : {"auto", "collapsed", "gibbs"}
+    sampler : {"auto", "collapsed", "gibbs", "gibbs-eigen"}
         The sampler asked for.
+    eigen : bool
+        Whether "gibbs-eigen" may be chosen: it trains in the eigenbasis of the target,
+        which needs an optimiser that commutes with rotations of W (SGD, momentum; not
+        Adam) and a caller that rotates the state (the ensemble does; the array API
+        :mod:`dysonlearn.kernels` resolves "auto" with ``eigen=False``).
 
     Returns
     -------
     str
-        "collapsed" or "gibbs".
+        "collapsed", "gibbs" or "gibbs-eigen".
 
     Examples
     --------
     >>> from dysonlearn.config import resolve_rbm_sampler
     >>> resolve_rbm_sampler(10, 10, 16, 3), resolve_rbm_sampler(100, 100, 16, 3)
-    ('collapsed', 'gibbs')
+    ('collapsed', 'gibbs-eigen')
+    >>> resolve_rbm_sampler(100, 100, 16, 3, eigen=False)
+    'gibbs'
     """
     if sampler != "auto":
         return sampler
-    costs = {s: rbm_sampler_cost(n_visible, n_hidden, batch_size, k, s)
-             for s in ("collapsed", "gibbs")}
-    return "gibbs" if costs["gibbs"] < costs["collapsed"] else "collapsed"
+    candidates = ("collapsed", "gibbs", "gibbs-eigen") if eigen else ("collapsed", "gibbs")
+    costs = [rbm_sampler_cost(n_visible, n_hidden, batch_size, k, s) for s in candidates]
+    return candidates[costs.index(min(costs))]
+
 
 TARGET_MODES = ("analytic", "sampled")
 CHAIN_INITS = ("ones", "zeros", "normal", "target")
@@ -766,14 +789,18 @@ class RBMConfig(_ModelConfig):
     chain_init : {"ones", "zeros", "normal", "target"}
         Where the persistent chains start: "ones" (the reference), "zeros", "normal"
         (N(0, 1/mu^2) entries) or "target" (samples of the target Gaussian).
-    sampler : {"auto", "collapsed", "gibbs"}
+    sampler : {"auto", "collapsed", "gibbs", "gibbs-eigen"}
         How the chains take their k Gibbs sweeps: "collapsed" (the k-sweep transition
-        drawn at once from its exact Gaussian law, B N_v normals a step, O(k N_v^3) flops)
-        or "gibbs" (the explicit sweeps :eq:`rbm-hidden-given-visible`,
-        :eq:`rbm-visible-given-hidden`, O(k B N_v N_h) flops). Same law; the arrays differ,
+        drawn at once from its exact Gaussian law, B N_v normals a step, O(k N_v^3) flops),
+        "gibbs" (the explicit sweeps :eq:`rbm-hidden-given-visible`,
+        :eq:`rbm-visible-given-hidden`, O(k B N_v N_h) flops, and a gradient of
+        O(N_h N_v^2)) or "gibbs-eigen" (the same sweeps with W and the chains held in the
+        eigenbasis of the target covariance, where the gradient costs O(B N_v N_h): no
+        product of size N^3 in a step; SGD and momentum only). Same law; the arrays differ,
         the statistics agree (tested). "auto" (the default) takes the one a cost model
-        says is cheaper (:func:`~dysonlearn.config.resolve_rbm_sampler`: "collapsed" up to
-        N_v = N_h = 44 at B = 16, k = 3, so at the reference sizes) and is resolved here: the
+        says is cheapest (:func:`~dysonlearn.config.resolve_rbm_sampler`: "collapsed" up to
+        N_v = N_h = 42 at B = 16, k = 3, so at the reference sizes, "gibbs-eigen" beyond,
+        "gibbs" under Adam) and is resolved here: the
         configuration, ``to_dict`` and the store hold the sampler used, and a
         configuration equals one that names that sampler. :meth:`replace` resolves "auto"
         again for the new sizes.
@@ -856,13 +883,20 @@ class RBMConfig(_ModelConfig):
             self._check_initial_edge(problems)
         if kappa is not None and problems.ok("lr", "mu", "sigma_h", "batch_size"):
             self._check_update_scale(problems, kappa)
-        self._check_optimizer(problems)
+        if self._check_optimizer(problems) and self.sampler == "gibbs-eigen":
+            if not self.optimizer.rotation_equivariant:
+                problems.add(
+                    "sampler", "needs an optimiser that commutes with rotations of W (SGD, "
+                    f"momentum): it trains in the target's eigenbasis, and "
+                    f"{type(self.optimizer).__name__} scales each weight on its own",
+                    self.sampler)
         problems.raise_if_any()
         if self.sampler == "auto":
             # Resolved once, here: the record (to_dict, the store) names the sampler used,
             # and an old record that names it compares equal. replace() asks again.
             object.__setattr__(self, "sampler", resolve_rbm_sampler(
-                self.n_visible, self.n_hidden, self.batch_size, self.k))
+                self.n_visible, self.n_hidden, self.batch_size, self.k,
+                eigen=self.optimizer.rotation_equivariant))
             object.__setattr__(self, "_sampler_was_auto", True)
         if kappa is not None:
             # The learnt levels' restoring rate c = 2 x* / kappa^2 :eq:`rbm-restoring-rate`.

@@ -265,7 +265,7 @@ def _optimizer(optimizer, opt_state, n_rep: int, n_weights: int, single: bool = 
     return opt.to_dict(), opt_state.reshape(-1, size)
 
 
-RBM_SAMPLERS = ("gibbs", "collapsed", "auto")
+RBM_SAMPLERS = ("gibbs", "collapsed", "gibbs-eigen", "auto")
 
 
 RBM_DEFAULT_SAMPLER = "auto"
@@ -289,7 +289,8 @@ def _rbm_sampler(sampler, n_visible, n_hidden, batch_size, k) -> str:
         return sampler
     if min(int(n_visible), int(n_hidden), int(batch_size), int(k)) < 1:
         return "collapsed"  # the kernel refuses the sizes, naming them
-    return resolve_rbm_sampler(n_visible, n_hidden, batch_size, k)
+    # The array API is given the state in the visible basis: "gibbs-eigen" only when asked.
+    return resolve_rbm_sampler(n_visible, n_hidden, batch_size, k, eigen=False)
 
 
 def rbm_normals_per_step(

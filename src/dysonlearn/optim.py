@@ -70,6 +70,11 @@ class _Optimizer:
         return self.STATE_PER_PARAMETER * int(parameters)
 
     has_theory: ClassVar[bool] = True
+    # Whether the update commutes with rotating the weights, W -> W U for orthogonal U (the
+    # state rotating with them): true of linear rules (SGD, momentum), false of Adam's
+    # per-weight scaling. The RBM's "gibbs-eigen" sampler trains in a rotated basis and
+    # needs it.
+    rotation_equivariant: ClassVar[bool] = True
 
     def effective_lr(self, lr: float) -> float:
         """The learning rate of the SGD whose small-lr stationary fluctuations these are.
@@ -227,6 +232,7 @@ class Adam(_Optimizer):
     """
 
     kind: ClassVar[str] = "adam"
+    rotation_equivariant: ClassVar[bool] = False
     has_theory: ClassVar[bool] = False
     RULES: ClassVar[tuple[FieldRule, ...]] = (
         FieldRule("beta1", Fraction()),

@@ -26,11 +26,33 @@ SECONDS_PER_FLOP = 2.5e-10
 @dataclass
 class RBMState:
     """Training state of R replicas: weights (R, N_h, N_v), chains (R, B, N_v) and the
-    optimiser's state (R, size), None for SGD (see :func:`dysonlearn.kernels.optimizer_state`)."""
+    optimiser's state (R, size), None for SGD (see :func:`dysonlearn.kernels.optimizer_state`).
+
+    With the "gibbs-eigen" sampler the three are held in the eigenbasis of the target
+    covariance C_target = U diag(levels) U^T: W U, Phi U and the state of W U (``basis``
+    = U, ``levels`` its eigenvalues, ascending); :func:`final_weights` rotates them back.
+    Otherwise ``basis`` and ``levels`` are None and the state is in the visible basis.
+    """
 
     weights: np.ndarray
     chains: np.ndarray
     opt_state: np.ndarray | None = None
+    basis: np.ndarray | None = None
+    levels: np.ndarray | None = None
+
+
+def _rotate(state: RBMState, rotation: np.ndarray) -> None:
+    """Right-multiply the visible index of weights, chains and optimiser state by
+    ``rotation``, in place: W -> W rotation, Phi -> Phi rotation (the optimiser's state is one
+    or more arrays shaped like W, all rotating with it: only rotation-equivariant
+    optimisers are allowed with "gibbs-eigen")."""
+    n_rep, _, nv = state.weights.shape
+    arrays = [state.weights, state.chains]
+    if state.opt_state is not None:
+        arrays.append(state.opt_state.reshape(n_rep, -1, nv))
+    with np.errstate(invalid="ignore", over="ignore"):  # a diverged replica's W is not finite
+        for array in arrays:
+            np.matmul(array.copy(), rotation, out=array)
 
 
 def initial_state(
@@ -58,7 +80,13 @@ def initial_state(
                 chains[r] = rng.normal(0.0, 1.0 / config.mu, size=(nb, nv))
             case "target":
                 chains[r] = rng.standard_normal((nb, nv)) @ chol.T
-    return RBMState(weights, chains, _optimizer_state(config, weights))
+    state = RBMState(weights, chains, _optimizer_state(config, weights))
+    if config.sampler == "gibbs-eigen":
+        # Rotated once per replica, here: the run then never leaves the eigenbasis, so its
+        # bits do not depend on how it is cut into chunks (ensemble module docstring).
+        state.levels, state.basis = np.linalg.eigh(config.target.covariance)
+        _rotate(state, state.basis)
+    return state
 
 
 def _optimizer_state(config, weights: np.ndarray) -> np.ndarray | None:
@@ -83,6 +111,10 @@ def advance(
     """Train from ``start`` to ``stop`` in place; fill the snapshots that fall in that span."""
     covariance = config.target.covariance
     chol = np.linalg.cholesky(covariance) if config.target_mode == "sampled" else None
+    if state.basis is not None:
+        # In the eigenbasis C_target is diag(levels), its Cholesky factor diag(sqrt(levels)).
+        covariance = np.diag(state.levels)
+        chol = np.diag(np.sqrt(state.levels)) if chol is not None else None
     kernels.rbm_pcd(
         state.weights, state.chains, generators, covariance,
         lr=config.lr, mu=config.mu, sigma_h=config.sigma_h, k=config.k,
@@ -93,7 +125,14 @@ def advance(
 
 
 def final_weights(state: RBMState) -> np.ndarray:
-    """The weights W (R, N_h, N_v) of the trained replicas."""
+    """The weights W (R, N_h, N_v) of the trained replicas, in the visible basis.
+
+    A state held in the target's eigenbasis ("gibbs-eigen") is rotated back first, in
+    place (weights, chains and optimiser state), and is in the visible basis afterwards.
+    """
+    if state.basis is not None:
+        _rotate(state, state.basis.T)
+        state.basis = state.levels = None
     return state.weights
 
 
@@ -105,7 +144,9 @@ def cost_per_replica_step(config: RBMConfig) -> float:
     )  # fmt: skip
     nv, nh, nb = config.n_visible, config.n_hidden, config.batch_size
     flops = 2 * nb * nv * nh * (2 * config.k + 1)
-    if config.sampler == "collapsed":
+    if config.sampler == "gibbs-eigen":
+        flops = 2 * nb * nv * nh * (2 * config.k + 2)
+    elif config.sampler == "collapsed":
         flops = 2 * nv**3 * (2 * config.k + 1) + 4 * nb * nv * nv + 2 * nb * nv * nh
     return normals * SECONDS_PER_NORMAL + flops * SECONDS_PER_FLOP
 
