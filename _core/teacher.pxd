@@ -20,8 +20,10 @@ cdef enum:
     TS_EXPLICIT = 1     # B explicit inputs and B explicit noise matrices per step
     TS_MEAN_NOISE = 2   # B explicit inputs, batch-mean noise drawn directly (any B)
     # From this N on the data term (W_T - W) C_B is a BLAS product (and C_B, formed from
-    # explicit inputs, a dsyrk); below it the loops whose bits the fingerprints hold.
-    TS_BLAS_MIN_N = 8
+    # explicit inputs, a dsyrk); below it the loops, whose bits every run before issue 15
+    # has (BLAS wins from N ~ 6, but N = 10 is a common size whose stores must resume to the
+    # same bits: 1.16 against 0.89 us a step there is the price).
+    TS_BLAS_MIN_N = 24
 
 
 cdef struct TSParams:

@@ -37,7 +37,7 @@ def reference_step(W, T, C, Xi, lr, noise):
         (3, 5),  # the loops (below BLAS_MIN_N), B > N
         (3, 2),  # the loops, B < N
         (BLAS_MIN_N, 16),  # C_B by dsyrk, the data term by dgemm (3 B >= 2 N)
-        (BLAS_MIN_N, 6),  # the same with B < N
+        (BLAS_MIN_N, 20),  # the same with B < N (3 B >= 2 N)
         (40, 4),  # the rank-B data term ((W_T - W) X^T) X / B, C_B never formed
     ],
 )
