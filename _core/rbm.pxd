@@ -26,8 +26,9 @@ cdef struct RBMParams:
     double sigma_h
     bint sampled_target
     bint collapsed          # sample the k-sweep transition directly (see rbm.pyx)
-    bint eigen              # "gibbs-eigen": the state is in the target's eigenbasis, where
-                            # c_target (and chol) are diagonal; the gradient is low-rank
+    # "gibbs-eigen": the state is in the target's eigenbasis, where c_target (and chol) are
+    # diagonal; the gradient is low-rank
+    bint eigen
 
 
 cdef struct RBMWork:

@@ -18,6 +18,12 @@ include "_normal.pxi"
 cdef enum:
     TS_WISHART = 0      # C_B from its Wishart law (Bartlett), batch-mean noise drawn directly
     TS_EXPLICIT = 1     # B explicit inputs and B explicit noise matrices per step
+    TS_MEAN_NOISE = 2   # B explicit inputs, batch-mean noise drawn directly (any B)
+    # From this N on the data term (W_T - W) C_B is a BLAS product (and C_B, formed from
+    # explicit inputs, a dsyrk); below it the loops, whose bits every run before issue 15
+    # has (BLAS wins from N ~ 6, but N = 10 is a common size whose stores must resume to the
+    # same bits: 1.16 against 0.89 us a step there is the price).
+    TS_BLAS_MIN_N = 24
 
 
 cdef struct TSParams:
@@ -42,10 +48,11 @@ cdef struct TSWork:
     double* cov             # (n, n) batch covariance C_B
     double* xi              # (n, n) batch-mean noise Xi_B
     double* factor          # (n, n) Bartlett factor, or (B, n) explicit inputs
+    double* lowrank         # (n, B) (W_T - W) X^T of the mean-noise sampler at large n
     double* sample_noise    # (B, n (n + 1) / 2) explicit per-sample noise
     double* grad            # (n, n) the data term (W_T - W) C_B
     double* dw              # (n, n) the gradient buffer handed to the optimiser
-    double* gram            # (n, n)
+    double* gram            # (n, n); also W_T - W for the BLAS data term
     double* lapack_work     # 2 n + 1
     int* lapack_iwork
 

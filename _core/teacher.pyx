@@ -9,15 +9,26 @@ with C_B = (1/B) sum_b x_b x_b^T, x_b ~ N(0, 1_n), and Xi_B the batch mean of B 
 noise matrices with off-diagonal N(0, 1) and diagonal N(0, 2) entries.
 
 Samplers (fresh data every step):
-  TS_WISHART   C_B = L L^T / B by Bartlett's decomposition of Wishart(B, 1_n): L lower
-               triangular, L_ii^2 ~ chi^2(B - i), L_ij ~ N(0, 1) (i > j); Xi_B drawn directly
-               with off-diagonal variance 1/B and diagonal 2/B. Exact in distribution, needs
-               B >= n, and costs n (n + 1) + n variates a step instead of B n (n + 3) / 2 + B n.
-  TS_EXPLICIT  B inputs and B noise matrices, averaged: the definition itself.
+  TS_WISHART     C_B = L L^T / B by Bartlett's decomposition of Wishart(B, 1_n): L lower
+                 triangular, L_ii^2 ~ chi^2(B - i), L_ij ~ N(0, 1) (i > j); Xi_B drawn
+                 directly with off-diagonal variance 1/B and diagonal 2/B. Exact in
+                 distribution, needs B >= n, and costs n (n + 1) + n variates a step instead
+                 of B n (n + 3) / 2 + B n.
+  TS_EXPLICIT    B inputs and B noise matrices, averaged: the definition itself.
+  TS_MEAN_NOISE  B explicit inputs (C_B their exact batch covariance, any B), Xi_B drawn
+                 directly as by TS_WISHART: B n + n (n + 1) / 2 normals. The mean of B
+                 independent GOE-like matrices is Gaussian with the same covariance
+                 structure divided by B, so Xi_B has exactly the law of the explicit mean.
 Variates per step, in this order. Wishart: for each row i, chi^2(B - i) then the i
 normals L_i0 .. L_i,i-1; then the n (n + 1) / 2 normals of Xi_B (upper triangle, row-major).
 Explicit: B n normals of the inputs (row b = x_b), then B n (n + 1) / 2 normals, the upper
-triangles of the B noise matrices.
+triangles of the B noise matrices. Mean-noise: B n normals of the inputs (row b = x_b), then
+the n (n + 1) / 2 normals of Xi_B (upper triangle, row-major).
+
+From n = TS_BLAS_MIN_N on, the products are BLAS calls: C_B from explicit inputs by dsyrk,
+the data term (W_T - W) C_B by dgemm, and for the mean-noise sampler with 3 B < 2 n the data
+term as ((W_T - W) X^T) X / B without forming C_B (4 B n^2 flops instead of B n^2 + 2 n^3).
+Below it, the loops as they always were (the same bits).
 
 Reference protocol (the published code): a finite data set of P points with per-point
 noise, visited in batches of B (in a fresh random order each epoch when shuffling), the
@@ -46,13 +57,17 @@ include "_bitgen.pxi"
 
 dl_normal_setup()
 
-SAMPLERS = {"wishart": TS_WISHART, "explicit": TS_EXPLICIT}
+SAMPLERS = {"wishart": TS_WISHART, "explicit": TS_EXPLICIT, "mean-noise": TS_MEAN_NOISE}
+BLAS_MIN_N = TS_BLAS_MIN_N
 
 
 cdef int ts_work_alloc(TSWork* work, const TSParams* p) noexcept nogil:
     cdef Py_ssize_t n = p.n, nb = p.batch_size, m = n * (n + 1) // 2
     cdef Py_ssize_t factor = n * n if n * n > nb * n else nb * n
-    cdef Py_ssize_t total = 5 * n * n + factor + nb * m + eigvals_lwork(n)
+    # Only the explicit sampler holds B noise matrices; the others draw one.
+    cdef Py_ssize_t noise = nb * m if p.sampler == TS_EXPLICIT else m
+    cdef Py_ssize_t lowrank = n * nb if ts_lowrank(p) else 0
+    cdef Py_ssize_t total = 5 * n * n + factor + noise + lowrank + eigvals_lwork(n)
     cdef double* block = alloc_work(total, &work.lapack_iwork)
     if block == NULL:
         return -1
@@ -63,8 +78,38 @@ cdef int ts_work_alloc(TSWork* work, const TSParams* p) noexcept nogil:
     work.dw = work.gram + n * n
     work.factor = work.dw + n * n
     work.sample_noise = work.factor + factor
-    work.lapack_work = work.sample_noise + nb * m
+    work.lowrank = work.sample_noise + noise
+    work.lapack_work = work.lowrank + lowrank
     return 0
+
+
+cdef inline bint ts_lowrank(const TSParams* p) noexcept nogil:
+    """Whether the data term is ((W_T - W) X^T) X / B from the inputs X, C_B never formed:
+    the mean-noise sampler on fresh data, from TS_BLAS_MIN_N on, when its 4 B n^2 flops
+    are fewer than the B n^2 + 2 n^3 of forming C_B and multiplying by it (3 B < 2 n)."""
+    return (p.sampler == TS_MEAN_NOISE and not p.reference and p.n >= TS_BLAS_MIN_N
+            and 3 * p.batch_size < 2 * p.n)
+
+
+cdef void inputs_covariance(int n, int nb, const double* x, double* cov) noexcept nogil:
+    """cov = X^T X / B of the inputs x (B, n) row-major, both triangles: the loop below
+    TS_BLAS_MIN_N (the explicit sampler's bits), dsyrk from there on."""
+    cdef int i, j, b
+    cdef double inv_b = 1.0 / nb, acc
+    if n >= TS_BLAS_MIN_N:
+        # Column-major upper triangle = row-major lower triangle; mirrored after.
+        gram_upper(nb, n, inv_b, x, cov)
+        for i in range(n):
+            for j in range(i + 1, n):
+                cov[i * n + j] = cov[j * n + i]
+        return
+    for i in range(n):
+        for j in range(i + 1):
+            acc = 0.0
+            for b in range(nb):
+                acc += x[b * n + i] * x[b * n + j]
+            cov[i * n + j] = acc * inv_b
+            cov[j * n + i] = acc * inv_b
 
 
 cdef void ts_work_free(TSWork* work) noexcept nogil:
@@ -110,15 +155,20 @@ cdef void fresh_batch(const TSParams* p, dl_normal_source* variates, TSWork* w) 
         unpack_noise(n, w.sample_noise, sqrt(inv_b), w.xi)
         for i in range(n):
             w.xi[i * n + i] *= sqrt2
+    elif p.sampler == TS_MEAN_NOISE:
+        # The B inputs explicitly; C_B only if the data term needs it (not ts_lowrank).
+        dl_draw_normals(variates, L, nb * n)
+        if not ts_lowrank(p):
+            inputs_covariance(n, nb, L, w.cov)
+        # Xi_B directly, as for Wishart: the mean of B independent noise matrices has
+        # exactly the law N(0, 1/B) off the diagonal, N(0, 2/B) on it.
+        dl_draw_normals(variates, w.sample_noise, m)
+        unpack_noise(n, w.sample_noise, sqrt(inv_b), w.xi)
+        for i in range(n):
+            w.xi[i * n + i] *= sqrt2
     else:
         dl_draw_normals(variates, L, nb * n)
-        for i in range(n):
-            for j in range(i + 1):
-                acc = 0.0
-                for b in range(nb):
-                    acc += L[b * n + i] * L[b * n + j]
-                w.cov[i * n + j] = acc * inv_b
-                w.cov[j * n + i] = acc * inv_b
+        inputs_covariance(n, nb, L, w.cov)
         dl_draw_normals(variates, w.sample_noise, nb * m)
         for b in range(nb):
             unpack_noise(n, w.sample_noise + b * m, inv_b, w.xi)
@@ -224,9 +274,27 @@ cdef inline bint fast_2x2(const TSParams* p) noexcept nogil:
 
 cdef void data_term(const TSParams* p, const double* weights, const double* teacher,
                     TSWork* w) noexcept nogil:
-    """w.grad = (W_T - W) C_B (its transpose is C_B (W_T - W): both factors are symmetric)."""
-    cdef int n = p.n, i, j, k
-    cdef double acc
+    """w.grad = (W_T - W) C_B (its transpose is C_B (W_T - W): both factors are symmetric).
+
+    From TS_BLAS_MIN_N on a dgemm (W_T - W in w.gram); for the mean-noise sampler with
+    ts_lowrank, ((W_T - W) X^T) X / B from the inputs X in w.factor, two dgemm of inner size
+    B. Row-major arrays are the column-major transposes BLAS sees: row-major D C is
+    column-major C^T D^T."""
+    cdef int n = p.n, nb = p.batch_size, i, j, k
+    cdef double acc, one = 1.0, zero = 0.0, inv_b = 1.0 / p.batch_size
+    cdef double* d = w.gram
+    if n >= TS_BLAS_MIN_N:
+        for i in range(n * n):
+            d[i] = teacher[i] - weights[i]
+        if ts_lowrank(p):
+            # w.lowrank (n, B) row-major = D X^T; column-major (B, n) = X D^T.
+            dgemm(b'T', b'N', &nb, &n, &n, &one, w.factor, &n, d, &n, &zero, w.lowrank, &nb)
+            # grad row-major = (D X^T) X / B; column-major X^T (D X^T)^T / B.
+            dgemm(b'N', b'N', &n, &n, &nb, &inv_b, w.factor, &n, w.lowrank, &nb, &zero,
+                  w.grad, &n)
+        else:
+            dgemm(b'N', b'N', &n, &n, &n, &one, w.cov, &n, d, &n, &zero, w.grad, &n)
+        return
     for i in range(n):
         for j in range(n):
             acc = 0.0
@@ -416,7 +484,8 @@ cdef TSParams _params(int n, int batch_size, str sampler, bint reference, bint s
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler must be one of {sorted(SAMPLERS)}, got {sampler!r}")
     if SAMPLERS[sampler] == TS_WISHART and batch_size < n and not reference:
-        raise ValueError(f"the Wishart sampler needs batch_size >= n ({n})")
+        raise ValueError(f"sampler: 'wishart' needs batch_size >= n = {n}, got batch_size "
+                         f"{batch_size} (use 'mean-noise': explicit inputs, any batch size)")
     cdef TSParams p
     p.n = n
     p.batch_size = batch_size
@@ -521,6 +590,8 @@ def variates_per_step(int n, int batch_size, str sampler):
     cdef Py_ssize_t m = n * (n + 1) // 2
     if p.sampler == TS_WISHART:
         return n + n * (n - 1) // 2 + m
+    if p.sampler == TS_MEAN_NOISE:
+        return batch_size * n + m
     return batch_size * (n + m)
 
 

@@ -10,9 +10,10 @@ Settings (one core, BLAS pinned to one thread, as in the other suites):
   far below mu^2 = 9 at every N (:eq:`marchenko-pastur`; with sigma_w = 0.1 at N = 1000 the
   replicas would start diverged, and the kernel skips diverged replicas).
 - Teacher-student: N x N, teacher 2 x identity, B = 16, lr = 0.1, A = 0.1; the kernel's
-  "wishart" sampler needs B >= N, so from N = 30 on it runs "explicit" (B inputs and B noise
-  matrices a step) while the baseline draws the batch-mean noise directly (N (N + 1) / 2
-  normals instead of B N (N + 1) / 2).
+  "wishart" sampler needs B >= N, so from N = 30 on it runs "mean-noise" (the B inputs
+  explicitly, the batch-mean noise drawn directly: B N + N (N + 1) / 2 normals a step, what
+  ``sampler="auto"`` chooses there), like the baseline. (``Case("teacher_student", n,
+  "explicit")`` times the "explicit" sampler, B noise matrices a step, for comparison.)
 - Dyson: N levels from 1.9 to 2.1, targets 2, linear drift, B = 16, lr = 0.1, g = 0.1.
 
 The unit is the replica-step. Each timed call trains R replicas for ``steps`` steps from the
@@ -83,6 +84,26 @@ TRACK_REPEATS = 3
 RBM_SAMPLERS = tuple(
     s for s in ("collapsed", "gibbs", "gibbs-eigen", "auto") if s in kernels.RBM_SAMPLERS
 )
+
+# The teacher-student kernel's products are BLAS calls from this N on (the kernel's
+# TS_BLAS_MIN_N), and the mean-noise sampler's data term is of rank B when 3 B < 2 N.
+TS_BLAS_MIN_N = getattr(kernels._teacher, "BLAS_MIN_N", 24)
+
+
+def ts_sampler(n: int, batch_size: int = BATCH) -> str:
+    """The teacher-student sampler of the benchmark (what ``sampler="auto"`` chooses):
+    "wishart" while B >= N, "mean-noise" beyond.
+
+    Parameters
+    ----------
+    n, batch_size : int
+
+    Returns
+    -------
+    str
+    """
+    return "wishart" if batch_size >= n else "mean-noise"
+
 
 # (replicas, steps) of one timed call, per model and N: about 0.05-1 s of work each.
 WORK = {
@@ -181,9 +202,11 @@ def teacher_student_step_flops(n: int, batch_size: int, sampler: str) -> float:
     """Floating-point operations of one teacher-student step of one replica :eq:`ts-update`.
 
     C_B: by Bartlett (``"wishart"``) L L^T of a lower-triangular L, n (n + 1) (n + 2) / 3;
-    from B inputs (``"explicit"``) B n (n + 1), plus the batch mean of B noise matrices,
-    B n (n + 1) / 2. Then the data term (W_T - W) C_B, 2 n^3 + n^2, its symmetrisation with
-    the noise, 3 n^2, and the SGD update, 2 n^2.
+    from B inputs (``"explicit"``, ``"mean-noise"``) B n (n + 1), plus for "explicit" the
+    batch mean of B noise matrices, B n (n + 1) / 2. Then the data term (W_T - W) C_B,
+    2 n^3 + n^2, its symmetrisation with the noise, 3 n^2, and the SGD update, 2 n^2. The
+    mean-noise sampler from ``TS_BLAS_MIN_N`` on with 3 B < 2 n forms no C_B: its data term
+    ((W_T - W) X^T) X / B of the inputs X costs 4 B n^2 + n^2 instead.
 
     Parameters
     ----------
@@ -191,20 +214,26 @@ def teacher_student_step_flops(n: int, batch_size: int, sampler: str) -> float:
         N, the side of W.
     batch_size : int
         B.
-    sampler : {"wishart", "explicit"}
+    sampler : {"wishart", "explicit", "mean-noise"}
 
     Returns
     -------
     float
     """
+    lowrank = n >= TS_BLAS_MIN_N and 3 * batch_size < 2 * n
     n, nb = float(n), float(batch_size)
+    data_term = 2 * n**3 + n * n
     if sampler == "wishart":
         covariance = n * (n + 1) * (n + 2) / 3
     elif sampler == "explicit":
         covariance = nb * n * (n + 1) + nb * n * (n + 1) / 2
+    elif sampler == "mean-noise":
+        covariance, data_term = (0.0, 4 * nb * n * n + n * n) if lowrank else (
+            nb * n * (n + 1), data_term)
     else:
-        raise ValueError(f"sampler must be 'wishart' or 'explicit', got {sampler!r}")
-    return covariance + 2 * n**3 + n * n + 3 * n * n + 2 * n * n
+        raise ValueError(
+            f"sampler must be 'wishart', 'explicit' or 'mean-noise', got {sampler!r}")
+    return covariance + data_term + 3 * n * n + 2 * n * n
 
 
 def dyson_step_flops(n: int) -> float:
@@ -328,7 +357,8 @@ class Case:
         teachers = np.tile(np.diag(np.full(n, 2.0)), (r, 1, 1))
         self.state0 = (teachers.copy(),)
         self.state = (teachers.copy(),)
-        self.sampler = "wishart" if BATCH >= n else "explicit"
+        self.sampler = ts_sampler(n) if self.implementation in ("kernel", "numpy") else (
+            self.implementation)
         if self.implementation == "numpy":
             rng = np.random.default_rng(SEED)
             self._advance = lambda: teacher_student_steps_numpy(
@@ -449,7 +479,7 @@ class RBMLargeN(_LargeN):
 
 
 class TeacherStudentLargeN(_LargeN):
-    """Teacher-student step beside NumPy (Wishart sampler up to N = B, explicit beyond)."""
+    """Teacher-student step beside NumPy (Wishart sampler up to N = B, mean-noise beyond)."""
 
     model = "teacher_student"
     params = (SIZES, ("kernel", "numpy"))

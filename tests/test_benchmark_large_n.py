@@ -149,6 +149,11 @@ def test_teacher_student_and_dyson_flops_against_a_hand_count(bench):
     # Explicit: C_B from B inputs, B n (n + 1) = 48, and the mean of B noise matrices
     # B n (n + 1) / 2 = 24.
     assert bench.teacher_student_step_flops(3, 4, "explicit") == 48 + 24 + 63 + 27 + 18
+    # Mean-noise: C_B from the inputs (48) and no noise products at small n; at n = 100,
+    # B = 16 (3 B < 2 n) the rank-B data term 4 B n^2 + n^2 replaces C_B and 2 n^3 + n^2.
+    assert bench.teacher_student_step_flops(3, 4, "mean-noise") == 48 + 63 + 27 + 18
+    assert bench.teacher_student_step_flops(100, 16, "mean-noise") == (4 * 16 + 1 + 3 + 2) * 1e4
+    assert bench.ts_sampler(16) == "wishart" and bench.ts_sampler(17) == "mean-noise"
     assert bench.dyson_step_flops(3) == pytest.approx(36 + 270 + 9 + 12)
 
 

@@ -1160,9 +1160,49 @@ def finite_lr_factor(lr: float) -> float:
     return 1 / math.sqrt(1 - lr / 2)
 
 
-TS_SAMPLERS = ("wishart", "explicit")
+TS_SAMPLERS = ("auto", "wishart", "explicit", "mean-noise")
 TS_PROTOCOLS = ("fresh", "reference")
 TEACHER_BASES = ("random", "identity")
+
+
+def resolve_ts_sampler(n: int, batch_size: int, protocol: str = "fresh",
+                       sampler: str = "auto") -> str:
+    """The sampler a teacher-student step uses: ``sampler`` itself, or for "auto" the cheapest.
+
+    "auto" takes "wishart" when it can (``batch_size >= n``, a step then draws
+    n (n + 1) + n variates) and "mean-noise" otherwise (B n + n (n + 1) / 2 normals, any B);
+    the reference protocol draws no batches, and "auto" names "wishart", the default it
+    always had. Every configuration that was valid before "auto" existed and did not name
+    a sampler used "wishart" with ``batch_size >= n``, so it keeps its numbers. The samplers
+    draw the same law (:doc:`/theory/teacher_student`); their arrays differ.
+
+    Parameters
+    ----------
+    n : int
+        N, the side of the student.
+    batch_size : int
+        B.
+    protocol : {"fresh", "reference"}
+        The configuration's protocol.
+    sampler : {"auto", "wishart", "explicit", "mean-noise"}
+        The sampler asked for.
+
+    Returns
+    -------
+    str
+        "wishart", "explicit" or "mean-noise".
+
+    Examples
+    --------
+    >>> from dysonlearn.config import resolve_ts_sampler
+    >>> resolve_ts_sampler(2, 16), resolve_ts_sampler(100, 16)
+    ('wishart', 'mean-noise')
+    """
+    if sampler != "auto":
+        return sampler
+    if protocol == "reference" or batch_size >= n:
+        return "wishart"
+    return "mean-noise"
 
 
 @dataclass(frozen=True)
@@ -1204,10 +1244,16 @@ class TeacherStudentConfig(_ModelConfig):
     teacher_basis : {"random", "identity"}
         The eigenbasis O of a teacher given by its eigenvalues: Haar-random per replica,
         or the identity.
-    sampler : {"wishart", "explicit"}
-        "wishart" draws C_B from its Wishart law and the batch-mean noise directly (exact
-        in distribution, fast, needs B >= N); "explicit" draws B inputs and B noise
-        matrices.
+    sampler : {"auto", "wishart", "explicit", "mean-noise"}
+        How a batch of fresh data is drawn, all exact in distribution
+        (:doc:`/theory/teacher_student`): "wishart" draws C_B from its Wishart law and the
+        batch-mean noise Xi_B directly (fastest, needs B >= N); "mean-noise" draws the B
+        inputs and Xi_B directly (any B; the sampler for N > B); "explicit" draws B inputs
+        and B noise matrices (the definition, B N (N + 1) / 2 normals a step). "auto" (the
+        default) takes "wishart" when B >= N (or in the reference protocol) and
+        "mean-noise" otherwise (:func:`~dysonlearn.config.resolve_ts_sampler`), and is
+        resolved here: the configuration, ``to_dict`` and the store hold the sampler used.
+        :meth:`replace` resolves "auto" again for the new sizes.
     protocol : {"fresh", "reference"}
         "fresh" (new data every step, symmetrised data term, eigenvalues of W) or
         "reference" (the published code: a finite data set of ``dataset_size`` points with
@@ -1251,7 +1297,7 @@ class TeacherStudentConfig(_ModelConfig):
     record_every: int | None = _record_every_field()
     init_std: float = 0.1
     teacher_basis: str = "random"
-    sampler: str = "wishart"
+    sampler: str = "auto"
     protocol: str = "fresh"
     dataset_size: int | None = None
     dataset_shared: bool = True
@@ -1306,9 +1352,10 @@ class TeacherStudentConfig(_ModelConfig):
         if sizes and wishart and self.batch_size < self.n_modes:
             problems.add(
                 "sampler",
-                f"'wishart' needs batch_size >= N = {self.n_modes} (use 'explicit'), "
-                "batch_size is",
-                self.batch_size,
+                f"'wishart' needs batch_size >= N = {self.n_modes}, batch_size is "
+                f"{self.batch_size} (use 'mean-noise': explicit inputs, any batch size; or "
+                "'auto')",
+                self.sampler,
             )
         optimizer_ok = self._check_optimizer(problems)
         # Beyond momentum's stability bound the widths are infinite: warned below, not refused.
@@ -1318,19 +1365,55 @@ class TeacherStudentConfig(_ModelConfig):
         if sizes and theory and problems.ok("lr", "noise"):
             _check_widths(problems, "noise", lambda: self.level_widths, self.noise)
         problems.raise_if_any()
+        if self.sampler == "auto":
+            # Resolved once, here: the record (to_dict, the store) names the sampler used,
+            # and an old record that names it compares equal. replace() asks again.
+            object.__setattr__(self, "sampler", resolve_ts_sampler(
+                self.n_modes, self.batch_size, self.protocol))
+            object.__setattr__(self, "_sampler_was_auto", True)
         # The drift W <- W + lr (W_T - W) has curvature c = 1.
         self._warn_momentum_stability(1.0)
+
+    def replace(self, **changes):
+        """A copy with some fields changed (validated again).
+
+        A sampler that was resolved from "auto" is resolved again for the copy's sizes,
+        unless ``changes`` names one.
+
+        Parameters
+        ----------
+        **changes
+            Fields and their new values.
+
+        Returns
+        -------
+        TeacherStudentConfig
+
+        Raises
+        ------
+        ConfigError
+            If the changed configuration is invalid.
+        """
+        if getattr(self, "_sampler_was_auto", False):
+            changes.setdefault("sampler", "auto")
+        return dataclasses.replace(self, **changes)
 
     def _memory_parts(self, spectra: bool = True) -> list[tuple[float, str, str]]:
         """(bytes, field to change, what) of everything one replica needs (see teacher.pyx's
         ts_work_alloc and models/teacher_student.py); ``spectra``: count the snapshots."""
         n, nb = self.n_modes, self.batch_size
         m = n * (n + 1) // 2
+        if self.sampler == "explicit":
+            batch = (8.0 * nb * (n + m), "batch_size" if nb >= n + m else "teacher",
+                     "a batch's inputs and noise, batch_size x (N + N (N + 1) / 2) doubles")
+        else:
+            # One noise matrix, and the mean-noise sampler's (N, B) product at large N.
+            batch = (8.0 * (2 * nb * n + m), "batch_size" if 2 * nb >= n else "teacher",
+                     "a batch's inputs and noise, 2 batch_size x N + N (N + 1) / 2 doubles")
         parts = [
             (8.0 * (6 * n * n + 2 * n + 1), "teacher",
              "its student, teacher and work space, six N x N matrices of doubles"),
-            (8.0 * nb * (n + m), "batch_size" if nb >= n + m else "teacher",
-             "a batch's inputs and noise, batch_size x (N + N (N + 1) / 2) doubles"),
+            batch,
             self._spectra_part(spectra, n),
         ]  # fmt: skip
         if self.protocol == "reference":
@@ -1362,7 +1445,10 @@ class TeacherStudentConfig(_ModelConfig):
         the reference protocol with ``dataset_shared``, the data set."""
         n, nb = self.n_modes, self.batch_size
         m = n * (n + 1) // 2
-        size = 8 * (4 * n * n + max(n * n, nb * n) + nb * m + 2 * n + 1)
+        # The explicit sampler holds B noise matrices, the others one; the mean-noise
+        # sampler an (N, B) product at large N (at most N B doubles, counted always).
+        noise = nb * m if self.sampler == "explicit" else m + n * nb
+        size = 8 * (5 * n * n + max(n * n, nb * n) + noise + 2 * n + 1)
         if self.protocol == "reference" and self.dataset_shared:
             size += 8 * self.points_in_dataset * (n + m)
         return size
@@ -1619,6 +1705,7 @@ __all__ = [
     "rbm_sampler_cost",
     "record_steps",
     "resolve_rbm_sampler",
+    "resolve_ts_sampler",
     "small_lr_mean_spacing",
     "snapshot_steps",
     "stationary_variance",

@@ -35,7 +35,7 @@ from ._core import random as _random
 from ._core import rbm as _rbm
 from ._core import spectra as _spectra
 from ._core import teacher as _teacher
-from .config import resolve_rbm_sampler
+from .config import resolve_rbm_sampler, resolve_ts_sampler
 from .optim import SGD, optimizer_from_dict
 
 # Batched spectra in the compiled core (LAPACK over a stack, GIL released): x (R, N, N)
@@ -270,6 +270,15 @@ RBM_SAMPLERS = ("gibbs", "collapsed", "gibbs-eigen", "auto")
 
 RBM_DEFAULT_SAMPLER = "auto"
 """The RBM sampler of the array API when none is given: the same as ``RBMConfig``'s."""
+
+
+def _ts_sampler(sampler, n, batch_size, reference=False):
+    """``sampler`` with "auto" resolved (:func:`~dysonlearn.config.resolve_ts_sampler`); the
+    kernel checks the names and sizes."""
+    if sampler != "auto":
+        return sampler
+    protocol = "reference" if reference else "fresh"
+    return resolve_ts_sampler(int(n), int(batch_size), protocol)
 
 
 def _rbm_sampler(sampler, n_visible, n_hidden, batch_size, k) -> str:
@@ -597,9 +606,11 @@ def teacher_student(
         alpha, A and B of :eq:`ts-update`.
     stop, start : int
         The steps start+1 .. stop are taken.
-    sampler : {"wishart", "explicit"}
-        "wishart" (C_B by Bartlett, batch-mean noise drawn directly, B >= N) or "explicit"
-        (B inputs and B noise matrices per step). Fresh data every step.
+    sampler : {"wishart", "explicit", "mean-noise", "auto"}
+        "wishart" (C_B by Bartlett, batch-mean noise drawn directly, B >= N), "explicit"
+        (B inputs and B noise matrices per step) or "mean-noise" (B inputs, batch-mean
+        noise drawn directly, any B); "auto": "wishart" if B >= N, else "mean-noise"
+        (:func:`~dysonlearn.config.resolve_ts_sampler`). Fresh data every step.
     snapshot_steps : sequence of int
         Increasing steps; the spectrum is recorded at those within [start, stop].
     failed, fail_step : numpy.ndarray, optional
@@ -675,7 +686,8 @@ def teacher_student(
     _teacher.ts_advance(
         weights, np.ascontiguousarray(teachers, dtype=np.float64),
         bit_generators(generators, n_rep),
-        float(lr), float(noise), int(batch_size), sampler, int(start), int(stop), steps,
+        float(lr), float(noise), int(batch_size),
+        _ts_sampler(sampler, n, batch_size, dataset is not None), int(start), int(stop), steps,
         eigenvalues, failed, fail_step, normal_method, bound=_bound(bound), status=status,
         optimizer=spec, opt_state=opt_state, **extra,
     )  # fmt: skip
@@ -691,7 +703,7 @@ def teacher_student_variates_per_step(n: int, batch_size: int, sampler: str = "w
         N, the size of the student.
     batch_size : int
         B.
-    sampler : {"wishart", "explicit"}
+    sampler : {"wishart", "explicit", "mean-noise", "auto"}
         The sampler of the batch (see :class:`~dysonlearn.TeacherStudentConfig`).
 
     Returns
@@ -700,7 +712,7 @@ def teacher_student_variates_per_step(n: int, batch_size: int, sampler: str = "w
         The length of the ``variates`` array of
         :func:`teacher_student_step_given_variates`.
     """
-    return _teacher.variates_per_step(n, batch_size, sampler)
+    return _teacher.variates_per_step(n, batch_size, _ts_sampler(sampler, n, batch_size))
 
 
 def teacher_student_step_given_variates(
@@ -732,10 +744,12 @@ def teacher_student_step_given_variates(
         chi-squared value L_ii^2 (dof B - i) then the normals L_i0 .. L_i,i-1; then the
         N (N + 1) / 2 normals of Xi_B (upper triangle, row-major). Explicit: the B N
         normals of the inputs, then B N (N + 1) / 2 normals (upper triangles of the B noise
-        matrices). :func:`teacher_student_variates_per_step` says how many.
+        matrices). Mean-noise: the B N normals of the inputs (row b = x_b), then the
+        N (N + 1) / 2 normals of Xi_B (upper triangle, row-major).
+        :func:`teacher_student_variates_per_step` says how many.
     lr, noise, batch_size : float, float, int
         alpha, A and B of :eq:`ts-update`.
-    sampler : {"wishart", "explicit"}
+    sampler : {"wishart", "explicit", "mean-noise", "auto"}
         As for :func:`teacher_student`.
     bound : float, optional
         Escape bound on ``|W_ij|``, as for :func:`teacher_student` (None: none).
@@ -765,7 +779,8 @@ def teacher_student_step_given_variates(
     return _teacher.ts_step_given_variates(
         weights, np.ascontiguousarray(teacher, dtype=np.float64),
         np.ascontiguousarray(variates, dtype=np.float64).reshape(-1),
-        float(lr), float(noise), int(batch_size), sampler, _bound(bound),
+        float(lr), float(noise), int(batch_size),
+        _ts_sampler(sampler, weights.shape[0], batch_size), _bound(bound),
         spec, opt_state, step,
     )  # fmt: skip
 

@@ -185,6 +185,11 @@ def cost_per_replica_step(config: TeacherStudentConfig) -> float:
     if config.sampler == "explicit":
         return (SECONDS_PER_NORMAL * b * n * (n + 3) / 2
                 + SECONDS_PER_EXPLICIT_PRODUCT * b * n * n + SECONDS_PER_STEP)  # fmt: skip
+    if config.sampler == "mean-noise":
+        # B n + n (n + 1) / 2 normals; products of at most 2 B n^2 multiply-adds.
+        return (SECONDS_PER_NORMAL * (b * n + n * (n + 1) / 2)
+                + SECONDS_PER_EXPLICIT_PRODUCT * b * n * n
+                + SECONDS_PER_WISHART_CUBE * min(n**3, 2 * b * n * n) + SECONDS_PER_STEP)  # fmt: skip
     return SECONDS_PER_WISHART_ENTRY * n * n + SECONDS_PER_WISHART_CUBE * n**3 + SECONDS_PER_STEP
 
 
