@@ -104,6 +104,17 @@ def runs() -> dict[str, np.ndarray]:
         "rbm_zeros_mp_hidden_rectangular": _rbm(n_hidden=6, chain_init="zeros", init="mp_hidden",
                                                 sampler="gibbs"),
         "rbm_diverging": _rbm(lr=1.0),
+        # Added with issue 15 (new arithmetic, fingerprinted from its first commit): the
+        # sweeps in the target's eigenbasis, also in segments (N_v >= 32) and with momentum.
+        "rbm_gibbs_eigen": _rbm(sampler="gibbs-eigen"),
+        "rbm_gibbs_eigen_sampled_momentum": _rbm(sampler="gibbs-eigen", target_mode="sampled",
+                                                 optimizer=dl.Momentum(beta=0.5)),
+        "rbm_gibbs_eigen_segments": _rbm(n_visible=40, n_hidden=40, init="mp_geometric",
+                                         sampler="gibbs-eigen", batch_size=8, steps=40,
+                                         target=dl.targets.free_scalar(n=40, m=2.0)),
+        "rbm_gibbs_segments": _rbm(n_visible=40, n_hidden=40, init="mp_geometric",
+                                   sampler="gibbs", batch_size=8, steps=40,
+                                   target=dl.targets.free_scalar(n=40, m=2.0)),
         "ts_wishart": _ts(),
         "ts_explicit": _ts(sampler="explicit"),
         "ts_two_modes": _ts(teacher=(2.0, 1.0)),
@@ -115,6 +126,13 @@ def runs() -> dict[str, np.ndarray]:
                                      dataset_shared=False),
         "ts_reference_in_order": _ts(protocol="reference", dataset_size=12, shuffle=False),
         "ts_diverging": _ts(lr=1.9, batch_size=1, noise=3.0, steps=200, sampler="explicit"),
+        # Added with issue 15: the batch-mean noise drawn directly; the BLAS products from
+        # N = 24 on (with 3 B < 2 N the rank-B data term), for every sampler.
+        "ts_mean_noise": _ts(sampler="mean-noise", batch_size=2),
+        "ts_mean_noise_blas_rank_b": _ts(teacher=tuple(np.linspace(2.0, 1.0, 30)),
+                                         sampler="mean-noise", batch_size=4, steps=30),
+        "ts_wishart_blas": _ts(teacher=tuple(np.linspace(2.0, 1.0, 24)), batch_size=24,
+                               steps=30),
         "dyson_linear": _dyson(),
         "dyson_linear_given_start": _dyson(init_levels=(0.0, 0.1, 0.2)),
         "dyson_two_levels": _dyson(kappa=(2.0, 1.0)),
