@@ -219,25 +219,7 @@ cdef inline int dl_model_n_values(const DysonModel* m) noexcept nogil:
 
 
 # No segments (_driver.pxi): the check is as cheap as the step's own arithmetic.
-cdef inline int64_t dl_model_segment(DysonModel* m) noexcept nogil:
-    return 1
-
-
-cdef inline void dl_model_save(DysonModel* m) noexcept nogil:
-    pass
-
-
-cdef inline void dl_model_restore(DysonModel* m) noexcept nogil:
-    pass
-
-
-cdef inline int dl_model_step_unchecked(DysonModel* m, int64_t t,
-                                        dl_normal_source* normals) noexcept nogil:
-    return dl_model_step(m, t, normals)
-
-
-cdef inline int dl_model_check_margin(DysonModel* m) noexcept nogil:
-    return dl_model_check(m)
+include "_no_segments.pxi"
 
 
 cdef int64_t dyson_run(const DysonParams* p, double* levels, const double* targets,

@@ -612,6 +612,9 @@ class _ModelConfig:
     def replace(self, **changes):
         """A copy with some fields changed (validated again).
 
+        A sampler that was resolved from "auto" (the RBM's and the teacher-student's) is
+        resolved again for the copy's sizes, unless ``changes`` names one.
+
         Parameters
         ----------
         **changes
@@ -626,6 +629,8 @@ class _ModelConfig:
         ConfigError
             If the changed configuration is invalid.
         """
+        if getattr(self, "_sampler_was_auto", False):
+            changes.setdefault("sampler", "auto")
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
@@ -904,30 +909,6 @@ class RBMConfig(_ModelConfig):
                 x_star = _square(self.mu) - kappa
                 curvature = float(np.max(2 * x_star / kappa**2))
             self._warn_momentum_stability(curvature)
-
-    def replace(self, **changes):
-        """A copy with some fields changed (validated again).
-
-        A sampler that was resolved from "auto" is resolved again for the copy's sizes,
-        unless ``changes`` names one.
-
-        Parameters
-        ----------
-        **changes
-            Fields and their new values.
-
-        Returns
-        -------
-        RBMConfig
-
-        Raises
-        ------
-        ConfigError
-            If the changed configuration is invalid.
-        """
-        if getattr(self, "_sampler_was_auto", False):
-            changes.setdefault("sampler", "auto")
-        return dataclasses.replace(self, **changes)
 
     def _check_rbm_sizes(self, problems: Problems) -> bool:
         """Memory, then the C int ranges of the kernel (see :meth:`_check_sizes`)."""
@@ -1373,30 +1354,6 @@ class TeacherStudentConfig(_ModelConfig):
             object.__setattr__(self, "_sampler_was_auto", True)
         # The drift W <- W + lr (W_T - W) has curvature c = 1.
         self._warn_momentum_stability(1.0)
-
-    def replace(self, **changes):
-        """A copy with some fields changed (validated again).
-
-        A sampler that was resolved from "auto" is resolved again for the copy's sizes,
-        unless ``changes`` names one.
-
-        Parameters
-        ----------
-        **changes
-            Fields and their new values.
-
-        Returns
-        -------
-        TeacherStudentConfig
-
-        Raises
-        ------
-        ConfigError
-            If the changed configuration is invalid.
-        """
-        if getattr(self, "_sampler_was_auto", False):
-            changes.setdefault("sampler", "auto")
-        return dataclasses.replace(self, **changes)
 
     def _memory_parts(self, spectra: bool = True) -> list[tuple[float, str, str]]:
         """(bytes, field to change, what) of everything one replica needs (see teacher.pyx's
