@@ -55,6 +55,11 @@ cdef enum:
     PCD_NONFINITE = DL_NONFINITE    # W left the finite numbers
     PCD_UNSTABLE = DL_ESCAPED       # max eigenvalue of sigma_h^2 W^T W reached mu^2
 
+# Every field of p to its default (the reference RBM: 10 x 10, B = 16, k = 3, lr = 0.1,
+# mu = 3, sigma_h = 1, analytic target, the collapsed sampler). Call it first, then set the
+# fields that differ: a field added later (as `eigen` was in issue 15) then has its default
+# instead of whatever the stack held.
+cdef void rbm_params_init(RBMParams* p) noexcept nogil
 cdef Py_ssize_t pcd_normals_per_step(const RBMParams* p) noexcept nogil
 cdef int rbm_work_alloc(RBMWork* work, const RBMParams* p) noexcept nogil
 cdef void rbm_work_free(RBMWork* work) noexcept nogil

@@ -74,6 +74,19 @@ include "_bitgen.pxi"
 dl_normal_setup()
 
 
+cdef void rbm_params_init(RBMParams* p) noexcept nogil:
+    p.n_visible = 10
+    p.n_hidden = 10
+    p.batch_size = 16
+    p.k = 3
+    p.lr = 0.1
+    p.mu = 3.0
+    p.sigma_h = 1.0
+    p.sampled_target = False
+    p.collapsed = True
+    p.eigen = False
+
+
 cdef Py_ssize_t pcd_normals_per_step(const RBMParams* p) noexcept nogil:
     cdef Py_ssize_t nb = p.batch_size
     cdef Py_ssize_t n = p.k * nb * (p.n_visible + p.n_hidden)
@@ -690,6 +703,7 @@ cdef RBMParams _params(int n_visible, int n_hidden, int batch_size, int k, doubl
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
     cdef RBMParams p
+    rbm_params_init(&p)
     p.n_visible = n_visible
     p.n_hidden = n_hidden
     p.batch_size = batch_size

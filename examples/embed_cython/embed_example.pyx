@@ -9,8 +9,8 @@ from libc.stdint cimport int64_t
 from numpy.random cimport bitgen_t
 
 from dysonlearn._core.rbm cimport (
-    PCD_OK, RBMParams, RBMWork, dl_normal_source, pcd_check, pcd_run, rbm_work_alloc,
-    rbm_work_free,
+    PCD_OK, RBMParams, RBMWork, dl_normal_source, pcd_check, pcd_run, rbm_params_init,
+    rbm_work_alloc, rbm_work_free,
 )
 
 import numpy as np
@@ -21,6 +21,7 @@ def train(double[:, ::1] weights, double[:, ::1] chains, const double[:, ::1] c_
     """Train in place for `steps` PCD steps; return the final spectrum of W^T W (N_v,) and
     the step of divergence (-1 if none)."""
     cdef RBMParams p
+    rbm_params_init(&p)  # every field its default first (fields added later included)
     p.n_visible = weights.shape[1]
     p.n_hidden = weights.shape[0]
     p.batch_size = chains.shape[0]
