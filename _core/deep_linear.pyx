@@ -58,17 +58,17 @@ BLAS_MIN_FLOPS = DLN_BLAS_MIN_FLOPS
 
 
 cdef inline int max_width(const DLParams* p) noexcept nogil:
-    cdef int l, widest = 0
-    for l in range(1, p.n_layers + 1):
-        if p.widths[l] > widest:
-            widest = p.widths[l]
+    cdef int layer, widest = 0
+    for layer in range(1, p.n_layers + 1):
+        if p.widths[layer] > widest:
+            widest = p.widths[layer]
     return widest
 
 
-cdef inline Py_ssize_t forward_offset(const DLParams* p, int l) noexcept nogil:
+cdef inline Py_ssize_t forward_offset(const DLParams* p, int layer) noexcept nogil:
     """Where F_l (n_l, n_0) starts in work.forward: n_0 (n_1 + ... + n_{l-1})."""
     cdef Py_ssize_t j, rows = 0
-    for j in range(1, l):
+    for j in range(1, layer):
         rows += p.widths[j]
     return rows * p.widths[0]
 
@@ -168,13 +168,13 @@ cdef const double* end_to_end(const DLParams* p, const double* weights,
                               DLWork* w) noexcept nogil:
     """M = W_L ... W_1 (n_L, n_0), the forward products F_l kept in w.forward on the way
     (F_1 is W_1 itself); a pointer to M."""
-    cdef int l, n0 = p.widths[0]
+    cdef int layer, n0 = p.widths[0]
     cdef const double* prev = weights
     cdef double* out
-    for l in range(2, p.n_layers + 1):
-        out = w.forward + forward_offset(p, l)
-        matmul(False, False, p.widths[l], n0, p.widths[l - 1], weights + p.offsets[l - 1],
-               p.widths[l - 1], prev, n0, 0.0, out)
+    for layer in range(2, p.n_layers + 1):
+        out = w.forward + forward_offset(p, layer)
+        matmul(False, False, p.widths[layer], n0, p.widths[layer - 1],
+               weights + p.offsets[layer - 1], p.widths[layer - 1], prev, n0, 0.0, out)
         prev = out
     return prev
 
@@ -183,7 +183,7 @@ cdef void dln_gradient(const DLParams* p, const double* weights, const double* t
                        dl_normal_source* variates, DLWork* w) noexcept nogil:
     """Every layer's gradient :eq:`dl-gradient` plus the hand-added noise into w.dw, in the
     layout of the weights (descent sign: SGD steps W <- W - lr dw)."""
-    cdef int l, n0 = p.widths[0], nl = p.widths[p.n_layers]
+    cdef int layer, n0 = p.widths[0], nl = p.widths[p.n_layers]
     cdef Py_ssize_t i, size
     cdef double scale = p.noise / sqrt(<double> p.batch_size)
     cdef const double* m
@@ -202,18 +202,19 @@ cdef void dln_gradient(const DLParams* p, const double* weights, const double* t
         w.resid[i] = m[i] - teacher[i]
     # E = (M - M_T) C_B, then backwards: P_l^T E in cur for l = L, L - 1, ..., 1.
     matmul(False, False, nl, n0, n0, w.resid, n0, w.cov, n0, 0.0, cur)
-    for l in range(p.n_layers, 0, -1):
-        dwl = w.dw + p.offsets[l - 1]
-        if l == 1:
+    for layer in range(p.n_layers, 0, -1):
+        dwl = w.dw + p.offsets[layer - 1]
+        if layer == 1:
             size = <Py_ssize_t> p.widths[1] * n0
             for i in range(size):
                 dwl[i] += cur[i]
             break
-        q = weights if l == 2 else w.forward + forward_offset(p, l - 1)
+        q = weights if layer == 2 else w.forward + forward_offset(p, layer - 1)
         # G_l = (P_l^T E) F_{l-1}^T, then P_{l-1}^T E = W_l^T (P_l^T E).
-        matmul(False, True, p.widths[l], p.widths[l - 1], n0, cur, n0, q, n0, 1.0, dwl)
-        matmul(True, False, p.widths[l - 1], n0, p.widths[l], weights + p.offsets[l - 1],
-               p.widths[l - 1], cur, n0, 0.0, other)
+        matmul(False, True, p.widths[layer], p.widths[layer - 1], n0, cur, n0, q, n0, 1.0,
+               dwl)
+        matmul(True, False, p.widths[layer - 1], n0, p.widths[layer],
+               weights + p.offsets[layer - 1], p.widths[layer - 1], cur, n0, 0.0, other)
         swap = cur
         cur = other
         other = swap
@@ -327,7 +328,7 @@ cdef _Shape _params(object widths, int batch_size, str sampler, double lr, doubl
                          f"batch_size {batch_size} (use 'explicit': any batch size)")
     shape.widths = np.asarray(values, dtype=np.intc)
     offsets = np.zeros(len(values), dtype=np.intp)
-    offsets[1:] = np.cumsum([values[l] * values[l - 1] for l in range(1, len(values))])
+    offsets[1:] = np.cumsum([values[i] * values[i - 1] for i in range(1, len(values))])
     shape.offsets = offsets
     shape.p.n_layers = len(values) - 1
     shape.p.widths = &shape.widths[0]

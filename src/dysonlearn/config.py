@@ -1763,7 +1763,7 @@ class DeepLinearConfig(_ModelConfig):
     (:doc:`/theory/deep_linear`, update :eq:`dl-update`).
 
     The student is the end-to-end map M = W_L ... W_1 of L layers W_l (n_l, n_{l-1}),
-    trained on the loss |(M - M_T) x|^2 / 2 of inputs x ~ N(0, 1) in R^{n_0}, averaged over
+    trained on the loss ``|(M - M_T) x|^2 / 2`` of inputs x ~ N(0, 1) in R^{n_0}, averaged over
     a batch of B, with i.i.d. N(0, A^2 / B) entries added to every layer's gradient. The
     recorded spectrum is the singular values of M, ascending (min(n_0, n_L) of them).
 
