@@ -49,6 +49,13 @@ def _dyson(**changes):
     return dl.DysonConfig(**fields)
 
 
+def _deep(**changes):
+    fields = dict(widths=(3, 4, 3), teacher=(2.0, 1.0, 0.5), noise=0.3, lr=0.05, batch_size=4,
+                  steps=60, snapshots=3, init_std=0.3)
+    fields.update(changes)
+    return dl.DeepLinearConfig(**fields)
+
+
 def _kernel_calls() -> dict[str, np.ndarray]:
     """The array API, called directly (``*_given_normals`` entry points included)."""
     out = {}
@@ -89,6 +96,18 @@ def _kernel_calls() -> dict[str, np.ndarray]:
         eig = kernels.dyson(levels, np.array([1.0, 2.0, 3.0]), gens, lr=0.1, noise=0.2,
                             batch_size=4, stop=30, drift=drift, mu=mu, snapshot_steps=[0, 30])
         out[f"dyson_kernel_{drift}"] = np.concatenate([eig.ravel(), levels.ravel()])
+    # Added with issue 16: the deep linear kernel's one-step entry point, both samplers.
+    widths = [3, 4, 2]
+    teacher = rng.normal(size=(2, 3))
+    for sampler, batch in (("wishart", 4), ("explicit", 2)):
+        w = rng.normal(0.0, 0.5, kernels.deep_linear_n_weights(widths))
+        variates = rng.standard_normal(kernels.deep_linear_variates_per_step(widths, batch,
+                                                                            sampler))
+        if sampler == "wishart":  # the Bartlett factor's rows: chi-squared values must be > 0
+            variates[:6] = np.abs(variates[:6]) + 1.0
+        kernels.deep_linear_step_given_variates(w, teacher, variates, widths=widths, lr=0.1,
+                                                noise=0.3, batch_size=batch, sampler=sampler)
+        out[f"deep_linear_given_variates_{sampler}"] = w
     return out
 
 
@@ -140,6 +159,18 @@ def runs() -> dict[str, np.ndarray]:
         "dyson_many_levels": _dyson(kappa=tuple(np.linspace(1.0, 3.0, 6))),
         "dyson_rbm_diverging": _dyson(drift="rbm", mu=2.5, kappa=(1.0, 2.0, 3.0), noise=3.0,
                                       batch_size=1, steps=200),
+        # Added with issue 16 (new model, fingerprinted from its first commit): the deep
+        # linear model's samplers, one layer, a rectangular matrix teacher, the dgemm
+        # products (widths 8), an optimiser, and a replica that diverges.
+        "deep_linear_wishart": _deep(),
+        "deep_linear_explicit": _deep(batch_size=2),
+        "deep_linear_one_layer": _deep(widths=(2, 2), teacher=(2.0, 2.0)),
+        "deep_linear_matrix_teacher": _deep(widths=(3, 5, 4, 2),
+                                            teacher=((1.0, 0.5, 0.0), (0.0, 2.0, -1.0))),
+        "deep_linear_blas": _deep(widths=(8, 8, 8), teacher=tuple(np.linspace(2.0, 1.0, 8)),
+                                  batch_size=8, steps=30),
+        "deep_linear_momentum": _deep(optimizer=dl.Momentum(beta=0.5)),
+        "deep_linear_diverging": _deep(lr=1.5, steps=200),
     }
     out = {}
     for name, config in ensembles.items():

@@ -21,7 +21,7 @@ from dysonlearn.errors import NO_VALUE, Problem, shown
 from dysonlearn.experiment import TRAIN_KEYS, parse_experiment
 from dysonlearn.validation import Boolean, Choice, FieldRule, Integer, Problems, Real
 
-CONFIGS = (dl.RBMConfig, dl.TeacherStudentConfig, dl.DysonConfig)
+CONFIGS = (dl.RBMConfig, dl.TeacherStudentConfig, dl.DysonConfig, dl.DeepLinearConfig)
 
 
 def _context(row: FieldRule) -> dict:

@@ -23,6 +23,8 @@ DEFAULTS = {
                                                batch_size=8, steps=100, snapshots=2),
     "dyson": dl.DysonConfig(kappa=(1.0, 1.0, 2.5), noise=0.2, lr=0.2, batch_size=4,
                             steps=100, snapshots=2),
+    "deep_linear": dl.DeepLinearConfig(widths=(3, 4, 3), teacher=(1.0, 2.0, 2.0), noise=0.1,
+                                       lr=0.05, batch_size=8, steps=100, snapshots=2),
 }  # fmt: skip
 DYSON_RBM = dl.DysonConfig(kappa=(2.0, 2.0, 4.0), noise=0.1, lr=0.05, batch_size=8, steps=100,
                            snapshots=2, drift="rbm", mu=3.0)  # fmt: skip
@@ -32,7 +34,8 @@ DYSON_RBM = dl.DysonConfig(kappa=(2.0, 2.0, 4.0), noise=0.1, lr=0.05, batch_size
 
 
 def test_the_registry_names_every_model_in_the_article_order():
-    assert list(MODELS) == ["rbm", "teacher_student", "dyson"]
+    # The article's models first, then any other in alphabetical order.
+    assert list(MODELS) == ["rbm", "teacher_student", "dyson", "deep_linear"]
     assert dl.models.MODELS is MODELS
 
 

@@ -27,6 +27,7 @@ _EXPORTS = {
     "ConfigError": "errors",
     "StoreError": "errors",
     "DysonConfig": "config",
+    "DeepLinearConfig": "config",
     "RBMConfig": "config",
     "TeacherStudentConfig": "config",
     "SGD": "optim",

@@ -1667,3 +1667,338 @@ __all__ = [
     "snapshot_steps",
     "stationary_variance",
 ]
+
+
+# --- the deep linear teacher-student model ------------------------------------------------
+
+DL_SAMPLERS = ("auto", "wishart", "explicit")
+
+
+def resolve_dl_sampler(n_inputs: int, batch_size: int, sampler: str = "auto") -> str:
+    """The sampler of the batch covariance a deep linear step uses: ``sampler`` itself, or
+    for "auto" the cheapest exact one.
+
+    "auto" takes "wishart" (C_B from its Wishart law, n_0 (n_0 + 1) / 2 variates a step)
+    when ``batch_size >= n_inputs`` and "explicit" (B n_0 normals, any B) otherwise, as
+    :func:`resolve_ts_sampler` does for the single-layer model.
+
+    Parameters
+    ----------
+    n_inputs : int
+        n_0, the width of the inputs.
+    batch_size : int
+        B.
+    sampler : {"auto", "wishart", "explicit"}
+        The sampler asked for.
+
+    Returns
+    -------
+    str
+        "wishart" or "explicit".
+
+    Examples
+    --------
+    >>> from dysonlearn.config import resolve_dl_sampler
+    >>> resolve_dl_sampler(4, 16), resolve_dl_sampler(32, 16)
+    ('wishart', 'explicit')
+    """
+    if sampler != "auto":
+        return sampler
+    return "wishart" if batch_size >= n_inputs else "explicit"
+
+
+class Widths(Rule):
+    """``widths``: the layer widths n_0, n_1, ..., n_L of a deep linear network, at least two
+    integers >= 1 (L >= 1 layers), each at most 46340 (an n x n block must be indexable
+    with a C int)."""
+
+    def violation(self, value: object, owner: object = None) -> str | None:
+        if not isinstance(value, tuple) or not all(is_int(n) for n in value):
+            return "must be a list of integers n_0, ..., n_L"
+        if len(value) < 2:
+            return "must list at least two widths n_0, n_1 (one layer)"
+        if min(value) < 1:
+            return "every width must be an integer >= 1"
+        if max(value) > MAX_MODES:
+            return f"every width must be at most {MAX_MODES} ({_C_INT})"
+        return None
+
+    def describe(self) -> str:
+        return f"a list of at least two integers in [1, {MAX_MODES}] (n_0, ..., n_L)"
+
+    def invalid_examples(self) -> list:
+        return [4, "4, 4", (), (4,), (4, 0), (4, 2.5), (4, True), (4, MAX_MODES + 1), ((4, 4),)]
+
+
+@dataclass(frozen=True)
+class DeepTeacher(Levels):
+    """The deep linear model's teacher: its singular values (a list of finite numbers, see
+    :class:`Levels`; their magnitudes are used), or an n_L x n_0 matrix of finite numbers."""
+
+    _MATRIX = "a matrix must be a non-empty list of equal-length rows of finite numbers"
+
+    def violation(self, value: object, owner: object = None) -> str | None:
+        if not (isinstance(value, tuple) and value and isinstance(value[0], tuple)):
+            return super().violation(value, owner)
+        found = Problems()
+        matrix = real_array(found, "", value, 2, self._MATRIX)
+        if matrix is None:
+            return found.items[0].rule
+        if matrix.size == 0:
+            return self._MATRIX
+        return None
+
+    def describe(self) -> str:
+        return super().describe() + " (singular values), or an n_L x n_0 matrix"
+
+    def invalid_examples(self) -> list:
+        # Levels' nested list ((1.0, 2.0),) is a valid 1 x 2 matrix here.
+        listed = [v for v in super().invalid_examples() if not (v and isinstance(v[0], tuple))]
+        return [*listed, ((1.0, 2.0), (3.0,)), ((1.0, math.inf),), ((True, 2.0),)]
+
+
+@dataclass(frozen=True)
+class DeepLinearConfig(_ModelConfig):
+    """Deep linear teacher-student model with noise added by hand
+    (:doc:`/theory/deep_linear`, update :eq:`dl-update`).
+
+    The student is the end-to-end map M = W_L ... W_1 of L layers W_l (n_l, n_{l-1}),
+    trained on the loss ``|(M - M_T) x|^2 / 2`` of inputs x ~ N(0, 1) in R^{n_0}, averaged over
+    a batch of B, with i.i.d. N(0, A^2 / B) entries added to every layer's gradient. The
+    recorded spectrum is the singular values of M, ascending (min(n_0, n_L) of them).
+
+    Parameters
+    ----------
+    widths : tuple of int
+        n_0, n_1, ..., n_L: the input width, the hidden widths and the output width (at
+        least two: L = len(widths) - 1 >= 1 layers).
+    teacher : tuple of float, or tuple of tuple of float
+        The teacher M_T: an (n_L, n_0) matrix used as it is, or, when n_0 = n_L, its
+        n_0 singular values kappa (the teacher is then diag(kappa): the law of the
+        end-to-end spectrum does not depend on the teacher's singular bases, since the
+        inputs, the noise and the initial layers are all isotropic).
+    noise : float
+        The amplitude A of the noise added by hand (>= 0): N(0, A^2 / B) entries on every
+        layer's gradient.
+    lr : float
+        The learning rate alpha.
+    batch_size : int
+        B, the number of inputs per step.
+    steps : int
+        Training steps.
+    snapshots : int or tuple of int
+        An integer n (n evenly spaced snapshots after step 0, the last at ``steps``) or the
+        steps themselves; the spectrum at step 0 is always recorded.
+    burn_in : int
+        With ``record_every``: the first recorded step of a time series, in [0, steps].
+        Default 0.
+    record_every : int, optional
+        Record a time series instead of ``snapshots``: the spectrum every this many steps
+        from ``burn_in`` on. Unset (the default): ``snapshots`` decides.
+    init_std : float
+        Every entry of every layer starts N(0, init_std^2), independently.
+    sampler : {"auto", "wishart", "explicit"}
+        How the batch covariance C_B of the inputs is drawn, both exact in distribution:
+        "wishart" from its Wishart law (Bartlett's factor; needs B >= n_0), "explicit" as
+        (1/B) X^T X of B drawn inputs (any B). "auto" (the default) takes "wishart" when
+        B >= n_0 and "explicit" otherwise (:func:`~dysonlearn.config.resolve_dl_sampler`),
+        and is resolved here: the configuration, ``to_dict`` and the store hold the sampler
+        used; :meth:`replace` resolves "auto" again.
+    optimizer : SGD, Momentum, Adam, AdamW or dict
+        How each layer's stochastic gradient becomes its update (:doc:`/theory/optimizers`);
+        default :class:`~dysonlearn.SGD`.
+
+    Raises
+    ------
+    ConfigError
+        Any invalid field, or fields that cannot work together (a teacher whose shape does
+        not fit the widths, the Wishart sampler with B < n_0, a size too large for
+        memory): every problem at once.
+
+    Examples
+    --------
+    >>> import dysonlearn as dl
+    >>> cfg = dl.DeepLinearConfig(widths=[4, 4, 4], teacher=[2.0, 2.0, 2.0, 2.0])
+    >>> cfg.n_layers, cfg.n_weights, cfg.n_modes, cfg.sampler
+    (2, 32, 4, 'wishart')
+    """
+
+    widths: tuple = (2, 2, 2)
+    teacher: tuple = (2.0, 2.0)
+    noise: float = 0.1
+    lr: float = 0.1
+    batch_size: int = 16
+    steps: int = 5000
+    snapshots: int | tuple[int, ...] = 5
+    burn_in: int = _burn_in_field()
+    record_every: int | None = _record_every_field()
+    init_std: float = 0.1
+    sampler: str = "auto"
+    optimizer: object = SGD()
+
+    kind = "deep_linear"
+    RULES: ClassVar[tuple[FieldRule, ...]] = (
+        FieldRule("widths", Widths()),
+        FieldRule("teacher", DeepTeacher(minimum=1)),
+        FieldRule("noise", Real(0.0, closed=True)),
+        *TRAINING_RULES,
+        FieldRule("init_std", Real()),
+        FieldRule("sampler", Choice(DL_SAMPLERS)),
+    )
+    """The per-field rules, checked in this order (rules across fields are code)."""
+
+    def __post_init__(self) -> None:
+        self._normalise()
+        problems = Problems()
+        check_table(problems, self, self.RULES)
+        self._check_recording(problems)
+        shapes = problems.ok("widths", "teacher") and self._check_teacher_shape(problems)
+        sizes = shapes and problems.ok("batch_size")
+        if sizes:
+            n0 = self.widths[0]
+            sizes = self._check_sizes(
+                problems, [("batch_size", INT_MAX, _C_INT)],
+                [("batch_size", "batch_size x n_0", self.batch_size * n0)],
+            )  # fmt: skip
+        if sizes and self.sampler == "wishart" and self.batch_size < self.widths[0]:
+            problems.add(
+                "sampler",
+                f"'wishart' needs batch_size >= n_0 = {self.widths[0]}, batch_size is "
+                f"{self.batch_size} (use 'explicit': drawn inputs, any batch size; or 'auto')",
+                self.sampler,
+            )
+        self._check_optimizer(problems)
+        problems.raise_if_any()
+        if self.sampler == "auto":
+            object.__setattr__(self, "sampler", resolve_dl_sampler(self.widths[0], self.batch_size))
+            object.__setattr__(self, "_sampler_was_auto", True)
+
+    def _check_teacher_shape(self, problems: Problems) -> bool:
+        """The teacher fits the widths: an (n_L, n_0) matrix, or n_0 = n_L singular values."""
+        n0, nl = self.widths[0], self.widths[-1]
+        if self.teacher_is_matrix:
+            rows, cols = len(self.teacher), len(self.teacher[0])
+            if (rows, cols) != (nl, n0):
+                problems.add(
+                    "teacher",
+                    f"must be an n_L x n_0 = {nl} x {n0} matrix for widths "
+                    f"{list(self.widths)}",
+                    _Text(f"a {rows} x {cols} matrix"),
+                )
+                return False
+            return True
+        if n0 != nl:
+            problems.add(
+                "teacher",
+                f"a list of singular values needs n_0 = n_L (widths {list(self.widths)} "
+                f"have n_0 = {n0}, n_L = {nl}); give the n_L x n_0 matrix instead",
+                self.teacher,
+            )
+            return False
+        if len(self.teacher) != n0:
+            problems.add(
+                "teacher", f"must have n_0 = n_L = {n0} singular values (one per mode)",
+                self.teacher,
+            )  # fmt: skip
+            return False
+        return True
+
+    @property
+    def n_layers(self) -> int:
+        """L, the number of layers."""
+        return len(self.widths) - 1
+
+    @property
+    def layer_shapes(self) -> list[tuple[int, int]]:
+        """(n_l, n_{l-1}) of W_1, ..., W_L."""
+        return [(self.widths[i + 1], self.widths[i]) for i in range(self.n_layers)]
+
+    @property
+    def n_weights(self) -> int:
+        """sum_l n_l n_{l-1}: the weights of one replica, all layers."""
+        return sum(rows * cols for rows, cols in self.layer_shapes)
+
+    @property
+    def n_modes(self) -> int:
+        """min(n_0, n_L): the number of singular values of the end-to-end map."""
+        return min(self.widths[0], self.widths[-1])
+
+    @property
+    def teacher_is_matrix(self) -> bool:
+        """Whether ``teacher`` is a matrix (else its singular values)."""
+        return bool(self.teacher) and isinstance(self.teacher[0], tuple)
+
+    @property
+    def teacher_matrix(self) -> np.ndarray:
+        """M_T (n_L, n_0): the matrix given, or diag(kappa) of the singular values."""
+        if self.teacher_is_matrix:
+            return np.array(self.teacher, dtype=np.float64)
+        return np.diag(np.asarray(self.teacher, dtype=np.float64))
+
+    @property
+    def teacher_singular_values(self) -> np.ndarray:
+        """The teacher's singular values, ascending (n_modes of them)."""
+        if self.teacher_is_matrix:
+            return np.sort(np.linalg.svd(self.teacher_matrix, compute_uv=False))
+        return np.sort(np.abs(np.asarray(self.teacher, dtype=np.float64)))
+
+    @property
+    def stationary_levels(self) -> np.ndarray:
+        """The teacher's singular values, ascending: where the end-to-end map's settle."""
+        return self.teacher_singular_values
+
+    @property
+    def curvatures(self) -> np.ndarray:
+        """lambda_i = L kappa_i^(2 (L - 1) / L): the curvature of the drift of the end-to-end
+        singular value i at balanced layers :eq:`dl-curvature` (1 for L = 1)."""
+        kappa = self.teacher_singular_values
+        return self.n_layers * kappa ** (2.0 * (self.n_layers - 1) / self.n_layers)
+
+    @property
+    def level_widths(self) -> np.ndarray:
+        """sigma_i = sqrt(lr A^2 / (2 B)) / sqrt(1 - lr lambda_i / 2) :eq:`dl-level-width`,
+        the width of the end-to-end singular value i for balanced layers (the lr -> 0 limit
+        holds for any layers). NaN where no closed form exists: a zero singular value of
+        the teacher at L >= 2 (a saddle, not a minimum), lr lambda_i >= 2 (no stationary
+        state), or an optimiser other than SGD."""
+        widths = np.full(self.n_modes, np.nan)
+        if not isinstance(self.optimizer, SGD):
+            return widths
+        kappa, curvature = self.teacher_singular_values, self.curvatures
+        ok = (self.lr * curvature < 2) & ((kappa > 0) | (self.n_layers == 1))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = np.sqrt(self.lr * self.noise**2 / (2 * self.batch_size)
+                             / (1 - self.lr * curvature / 2))  # fmt: skip
+        widths[ok] = values[ok]
+        return widths
+
+    def _work_doubles(self) -> int:
+        """Doubles of the kernel's work space (deep_linear.pyx's dln_work_alloc)."""
+        n0, nl, nb = self.widths[0], self.widths[-1], self.batch_size
+        k = min(n0, nl)
+        return (n0 * n0 + max(n0 * n0, nb * n0) + n0 * sum(self.widths[1:])
+                + 2 * max(self.widths[1:]) * n0 + nl * n0 + self.n_weights + k * k
+                + 2 * k + 1)  # fmt: skip
+
+    def _memory_parts(self, spectra: bool = True) -> list[tuple[float, str, str]]:
+        """(bytes, field to change, what) of everything one replica needs (see
+        deep_linear.pyx's dln_work_alloc and models/deep_linear.py); ``spectra``: count the
+        snapshots."""
+        nb, n0 = self.batch_size, self.widths[0]
+        return [
+            (8.0 * (2 * self.n_weights + self._work_doubles() - nb * n0), "widths",
+             "its layers, the teacher and the work space"),
+            (8.0 * nb * n0, "batch_size", "a batch's inputs, batch_size x n_0 doubles"),
+            self._spectra_part(spectra, self.n_modes),
+        ]  # fmt: skip
+
+    @property
+    def state_bytes_per_replica(self) -> int:
+        """Bytes of one replica's state: its layers and its optimiser's state."""
+        size = self.optimizer.state_size(self.n_weights) if self.optimizer else 0
+        return 8 * (self.n_weights + size)
+
+    @property
+    def shared_bytes(self) -> int:
+        """Bytes needed once per process: the kernel's work space and the teacher."""
+        return 8 * (self._work_doubles() + self.widths[0] * self.widths[-1])

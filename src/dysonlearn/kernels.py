@@ -30,12 +30,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ._core import deep_linear as _deep_linear
 from ._core import dyson as _dyson
 from ._core import random as _random
 from ._core import rbm as _rbm
 from ._core import spectra as _spectra
 from ._core import teacher as _teacher
-from .config import resolve_rbm_sampler, resolve_ts_sampler
+from .config import resolve_dl_sampler, resolve_rbm_sampler, resolve_ts_sampler
 from .optim import SGD, optimizer_from_dict
 
 # Batched spectra in the compiled core (LAPACK over a stack, GIL released): x (R, N, N)
@@ -869,12 +870,262 @@ def dyson(
     )  # fmt: skip
     return eigenvalues
 
+
+def _dl_widths(widths) -> list[int]:
+    """The layer widths n_0, ..., n_L, checked: at least two integers >= 1."""
+    try:
+        values = [int(n) for n in widths]
+        ok = all(float(n) == v for n, v in zip(widths, values, strict=True))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or len(values) < 2 or min(values) < 1 or any(isinstance(n, bool) for n in widths):
+        raise ValueError(
+            f"widths: must be at least two integers >= 1 (n_0, ..., n_L), got {widths!r}"
+        )
+    return values
+
+
+def _dl_sampler(sampler, widths, batch_size) -> str:
+    if sampler not in ("auto", "wishart", "explicit"):
+        raise ValueError(
+            f"sampler: must be one of 'auto', 'wishart', 'explicit', got {sampler!r}"
+        )
+    return resolve_dl_sampler(widths[0], int(batch_size), sampler)
+
+
+def _dl_teacher(teacher, widths) -> np.ndarray:
+    teacher = np.ascontiguousarray(teacher, dtype=np.float64)
+    if teacher.shape != (widths[-1], widths[0]) or not np.all(np.isfinite(teacher)):
+        raise ValueError(
+            f"teacher: must be a finite (n_L, n_0) = ({widths[-1]}, {widths[0]}) array, got "
+            f"shape {teacher.shape}"
+        )
+    return teacher
+
+
+def deep_linear_n_weights(widths: Sequence[int]) -> int:
+    """The weights of one deep linear replica: sum_l n_l n_{l-1}.
+
+    Parameters
+    ----------
+    widths : sequence of int
+        n_0, ..., n_L.
+
+    Returns
+    -------
+    int
+        The length of a replica's weight vector (its layers W_1 .. W_L, row-major, one
+        after the other).
+    """
+    widths = _dl_widths(widths)
+    return sum(widths[i] * widths[i + 1] for i in range(len(widths) - 1))
+
+
+def deep_linear(
+    weights: np.ndarray,
+    teacher: np.ndarray,
+    generators: Sequence,
+    *,
+    widths: Sequence[int],
+    lr: float,
+    noise: float,
+    batch_size: int,
+    stop: int,
+    start: int = 0,
+    sampler: str = "auto",
+    snapshot_steps: Sequence[int] | np.ndarray = (),
+    failed: np.ndarray | None = None,
+    fail_step: np.ndarray | None = None,
+    normal_method: str = "ziggurat",
+    eigenvalues: np.ndarray | None = None,
+    bound: float | None = None,
+    status: np.ndarray | None = None,
+    optimizer=None,
+    opt_state: np.ndarray | None = None,
+) -> np.ndarray:
+    """Train R deep linear replicas from ``start`` to ``stop`` in place :eq:`dl-update`.
+
+    Parameters
+    ----------
+    weights : numpy.ndarray
+        (R, n_weights) float64, updated in place: each replica's layers W_1 (n_1, n_0),
+        ..., W_L (n_L, n_{L-1}), row-major, concatenated in that order
+        (:func:`deep_linear_n_weights`).
+    teacher : numpy.ndarray
+        (n_L, n_0) the teacher M_T, shared by the replicas.
+    generators : sequence
+        R numpy Generators or BitGenerators.
+    widths : sequence of int
+        n_0, n_1, ..., n_L (L >= 1 layers).
+    lr, noise, batch_size : float, float, int
+        alpha, A and B of :eq:`dl-update`.
+    stop, start : int
+        The steps start+1 .. stop are taken.
+    sampler : {"auto", "wishart", "explicit"}
+        The batch covariance C_B from its Wishart law ("wishart", B >= n_0) or from B drawn
+        inputs ("explicit"); "auto": "wishart" if B >= n_0, else "explicit".
+    snapshot_steps : sequence of int
+        Increasing steps; the spectrum is recorded at those within [start, stop].
+    failed, fail_step : numpy.ndarray, optional
+        (R,) uint8 and int64 divergence flags, updated in place; replicas already flagged
+        are skipped. Fresh ones are made if None.
+    normal_method : {"ziggurat", "numpy"}
+        See the module docstring.
+    eigenvalues : numpy.ndarray, optional
+        (R, S, min(n_0, n_L)) array to write the spectra into, as for :func:`rbm_pcd`.
+    bound : float, optional
+        Escape bound: a replica with a weight ``|W_ij| > bound`` after a step (or at
+        ``start``) is flagged as diverged at that step. None (the default) flags
+        non-finite weights only. It changes no arithmetic.
+    status : numpy.ndarray, optional
+        (R,) uint8, updated in place: the :class:`Status` of each replica that fails in
+        this call.
+    optimizer : SGD, Momentum, Adam or AdamW, optional
+        How each layer's stochastic gradient (the hand-added noise included) becomes its
+        update (:mod:`dysonlearn.optim`); None or ``SGD()`` (the default) is plain SGD.
+    opt_state : numpy.ndarray, optional
+        (R, ``optimizer.state_size(n_weights)``) float64, C-contiguous, updated in place;
+        required when the optimiser keeps state (:func:`optimizer_state`).
+
+    Returns
+    -------
+    numpy.ndarray
+        (R, S, min(n_0, n_L)) ascending singular values of the end-to-end map
+        W_L ... W_1 at the snapshots within [start, stop], else NaN (also at and after the
+        step a replica diverged).
+
+    Raises
+    ------
+    ValueError
+        If an array has the wrong shape, dtype or layout, an argument is out of its range
+        (the Wishart sampler needs ``batch_size >= n_0``), or ``normal_method`` or
+        ``sampler`` is unknown.
+    TypeError
+        If a generator is not a numpy Generator or BitGenerator.
+    """
+    widths = _dl_widths(widths)
+    weights = _state_array("weights", weights, 2, "(R, n_weights)")
+    n_rep = weights.shape[0]
+    spec, opt_state = _optimizer(optimizer, opt_state, n_rep, weights.shape[1])
+    steps, failed, fail_step = _bookkeeping(n_rep, snapshot_steps, failed, fail_step)
+    status = _status_out(status, n_rep)
+    _check_normal_method(normal_method)
+    eigenvalues = _spectra_out(eigenvalues, n_rep, steps.size, min(widths[0], widths[-1]))
+    _deep_linear.dln_advance(
+        weights, _dl_teacher(teacher, widths), widths, bit_generators(generators, n_rep),
+        float(lr), float(noise), int(batch_size), _dl_sampler(sampler, widths, batch_size),
+        int(start), int(stop), steps, eigenvalues, failed, fail_step, normal_method,
+        _bound(bound), status, spec, opt_state,
+    )  # fmt: skip
+    return eigenvalues
+
+
+def deep_linear_variates_per_step(
+    widths: Sequence[int], batch_size: int, sampler: str = "auto"
+) -> int:
+    """Variates (normals and chi-squared values) one deep linear step of one replica draws.
+
+    Parameters
+    ----------
+    widths : sequence of int
+        n_0, ..., n_L.
+    batch_size : int
+        B.
+    sampler : {"auto", "wishart", "explicit"}
+        As for :func:`deep_linear`.
+
+    Returns
+    -------
+    int
+        The length of the ``variates`` of :func:`deep_linear_step_given_variates`: the
+        batch's (Wishart n_0 (n_0 + 1) / 2, explicit B n_0) plus one normal per weight.
+    """
+    widths = _dl_widths(widths)
+    return _deep_linear.variates_per_step(widths, int(batch_size),
+                                          _dl_sampler(sampler, widths, batch_size))
+
+
+def deep_linear_step_given_variates(
+    weights: np.ndarray,
+    teacher: np.ndarray,
+    variates: np.ndarray,
+    *,
+    widths: Sequence[int],
+    lr: float,
+    noise: float,
+    batch_size: int,
+    sampler: str = "auto",
+    bound: float | None = None,
+    optimizer=None,
+    opt_state: np.ndarray | None = None,
+    step: int = 1,
+) -> int:
+    """One deep linear step :eq:`dl-update` of one replica with the variates supplied.
+
+    The arithmetic of :func:`deep_linear` exactly.
+
+    Parameters
+    ----------
+    weights : numpy.ndarray
+        (n_weights,) the replica's layers W_1 .. W_L, row-major, concatenated; updated in
+        place.
+    teacher : numpy.ndarray
+        (n_L, n_0) the teacher.
+    variates : numpy.ndarray
+        In the kernel's order. The batch: Wishart, for each row i of the Bartlett factor
+        the chi-squared value L_ii^2 (dof B - i) then the normals L_i0 .. L_i,i-1;
+        explicit, the B n_0 normals of the inputs (row b = x_b). Then one standard normal
+        per weight, in the order of ``weights``: the hand-added noise.
+        :func:`deep_linear_variates_per_step` says how many.
+    widths : sequence of int
+        n_0, ..., n_L.
+    lr, noise, batch_size : float, float, int
+        alpha, A and B of :eq:`dl-update`.
+    sampler : {"auto", "wishart", "explicit"}
+        As for :func:`deep_linear`.
+    bound : float, optional
+        Escape bound on ``|W_ij|`` (None: none).
+    optimizer : SGD, Momentum, Adam or AdamW, optional
+        As for :func:`deep_linear` (default SGD).
+    opt_state : numpy.ndarray, optional
+        (``optimizer.state_size(n_weights)``,) float64, updated in place; required when the
+        optimiser keeps state.
+    step : int
+        The optimiser's 1-based step count.
+
+    Returns
+    -------
+    int
+        A :class:`Status`: 0, 1 if a weight became non-finite, or 2 if one exceeds
+        ``bound`` (and all are finite).
+
+    Raises
+    ------
+    ValueError
+        If the shapes are inconsistent, the number of variates is wrong, the sampler is
+        unknown, ``bound`` is not positive or ``step`` is below 1.
+    """
+    widths = _dl_widths(widths)
+    weights = _state_array("weights", weights, 1, "(n_weights,)")
+    spec, opt_state = _optimizer(optimizer, opt_state, 1, weights.size, single=True)
+    return _deep_linear.dln_step_given_variates(
+        weights, _dl_teacher(teacher, widths), widths,
+        np.ascontiguousarray(variates, dtype=np.float64).reshape(-1),
+        float(lr), float(noise), int(batch_size), _dl_sampler(sampler, widths, batch_size),
+        _bound(bound), spec, opt_state, _step(step),
+    )  # fmt: skip
+
+
 __all__ = [
     "NORMAL_METHODS",
     "RBM_DEFAULT_SAMPLER",
     "RBM_SAMPLERS",
     "Status",
     "bit_generators",
+    "deep_linear",
+    "deep_linear_n_weights",
+    "deep_linear_step_given_variates",
+    "deep_linear_variates_per_step",
     "dyson",
     "eigvalsh_batched",
     "gram_eigvalsh_batched",

@@ -1,0 +1,237 @@
+"""Deep linear teacher-student model :eq:`dl-update`: the kernel's arithmetic against NumPy,
+the balancedness invariant :eq:`dl-balancedness`, convergence to the teacher, L = 1 against
+the single-layer model, validation, and the ensemble, store and TOML paths."""
+
+import numpy as np
+import pytest
+
+import dysonlearn as dl
+from dysonlearn import kernels
+from dysonlearn.experiment import parse_experiment
+
+
+def layers(w, widths):
+    """The layers W_1 .. W_L of one replica's weight vector."""
+    out, start = [], 0
+    for rows, cols in zip(widths[1:], widths[:-1], strict=True):
+        out.append(w[start:start + rows * cols].reshape(rows, cols))
+        start += rows * cols
+    return out
+
+
+def product(ws, n):
+    m = np.eye(n)
+    for w in ws:
+        m = w @ m
+    return m
+
+
+def draw_variates(rng, widths, batch, sampler):
+    """Variates in the kernel's order, chi-squared values drawn as such; and C_B, xi."""
+    n0, count = widths[0], kernels.deep_linear_variates_per_step(widths, batch, sampler)
+    v = rng.normal(size=count)
+    if sampler == "wishart":
+        lower, pos = np.zeros((n0, n0)), 0
+        for i in range(n0):
+            v[pos] = rng.chisquare(batch - i)
+            lower[i, i] = np.sqrt(v[pos])
+            lower[i, :i] = v[pos + 1:pos + 1 + i]
+            pos += 1 + i
+        cov = lower @ lower.T / batch
+    else:
+        x = v[:batch * n0].reshape(batch, n0)
+        cov, pos = x.T @ x / batch, batch * n0
+    return v, cov, v[pos:]
+
+
+def reference_step(w, teacher, widths, cov, xi, lr, noise, batch):
+    """W_l <- W_l - lr (P_l^T (M - M_T) C_B Q_l^T + A xi_l / sqrt(B)) :eq:`dl-gradient`."""
+    ws = layers(w, widths)
+    e = (product(ws, widths[0]) - teacher) @ cov
+    grads = []
+    for l in range(len(ws)):
+        p = product(ws[l + 1:], widths[l + 1])
+        q = product(ws[:l], widths[0])
+        grads.append(p.T @ e @ q.T)
+    return w - lr * (np.concatenate([g.ravel() for g in grads]) + noise / np.sqrt(batch) * xi)
+
+
+@pytest.mark.parametrize(
+    ("widths", "batch", "sampler"),
+    [([3, 5, 4, 2], 8, "wishart"), ([4, 4, 4], 16, "wishart"), ([5, 3], 2, "explicit"),
+     ([2, 6, 3], 4, "explicit"), ([12, 20, 12], 16, "wishart")],  # the last: dgemm path
+)  # fmt: skip
+def test_one_step_with_given_variates_matches_numpy(widths, batch, sampler):
+    rng = np.random.default_rng(7)
+    w = rng.normal(size=kernels.deep_linear_n_weights(widths))
+    teacher = rng.normal(size=(widths[-1], widths[0]))
+    variates, cov, xi = draw_variates(rng, widths, batch, sampler)
+    expected = reference_step(w, teacher, widths, cov, xi, 0.01, 0.3, batch)
+    got = w.copy()
+    status = kernels.deep_linear_step_given_variates(
+        got, teacher, variates, widths=widths, lr=0.01, noise=0.3, batch_size=batch,
+        sampler=sampler,
+    )  # fmt: skip
+    assert status == kernels.Status.OK
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-13 * np.abs(expected).max())
+
+
+def test_advance_draws_what_the_given_variates_step_documents():
+    """One step of the block kernel equals the given-variates step fed from the same stream
+    (numpy's normals; chi-squared values through numpy's Generator, as the kernel draws)."""
+    widths, batch = [3, 4, 3], 8
+    w0 = np.random.default_rng(1).normal(size=(1, kernels.deep_linear_n_weights(widths)))
+    teacher = np.diag([1.0, 2.0, 3.0])
+    block = w0.copy()
+    kernels.deep_linear(block, teacher, [np.random.PCG64(5)], widths=widths, lr=0.05,
+                        noise=0.2, batch_size=batch, stop=1, sampler="explicit",
+                        normal_method="numpy")  # fmt: skip
+    gen = np.random.Generator(np.random.PCG64(5))
+    variates = gen.standard_normal(kernels.deep_linear_variates_per_step(widths, batch, "explicit"))
+    single = w0[0].copy()
+    kernels.deep_linear_step_given_variates(single, teacher, variates, widths=widths, lr=0.05,
+                                            noise=0.2, batch_size=batch, sampler="explicit")
+    np.testing.assert_array_equal(block[0], single)
+
+
+def balancedness(w, widths):
+    ws = layers(w, widths)
+    return [ws[l + 1].T @ ws[l + 1] - ws[l] @ ws[l].T for l in range(len(ws) - 1)]
+
+
+def test_balancedness_changes_at_second_order_in_lr_without_noise():
+    """Gradient flow conserves W_{l+1}^T W_{l+1} - W_l W_l^T :eq:`dl-balancedness`; one SGD
+    step changes it by lr^2 (G_{l+1}^T G_{l+1} - G_l G_l^T) exactly: halving lr divides the
+    change by 4 (up to rounding), whatever the batch."""
+    widths, batch = [3, 4, 5, 3], 8
+    rng = np.random.default_rng(3)
+    w = rng.normal(0.0, 0.7, size=kernels.deep_linear_n_weights(widths))
+    teacher = rng.normal(size=(3, 3))
+    variates, _, _ = draw_variates(rng, widths, batch, "wishart")
+    before = balancedness(w, widths)
+    gram_before = [b.T @ b for b in layers(w, widths)[1:]]
+    changes, terms = [], []
+    for lr in (1e-2, 5e-3, 2.5e-3):
+        stepped = w.copy()
+        kernels.deep_linear_step_given_variates(stepped, teacher, variates, widths=widths,
+                                                lr=lr, noise=0.0, batch_size=batch)
+        changes.append([np.abs(a - b).max() for a, b in zip(balancedness(stepped, widths),
+                                                            before, strict=True)])
+        terms.append([np.abs(b.T @ b - g).max() for b, g in zip(layers(stepped, widths)[1:],
+                                                               gram_before, strict=True)])
+    changes, terms = np.array(changes), np.array(terms)
+    assert np.all(changes > 0)
+    np.testing.assert_allclose(changes[:-1] / changes[1:], 4.0, rtol=1e-3)
+    # Each of its two terms moves at first order: halving lr about halves their change, so
+    # the invariant's change relative to theirs halves too.
+    ratio = changes / terms
+    np.testing.assert_allclose(ratio[:-1] / ratio[1:], 2.0, rtol=0.1)
+
+
+def test_end_to_end_map_converges_to_the_teacher_without_noise():
+    widths = [3, 5, 4, 3]
+    rng = np.random.default_rng(11)
+    teacher = rng.normal(size=(3, 3))
+    n_rep = 4
+    w = rng.normal(0.0, 0.5, size=(n_rep, kernels.deep_linear_n_weights(widths)))
+    gens = [np.random.PCG64(i) for i in range(n_rep)]
+    spectra = kernels.deep_linear(w, teacher, gens, widths=widths, lr=0.02, noise=0.0,
+                                  batch_size=16, stop=6000, snapshot_steps=[6000])
+    for r in range(n_rep):
+        np.testing.assert_allclose(product(layers(w[r], widths), 3), teacher, atol=1e-8)
+    np.testing.assert_allclose(spectra[:, 0],
+                               np.tile(np.linalg.svd(teacher, compute_uv=False)[::-1], (4, 1)),
+                               atol=1e-8)  # fmt: skip
+
+
+def mean_spacing(eigenvalues):
+    """<S> of a pair pooled over replicas and snapshots, and its standard error from the
+    per-replica means (the replicas are independent; snapshots 100 steps apart at lr = 0.1
+    are 10 relaxation times apart, so the per-replica mean of 10 is an honest average)."""
+    per_replica = np.diff(eigenvalues, axis=-1)[..., 0].mean(axis=1)
+    return per_replica.mean(), per_replica.std(ddof=1) / np.sqrt(per_replica.size)
+
+
+def test_one_layer_has_the_single_layer_models_mean_spacing():
+    """L = 1 is the single-layer teacher-student model with unsymmetrised W: the i.i.d. noise
+    N(0, A^2 / B) on W puts variance A^2 / (2 B) into each off-diagonal entry of its symmetric
+    part, which alone moves the singular values at first order, against A^2 / B of the
+    symmetric model's noise. So L = 1 at noise A has the law of the teacher-student model at
+    noise A / sqrt(2) (:doc:`/theory/deep_linear`): same <S> for a degenerate teacher [2, 2].
+
+    Tolerance: 4 standard errors of the difference of the two means (each from 1500
+    independent per-replica means of 10 snapshots; the relative SE of one is about
+    0.52 / sqrt(15000) = 0.4%)."""
+    lr, batch, noise = 0.1, 16, 0.1
+    late = list(range(1100, 2001, 100))
+    deep = dl.DeepLinearConfig(widths=[2, 2], teacher=[2.0, 2.0], noise=noise, lr=lr,
+                               batch_size=batch, steps=2000, snapshots=late)
+    single = dl.TeacherStudentConfig(teacher=[2.0, 2.0], noise=noise / np.sqrt(2), lr=lr,
+                                     batch_size=batch, steps=2000, snapshots=late)
+    got = [mean_spacing(dl.run_ensemble(c, replicas=1500, seed=21, backend="serial",
+                                        progress=False).eigenvalues[:, 1:])
+           for c in (deep, single)]  # fmt: skip
+    (s_deep, e_deep), (s_single, e_single) = got
+    assert abs(s_deep - s_single) < 4 * np.hypot(e_deep, e_single)
+    # And both agree with sqrt(pi) sigma of :eq:`dl-level-width` (finite-lr factor
+    # included) to within the C_B-fluctuation correction, below 1% here, plus 4 SE.
+    predicted = np.sqrt(np.pi) * deep.level_widths[0]
+    assert abs(s_deep - predicted) < 0.01 * predicted + 4 * e_deep
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "words"),
+    [({"widths": [4]}, "widths", "at least two widths"),
+     ({"widths": [4, 0]}, "widths", "integer >= 1"),
+     ({"widths": [4, 2.5]}, "widths", "list of integers"),
+     ({"widths": [4, 3], "teacher": [1.0, 2.0, 3.0]}, "teacher", "needs n_0 = n_L"),
+     ({"widths": [4, 3], "teacher": [[1.0] * 3] * 2}, "teacher", "3 x 4 matrix"),
+     ({"widths": [3, 3], "teacher": [1.0, 2.0]}, "teacher", "n_0 = n_L = 3 singular values"),
+     ({"widths": [4, 4], "teacher": [1.0] * 4, "batch_size": 2, "sampler": "wishart"},
+      "sampler", "batch_size >= n_0 = 4")],
+)  # fmt: skip
+def test_validation_names_field_value_and_rule(fields, field, words):
+    with pytest.raises(dl.ConfigError) as caught:
+        dl.DeepLinearConfig(**fields)
+    mine = [str(p) for p in caught.value.details if p.field == field]
+    assert mine and words in mine[0] and "got" in mine[0], caught.value.problems
+
+
+def test_auto_sampler_and_rectangular_teacher():
+    rect = [[1.0, 0.0, 0.0, 0.0], [0.0, 3.0, 0.0, 0.0]]
+    cfg = dl.DeepLinearConfig(widths=[4, 6, 2], teacher=rect, batch_size=2)
+    assert cfg.sampler == "explicit" and cfg.n_modes == 2 and cfg.n_weights == 36
+    np.testing.assert_allclose(cfg.stationary_levels, [1.0, 3.0])
+    assert cfg.replace(batch_size=8).sampler == "wishart"
+    assert dl.DeepLinearConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_run_ensemble_serial_and_process_give_the_same_bits(tmp_path):
+    cfg = dl.DeepLinearConfig(widths=[3, 4, 3], teacher=[1.0, 2.0, 2.0], lr=0.05,
+                              batch_size=4, steps=300, snapshots=3, noise=0.1)
+    kw = {"replicas": 6, "seed": 9, "progress": False, "keep_weights": True}
+    serial = dl.run_ensemble(cfg, backend="serial", **kw)
+    process = dl.run_ensemble(cfg, backend="process", workers=2, block_size=2,
+                              store=tmp_path / "dl.h5", **kw)
+    np.testing.assert_array_equal(serial.eigenvalues, process.eigenvalues)
+    np.testing.assert_array_equal(serial.weights, process.weights)
+    assert serial.eigenvalues.shape == (6, 4, 3) and not serial.failed.any()
+    assert serial.weights.shape == (6, cfg.n_weights)
+    # The singular values of the kept layers' product are the last snapshot.
+    ws = layers(serial.weights[0], cfg.widths)
+    np.testing.assert_allclose(np.sort(np.linalg.svd(product(ws, 3), compute_uv=False)),
+                               serial.eigenvalues[0, -1], rtol=1e-12)  # fmt: skip
+    (loaded,) = dl.load(tmp_path / "dl.h5")
+    assert loaded.config == cfg
+    np.testing.assert_array_equal(loaded.eigenvalues, serial.eigenvalues)
+
+
+def test_toml_kind_deep_linear_loads():
+    experiment = parse_experiment({
+        "model": {"kind": "deep_linear", "widths": [4, 4, 4], "teacher": [2.0] * 4},
+        "train": {"lr": [0.05, 0.1], "batch_size": 16, "steps": 100, "noise": 0.1},
+        "ensemble": {"replicas": 4, "seed": 1},
+    })  # fmt: skip
+    assert [p.lr for p in experiment.points] == [0.05, 0.1]
+    assert all(isinstance(p, dl.DeepLinearConfig) and p.widths == (4, 4, 4)
+               for p in experiment.points)  # fmt: skip
