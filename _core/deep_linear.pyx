@@ -50,6 +50,7 @@ from dysonlearn._core.optim cimport (
 
 include "_linalg.pxi"
 include "_bitgen.pxi"
+include "_wishart.pxi"
 
 dl_normal_setup()
 
@@ -134,18 +135,7 @@ cdef void fresh_covariance(const DLParams* p, dl_normal_source* variates,
     cdef double inv_b = 1.0 / nb, acc
     cdef double* L = w.factor
     if p.sampler == DLN_WISHART:
-        memset(L, 0, n * n * sizeof(double))
-        for i in range(n):
-            L[i * n + i] = sqrt(dl_draw_chisquare(variates, nb - i))
-            if i > 0:
-                dl_draw_normals(variates, L + i * n, i)
-        for i in range(n):
-            for j in range(i + 1):
-                acc = 0.0
-                for k in range(j + 1):
-                    acc += L[i * n + k] * L[j * n + k]
-                w.cov[i * n + j] = acc * inv_b
-                w.cov[j * n + i] = acc * inv_b
+        wishart_covariance(n, nb, variates, L, w.cov)
         return
     dl_draw_normals(variates, L, nb * n)
     if <Py_ssize_t> nb * n * n >= 2 * DLN_BLAS_MIN_FLOPS:

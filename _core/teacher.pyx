@@ -54,6 +54,7 @@ from dysonlearn._core.optim cimport (
 
 include "_linalg.pxi"
 include "_bitgen.pxi"
+include "_wishart.pxi"
 
 dl_normal_setup()
 
@@ -132,24 +133,13 @@ cdef inline void unpack_noise(int n, const double* packed, double scale, double*
 
 cdef void fresh_batch(const TSParams* p, dl_normal_source* variates, TSWork* w) noexcept nogil:
     """C_B and Xi_B of one batch of fresh data, by the configured sampler."""
-    cdef int n = p.n, nb = p.batch_size, i, j, k, b
+    cdef int n = p.n, nb = p.batch_size, i, b
     cdef int m = n * (n + 1) // 2
-    cdef double inv_b = 1.0 / nb, acc, sqrt2 = sqrt(2.0)
+    cdef double inv_b = 1.0 / nb, sqrt2 = sqrt(2.0)
     cdef double* L = w.factor
     memset(w.xi, 0, n * n * sizeof(double))
     if p.sampler == TS_WISHART:
-        memset(L, 0, n * n * sizeof(double))
-        for i in range(n):
-            L[i * n + i] = sqrt(dl_draw_chisquare(variates, nb - i))
-            if i > 0:
-                dl_draw_normals(variates, L + i * n, i)
-        for i in range(n):
-            for j in range(i + 1):
-                acc = 0.0
-                for k in range(j + 1):
-                    acc += L[i * n + k] * L[j * n + k]
-                w.cov[i * n + j] = acc * inv_b
-                w.cov[j * n + i] = acc * inv_b
+        wishart_covariance(n, nb, variates, L, w.cov)
         # Xi_B directly: off-diagonal N(0, 1/B), diagonal N(0, 2/B).
         dl_draw_normals(variates, w.sample_noise, m)
         unpack_noise(n, w.sample_noise, sqrt(inv_b), w.xi)
