@@ -1023,11 +1023,18 @@ class RBMConfig(_ModelConfig):
 
     @property
     def shared_bytes(self) -> int:
-        """Bytes needed once per process: the kernel's work space (rbm_work_alloc) and the
-        target's matrices (kernel, covariance, Cholesky factor)."""
+        """Bytes needed once per process: the kernel's work space (rbm_work_alloc, with the
+        eigensolver's, blocked from N_v = 128 on), the saved state of the divergence check's
+        segments (one replica's W, chains and optimiser state), the target's matrices
+        (kernel, covariance, Cholesky factor) and, for "gibbs-eigen", its eigenbasis and
+        the transposed chains' scratch."""
         nv, nh, nb = self.n_visible, self.n_hidden, self.batch_size
-        work = nb * nh + 2 * nb * nv + 8 * nv * nv + nh * nv + 2 * nv + 1
-        return 8 * (work + 3 * nv * nv)
+        lapack = 2 * nv + 1 + (64 * nv if nv >= 128 else 0)  # _linalg.pxi eigvals_lwork
+        work = nb * nh + 2 * nb * nv + 8 * nv * nv + nh * nv + lapack
+        optimizer = self.optimizer.state_size(nh * nv)
+        segment = nh * nv + nb * nv + optimizer
+        eigen = nv * nv + nv + nb * nv if self.sampler == "gibbs-eigen" else 0
+        return 8 * (work + segment + eigen + 3 * nv * nv)
 
     @property
     def init_variance(self) -> float:

@@ -52,7 +52,8 @@ def _rotate(state: RBMState, rotation: np.ndarray) -> None:
         arrays.append(state.opt_state.reshape(n_rep, -1, nv))
     with np.errstate(invalid="ignore", over="ignore"):  # a diverged replica's W is not finite
         for array in arrays:
-            np.matmul(array.copy(), rotation, out=array)
+            for replica in array:  # one replica at a time: a copy of one, not of the block
+                np.matmul(replica.copy(), rotation, out=replica)
 
 
 def initial_state(
