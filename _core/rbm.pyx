@@ -49,7 +49,7 @@ what the deterministic entry point `pcd_step_given_normals` consumes):
                 j < k - 1; then, sampled-target mode only, z (B, N_v).
     gibbs-eigen: the same draws, each transposed, chain index fastest: eps_h (N_h, B), then
                 for j < k: eps_phi (N_v, B), and eps_h (N_h, B) if j < k - 1; then,
-                sampled-target mode only, z (N_v, B) (eigen_sweeps).
+                sampled-target mode only, z (N_v, B) (hidden_given_visible).
     collapsed:  xi's standard normals (B, N_v) (xi_b = L z_b, L L^T = Sigma_k); then,
                 sampled-target mode only, z (B, N_v).
 
@@ -286,31 +286,55 @@ cdef int spectrum(const RBMParams* p, const double* weights, RBMWork* work,
                              work.lapack_iwork)
 
 
+cdef inline void hidden_given_visible(const RBMParams* p, const double* weights,
+                                      const double* chains, double* hidden) noexcept nogil:
+    """:eq:`rbm-hidden-given-visible` H = s2 W Phi + sigma_h E, with the noise E already in
+    `hidden` (scaled by beta inside the dgemm: the step allocates and copies nothing).
+    Visible basis: H^T (N_h, B) and Phi^T (N_v, B) column-major, H^T = s2 W Phi^T + ...;
+    "gibbs-eigen": H (B, N_h) and Phi (B, N_v) column-major (chain index fastest), so
+    that the product has the B-row operand first and no transposed N x N operand (BLAS
+    runs that up to 1.7x slower at N = 100): H = s2 Phi W^T + ... (W^T is the
+    column-major storage of W)."""
+    cdef int nv = p.n_visible, nh = p.n_hidden, nb = p.batch_size
+    cdef double s2 = p.sigma_h * p.sigma_h, sigma_h = p.sigma_h
+    if p.eigen:
+        dgemm(b'N', b'N', &nb, &nh, &nv, &s2, <double*> chains, &nb, <double*> weights, &nv,
+              &sigma_h, hidden, &nb)
+    else:
+        dgemm(b'T', b'N', &nh, &nb, &nv, &s2, <double*> weights, &nv, <double*> chains, &nv,
+              &sigma_h, hidden, &nh)
+
+
+cdef inline void visible_given_hidden(const RBMParams* p, const double* weights,
+                                      const double* hidden, double* chains) noexcept nogil:
+    """:eq:`rbm-visible-given-hidden` Phi = W^T H / mu^2 + E / mu, the noise E already in
+    `chains`; the layouts of hidden_given_visible."""
+    cdef int nv = p.n_visible, nh = p.n_hidden, nb = p.batch_size
+    cdef double inv_mu = 1.0 / p.mu
+    cdef double inv_mu2 = inv_mu * inv_mu
+    if p.eigen:
+        dgemm(b'N', b'T', &nb, &nv, &nh, &inv_mu2, <double*> hidden, &nb, <double*> weights,
+              &nv, &inv_mu, chains, &nb)
+    else:
+        dgemm(b'N', b'N', &nv, &nb, &nh, &inv_mu2, <double*> weights, &nv, <double*> hidden,
+              &nh, &inv_mu, chains, &nv)
+
+
 cdef void gibbs_sweeps(const RBMParams* p, const double* weights, double* chains,
                        dl_normal_source* normals, RBMWork* work) noexcept nogil:
     """One phi -> h draw, then k times (h -> phi, phi -> h), the last h skipped
-    :eq:`rbm-hidden-given-visible`, :eq:`rbm-visible-given-hidden`."""
+    :eq:`rbm-hidden-given-visible`, :eq:`rbm-visible-given-hidden`; the chains keep the
+    final phi. "gibbs" and "gibbs-eigen" (whose chains are held transposed within a kernel
+    call, transpose_chains) differ only in the layout of the products."""
     cdef int nv = p.n_visible, nh = p.n_hidden, nb = p.batch_size, j
-    cdef double s2 = p.sigma_h * p.sigma_h
-    cdef double inv_mu = 1.0 / p.mu
-    cdef double inv_mu2 = inv_mu * inv_mu
-    cdef double sigma_h = p.sigma_h
-    cdef double* hidden = work.hidden
-    # :eq:`rbm-hidden-given-visible` H^T (N_h, B) = s2 W Phi^T + sigma_h E: the noise is written
-    # first, then scaled by beta inside the same dgemm, so the step allocates and copies nothing.
-    dl_draw_normals(normals, hidden, nb * nh)
-    dgemm(b'T', b'N', &nh, &nb, &nv, &s2, <double*> weights, &nv, chains, &nv, &sigma_h,
-          hidden, &nh)
+    dl_draw_normals(normals, work.hidden, nb * nh)
+    hidden_given_visible(p, weights, chains, work.hidden)
     for j in range(p.k):
-        # :eq:`rbm-visible-given-hidden` Phi^T (N_v, B) = W^T H^T / mu^2 + E / mu; chains keep this
-        # final phi.
         dl_draw_normals(normals, chains, nb * nv)
-        dgemm(b'N', b'N', &nv, &nb, &nh, &inv_mu2, <double*> weights, &nv, hidden, &nh,
-              &inv_mu, chains, &nv)
+        visible_given_hidden(p, weights, work.hidden, chains)
         if j + 1 < p.k:
-            dl_draw_normals(normals, hidden, nb * nh)
-            dgemm(b'T', b'N', &nh, &nb, &nv, &s2, <double*> weights, &nv, chains, &nv,
-                  &sigma_h, hidden, &nh)
+            dl_draw_normals(normals, work.hidden, nb * nh)
+            hidden_given_visible(p, weights, chains, work.hidden)
 
 
 cdef void rbm_sgd(optim_t* opt, const RBMParams* p) noexcept nogil:
@@ -318,38 +342,6 @@ cdef void rbm_sgd(optim_t* opt, const RBMParams* p) noexcept nogil:
     # as :eq:`pcd-update` always was, and applied through daxpy, which rounds as the former fused
     # dsymm update W += rate delta W did (a multiply-add per entry).
     optim_sgd(opt, p.lr, p.sigma_h * p.sigma_h, p.lr * p.sigma_h * p.sigma_h, True)
-
-
-cdef void eigen_sweeps(const RBMParams* p, const double* weights, double* chains,
-                       dl_normal_source* normals, RBMWork* work) noexcept nogil:
-    """The sweeps of gibbs_sweeps for "gibbs-eigen", whose chains are held transposed.
-
-    Within a "gibbs-eigen" kernel call the chains of a replica are the column-major (B, N_v)
-    matrix Phi (chain index fastest: transpose_chains), and the hidden states the
-    column-major (B, N_h) matrix H, so that every product of a sweep is a non-transposed
-    product with the B-row operand first (BLAS runs those at full speed, while a transposed
-    N x N operand costs up to 1.7x at N = 100):
-
-        H   = s2 Phi W^T + sigma_h E_h        (W^T is the column-major storage of W)
-        Phi = H W / mu^2 + E_phi / mu
-    """
-    cdef int nv = p.n_visible, nh = p.n_hidden, nb = p.batch_size, j
-    cdef double s2 = p.sigma_h * p.sigma_h
-    cdef double inv_mu = 1.0 / p.mu
-    cdef double inv_mu2 = inv_mu * inv_mu
-    cdef double sigma_h = p.sigma_h
-    cdef double* hidden = work.hidden
-    dl_draw_normals(normals, hidden, nb * nh)
-    dgemm(b'N', b'N', &nb, &nh, &nv, &s2, chains, &nb, <double*> weights, &nv, &sigma_h,
-          hidden, &nb)
-    for j in range(p.k):
-        dl_draw_normals(normals, chains, nb * nv)
-        dgemm(b'N', b'T', &nb, &nv, &nh, &inv_mu2, hidden, &nb, <double*> weights, &nv,
-              &inv_mu, chains, &nb)
-        if j + 1 < p.k:
-            dl_draw_normals(normals, hidden, nb * nh)
-            dgemm(b'N', b'N', &nb, &nh, &nv, &s2, chains, &nb, <double*> weights, &nv,
-                  &sigma_h, hidden, &nb)
 
 
 cdef void eigen_gradient(const RBMParams* p, const double* weights, const double* chains,
@@ -364,7 +356,7 @@ cdef void eigen_gradient(const RBMParams* p, const double* weights, const double
 
     two (four) products of W with the B chains, 4 B N_h N_v flops (8 with a sampled
     target), instead of B N_v^2 + 2 N_h N_v^2 (dsyrk, dsymm). With the chains Phi and the
-    target samples T column-major (B, N_v) (eigen_sweeps), the column-major storage of
+    target samples T column-major (B, N_v) (gibbs_sweeps), the column-major storage of
     grad, grad^T (N_v, N_h), is -Lambda W^T + (1/B) Phi^T (Phi W^T); work.hidden (free after
     the sweeps) holds the (B, N_h) product Phi W^T, then T W^T.
     """
@@ -401,7 +393,8 @@ cdef void eigen_gradient(const RBMParams* p, const double* weights, const double
 cdef int transpose_chains(double* chains, Py_ssize_t n_rep, int nb, int nv,
                           bint to_eigen) noexcept nogil:
     """Each replica's (B, N_v) row-major chains to column-major (to_eigen) or back, in
-    place: the layout eigen_sweeps works in. A copy, exact. -1 if out of memory."""
+    place: the layout of the "gibbs-eigen" products (hidden_given_visible). A copy, exact;
+    -1 if out of memory."""
     cdef Py_ssize_t r, b, i, size = <Py_ssize_t> nb * nv
     cdef double* tmp = <double*> malloc(max(size, 1) * sizeof(double))
     cdef double* block
@@ -434,15 +427,14 @@ cdef int pcd_gradient(const RBMParams* p, const double* weights, double* chains,
     cdef double one = 1.0, zero = 0.0, minus_one = -1.0
     cdef double inv_b = 1.0 / nb, minus_inv_b = -1.0 / nb
 
-    if p.eigen:
-        eigen_sweeps(p, weights, chains, normals, work)
-        eigen_gradient(p, weights, chains, c_target, chol, normals, work)
-        return DL_OK
     if p.collapsed:
         if collapsed_sweeps(p, chains, normals, work) != DL_OK:
             return DL_ESCAPED
     else:
         gibbs_sweeps(p, weights, chains, normals, work)
+    if p.eigen:
+        eigen_gradient(p, weights, chains, c_target, chol, normals, work)
+        return DL_OK
 
     # delta = C_target - C_model (upper triangle).
     if p.sampled_target:
@@ -461,18 +453,27 @@ cdef int pcd_gradient(const RBMParams* p, const double* weights, double* chains,
     return DL_OK
 
 
+cdef int pcd_update(const RBMParams* p, const optim_t* opt, double* weights, double* chains,
+                    const double* c_target, const double* chol, dl_normal_source* normals,
+                    RBMWork* work, double* opt_state, int64_t t) noexcept nogil:
+    """One step's update of W and the chains in place, before any check: the gradient
+    (pcd_gradient), then the optimiser (optim_apply, 1-based step count t). A dl_status."""
+    cdef int status = pcd_gradient(p, weights, chains, c_target, chol, normals, work)
+    if status == DL_OK:
+        optim_apply(opt, weights, work.grad, opt_state, t, p.n_hidden * p.n_visible)
+    return status
+
+
 cdef int pcd_step(const RBMParams* p, double* weights, double* chains,
                   const double* c_target, const double* chol, dl_normal_source* normals,
                   RBMWork* work) noexcept nogil:
     """One PCD step :eq:`rbm-hidden-given-visible` to :eq:`pcd-update` of one replica in place, SGD
     at p.lr; pcd_check's status."""
     cdef optim_t opt
-    cdef int status = pcd_gradient(p, weights, chains, c_target, chol, normals, work)
-    if status != DL_OK:
-        return status
     rbm_sgd(&opt, p)
-    optim_apply(&opt, weights, work.grad, NULL, 0, p.n_hidden * p.n_visible)
-    return pcd_check(p, weights, work)
+    cdef int status = pcd_update(p, &opt, weights, chains, c_target, chol, normals, work,
+                                 NULL, 0)
+    return status if status != DL_OK else pcd_check(p, weights, work)
 
 
 cdef struct RBMSegment:
@@ -535,12 +536,9 @@ cdef inline int dl_model_check(RBMModel* m) noexcept nogil:
 
 
 cdef inline int dl_model_step(RBMModel* m, int64_t t, dl_normal_source* normals) noexcept nogil:
-    cdef int status = pcd_gradient(m.p, m.weights, m.chains, m.c_target, m.chol, normals,
-                                   m.work)
-    if status != DL_OK:
-        return status
-    optim_apply(m.opt, m.weights, m.work.grad, m.opt_state, t, m.p.n_hidden * m.p.n_visible)
-    return pcd_check(m.p, m.weights, m.work)
+    cdef int status = pcd_update(m.p, m.opt, m.weights, m.chains, m.c_target, m.chol, normals,
+                                 m.work, m.opt_state, t)
+    return status if status != DL_OK else pcd_check(m.p, m.weights, m.work)
 
 
 cdef int64_t rbm_segment_steps(const RBMParams* p) noexcept nogil:
@@ -642,12 +640,9 @@ cdef inline void dl_model_restore(RBMModel* m) noexcept nogil:
 
 cdef inline int dl_model_step_unchecked(RBMModel* m, int64_t t,
                                         dl_normal_source* normals) noexcept nogil:
-    cdef int status = pcd_gradient(m.p, m.weights, m.chains, m.c_target, m.chol, normals,
-                                   m.work)
-    if status != DL_OK:
-        return status
-    optim_apply(m.opt, m.weights, m.work.grad, m.opt_state, t, m.p.n_hidden * m.p.n_visible)
-    return rbm_cheap_check(m.p, m.weights)
+    cdef int status = pcd_update(m.p, m.opt, m.weights, m.chains, m.c_target, m.chol, normals,
+                                 m.work, m.opt_state, t)
+    return status if status != DL_OK else rbm_cheap_check(m.p, m.weights)
 
 
 cdef inline int dl_model_check_margin(RBMModel* m) noexcept nogil:
@@ -727,15 +722,24 @@ def _segment_steps(int n_visible, int n_hidden, int batch_size, int k,
 
 
 cdef void _check_diagonal(const double[:, ::1] matrix, str name) except *:
-    """The "gibbs-eigen" sampler's c_target and chol must be diagonal (the eigenbasis)."""
-    cdef Py_ssize_t i, j, n = matrix.shape[0]
-    for i in range(n):
-        for j in range(n):
+    cdef Py_ssize_t i, j
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
             if i != j and matrix[i, j] != 0.0:
                 raise ValueError(
                     f"{name}: the 'gibbs-eigen' sampler needs it diagonal (the state in the "
                     f"eigenbasis of the target covariance), got entry ({i}, {j}) = "
                     f"{matrix[i, j]!r}")
+
+
+cdef void _check_eigenbasis(const RBMParams* p, const double[:, ::1] c_target,
+                            const double[:, ::1] chol) except *:
+    """The "gibbs-eigen" sampler's c_target and chol (if given) must be diagonal: the state
+    is in the eigenbasis of the target covariance. Nothing to check for the others."""
+    if p.eigen:
+        _check_diagonal(c_target, "c_target")
+        if chol is not None:
+            _check_diagonal(chol, "chol")
 
 
 def normals_per_step(int n_visible, int n_hidden, int batch_size, int k, bint sampled_target,
@@ -779,10 +783,7 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
         raise ValueError(f"c_target must have shape ({nv}, {nv})")
     if chol is not None and (chol.shape[0] != nv or chol.shape[1] != nv):
         raise ValueError(f"chol must have shape ({nv}, {nv})")
-    if p.eigen:
-        _check_diagonal(c_target, "c_target")
-        if chol is not None:
-            _check_diagonal(chol, "chol")
+    _check_eigenbasis(&p, c_target, chol)
     cdef RBMWork work
     cdef optim_t opt
     cdef RBMModel m
@@ -841,10 +842,7 @@ def pcd_step_given_normals(double[:, ::1] weights not None, double[:, ::1] chain
     cdef RBMParams p = _params(nv, nh, nb, k, lr, mu, sigma_h, chol is not None, sampler)
     if chains.shape[1] != nv or c_target.shape[0] != nv or c_target.shape[1] != nv:
         raise ValueError("inconsistent shapes of weights, chains and c_target")
-    if p.eigen:
-        _check_diagonal(c_target, "c_target")
-        if chol is not None:
-            _check_diagonal(chol, "chol")
+    _check_eigenbasis(&p, c_target, chol)
     if normals.shape[0] != pcd_normals_per_step(&p):
         raise ValueError(f"need exactly {pcd_normals_per_step(&p)} normals")
     cdef RBMWork work
@@ -865,10 +863,10 @@ def pcd_step_given_normals(double[:, ::1] weights not None, double[:, ::1] chain
         raise MemoryError()
     status = pcd_check(&p, &weights[0, 0], &work)  # also forms X for the collapsed sampler
     if status == DL_OK:
-        status = pcd_gradient(&p, &weights[0, 0], &chains[0, 0], &c_target[0, 0],
-                              &chol[0, 0] if chol is not None else NULL, &src, &work)
+        status = pcd_update(&p, &opt, &weights[0, 0], &chains[0, 0], &c_target[0, 0],
+                            &chol[0, 0] if chol is not None else NULL, &src, &work, state,
+                            step)
     if status == DL_OK:
-        optim_apply(&opt, &weights[0, 0], work.grad, state, step, nh * nv)
         status = pcd_check(&p, &weights[0, 0], &work)
     rbm_work_free(&work)
     if p.eigen and transpose_chains(&chains[0, 0], 1, nb, nv, False):
