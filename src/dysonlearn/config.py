@@ -609,6 +609,14 @@ class _ModelConfig:
         """
         return self.shared_bytes + self.state_bytes_per_replica + self.result_bytes_per_replica
 
+    def _resolve_auto_sampler(self, resolved) -> None:
+        """Replace a ``sampler`` of "auto" by ``resolved()``, once, in ``__post_init__``: the
+        record (``to_dict``, the store) names the sampler used, and an old record that names
+        it compares equal; :meth:`replace` asks again for the copy's sizes."""
+        if self.sampler == "auto":
+            object.__setattr__(self, "sampler", resolved())
+            object.__setattr__(self, "_sampler_was_auto", True)
+
     def replace(self, **changes):
         """A copy with some fields changed (validated again).
 
@@ -896,13 +904,9 @@ class RBMConfig(_ModelConfig):
                     f"{type(self.optimizer).__name__} scales each weight on its own",
                     self.sampler)
         problems.raise_if_any()
-        if self.sampler == "auto":
-            # Resolved once, here: the record (to_dict, the store) names the sampler used,
-            # and an old record that names it compares equal. replace() asks again.
-            object.__setattr__(self, "sampler", resolve_rbm_sampler(
-                self.n_visible, self.n_hidden, self.batch_size, self.k,
-                eigen=self.optimizer.rotation_equivariant))
-            object.__setattr__(self, "_sampler_was_auto", True)
+        self._resolve_auto_sampler(lambda: resolve_rbm_sampler(
+            self.n_visible, self.n_hidden, self.batch_size, self.k,
+            eigen=self.optimizer.rotation_equivariant))
         if kappa is not None:
             # The learnt levels' restoring rate c = 2 x* / kappa^2 :eq:`rbm-restoring-rate`.
             with np.errstate(all="ignore"):
@@ -1353,12 +1357,8 @@ class TeacherStudentConfig(_ModelConfig):
         if sizes and theory and problems.ok("lr", "noise"):
             _check_widths(problems, "noise", lambda: self.level_widths, self.noise)
         problems.raise_if_any()
-        if self.sampler == "auto":
-            # Resolved once, here: the record (to_dict, the store) names the sampler used,
-            # and an old record that names it compares equal. replace() asks again.
-            object.__setattr__(self, "sampler", resolve_ts_sampler(
-                self.n_modes, self.batch_size, self.protocol))
-            object.__setattr__(self, "_sampler_was_auto", True)
+        self._resolve_auto_sampler(lambda: resolve_ts_sampler(
+            self.n_modes, self.batch_size, self.protocol))
         # The drift W <- W + lr (W_T - W) has curvature c = 1.
         self._warn_momentum_stability(1.0)
 
@@ -1876,9 +1876,7 @@ class DeepLinearConfig(_ModelConfig):
             )
         self._check_optimizer(problems)
         problems.raise_if_any()
-        if self.sampler == "auto":
-            object.__setattr__(self, "sampler", resolve_dl_sampler(self.widths[0], self.batch_size))
-            object.__setattr__(self, "_sampler_was_auto", True)
+        self._resolve_auto_sampler(lambda: resolve_dl_sampler(self.widths[0], self.batch_size))
 
     def _check_teacher_shape(self, problems: Problems) -> bool:
         """The teacher fits the widths: an (n_L, n_0) matrix, or n_0 = n_L singular values."""
