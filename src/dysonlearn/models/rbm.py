@@ -110,12 +110,14 @@ def advance(
     normal_method: str = "ziggurat",
 ) -> None:
     """Train from ``start`` to ``stop`` in place; fill the snapshots that fall in that span."""
-    covariance = config.target.covariance
-    chol = np.linalg.cholesky(covariance) if config.target_mode == "sampled" else None
-    if state.basis is not None:
+    sampled = config.target_mode == "sampled"
+    if state.basis is None:
+        covariance = config.target.covariance
+        chol = np.linalg.cholesky(covariance) if sampled else None
+    else:
         # In the eigenbasis C_target is diag(levels), its Cholesky factor diag(sqrt(levels)).
         covariance = np.diag(state.levels)
-        chol = np.diag(np.sqrt(state.levels)) if chol is not None else None
+        chol = np.diag(np.sqrt(state.levels)) if sampled else None
     kernels.rbm_pcd(
         state.weights, state.chains, generators, covariance,
         lr=config.lr, mu=config.mu, sigma_h=config.sigma_h, k=config.k,
