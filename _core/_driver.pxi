@@ -67,6 +67,21 @@ cdef inline int dl_record(dl_model* m, double* out) noexcept nogil:
     return status
 
 
+cdef inline Py_ssize_t first_snapshot(const int64_t* snapshot_steps, Py_ssize_t n_snapshots,
+                                      int64_t start) noexcept nogil:
+    """The index of the first snapshot at or after `start` (n_snapshots if none), by
+    bisection: a dense time series has 10^4 and more snapshots, and a run asks once per
+    replica per chunk of steps."""
+    cdef Py_ssize_t s = 0, hi = n_snapshots, mid
+    while s < hi:
+        mid = s + (hi - s) // 2
+        if snapshot_steps[mid] < start:
+            s = mid + 1
+        else:
+            hi = mid
+    return s
+
+
 cdef int64_t dl_run_replica(dl_model* m, dl_normal_source* normals, int64_t start,
                             int64_t stop, const int64_t* snapshot_steps,
                             Py_ssize_t n_snapshots, double* eigenvalues,
@@ -79,17 +94,10 @@ cdef int64_t dl_run_replica(dl_model* m, dl_normal_source* normals, int64_t star
     incoming state already fails its check), with the dl_status in *status; later
     snapshots are left untouched.
     """
-    cdef Py_ssize_t s = 0, hi = n_snapshots, mid, n_values = dl_model_n_values(m)
+    cdef Py_ssize_t s = first_snapshot(snapshot_steps, n_snapshots, start)
+    cdef Py_ssize_t n_values = dl_model_n_values(m)
     cdef int64_t t, next_snapshot
     cdef int code
-    # The first snapshot at or after `start`, by bisection: a dense time series has 10^4
-    # and more snapshots, and a run calls this once per replica per chunk of steps.
-    while s < hi:
-        mid = s + (hi - s) // 2
-        if snapshot_steps[mid] < start:
-            s = mid + 1
-        else:
-            hi = mid
     # One comparison a step: the step of the next snapshot (past `stop` when none is left).
     next_snapshot = snapshot_steps[s] if s < n_snapshots else stop + 1
     code = dl_model_check(m)
@@ -142,16 +150,11 @@ cdef int64_t dl_run_segments(dl_model* m, dl_normal_source* normals, PyObject* g
     near the edge steps one at a time (fully checked, with the margin) until it is clear
     of the edge again.
     """
-    cdef Py_ssize_t s = 0, hi = n_snapshots, mid, n_values = dl_model_n_values(m)
+    cdef Py_ssize_t s = first_snapshot(snapshot_steps, n_snapshots, start)
+    cdef Py_ssize_t n_values = dl_model_n_values(m)
     cdef int64_t t, t0, end, next_snapshot, longest = dl_model_segment(m)
     cdef int code, seg
     cdef bint near, sure
-    while s < hi:
-        mid = s + (hi - s) // 2
-        if snapshot_steps[mid] < start:
-            s = mid + 1
-        else:
-            hi = mid
     next_snapshot = snapshot_steps[s] if s < n_snapshots else stop + 1
     code = dl_model_check_margin(m)
     near = code == DL_UNSURE
