@@ -33,6 +33,7 @@ cdef struct DLParams:
     double lr
     double noise
     double bound            # |W_ij| > bound: the replica has left the region of meaningful dynamics
+    int record_layers       # nonzero: a snapshot also records each layer's singular values
 
 
 cdef struct DLWork:
@@ -42,7 +43,8 @@ cdef struct DLWork:
     double* back            # 2 max_l n_l n_0: P_l^T E, ping-pong
     double* resid           # (n_L, n_0) M - M_T
     double* dw              # (n_weights,) the gradient buffer handed to the optimiser
-    double* gram            # (k, k), k = min(n_0, n_L): M^T M or M M^T
+    double* gram            # (k, k), k the largest of min(n_0, n_L) and, when the layers are
+                            # recorded, min(n_{l-1}, n_l): M^T M or M M^T, or a layer's Gram
     double* lapack_work     # eigvals_lwork(k)
     int* lapack_iwork
 
@@ -50,7 +52,8 @@ cdef struct DLWork:
 cdef int dln_work_alloc(DLWork* work, const DLParams* p) noexcept nogil
 cdef void dln_work_free(DLWork* work) noexcept nogil
 # The gradient of one step :eq:`dl-gradient` into work.dw (descent sign, the hand-added noise
-# included); dln_spectrum: the end-to-end map's singular values, ascending; LAPACK's info.
+# included); dln_spectrum: the end-to-end map's singular values, ascending, then (when
+# DLParams.record_layers) each layer's, W_1's first; LAPACK's info.
 cdef void dln_gradient(const DLParams* p, const double* weights, const double* teacher,
                        dl_normal_source* variates, DLWork* work) noexcept nogil
 cdef int dln_spectrum(const DLParams* p, const double* weights, DLWork* work,

@@ -31,7 +31,10 @@ product of DLN_BLAS_MIN_FLOPS multiply-adds or more is a dgemm, a smaller one a 
 (below about 5^3 multiply-adds a dgemm call costs more than its arithmetic: deep_linear.pxd).
 
 Spectrum: the singular values of M, ascending (min(n_0, n_L) of them), as the square roots
-of the eigenvalues of M^T M (or M M^T, the smaller), clipped at 0.
+of the eigenvalues of M^T M (or M M^T, the smaller), clipped at 0. With `record_layers`, each
+layer's singular values follow in the same record, the same way (min(n_{l-1}, n_l) of W_l,
+layer 1 first): the end-to-end values are computed first and keep their bits, and no
+variate is drawn for a record, so recording the layers changes nothing else.
 
 Divergence: a step fails when a weight is non-finite or, given a bound (the `bound` argument
 of dln_advance), when |W_ij| exceeds it; the replica is then stopped and flagged with the
@@ -74,9 +77,30 @@ cdef inline Py_ssize_t forward_offset(const DLParams* p, int layer) noexcept nog
     return rows * p.widths[0]
 
 
+cdef inline int layer_values(const DLParams* p, int layer) noexcept nogil:
+    """The singular values of layer `layer` (1 .. L): min(n_{l-1}, n_l)."""
+    cdef int rows = p.widths[layer], cols = p.widths[layer - 1]
+    return rows if rows < cols else cols
+
+
+cdef inline int record_width(const DLParams* p) noexcept nogil:
+    """The values of one snapshot: min(n_0, n_L), plus every layer's when recorded."""
+    cdef int layer, n0 = p.widths[0], nl = p.widths[p.n_layers]
+    cdef int total = n0 if n0 < nl else nl
+    if p.record_layers:
+        for layer in range(1, p.n_layers + 1):
+            total += layer_values(p, layer)
+    return total
+
+
 cdef int dln_work_alloc(DLWork* work, const DLParams* p) noexcept nogil:
     cdef Py_ssize_t n0 = p.widths[0], nl = p.widths[p.n_layers], nb = p.batch_size
     cdef Py_ssize_t k = n0 if n0 < nl else nl
+    cdef int layer
+    if p.record_layers:
+        for layer in range(1, p.n_layers + 1):
+            if layer_values(p, layer) > k:
+                k = layer_values(p, layer)
     cdef Py_ssize_t factor = n0 * n0 if n0 * n0 > nb * n0 else nb * n0
     cdef Py_ssize_t forward = forward_offset(p, p.n_layers + 1)
     cdef Py_ssize_t back = 2 * max_width(p) * n0
@@ -224,26 +248,43 @@ cdef inline int escaped(const DLParams* p, const double* weights) noexcept nogil
     return DL_OK
 
 
-cdef int dln_spectrum(const DLParams* p, const double* weights, DLWork* w,
-                      double* out) noexcept nogil:
-    """Ascending singular values of M = W_L ... W_1; LAPACK's info. Square roots of the
-    eigenvalues of M^T M (n_0 <= n_L) or M M^T, clipped at 0 (NaN stays NaN)."""
-    cdef int n0 = p.widths[0], nl = p.widths[p.n_layers], k, i, info
+cdef int singular_values(int rows, int cols, const double* a, DLWork* w,
+                         double* out) noexcept nogil:
+    """Ascending singular values of the row-major (rows, cols) a: square roots of the
+    eigenvalues of its smaller Gram matrix, clipped at 0 (NaN stays NaN); LAPACK's info."""
+    cdef int k, i, info
     cdef double one = 1.0, zero = 0.0
-    cdef const double* m = end_to_end(p, weights, w)
-    if n0 <= nl:
-        k = n0
-        gram_upper(nl, n0, 1.0, m, w.gram)
+    if cols <= rows:
+        k = cols
+        gram_upper(rows, cols, 1.0, a, w.gram)
     else:
-        # The row-major M is the column-major (n_0, n_L) M^T: its 'T' Gram is M M^T.
-        k = nl
-        dsyrk(b'U', b'T', &nl, &n0, &one, <double*> m, &n0, &zero, w.gram, &nl)
+        # The row-major a is the column-major (cols, rows) a^T: its 'T' Gram is a a^T.
+        k = rows
+        dsyrk(b'U', b'T', &rows, &cols, &one, <double*> a, &cols, &zero, w.gram, &rows)
     info = sym_eigvals_upper(k, w.gram, out, w.lapack_work, w.lapack_iwork)
     for i in range(k):
         if out[i] > 0:
             out[i] = sqrt(out[i])
         elif out[i] <= 0:
             out[i] = 0.0
+    return info
+
+
+cdef int dln_spectrum(const DLParams* p, const double* weights, DLWork* w,
+                      double* out) noexcept nogil:
+    """Ascending singular values of M = W_L ... W_1, then (p.record_layers) of each layer;
+    LAPACK's info (the first nonzero one)."""
+    cdef int layer, info
+    cdef int n0 = p.widths[0], nl = p.widths[p.n_layers]
+    info = singular_values(nl, n0, end_to_end(p, weights, w), w, out)
+    if not p.record_layers:
+        return info
+    out += n0 if n0 < nl else nl
+    for layer in range(1, p.n_layers + 1):
+        if info == 0:
+            info = singular_values(p.widths[layer], p.widths[layer - 1],
+                                   weights + p.offsets[layer - 1], w, out)
+        out += layer_values(p, layer)
     return info
 
 
@@ -287,8 +328,7 @@ cdef inline int dl_model_spectrum(DLModel* m, double* out) noexcept nogil:
 
 
 cdef inline int dl_model_n_values(const DLModel* m) noexcept nogil:
-    cdef int n0 = m.p.widths[0], nl = m.p.widths[m.p.n_layers]
-    return n0 if n0 < nl else nl
+    return record_width(m.p)
 
 
 # No segments (_driver.pxi): the check is one comparison per weight, far below a step.
@@ -303,7 +343,7 @@ cdef class _Shape:
 
 
 cdef _Shape _params(object widths, int batch_size, str sampler, double lr, double noise,
-                    object bound=None):
+                    object bound=None, bint record_layers=False):
     cdef _Shape shape = _Shape()
     values = [int(n) for n in widths]
     if len(values) < 2 or min(values) < 1:
@@ -329,6 +369,7 @@ cdef _Shape _params(object widths, int batch_size, str sampler, double lr, doubl
     shape.p.lr = lr
     shape.p.noise = noise
     shape.p.bound = escape_bound(bound)
+    shape.p.record_layers = record_layers
     return shape
 
 
@@ -346,18 +387,19 @@ def dln_advance(double[:, ::1] weights not None, const double[:, ::1] teacher no
                 double[:, :, ::1] eigenvalues not None, uint8_t[::1] failed not None,
                 int64_t[::1] fail_step not None, str normal_method="ziggurat",
                 object bound=None, uint8_t[::1] status=None, object optimizer=None,
-                double[:, ::1] opt_state=None):
+                double[:, ::1] opt_state=None, bint record_layers=False):
     """Advance R deep linear replicas in place from `start` to `stop` without the GIL.
 
     weights (R, n_weights): each replica's layers W_1 .. W_L concatenated row-major; teacher
     (n_L, n_0), shared; widths (n_0, ..., n_L); one BitGenerator per replica. eigenvalues
     (R, S, min(n_0, n_L)) receives the singular values of W_L ... W_1 at each snapshot step
-    in [start, stop]. bound: a replica with a weight |W_ij| > bound is flagged as diverged
+    in [start, stop]; with record_layers, (R, S, record width): those, then each layer's
+    (min(n_{l-1}, n_l) values, W_1's first). bound: a replica with a weight |W_ij| > bound is flagged as diverged
     (None: only non-finite weights are). status (R,), if given, receives each failed
     replica's dl_status. optimizer: the plain-dict form of a dysonlearn.optim optimiser
     (None: SGD); opt_state (R, its state size for n_weights) updated in place.
     """
-    cdef _Shape shape = _params(widths, batch_size, sampler, lr, noise, bound)
+    cdef _Shape shape = _params(widths, batch_size, sampler, lr, noise, bound, record_layers)
     cdef DLParams* p = &shape.p
     cdef Py_ssize_t n_rep = weights.shape[0]
     if weights.shape[1] != p.n_weights:

@@ -2,6 +2,7 @@
 the balancedness invariant :eq:`dl-balancedness`, convergence to the teacher, L = 1 against
 the single-layer model, validation, and the ensemble, store and TOML paths."""
 
+import h5py
 import numpy as np
 import pytest
 
@@ -224,6 +225,100 @@ def test_run_ensemble_serial_and_process_give_the_same_bits(tmp_path):
     (loaded,) = dl.load(tmp_path / "dl.h5")
     assert loaded.config == cfg
     np.testing.assert_array_equal(loaded.eigenvalues, serial.eigenvalues)
+    # Every layer's spectrum: recorded, stored one dataset per layer, and the kept layers'
+    # singular values at the last snapshot.
+    assert [a.shape for a in serial.layer_eigenvalues] == [(6, 4, 3), (6, 4, 3)]
+    for layer, (mine, stored) in enumerate(zip(serial.layer_eigenvalues,
+                                               loaded.layer_eigenvalues, strict=True)):
+        np.testing.assert_array_equal(process.layer_eigenvalues[layer], mine)
+        np.testing.assert_array_equal(stored, mine)
+        np.testing.assert_allclose(np.sort(np.linalg.svd(ws[layer], compute_uv=False)),
+                                   mine[0, -1], rtol=1e-12)  # fmt: skip
+    with h5py.File(tmp_path / "dl.h5") as handle:
+        group = handle["point_000/layer_eigenvalues"]
+        assert sorted(group) == ["1", "2"]
+        assert "W_2" in group["2"].attrs["description"]
+
+
+def run_kernel(widths, start_weights, snapshot_steps, layers_out, chunks, lr=0.05,
+               bound=None):
+    """kernels.deep_linear over the steps in `chunks` (consecutive stops), per-layer
+    spectra recorded into `layers_out` (None: not recorded)."""
+    w = start_weights.copy()
+    n_rep = w.shape[0]
+    gens = [np.random.SFC64(seed) for seed in range(n_rep)]
+    teacher = np.diag([1.0, 2.0])[:, : widths[0]] if widths[0] <= 2 else np.ones((widths[-1],
+                                                                                  widths[0]))
+    failed, fail_step = np.zeros(n_rep, np.uint8), np.full(n_rep, -1, np.int64)
+    eig, start = None, 0
+    for stop in chunks:
+        eig = kernels.deep_linear(
+            w, teacher, gens, widths=widths, lr=lr, noise=0.1, batch_size=4, start=start,
+            stop=stop, snapshot_steps=snapshot_steps, eigenvalues=eig, failed=failed,
+            fail_step=fail_step, layer_eigenvalues=layers_out, bound=bound,
+        )  # fmt: skip
+        start = stop
+    return w, eig, failed, fail_step
+
+
+def test_layer_spectra_change_no_bit_and_are_each_layers_singular_values():
+    widths = [3, 5, 2]
+    w0 = np.random.default_rng(4).normal(0.0, 0.6, (4, kernels.deep_linear_n_weights(widths)))
+    snaps = np.array([0, 3, 7, 20])
+    plain = run_kernel(widths, w0, snaps, None, [20])
+    outs = [np.full((4, 4, 3), np.nan), np.full((4, 4, 2), np.nan)]
+    # In chunks that split the snapshots: each call writes only the snapshots in its span.
+    recorded = run_kernel(widths, w0, snaps, outs, [2, 3, 11, 20])
+    for a, b in zip(plain, recorded, strict=True):
+        np.testing.assert_array_equal(a, b)
+    first = layers(w0[1], widths)
+    last = layers(recorded[0][1], widths)
+    for layer in range(2):
+        np.testing.assert_allclose(outs[layer][1, 0],
+                                   np.sort(np.linalg.svd(first[layer], compute_uv=False)),
+                                   rtol=1e-12)  # fmt: skip
+        np.testing.assert_allclose(outs[layer][1, -1],
+                                   np.sort(np.linalg.svd(last[layer], compute_uv=False)),
+                                   rtol=1e-12)  # fmt: skip
+    assert np.isfinite(outs[0]).all() and np.isfinite(outs[1]).all()
+
+
+def test_one_layer_records_its_spectrum_twice_bit_for_bit():
+    widths = [2, 2]
+    w0 = np.random.default_rng(5).normal(0.0, 0.5, (3, 4))
+    out = [np.full((3, 3, 2), np.nan)]
+    _, eig, _, _ = run_kernel(widths, w0, np.array([0, 5, 9]), out, [9])
+    np.testing.assert_array_equal(out[0], eig)
+
+
+def test_layer_spectra_of_a_diverged_replica_are_nan_after_it():
+    widths = [2, 3, 2]
+    w0 = np.random.default_rng(6).normal(0.0, 0.5, (3, kernels.deep_linear_n_weights(widths)))
+    w0[1] *= 40.0  # replica 1 starts far out: lr times its curvature there is far beyond 2
+    snaps = np.arange(0, 31, 5)
+    outs = [np.full((3, 7, 2), np.nan), np.full((3, 7, 2), np.nan)]
+    _, eig, failed, fail_step = run_kernel(widths, w0, snaps, outs, [30], bound=1e3)
+    assert failed.tolist() == [0, 1, 0] and 0 < fail_step[1] <= 30
+    after = snaps > fail_step[1]
+    for values in (eig, *outs):
+        assert np.isnan(values[1, after]).all() and np.isfinite(values[1, 0]).all()
+        assert np.isfinite(values[[0, 2]]).all()
+
+
+@pytest.mark.parametrize(
+    ("arrays", "words"),
+    [([np.zeros((2, 1, 2))], "one array per layer (2)"),
+     ([np.zeros((2, 1, 2)), np.zeros((2, 1, 3))], "(2, 1, 2) (layer 2"),
+     ([np.zeros((2, 1, 2)), np.zeros((2, 1, 2), np.float32)], "float64")],
+)  # fmt: skip
+def test_layer_spectra_arrays_are_validated(arrays, words):
+    widths = [2, 3, 2]
+    w = np.zeros((2, kernels.deep_linear_n_weights(widths)))
+    with pytest.raises(ValueError, match="layer_eigenvalues") as info:
+        kernels.deep_linear(w, np.eye(2), [np.random.SFC64(i) for i in range(2)],
+                            widths=widths, lr=0.1, noise=0.1, batch_size=4, stop=1,
+                            snapshot_steps=[0], layer_eigenvalues=arrays)  # fmt: skip
+    assert words in str(info.value)
 
 
 def test_toml_kind_deep_linear_loads():

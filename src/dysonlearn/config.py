@@ -1929,6 +1929,18 @@ class DeepLinearConfig(_ModelConfig):
         return min(self.widths[0], self.widths[-1])
 
     @property
+    def layer_modes(self) -> list[int]:
+        """min(n_{l-1}, n_l) for l = 1 .. L: the number of singular values of each layer
+        (recorded at every snapshot beside the end-to-end ones)."""
+        return [min(rows, cols) for rows, cols in self.layer_shapes]
+
+    @property
+    def result_bytes_per_replica(self) -> int:
+        """Bytes of one replica's results: the end-to-end and every layer's singular values
+        at S snapshots, float64, and its failure flag and step (16 bytes)."""
+        return 8 * self.n_snapshots * (self.n_modes + sum(self.layer_modes)) + 16
+
+    @property
     def teacher_is_matrix(self) -> bool:
         """Whether ``teacher`` is a matrix (else its singular values)."""
         return bool(self.teacher) and isinstance(self.teacher[0], tuple)
@@ -1980,7 +1992,7 @@ class DeepLinearConfig(_ModelConfig):
     def _work_doubles(self) -> int:
         """Doubles of the kernel's work space (deep_linear.pyx's dln_work_alloc)."""
         n0, nl, nb = self.widths[0], self.widths[-1], self.batch_size
-        k = min(n0, nl)
+        k = max(min(n0, nl), *self.layer_modes)  # the largest Gram of a snapshot
         return (n0 * n0 + max(n0 * n0, nb * n0) + n0 * sum(self.widths[1:])
                 + 2 * max(self.widths[1:]) * n0 + nl * n0 + self.n_weights + k * k
                 + 2 * k + 1)  # fmt: skip
@@ -1994,7 +2006,7 @@ class DeepLinearConfig(_ModelConfig):
             (8.0 * (2 * self.n_weights + self._work_doubles() - nb * n0), "widths",
              "its layers, the teacher and the work space"),
             (8.0 * nb * n0, "batch_size", "a batch's inputs, batch_size x n_0 doubles"),
-            self._spectra_part(spectra, self.n_modes),
+            self._spectra_part(spectra, self.n_modes + sum(self.layer_modes)),
         ]  # fmt: skip
 
     @property

@@ -15,7 +15,7 @@ import queue as queue_module
 import warnings
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +103,9 @@ class BlockOutput:
     optimizer_state : numpy.ndarray or None
         (stop - start, state size) the optimiser's final state, when the final state is
         asked for and the optimiser keeps one (momentum, Adam).
+    records : dict of str to numpy.ndarray
+        (stop - start, S, n_values) what the model records beside its spectrum
+        (:meth:`Model.records <dysonlearn.models.Model.records>`); empty for most models.
     """
 
     start: int
@@ -112,6 +115,7 @@ class BlockOutput:
     fail_step: np.ndarray
     weights: np.ndarray | None
     optimizer_state: np.ndarray | None = None
+    records: dict = field(default_factory=dict)
 
 
 def plan_blocks(
@@ -167,8 +171,8 @@ def plan_blocks(
 
 
 def record_bytes(config) -> float:
-    """Bytes of one replica's recorded spectra, S x N float64 (what sizes blocks by the
-    records they hold, see :func:`plan_blocks`).
+    """Bytes of one replica's recorded spectra, S x N float64 and the model's other
+    records (what sizes blocks by the records they hold, see :func:`plan_blocks`).
 
     Parameters
     ----------
@@ -178,7 +182,8 @@ def record_bytes(config) -> float:
     -------
     float
     """
-    return 8.0 * config.n_snapshots * config.n_modes
+    extra = sum(record.n_values for record in model_for(config).records(config).values())
+    return 8.0 * config.n_snapshots * (config.n_modes + extra)
 
 
 def train_block(task: BlockTask, report=None) -> BlockOutput:
@@ -205,6 +210,10 @@ def train_block(task: BlockTask, report=None) -> BlockOutput:
     snaps = config.snapshot_steps
     n_rep = len(task.seeds)
     eigenvalues = np.full((n_rep, snaps.size, config.n_modes), np.nan)
+    records = _allocate_records(model, config, n_rep)
+    # Only a model that records something is handed `records` (the others' advance has no
+    # such argument).
+    extra = {"records": records} if records else {}
     failed = np.zeros(n_rep, np.uint8)
     fail_step = np.full(n_rep, -1, np.int64)
     with backends.single_threaded_blas():
@@ -213,7 +222,7 @@ def train_block(task: BlockTask, report=None) -> BlockOutput:
         while step < config.steps:
             stop = min(config.steps, step + task.chunk_steps)
             model.advance(config, state, gens, step, stop, snaps, eigenvalues, failed,
-                          fail_step, task.normal_method)  # fmt: skip
+                          fail_step, task.normal_method, **extra)  # fmt: skip
             if report is not None:
                 report(n_rep * (stop - step))
             step = stop
@@ -222,8 +231,15 @@ def train_block(task: BlockTask, report=None) -> BlockOutput:
     opt_state = getattr(state, "opt_state", None) if task.keep_weights else None
     return BlockOutput(
         task.start, task.start + n_rep, eigenvalues, failed.astype(bool), fail_step, weights,
-        None if opt_state is None else np.array(opt_state, dtype=np.float64),
+        None if opt_state is None else np.array(opt_state, dtype=np.float64), records,
     )
+
+
+def _allocate_records(model, config, n_rep: int) -> dict[str, np.ndarray]:
+    """The model's records (:meth:`Model.records`) for n_rep replicas, NaN-filled."""
+    n_snap = config.snapshot_steps.size
+    return {name: np.full((n_rep, n_snap, record.n_values), np.nan)
+            for name, record in model.records(config).items()}  # fmt: skip
 
 
 class MemorySink:
@@ -246,6 +262,7 @@ class MemorySink:
         self.eigenvalues = np.full((n_rep, config.snapshot_steps.size, config.n_modes), np.nan)
         self.failed = np.zeros(n_rep, bool)
         self.fail_step = np.full(n_rep, -1, np.int64)
+        self.records = _allocate_records(model_for(config), config, n_rep)
         self.weights = None
         self.optimizer_state = None
         self._done = np.zeros(n_rep, bool)
@@ -260,6 +277,8 @@ class MemorySink:
         self.eigenvalues[rows] = out.eigenvalues
         self.failed[rows] = out.failed
         self.fail_step[rows] = out.fail_step
+        for name, values in out.records.items():
+            self.records[name][rows] = values
         if out.weights is not None:
             if self.weights is None:
                 self.weights = np.empty((self.spec.replicas, *out.weights.shape[1:]))
@@ -278,7 +297,7 @@ class MemorySink:
             config=spec.config, seed=spec.seed, steps=spec.config.snapshot_steps,
             eigenvalues=self.eigenvalues, failed=self.failed, fail_step=self.fail_step,
             weights=self.weights, optimizer_state=self.optimizer_state,
-            bit_generator=spec.bit_generator,
+            records=self.records, bit_generator=spec.bit_generator,
             normal_method=spec.normal_method, point=spec.name, params=dict(spec.params),
         )  # fmt: skip
 

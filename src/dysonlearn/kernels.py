@@ -942,6 +942,7 @@ def deep_linear(
     status: np.ndarray | None = None,
     optimizer=None,
     opt_state: np.ndarray | None = None,
+    layer_eigenvalues: Sequence[np.ndarray] | None = None,
 ) -> np.ndarray:
     """Train R deep linear replicas from ``start`` to ``stop`` in place :eq:`dl-update`.
 
@@ -986,6 +987,12 @@ def deep_linear(
     opt_state : numpy.ndarray, optional
         (R, ``optimizer.state_size(n_weights)``) float64, C-contiguous, updated in place;
         required when the optimiser keeps state (:func:`optimizer_state`).
+    layer_eigenvalues : sequence of numpy.ndarray, optional
+        L arrays (R, S, min(n_{l-1}, n_l)) float64, C-contiguous, one per layer W_1 .. W_L,
+        into which each layer's ascending singular values are written at the snapshots, as
+        ``eigenvalues`` (NaN at a snapshot that fails). Recording them draws no variate and
+        leaves the end-to-end spectra, the flags and the weights bit for bit as without
+        them. None (the default): not recorded.
 
     Returns
     -------
@@ -1011,13 +1018,50 @@ def deep_linear(
     status = _status_out(status, n_rep)
     _check_normal_method(normal_method)
     eigenvalues = _spectra_out(eigenvalues, n_rep, steps.size, min(widths[0], widths[-1]))
+    layers = _dl_layer_spectra(layer_eigenvalues, n_rep, steps.size, widths)
+    record, record_steps = eigenvalues, steps
+    if layers:
+        # The kernel writes one record per snapshot: the end-to-end values, then each
+        # layer's. Only the snapshots within [start, stop] are written, so only those pass
+        # through the joined array (a long time series is not copied at every call).
+        lo = int(np.searchsorted(steps, start, side="left"))
+        hi = int(np.searchsorted(steps, stop, side="right"))
+        record_steps = steps[lo:hi]
+        record = np.ascontiguousarray(
+            np.concatenate([a[:, lo:hi] for a in (eigenvalues, *layers)], axis=2))
     _deep_linear.dln_advance(
         weights, _dl_teacher(teacher, widths), widths, bit_generators(generators, n_rep),
         float(lr), float(noise), int(batch_size), _dl_sampler(sampler, widths, batch_size),
-        int(start), int(stop), steps, eigenvalues, failed, fail_step, normal_method,
-        _bound(bound), status, spec, opt_state,
+        int(start), int(stop), record_steps, record, failed, fail_step, normal_method,
+        _bound(bound), status, spec, opt_state, bool(layers),
     )  # fmt: skip
+    if layers:
+        edges = np.cumsum([a.shape[2] for a in (eigenvalues, *layers)])[:-1]
+        for out, part in zip((eigenvalues, *layers), np.split(record, edges, axis=2),
+                             strict=True):  # fmt: skip
+            out[:, lo:hi] = part
     return eigenvalues
+
+
+def _dl_layer_spectra(arrays, n_rep: int, n_snap: int, widths: list[int]) -> list:
+    """The caller's per-layer output arrays, checked (an empty list when None)."""
+    if arrays is None:
+        return []
+    arrays = list(arrays)
+    n_layers = len(widths) - 1
+    if len(arrays) != n_layers:
+        raise ValueError(
+            f"layer_eigenvalues: must hold one array per layer ({n_layers}), got {len(arrays)}"
+        )
+    out = []
+    for layer, array in enumerate(arrays):
+        shape = (n_rep, n_snap, min(widths[layer], widths[layer + 1]))
+        name = f"layer_eigenvalues[{layer}]"
+        out.append(_state_array(name, array, 3, str(shape)))
+        if array.shape != shape:
+            raise ValueError(f"{name}: must have shape {shape} (layer {layer + 1}: "
+                             f"min(n_{layer}, n_{layer + 1})), got {array.shape}")  # fmt: skip
+    return out
 
 
 def deep_linear_variates_per_step(

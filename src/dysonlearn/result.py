@@ -38,6 +38,11 @@ class EnsembleResult:
         optimiser has one (momentum: v, Adam and AdamW: m then s, each the weights of one
         replica flattened); pass it back as ``opt_state`` to the :mod:`dysonlearn.kernels`
         functions to train on exactly.
+    records : dict of str to numpy.ndarray, optional
+        (R, S, n_values) what the model records at each snapshot beside its spectrum, by
+        name (NaN where ``eigenvalues`` is): each layer's singular values of the deep
+        linear model (``"layer_eigenvalues/1"``, ...; see :attr:`layer_eigenvalues`);
+        empty for the other models.
     bit_generator : str, optional
         Name of the NumPy bit generator used per replica.
     normal_method : str, optional
@@ -65,6 +70,7 @@ class EnsembleResult:
     fail_step: np.ndarray
     weights: np.ndarray | None = None
     optimizer_state: np.ndarray | None = None
+    records: dict = field(default_factory=dict)
     bit_generator: str = "SFC64"
     normal_method: str = "ziggurat"
     point: str = "point_000"
@@ -79,6 +85,15 @@ class EnsembleResult:
     def n_modes(self) -> int:
         """N, the number of modes (the length of each spectrum)."""
         return self.eigenvalues.shape[2]
+
+    @property
+    def layer_eigenvalues(self) -> list[np.ndarray] | None:
+        """Each layer's singular values, layer 1 first: L arrays (R, S, min(n_{l-1}, n_l)),
+        ascending along the last axis, NaN where :attr:`eigenvalues` is; None for a model
+        without layers (the records ``"layer_eigenvalues/<l>"``)."""
+        layers = [value for name, value in self.records.items()
+                  if name.startswith("layer_eigenvalues/")]  # fmt: skip
+        return layers or None
 
     def spectra_at(self, step: int | None = None) -> np.ndarray:
         """(R_alive, N) spectra of the surviving replicas at a snapshot step (default: last).
@@ -112,7 +127,9 @@ class EnsembleResult:
 
         Dimensions ``replica``, ``snapshot`` (with the coordinate ``step``, the training
         step of each snapshot) and ``mode``; variables ``eigenvalues`` (replica, snapshot,
-        mode), ``failed`` and ``fail_step`` (replica) and, when kept, ``weights`` and
+        mode), ``failed`` and ``fail_step`` (replica), the model's :attr:`records` (with
+        ``/`` in their names as ``_``: ``layer_eigenvalues_1`` (replica, snapshot,
+        ``layer_eigenvalues_1_value``)) and, when kept, ``weights`` and
         ``optimizer_state``. The point's scanned values, its scalar configuration fields,
         its seed (as a decimal string: it may exceed 64 bits) and how it was drawn are
         attributes of the dataset.
@@ -148,6 +165,10 @@ class EnsembleResult:
             "fail_step": ("replica", self.fail_step,
                           {"description": "step of the divergence, -1 if none"}),
         }  # fmt: skip
+        for name, values in self.records.items():
+            variable = name.replace("/", "_")
+            data[variable] = (("replica", "snapshot", f"{variable}_value"), values,
+                              _record_attrs(self.config, name))
         if self.weights is not None:
             names = labels.state_axes
             if len(names) != self.weights.ndim:
@@ -179,6 +200,18 @@ class EnsembleResult:
             f"snapshots={self.steps.tolist()}, modes={self.n_modes}, "
             f"failed={int(self.failed.sum())}, seed={self.seed})"
         )
+
+
+def _record_attrs(config, name: str) -> dict:
+    """The description of one record, from its model (none for a model it does not know)."""
+    from .errors import ConfigError
+    from .models import model_for
+
+    try:
+        record = model_for(config).records(config).get(name)
+    except ConfigError:
+        record = None
+    return {"description": record.description} if record is not None else {}
 
 
 def _labels(config):

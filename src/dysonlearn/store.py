@@ -38,6 +38,10 @@ carry ``units = "steps"``.
         weights (R, ...)   the final state, when asked for (keep_weights)
         optimizer_state (R, n)  the optimiser's final state, kept with the weights when
                            the optimiser has one (momentum, Adam, AdamW)
+        <record> (R, S, n) float64, what the model records beside its spectrum, at the
+                           record's name (Model.records): the deep linear model's
+                           layer_eigenvalues/1 .. layer_eigenvalues/L, each layer's
+                           singular values; chunked and compressed as eigenvalues
 
 Crash safety. The HDF5 file is never written in place: it is a consolidated view, rebuilt
 into a temporary file and renamed over the old one (:func:`dysonlearn.journal.atomic_write`),
@@ -534,6 +538,9 @@ def _read_point_meta(handle: h5py.File, name: str) -> _PointView:
             "fail_step": (replicas,),
             "done": (replicas,),
         }
+        for key, record in model_for(config).records(config).items():
+            if key in group:
+                expected[key] = (replicas, config.snapshot_steps.size, record.n_values)
         for key, shape in expected.items():
             if group[key].shape != shape:
                 raise _Damaged(f"{name}/{key} has shape {group[key].shape}, expected {shape}")
@@ -731,6 +738,11 @@ def load_point(path: Path, name: str, complete_only: bool = True,
                 eigenvalues = eigenvalues[keep]
             weights = group["weights"][...][keep] if "weights" in group else None
             opt = group["optimizer_state"][...][keep] if "optimizer_state" in group else None
+            records = {}
+            for key in _record_names(meta.config):
+                if key in group:  # (a store written before the model recorded it lacks it)
+                    values = group[key][:, first:, :]
+                    records[key] = values if keep.all() else values[keep]
             return EnsembleResult(
                 config=meta.config,
                 seed=meta.seed,
@@ -740,6 +752,7 @@ def load_point(path: Path, name: str, complete_only: bool = True,
                 fail_step=group["fail_step"][...][keep],
                 weights=weights,
                 optimizer_state=opt,
+                records=records,
                 bit_generator=meta.bit_generator,
                 normal_method=meta.normal_method,
                 point=name,
@@ -923,6 +936,9 @@ def _fill_view(out: h5py.File, manifest: dict, old: h5py.File | None, journal: J
             group["eigenvalues"][rows] = arrays["eigenvalues"]
             group["failed"][rows] = arrays["failed"]
             group["fail_step"][rows] = arrays["fail_step"]
+            for key in _record_names(config):
+                if key in arrays:
+                    group[key][rows] = arrays[key]
             for key in _FINAL_STATE:
                 if key in arrays:
                     _state_dataset(group, key, arrays[key].shape[1:])[rows] = arrays[key]
@@ -964,6 +980,15 @@ def _create_point(handle: h5py.File, name: str, record: dict, config, params: di
     _describe(step, ("snapshot",), what, "steps")
     step.make_scale("step")
     eigenvalues.dims[1].attach_scale(step)
+    for record_name, record in model_for(config).records(config).items():
+        data = group.create_dataset(
+            record_name, shape=(n_rep, steps.size, record.n_values), dtype="f8",
+            chunks=_eigenvalue_chunks(n_rep, steps.size, record.n_values), fillvalue=np.nan,
+            **_COMPRESSION,
+        )  # fmt: skip
+        _describe(data, ("replica", "snapshot", record.axis),
+                  f"{record.description}; NaN for replicas not trained yet (done false)")
+        data.dims[1].attach_scale(step)
     _describe(group.create_dataset("failed", shape=(n_rep,), dtype=bool, fillvalue=False),
               ("replica",), "true: the replica diverged (its state became non-finite or left "
               "the region where its dynamics are meaningful) and was stopped")  # fmt: skip
@@ -997,6 +1022,15 @@ def _describe(dataset: h5py.Dataset, axes: tuple, description: str, units: str =
         dim.label = axis
 
 
+def _record_names(config) -> list[str]:
+    """The datasets of what the point's model records beside its spectrum."""
+    return list(model_for(config).records(config))
+
+
+def _group_config(group: h5py.Group):
+    return config_from_dict(json.loads(_attr_text(group.attrs, "config")))
+
+
 # The final state a point keeps with keep_weights: the weights, and the optimiser's state
 # when it keeps one (momentum, Adam), so that a replica can be trained on exactly.
 _FINAL_STATE = ("weights", "optimizer_state")
@@ -1017,7 +1051,7 @@ def _state_dataset(group: h5py.Group, key: str, shape: tuple) -> h5py.Dataset:
                       "(momentum: v; Adam, AdamW: m then s; each the weights flattened); NaN "
                       "for replicas not trained yet")  # fmt: skip
             return data
-        config = config_from_dict(json.loads(_attr_text(group.attrs, "config")))
+        config = _group_config(group)
         labels = model_for(config).labels_for(config)
         axes = labels.state_axes
         if len(axes) != data.ndim:
@@ -1032,6 +1066,8 @@ def _copy_rows(source: h5py.Group, target: h5py.Group) -> None:
     series is a few replicas)."""
     n_rep = source["done"].shape[0]
     keys = ["eigenvalues", "failed", "fail_step"]
+    # A record the old view lacks (written before the model recorded it) stays NaN.
+    keys += [key for key in _record_names(_group_config(target)) if key in source]
     for key in _FINAL_STATE:
         if key in source:
             _state_dataset(target, key, source[key].shape[1:])
@@ -1309,7 +1345,7 @@ class RunStore:
             The disk is full; the message says how much is saved and how to resume.
         """
         arrays = {"eigenvalues": block.eigenvalues, "failed": block.failed,
-                  "fail_step": block.fail_step}  # fmt: skip
+                  "fail_step": block.fail_step, **block.records}  # fmt: skip
         if block.weights is not None:
             arrays["weights"] = block.weights
         if block.optimizer_state is not None:

@@ -31,6 +31,7 @@ MEMBERS = (
     "final_state",
     "cost_per_replica_step",
     "bytes_per_replica",
+    "records",
     "stationary_levels",
     "level_widths",
     "level_kappas",
@@ -82,6 +83,25 @@ def with_optimizer_rate(config, q: float) -> float:
     """
     factor = optimizer_rate_factor(config)
     return q if factor == 1.0 else q * factor
+
+
+@dataclass(frozen=True)
+class Record:
+    """One array a model records at each snapshot beside its spectrum (:meth:`Model.records`).
+
+    Attributes
+    ----------
+    n_values : int
+        The values of one snapshot of one replica.
+    description : str
+        What they are, in plain text (the ``description`` of the store's dataset).
+    axis : str
+        The name of the values' axis (after ``replica`` and ``snapshot``).
+    """
+
+    n_values: int
+    description: str
+    axis: str = "value"
 
 
 @dataclass(frozen=True)
@@ -181,7 +201,8 @@ class Model(ABC):
     @abstractmethod
     def advance(self, config, state, generators: list, start: int, stop: int,
                 snapshot_steps: np.ndarray, eigenvalues: np.ndarray, failed: np.ndarray,
-                fail_step: np.ndarray, normal_method: str = "ziggurat") -> None:  # fmt: skip
+                fail_step: np.ndarray, normal_method: str = "ziggurat",
+                records: dict | None = None) -> None:  # fmt: skip
         """Train from ``start`` to ``stop`` in place; fill the snapshots in that span.
 
         Parameters
@@ -202,6 +223,10 @@ class Model(ABC):
             (R,) flags and steps of the replicas that diverge, set in place.
         normal_method : str
             The standard normal sampler of the kernel ("ziggurat" or ...).
+        records : dict of str to numpy.ndarray, optional
+            Passed (by keyword) only to a model whose :meth:`records` names some: for each,
+            an (R, S, n_values) float64 array to fill at the snapshots in the span, as
+            ``eigenvalues``.
         """
 
     @abstractmethod
@@ -233,6 +258,25 @@ class Model(ABC):
         float
             A sizing estimate, not a measurement (``dysonlearn run --dry-run`` measures).
         """
+
+    def records(self, config) -> dict:
+        """What the model records at each snapshot beside its spectrum.
+
+        The ensemble allocates an (R, S, n_values) array for each, passes them to
+        :meth:`advance` as ``records``, and keeps them in
+        :attr:`EnsembleResult.records <dysonlearn.EnsembleResult.records>` and the store
+        (a dataset of the point's group at the record's name).
+
+        Parameters
+        ----------
+        config : config_class
+
+        Returns
+        -------
+        dict of str to Record
+            In the order they are recorded; none by default.
+        """
+        return {}
 
     def bytes_per_replica(self, config) -> float:
         """Memory of one replica's training state.

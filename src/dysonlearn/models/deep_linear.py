@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import kernels
 from ..config import DeepLinearConfig
-from .base import Labels, Model
+from .base import Labels, Model, Record
 
 # Escape bound: a replica with a weight beyond ESCAPE_FACTOR times the configuration's scale
 # max(1, max kappa, init_std, A) has diverged. As for the teacher-student model (see
@@ -46,20 +46,49 @@ def initial_state(config: DeepLinearConfig, generators: list, shared=None) -> De
 def advance(
     config: DeepLinearConfig, state: DeepLinearState, generators: list, start: int,
     stop: int, snapshot_steps: np.ndarray, eigenvalues: np.ndarray, failed: np.ndarray,
-    fail_step: np.ndarray, normal_method: str = "ziggurat",
+    fail_step: np.ndarray, normal_method: str = "ziggurat", records: dict | None = None,
 ) -> None:  # fmt: skip
-    """Train from ``start`` to ``stop`` in place; fill the snapshots in that span.
+    """Train from ``start`` to ``stop`` in place; fill the snapshots in that span: the
+    end-to-end singular values into ``eigenvalues`` and, when ``records`` holds them
+    (:func:`records`), each layer's.
 
     A replica whose layers leave the finite numbers or :func:`escape_bound` is flagged in
     ``failed`` / ``fail_step`` at that step and skipped from then on.
     """
+    layers = None
+    if records:
+        layers = [records[name] for name in layer_record_names(config)]
     kernels.deep_linear(
         state.weights, state.teacher, generators, widths=config.widths, lr=config.lr,
         noise=config.noise, batch_size=config.batch_size, start=start, stop=stop,
         sampler=config.sampler, snapshot_steps=snapshot_steps, failed=failed,
         fail_step=fail_step, normal_method=normal_method, eigenvalues=eigenvalues,
         bound=escape_bound(config), optimizer=config.optimizer, opt_state=state.opt_state,
+        layer_eigenvalues=layers,
     )  # fmt: skip
+
+
+# Each layer's singular values are kept as the record "layer_eigenvalues/<l>" (l = 1 .. L):
+# in the store, one dataset per layer in the point's group "layer_eigenvalues".
+LAYER_RECORD = "layer_eigenvalues/{}"
+
+
+def layer_record_names(config: DeepLinearConfig) -> list[str]:
+    """The names of the per-layer records, layer 1 first."""
+    return [LAYER_RECORD.format(layer) for layer in range(1, len(config.widths))]
+
+
+def records(config: DeepLinearConfig) -> dict:
+    """Each layer's singular values at every snapshot: min(n_{l-1}, n_l) values of W_l,
+    ascending."""
+    widths = config.widths
+    return {
+        name: Record(min(widths[layer], widths[layer + 1]),
+                     f"singular values of layer W_{layer + 1} ({widths[layer + 1]} x "
+                     f"{widths[layer]}), ascending; NaN after the replica diverged",
+                     "singular_value")
+        for layer, name in enumerate(layer_record_names(config))
+    }  # fmt: skip
 
 
 def escape_bound(config: DeepLinearConfig) -> float | None:
@@ -126,6 +155,7 @@ class DeepLinear(Model):
     advance = staticmethod(advance)
     final_state = staticmethod(final_layers)
     cost_per_replica_step = staticmethod(cost_per_replica_step)
+    records = staticmethod(records)
 
     def scale_factor(self, config, level, kappa):
         """q = A^2 / 2 :eq:`dl-level-width` (the i.i.d. noise on a non-symmetric map puts
