@@ -189,7 +189,12 @@ def test_one_layer_has_the_single_layer_models_mean_spacing():
      ({"widths": [4, 3], "teacher": [[1.0] * 3] * 2}, "teacher", "3 x 4 matrix"),
      ({"widths": [3, 3], "teacher": [1.0, 2.0]}, "teacher", "n_0 = n_L = 3 singular values"),
      ({"widths": [4, 4], "teacher": [1.0] * 4, "batch_size": 2, "sampler": "wishart"},
-      "sampler", "batch_size >= n_0 = 4")],
+      "sampler", "batch_size >= n_0 = 4"),
+     ({"init": "orthogonal"}, "init", "one of 'normal', 'balanced'"),
+     ({"widths": [3, 2, 3], "teacher": [1.0] * 3, "init": "balanced"}, "init",
+      "every hidden width >= min(n_0, n_L) = 3"),
+     ({"init_std": 0.0}, "init_std", "> 0"),
+     ({"init": "balanced", "init_std": -0.1}, "init_std", ">= 0")],
 )  # fmt: skip
 def test_validation_names_field_value_and_rule(fields, field, words):
     with pytest.raises(dl.ConfigError) as caught:
@@ -330,3 +335,73 @@ def test_toml_kind_deep_linear_loads():
     assert [p.lr for p in experiment.points] == [0.05, 0.1]
     assert all(isinstance(p, dl.DeepLinearConfig) and p.widths == (4, 4, 4)
                for p in experiment.points)  # fmt: skip
+
+
+def test_balanced_start_is_the_teachers_balanced_factorisation():
+    cfg = dl.DeepLinearConfig(widths=[3, 5, 4, 2], teacher=np.arange(6.0).reshape(2, 3),
+                              init="balanced", init_std=0.0)  # fmt: skip
+    ws = cfg.balanced_layers
+    np.testing.assert_allclose(product(ws, 3), cfg.teacher_matrix, atol=1e-13)
+    for low, high in zip(ws[:-1], ws[1:], strict=True):
+        np.testing.assert_allclose(high.T @ high - low @ low.T, 0.0, atol=1e-13)
+    # Through the ensemble: step 0 records the teacher's singular values end to end and
+    # kappa^(1/L) in every layer.
+    square = dl.DeepLinearConfig(widths=[2, 2, 2, 2], teacher=[0.5, 2.0], init="balanced",
+                                 init_std=0.0, steps=2, snapshots=1)  # fmt: skip
+    res = dl.run_ensemble(square, replicas=2, seed=1, backend="serial", progress=False)
+    np.testing.assert_allclose(res.eigenvalues[:, 0], [[0.5, 2.0]] * 2, rtol=1e-13)
+    for values in res.layer_eigenvalues:
+        np.testing.assert_allclose(values[:, 0], [[0.5 ** (1 / 3), 2 ** (1 / 3)]] * 2,
+                                   rtol=1e-13)  # fmt: skip
+
+
+def pair_spacings(result, snapshot):
+    """Each layer's pair spacing (R,) at one snapshot, layer 1 first."""
+    return [np.diff(values[:, snapshot], axis=1)[:, 0] for values in result.layer_eigenvalues]
+
+
+def test_each_layers_degenerate_pair_opens_by_free_diffusion():
+    """:eq:`dl-layer-spacing`: from balanced layers each layer's pair spacing follows the
+    Wigner surmise with <S_l> = sqrt(pi (1 - 1/L)) A lr sqrt(t / B), while the end-to-end
+    pair stays at its stationary sqrt(pi) sigma."""
+    replicas = 1000
+    cfg = dl.DeepLinearConfig(widths=[2, 2, 2], teacher=[2.0, 2.0], noise=0.1, lr=0.05,
+                              batch_size=16, steps=1000, snapshots=(250, 1000),
+                              init="balanced", init_std=0.0)  # fmt: skip
+    res = dl.run_ensemble(cfg, replicas=replicas, seed=11, backend="serial", progress=False)
+    assert not res.failed.any()
+    for snapshot, step in ((1, 250), (2, 1000)):
+        predicted = float(cfg.layer_pair_spacing(step))
+        for s in pair_spacings(res, snapshot):
+            # Wigner-distributed spacings have std / mean = sqrt(4/pi - 1) = 0.52, so the
+            # standard error of the mean is 1.7% at 1000 replicas: 4 of them, plus the 3% by
+            # which the first-order picture is measured to drift at this spread.
+            assert abs(s.mean() / predicted - 1) < 4 * 0.523 / np.sqrt(replicas) + 0.03
+            # The Wigner surmise's P(S < <S>/2) = 1 - exp(-pi/16) = 0.178 (Poisson: 0.393);
+            # binomial standard error 0.012 at 1000 replicas, 4 of them.
+            small = np.mean(s < 0.5 * s.mean())
+            assert abs(small - (1 - np.exp(-np.pi / 16))) < 4 * 0.0121
+    end = np.diff(res.eigenvalues[:, -1], axis=1)[:, 0]
+    stationary = np.sqrt(np.pi) * cfg.level_widths[0]
+    assert abs(end.mean() / stationary - 1) < 4 * 0.523 / np.sqrt(replicas) + 0.03
+    assert end.mean() < 0.2 * pair_spacings(res, 2)[0].mean()
+
+
+def test_each_layer_obeys_the_linear_scaling_rule_at_equal_training_time():
+    """Same lr / B and the same tau = lr t: the same per-layer pair spacing
+    :eq:`dl-layer-spacing` (different lr, B and step counts)."""
+    replicas = 800
+    base = dl.DeepLinearConfig(widths=[2, 2, 2, 2], teacher=[2.0, 2.0], noise=0.1, lr=0.05,
+                               batch_size=16, steps=800, snapshots=1, init="balanced",
+                               init_std=0.0)  # fmt: skip
+    other = base.replace(lr=0.1, batch_size=32, steps=400)
+    means = []
+    for cfg, seed in ((base, 3), (other, 4)):
+        res = dl.run_ensemble(cfg, replicas=replicas, seed=seed, backend="serial",
+                              progress=False)  # fmt: skip
+        means.append(np.array([s.mean() for s in pair_spacings(res, -1)]))
+    # Each mean has a 0.52 / sqrt(R) relative standard error (Wigner spacings); the
+    # difference of two independent ones sqrt(2) times that: 4 of them.
+    tolerance = 4 * np.sqrt(2) * 0.523 / np.sqrt(replicas)
+    np.testing.assert_array_less(np.abs(means[1] / means[0] - 1), tolerance)
+    np.testing.assert_allclose(means[0], base.layer_pair_spacing(800), rtol=tolerance)

@@ -1679,6 +1679,7 @@ __all__ = [
 # --- the deep linear teacher-student model ------------------------------------------------
 
 DL_SAMPLERS = ("auto", "wishart", "explicit")
+DL_INITS = ("normal", "balanced")
 
 
 def resolve_dl_sampler(n_inputs: int, batch_size: int, sampler: str = "auto") -> str:
@@ -1802,8 +1803,15 @@ class DeepLinearConfig(_ModelConfig):
     record_every : int, optional
         Record a time series instead of ``snapshots``: the spectrum every this many steps
         from ``burn_in`` on. Unset (the default): ``snapshots`` decides.
+    init : {"normal", "balanced"}
+        The initial layers: "normal" (the default), every entry N(0, init_std^2),
+        independently; "balanced", the balanced factorisation of the teacher
+        (:attr:`balanced_layers`: every balancedness matrix zero, the end-to-end map the
+        teacher) plus those N(0, init_std^2) entries (``init_std = 0``: exactly balanced).
+        "balanced" needs every hidden width >= min(n_0, n_L).
     init_std : float
-        Every entry of every layer starts N(0, init_std^2), independently.
+        The standard deviation of the independent normal entries every layer starts with
+        (on top of the balanced factorisation with ``init = "balanced"``).
     sampler : {"auto", "wishart", "explicit"}
         How the batch covariance C_B of the inputs is drawn, both exact in distribution:
         "wishart" from its Wishart law (Bartlett's factor; needs B >= n_0), "explicit" as
@@ -1842,6 +1850,7 @@ class DeepLinearConfig(_ModelConfig):
     init_std: float = 0.1
     sampler: str = "auto"
     optimizer: object = SGD()
+    init: str = "normal"
 
     kind = "deep_linear"
     RULES: ClassVar[tuple[FieldRule, ...]] = (
@@ -1849,7 +1858,10 @@ class DeepLinearConfig(_ModelConfig):
         FieldRule("teacher", DeepTeacher(minimum=1)),
         FieldRule("noise", Real(0.0, closed=True)),
         *TRAINING_RULES,
-        FieldRule("init_std", Real()),
+        FieldRule("init", Choice(DL_INITS)),
+        FieldRule("init_std", Real(), when=(("init", ("normal",)),)),
+        # On top of the balanced factorisation, 0 is meaningful: an exactly balanced start.
+        FieldRule("init_std", Real(0.0, closed=True), when=(("init", ("balanced",)),)),
         FieldRule("sampler", Choice(DL_SAMPLERS)),
     )
     """The per-field rules, checked in this order (rules across fields are code)."""
@@ -1874,6 +1886,16 @@ class DeepLinearConfig(_ModelConfig):
                 f"{self.batch_size} (use 'explicit': drawn inputs, any batch size; or 'auto')",
                 self.sampler,
             )
+        if shapes and problems.ok("init") and self.init == "balanced":
+            k, narrowest = min(self.widths[0], self.widths[-1]), min(self.widths)
+            if narrowest < k:
+                problems.add(
+                    "init",
+                    f"'balanced' needs every hidden width >= min(n_0, n_L) = {k} (the "
+                    f"teacher's rank may be {k}); widths {list(self.widths)} have "
+                    f"{narrowest}",
+                    self.init,
+                )  # fmt: skip
         self._check_optimizer(problems)
         problems.raise_if_any()
         self._resolve_auto_sampler(lambda: resolve_dl_sampler(self.widths[0], self.batch_size))
@@ -1927,6 +1949,30 @@ class DeepLinearConfig(_ModelConfig):
     def n_modes(self) -> int:
         """min(n_0, n_L): the number of singular values of the end-to-end map."""
         return min(self.widths[0], self.widths[-1])
+
+    @property
+    def balanced_layers(self) -> list[np.ndarray]:
+        """The balanced factorisation of the teacher, W_1 .. W_L (``init = "balanced"``).
+
+        With M_T = U diag(s) V^T (k = min(n_0, n_L) singular values) and E_l the first k
+        columns of the n_l x n_l identity: W_1 = E_1 diag(s)^(1/L) V^T,
+        W_l = E_l diag(s)^(1/L) E_{l-1}^T, W_L = U diag(s)^(1/L) E_{L-1}^T. Their product is
+        M_T and every balancedness matrix W_{l+1}^T W_{l+1} - W_l W_l^T :eq:`dl-balancedness`
+        is zero (one layer: W_1 = M_T).
+        """
+        if self.n_layers == 1:
+            return [self.teacher_matrix.copy()]
+        u, s, vt = np.linalg.svd(self.teacher_matrix, full_matrices=False)
+        root = np.diag(s ** (1.0 / self.n_layers))
+        k = s.size
+        layers = []
+        for rows, cols in self.layer_shapes:
+            layers.append(np.zeros((rows, cols)))
+        layers[0][:k, :] = root @ vt
+        for layer in layers[1:-1]:
+            layer[:k, :k] = root
+        layers[-1][:, :k] = u @ root
+        return layers
 
     @property
     def layer_modes(self) -> list[int]:
@@ -1988,6 +2034,30 @@ class DeepLinearConfig(_ModelConfig):
                              / (1 - self.lr * curvature / 2))  # fmt: skip
         widths[ok] = values[ok]
         return widths
+
+    def layer_pair_spacing(self, step) -> np.ndarray:
+        """<S_l> = sqrt(pi (1 - 1/L)) A lr sqrt(t / B) :eq:`dl-layer-spacing`: the mean
+        spacing of the pair of singular values each layer carries for a degenerate pair of
+        the teacher, t steps after an exactly balanced start (``init = "balanced"``,
+        ``init_std = 0``), to first order in the spread: the layers diffuse freely along
+        the directions that leave the end-to-end map unchanged. The same for every layer;
+        0 for one layer; NaN under an optimiser other than SGD.
+
+        Parameters
+        ----------
+        step : int or array_like of int
+            Steps t since the balanced start.
+
+        Returns
+        -------
+        numpy.ndarray
+            <S_l> at each step.
+        """
+        t = np.asarray(step, dtype=np.float64)
+        if not isinstance(self.optimizer, SGD):
+            return np.full(t.shape, np.nan)
+        rate = math.sqrt(math.pi * (1.0 - 1.0 / self.n_layers)) * self.noise * self.lr
+        return rate * np.sqrt(t / self.batch_size)
 
     def _work_doubles(self) -> int:
         """Doubles of the kernel's work space (deep_linear.pyx's dln_work_alloc)."""

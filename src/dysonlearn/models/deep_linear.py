@@ -33,10 +33,13 @@ class DeepLinearState:
 
 def initial_state(config: DeepLinearConfig, generators: list, shared=None) -> DeepLinearState:
     """Per replica, from its own generator: every entry of every layer N(0, init_std^2), in
-    the order of the weight vector (W_1 row-major first)."""
+    the order of the weight vector (W_1 row-major first); with ``init = "balanced"`` added
+    to the teacher's balanced factorisation (the same draws)."""
     weights = np.empty((len(generators), config.n_weights))
     for r, rng in enumerate(generators):
         weights[r] = rng.normal(0.0, config.init_std, config.n_weights)
+    if config.init == "balanced":
+        weights += np.concatenate([layer.ravel() for layer in config.balanced_layers])
     opt_state = None
     if config.optimizer.state_size(1) != 0:
         opt_state = kernels.optimizer_state(config.optimizer, weights.shape)
