@@ -76,8 +76,10 @@ def test_balanced_layers_are_a_balanced_minimum():
 
 
 def test_the_drift_run_trains_the_ensembles_replicas_bit_for_bit():
-    cfg = dl.DeepLinearConfig(widths=[3, 4, 2], teacher=[[1.0, 0.5, 0.0], [0.0, 1.0, 2.0]],
-                              noise=0.2, lr=0.05, batch_size=8, steps=300, snapshots=3)  # fmt: skip
+    cfg = dl.DeepLinearConfig(
+        widths=[3, 4, 2], teacher=[[1.0, 0.5, 0.0], [0.0, 1.0, 2.0]], noise=0.2, lr=0.05,
+        batch_size=8, steps=300, snapshots=3,
+    )  # fmt: skip
     drift = balancedness_drift(cfg, 6, 7, [10, 150, 300])
     result = dl.run_ensemble(cfg, replicas=6, seed=7, keep_weights=True, backend="serial",
                              progress=False)  # fmt: skip
@@ -113,7 +115,7 @@ def test_without_noise_the_drift_is_linear_in_t_and_of_order_lr_squared():
     # c are ~1.2% each (jackknife); the ratio also carries the O(lr) correction of the
     # next order (measured 4.6% at lr = 0.02): 3 standard errors plus 6%.
     ratio = fits[0.02].c / fits[0.01].c
-    ratio_err = ratio * math.hypot(fits[0.02].c_err / fits[0.02].c, fits[0.01].c_err / fits[0.01].c)
+    ratio_err = ratio * math.hypot(*(f.c_err / f.c for f in fits.values()))
     assert abs(ratio - 4.0) < 3 * ratio_err + 0.06 * 4.0, (ratio, ratio_err)
     # The prefactor at the balanced minimum, c = lr^2 (sum of the dropped kappa^2 / B)
     # |Q_L Q_L^T|_F = lr^2 (2 / 16) |2 * 1_2|_F :eq:`dl-balancedness-sgd`, at the smaller lr

@@ -1930,8 +1930,8 @@ def balancedness_figure(drifts, labels=None, layer: int = 1) -> Figure:
         color = f"C{number}"
         ax.errorbar(t, mean, yerr=err, fmt="o", color=color, ms=2.5,
                     label=f"{label} ({data.shape[0]} replicas)")  # fmt: skip
-        ax.plot(t, fit(t), ls="--", color=color,
-                label=rf"fit $c\,t^{{\gamma}}$, $\gamma={_pm(fit.gamma, fit.gamma_err)}$")  # fmt: skip
+        gamma = _pm(fit.gamma, fit.gamma_err)
+        ax.plot(t, fit(t), ls="--", color=color, label=rf"fit $c\,t^{{\gamma}}$, $\gamma={gamma}$")
         anchors.append((fit.gamma, t, mean[0]))
     for slope, style in ((1.0, ":"), (0.5, "-.")):
         _, t, y0 = min(anchors, key=lambda a: abs(a[0] - slope))
