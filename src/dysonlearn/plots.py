@@ -1882,7 +1882,7 @@ __all__ = [
 def balancedness_figure(drifts, labels=None, layer: int = 1) -> Figure:
     """The drift of the balancedness :eq:`dl-balancedness` against steps, log-log.
 
-    For each ensemble of ``drifts``: the replica mean of |D_l(t) - D_l(0)|_F with its
+    For each ensemble of ``drifts``: the replica mean of ``|D_l(t) - D_l(0)|_F`` with its
     standard error, the power law c t^gamma of :func:`dysonlearn.analysis.fit_drift`
     (dashed), and, for reference, the slopes 1 (a drift of O(lr^2) per step, noiseless
     SGD) and 1/2 (diffusion, the noise added by hand :eq:`dl-balancedness-diffusion`),

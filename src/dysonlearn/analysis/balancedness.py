@@ -159,8 +159,9 @@ def diffusion_prefactor(config: DeepLinearConfig, weights) -> np.ndarray:
     """The root-mean-square drift of D_l per square root of a step, from the noise added
     by hand at first order :eq:`dl-balancedness-diffusion`.
 
-    sqrt(E |D_l(t) - D_l(0)|_F^2) ~ c_l sqrt(t), c_l^2 = 2 alpha^2 A^2 (n_l + 1)
-    (|W_l|_F^2 + |W_{l+1}|_F^2) / B, while the layers stay near ``weights``.
+    ``sqrt(E |D_l(t) - D_l(0)|_F^2) ~ c_l sqrt(t)``, with
+    ``c_l^2 = 2 alpha^2 A^2 (n_l + 1) (|W_l|_F^2 + |W_{l+1}|_F^2) / B``, while the layers
+    stay near ``weights``.
 
     Parameters
     ----------
@@ -202,7 +203,7 @@ class BalancednessDrift:
     times : numpy.ndarray
         (T,) the steps t at which the drift was measured, increasing, >= 1.
     drift : numpy.ndarray
-        (R, T, L - 1) |D_l(t) - D_l(0)|_F (Frobenius norm); NaN from a replica's divergence
+        (R, T, L - 1) ``|D_l(t) - D_l(0)|_F`` (Frobenius norm); NaN from a replica's divergence
         on.
     initial : numpy.ndarray
         (R, n_weights) the layers at step 0.
@@ -274,7 +275,7 @@ def balancedness_drift(
     bit_generator: str = "SFC64",
     normal_method: str = "ziggurat",
 ) -> BalancednessDrift:
-    """Train a deep linear ensemble and measure |D_l(t) - D_l(0)| at the given steps.
+    """Train a deep linear ensemble and measure ``|D_l(t) - D_l(0)|`` at given steps.
 
     Replica i runs on ``SeedSequence(seed).spawn(replicas)[i]`` and draws its initial
     layers from it as :func:`dysonlearn.run_ensemble` does
