@@ -1873,3 +1873,80 @@ __all__ = [
     "time_series_figure",
     "trajectories_figure",
 ]
+
+
+# -- Deep linear networks: the balancedness drift (issue 16) ----------------------------------
+
+
+@_styled
+def balancedness_figure(drifts, labels=None, layer: int = 1) -> Figure:
+    """The drift of the balancedness :eq:`dl-balancedness` against steps, log-log.
+
+    For each ensemble of ``drifts``: the replica mean of ``|D_l(t) - D_l(0)|_F`` with its
+    standard error, the power law c t^gamma of :func:`dysonlearn.analysis.fit_drift`
+    (dashed), and, for reference, the slopes 1 (a drift of O(lr^2) per step, noiseless
+    SGD) and 1/2 (diffusion, the noise added by hand :eq:`dl-balancedness-diffusion`),
+    grey, each through the first point of the ensemble whose fitted exponent is nearest.
+
+    Parameters
+    ----------
+    drifts : BalancednessDrift or sequence of BalancednessDrift
+        What :func:`dysonlearn.analysis.balancedness_drift` returned (e.g. without and with
+        noise).
+    labels : sequence of str, optional
+        One legend label per ensemble; default from its noise A and learning rate.
+    layer : int
+        l of D_l (1 <= l <= L - 1 of every ensemble).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        No ensemble, a label count that does not match, or ``layer`` out of range.
+    """
+    if isinstance(drifts, analysis.BalancednessDrift):
+        drifts = [drifts]
+    drifts = list(drifts)
+    if not drifts:
+        raise ValueError("drifts: need at least one BalancednessDrift")
+    if labels is None:
+        labels = [rf"$A={d.config.noise:g}$, $\alpha={d.config.lr:g}$" for d in drifts]
+    labels = list(labels)
+    if len(labels) != len(drifts):
+        raise ValueError(f"labels: need one per ensemble ({len(drifts)}), got {len(labels)}")
+    fig, axes = _figure(COLUMN, 2.6)
+    ax = axes[0, 0]
+    anchors = []
+    for number, (drift, label) in enumerate(zip(drifts, labels, strict=True)):
+        fit = drift.fit(layer)  # checks the layer
+        data = drift.drift[:, :, layer - 1]
+        data = data[np.all(np.isfinite(data), axis=1)]
+        t = drift.times.astype(np.float64)
+        mean = data.mean(axis=0)
+        err = data.std(axis=0, ddof=1) / math.sqrt(data.shape[0])
+        color = f"C{number}"
+        ax.errorbar(t, mean, yerr=err, fmt="o", color=color, ms=2.5,
+                    label=f"{label} ({data.shape[0]} replicas)")  # fmt: skip
+        gamma = _pm(fit.gamma, fit.gamma_err)
+        ax.plot(t, fit(t), ls="--", color=color, label=rf"fit $c\,t^{{\gamma}}$, $\gamma={gamma}$")
+        anchors.append((fit.gamma, t, mean[0]))
+    for slope, style in ((1.0, ":"), (0.5, "-.")):
+        _, t, y0 = min(anchors, key=lambda a: abs(a[0] - slope))
+        t0 = t[0]
+        ax.plot(t, y0 * (t / t0) ** slope, ls=style, color="0.55", lw=0.8,
+                label=rf"slope {slope:g}")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("step $t$")
+    ax.set_ylabel(rf"$\langle \| D_{{{layer}}}(t) - D_{{{layer}}}(0) \|_F \rangle$")
+    widths = ", ".join(str(n) for n in drifts[0].config.widths)
+    ax.set_title(rf"widths $[{widths}]$, $B={drifts[0].config.batch_size}$, "
+                 rf"$D_l = W_{{l+1}}^T W_{{l+1}} - W_l W_l^T$")  # fmt: skip
+    ax.legend(loc="upper left")
+    return fig
+
+
+__all__ += ["balancedness_figure"]  # noqa: PLE0605

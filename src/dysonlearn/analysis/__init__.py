@@ -4,6 +4,16 @@ Works on :class:`~dysonlearn.EnsembleResult` objects and on plain arrays of eige
 with axis order (replica, snapshot, mode), so spectra from any source can be analysed.
 """
 
+from .balancedness import (
+    BalancednessDrift,
+    DriftFit,
+    balanced_layers,
+    balancedness,
+    balancedness_drift,
+    diffusion_prefactor,
+    fit_drift,
+    split_layers,
+)
 from .bulk import (
     GOE_GAP_RATIO,
     POISSON_GAP_RATIO,
@@ -56,7 +66,9 @@ __all__ = [
     "GOE_GAP_RATIO",
     "POISSON_GAP_RATIO",
     "AutocorrelationDecay",
+    "BalancednessDrift",
     "BulkStatistics",
+    "DriftFit",
     "FokkerPlanckMode",
     "GroupFit",
     "LevelFit",
@@ -69,10 +81,15 @@ __all__ = [
     "WignerFit",
     "autocorrelation",
     "autocorrelation_decay",
+    "balanced_layers",
+    "balancedness",
+    "balancedness_drift",
     "binder_cumulant",
     "bulk_statistics",
     "degenerate_groups",
+    "diffusion_prefactor",
     "effective_sample_size",
+    "fit_drift",
     "fit_gaussian",
     "fit_levels",
     "fit_power_law",
@@ -96,6 +113,7 @@ __all__ = [
     "semicircle2_pdf",
     "semicircle_cdf",
     "spacing_pdf",
+    "split_layers",
     "stationarity_test",
     "summarize",
     "time_series_mean",
