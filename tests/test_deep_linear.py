@@ -191,8 +191,6 @@ def test_one_layer_has_the_single_layer_models_mean_spacing():
      ({"widths": [4, 4], "teacher": [1.0] * 4, "batch_size": 2, "sampler": "wishart"},
       "sampler", "batch_size >= n_0 = 4"),
      ({"init": "orthogonal"}, "init", "one of 'normal', 'balanced'"),
-     ({"widths": [3, 2, 3], "teacher": [1.0] * 3, "init": "balanced"}, "init",
-      "every hidden width >= min(n_0, n_L) = 3"),
      ({"init_std": 0.0}, "init_std", "> 0"),
      ({"init": "balanced", "init_std": -0.1}, "init_std", ">= 0")],
 )  # fmt: skip

@@ -1807,8 +1807,9 @@ class DeepLinearConfig(_ModelConfig):
         The initial layers: "normal" (the default), every entry N(0, init_std^2),
         independently; "balanced", the balanced factorisation of the teacher
         (:attr:`balanced_layers`: every balancedness matrix zero, the end-to-end map the
-        teacher) plus those N(0, init_std^2) entries (``init_std = 0``: exactly balanced).
-        "balanced" needs every hidden width >= min(n_0, n_L).
+        teacher) plus those N(0, init_std^2) entries (``init_std = 0``: exactly balanced;
+        a hidden layer narrower than the teacher's rank starts at its best approximation
+        of that rank).
     init_std : float
         The standard deviation of the independent normal entries every layer starts with
         (on top of the balanced factorisation with ``init = "balanced"``).
@@ -1886,16 +1887,6 @@ class DeepLinearConfig(_ModelConfig):
                 f"{self.batch_size} (use 'explicit': drawn inputs, any batch size; or 'auto')",
                 self.sampler,
             )
-        if shapes and problems.ok("init") and self.init == "balanced":
-            k, narrowest = min(self.widths[0], self.widths[-1]), min(self.widths)
-            if narrowest < k:
-                problems.add(
-                    "init",
-                    f"'balanced' needs every hidden width >= min(n_0, n_L) = {k} (the "
-                    f"teacher's rank may be {k}); widths {list(self.widths)} have "
-                    f"{narrowest}",
-                    self.init,
-                )  # fmt: skip
         self._check_optimizer(problems)
         problems.raise_if_any()
         self._resolve_auto_sampler(lambda: resolve_dl_sampler(self.widths[0], self.batch_size))
@@ -1952,26 +1943,25 @@ class DeepLinearConfig(_ModelConfig):
 
     @property
     def balanced_layers(self) -> list[np.ndarray]:
-        """The balanced factorisation of the teacher, W_1 .. W_L (``init = "balanced"``).
+        """A balanced factorisation of the teacher, W_1 .. W_L (``init = "balanced"``).
 
-        With M_T = U diag(s) V^T (k = min(n_0, n_L) singular values) and E_l the first k
-        columns of the n_l x n_l identity: W_1 = E_1 diag(s)^(1/L) V^T,
-        W_l = E_l diag(s)^(1/L) E_{l-1}^T, W_L = U diag(s)^(1/L) E_{L-1}^T. Their product is
-        M_T and every balancedness matrix W_{l+1}^T W_{l+1} - W_l W_l^T :eq:`dl-balancedness`
-        is zero (one layer: W_1 = M_T).
+        With the teacher's singular value decomposition M_T = U diag(kappa) V^T and
+        k = min(n_0, ..., n_L) its k largest singular values: W_1 = E_1 K V_k^T,
+        W_l = E_l K E_{l-1}^T, W_L = U_k K E_{L-1}^T, K = diag(kappa_k)^(1/L), E_l the first
+        k columns of the identity of width n_l. Every balancedness matrix
+        W_{l+1}^T W_{l+1} - W_l W_l^T :eq:`dl-balancedness` is zero, and the end-to-end
+        map is the best rank-k approximation of M_T (M_T itself when the narrowest width
+        allows its rank).
         """
-        if self.n_layers == 1:
-            return [self.teacher_matrix.copy()]
-        u, s, vt = np.linalg.svd(self.teacher_matrix, full_matrices=False)
-        root = np.diag(s ** (1.0 / self.n_layers))
-        k = s.size
+        widths = self.widths
+        k = min(widths)
+        u, s, vt = np.linalg.svd(self.teacher_matrix)
+        factor = np.diag(s[:k] ** (1.0 / self.n_layers))
         layers = []
-        for rows, cols in self.layer_shapes:
-            layers.append(np.zeros((rows, cols)))
-        layers[0][:k, :] = root @ vt
-        for layer in layers[1:-1]:
-            layer[:k, :k] = root
-        layers[-1][:, :k] = u @ root
+        for i in range(1, len(widths)):
+            left = u[:, :k] if i == self.n_layers else np.eye(widths[i])[:, :k]
+            right = vt[:k, :] if i == 1 else np.eye(widths[i - 1])[:k, :]
+            layers.append(left @ factor @ right)
         return layers
 
     @property

@@ -124,14 +124,9 @@ def balancedness(weights, widths) -> list[np.ndarray]:
 
 
 def balanced_layers(config: DeepLinearConfig) -> np.ndarray:
-    """A balanced factorisation of the teacher: the layers of a minimum with D_l = 0.
-
-    With the teacher's singular value decomposition M_T = U diag(kappa) V^T and
-    k = min(n_0, ..., n_L) its k largest singular values: W_1 = E_1 K V_k^T,
-    W_l = E_l K E_{l-1}^T, W_L = U_k K E_{L-1}^T, K = diag(kappa_k)^(1/L), E_l the first k
-    columns of the identity of width n_l. Its end-to-end map is the best rank-k
-    approximation of M_T (M_T itself when the narrowest width allows its rank), and
-    W_{l+1}^T W_{l+1} = W_l W_l^T = E_l K^2 E_l^T.
+    """A balanced factorisation of the teacher as one replica's weight vector: the layers of
+    :attr:`DeepLinearConfig.balanced_layers <dysonlearn.DeepLinearConfig.balanced_layers>`
+    (a minimum with every D_l = 0), row-major, concatenated.
 
     Parameters
     ----------
@@ -143,16 +138,7 @@ def balanced_layers(config: DeepLinearConfig) -> np.ndarray:
     numpy.ndarray
         (n_weights,) the layers W_1 .. W_L, row-major, concatenated.
     """
-    widths = config.widths
-    k = min(widths)
-    u, s, vt = np.linalg.svd(config.teacher_matrix)
-    factor = np.diag(s[:k] ** (1.0 / config.n_layers))
-    layers = []
-    for i in range(1, len(widths)):
-        left = u[:, :k] if i == len(widths) - 1 else np.eye(widths[i])[:, :k]
-        right = vt[:k, :] if i == 1 else np.eye(widths[i - 1])[:k, :]
-        layers.append((left @ factor @ right).ravel())
-    return np.concatenate(layers)
+    return np.concatenate([layer.ravel() for layer in config.balanced_layers])
 
 
 def diffusion_prefactor(config: DeepLinearConfig, weights) -> np.ndarray:
