@@ -43,8 +43,9 @@ cdef struct DLWork:
     double* back            # 2 max_l n_l n_0: P_l^T E, ping-pong
     double* resid           # (n_L, n_0) M - M_T
     double* dw              # (n_weights,) the gradient buffer handed to the optimiser
-    double* gram            # (k, k), k the largest of min(n_0, n_L) and, when the layers are
-                            # recorded, min(n_{l-1}, n_l): M^T M or M M^T, or a layer's Gram
+    # (k, k), k the largest of min(n_0, n_L) and, when the layers are recorded,
+    # min(n_{l-1}, n_l): M^T M or M M^T, or a layer's Gram matrix
+    double* gram
     double* lapack_work     # eigvals_lwork(k)
     int* lapack_iwork
 

@@ -391,13 +391,13 @@ def dln_advance(double[:, ::1] weights not None, const double[:, ::1] teacher no
     """Advance R deep linear replicas in place from `start` to `stop` without the GIL.
 
     weights (R, n_weights): each replica's layers W_1 .. W_L concatenated row-major; teacher
-    (n_L, n_0), shared; widths (n_0, ..., n_L); one BitGenerator per replica. eigenvalues
-    (R, S, min(n_0, n_L)) receives the singular values of W_L ... W_1 at each snapshot step
-    in [start, stop]; with record_layers, (R, S, record width): those, then each layer's
-    (min(n_{l-1}, n_l) values, W_1's first). bound: a replica with a weight |W_ij| > bound is flagged as diverged
-    (None: only non-finite weights are). status (R,), if given, receives each failed
-    replica's dl_status. optimizer: the plain-dict form of a dysonlearn.optim optimiser
-    (None: SGD); opt_state (R, its state size for n_weights) updated in place.
+    (n_L, n_0), shared; widths (n_0, ..., n_L); one BitGenerator per replica. eigenvalues (R, S,
+    min(n_0, n_L)) receives the singular values of W_L ... W_1 at each snapshot step in [start,
+    stop]; with record_layers, (R, S, record width): those, then each layer's (min(n_{l-1}, n_l)
+    values, W_1's first). bound: a replica with a weight |W_ij| > bound is flagged as diverged
+    (None: only non-finite weights are). status (R,), if given, receives each failed replica's
+    dl_status. optimizer: the plain-dict form of a dysonlearn.optim optimiser (None: SGD);
+    opt_state (R, its state size for n_weights) updated in place.
     """
     cdef _Shape shape = _params(widths, batch_size, sampler, lr, noise, bound, record_layers)
     cdef DLParams* p = &shape.p

@@ -403,3 +403,37 @@ def test_each_layer_obeys_the_linear_scaling_rule_at_equal_training_time():
     tolerance = 4 * np.sqrt(2) * 0.523 / np.sqrt(replicas)
     np.testing.assert_array_less(np.abs(means[1] / means[0] - 1), tolerance)
     np.testing.assert_allclose(means[0], base.layer_pair_spacing(800), rtol=tolerance)
+
+
+def test_summary_and_figure_report_each_layers_pairs(tmp_path):
+    """`dysonlearn run` on a deep linear experiment: summary.md's per-layer table and the
+    layer_spacings figure; the numbers are analysis.layer_pair_fits's."""
+    from dysonlearn import cli
+
+    (tmp_path / "exp.toml").write_text(
+        '[model]\nkind = "deep_linear"\nwidths = [2, 2, 2]\nteacher = [2.0, 2.0]\n'
+        'init = "balanced"\ninit_std = 0.0\n[train]\nlr = 0.1\nbatch_size = 16\n'
+        "noise = 0.1\nsteps = 400\nsnapshots = 2\n[ensemble]\nreplicas = 60\nseed = 3\n"
+    )  # fmt: skip
+    out = tmp_path / "out"
+    assert cli.main(["run", str(tmp_path / "exp.toml"), "-o", str(out), "--quiet",
+                     "--backend", "serial"]) == 0  # fmt: skip
+    (res,) = dl.load(out / "results.h5")
+    fits = dl.analysis.layer_pair_fits(res)
+    assert [(f.layer, f.modes, f.values, f.step) for f in fits] == [
+        (1, (0, 1), (0, 1), 400), (2, (0, 1), (0, 1), 400)]  # fmt: skip
+    assert all(f.predicted == pytest.approx(float(res.config.layer_pair_spacing(400)))
+               for f in fits)  # fmt: skip
+    text = (out / "summary.md").read_text()
+    assert "Each layer's pairs of singular values at step 400" in text
+    assert f"| 2 | 0-1 | {fits[1].mean:.4f} ± {fits[1].mean_err:.4f} |" in text
+    assert any(p.name.startswith("layer_spacings") for p in out.glob("*.png"))
+
+
+def test_layer_pairs_follow_the_layers_widths():
+    cfg = dl.DeepLinearConfig(widths=[3, 5, 2, 3], teacher=[1.0, 2.0, 2.0])
+    # Layer 1 carries all three modes; layers 2 and 3 (two values) only the top two.
+    assert dl.analysis.layer_pairs(cfg, 1) == [((1, 2), (1, 2))]
+    assert dl.analysis.layer_pairs(cfg, 2) == [((1, 2), (0, 1))]
+    with pytest.raises(ValueError, match="layer: must be in 1 .. 3"):
+        dl.analysis.layer_pairs(cfg, 4)

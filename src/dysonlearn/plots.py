@@ -1950,3 +1950,77 @@ def balancedness_figure(drifts, labels=None, layer: int = 1) -> Figure:
 
 
 __all__ += ["balancedness_figure"]  # noqa: PLE0605
+
+
+# -- Deep linear networks: each layer's spectrum (issue 16) -----------------------------------
+
+# A point of a deep linear scan shows at most this many of its teacher's degenerate pairs.
+_MAX_LAYER_PAIRS = 4
+
+
+@_styled
+def layer_spacing_figure(result, snapshot: int = -1) -> Figure:
+    """Each layer's pairs of singular values against the Wigner surmise (deep linear model).
+
+    One column per layer W_1 .. W_L, one row per degenerate pair of the teacher (at most
+    four, evenly spaced): the histogram of s = S_l / <S_l> at one snapshot with the Wigner
+    surmise :eq:`wigner-surmise` and the Poisson law e^-s, and <S_l> beside the free
+    diffusion :eq:`dl-layer-spacing` when the replicas started exactly balanced
+    (:func:`~dysonlearn.analysis.layer_pair_fits`).
+
+    Parameters
+    ----------
+    result : EnsembleResult
+        One deep linear point with its ``layer_eigenvalues``.
+    snapshot : int
+        The snapshot's index (default: the last).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    config = result.config
+    fits = analysis.layer_pair_fits(result, snapshot)
+    pairs = _evenly(sorted({fit.modes for fit in fits}), _MAX_LAYER_PAIRS)
+    n_layers = getattr(config, "n_layers", 1)
+    rows = max(len(pairs), 1)
+    fig, axes = _figure(min(PAGE, 0.6 + 1.9 * n_layers), 0.5 + 1.7 * rows, rows, n_layers,
+                        sharex=True)  # fmt: skip
+    step = int(np.asarray(result.steps)[snapshot])
+    fig.suptitle(f"{_describe(config)}, each layer's pairs at step {step}")
+    if not pairs:
+        for ax in axes.flat:
+            ax.set_axis_off()
+        _note(axes[0, 0], "no layer spectra, no degenerate teacher pair, or too few replicas")
+        return fig
+    s = np.linspace(0.0, 4.0, 200)
+    by_key = {(fit.layer, fit.modes): fit for fit in fits}
+    for row, modes in zip(axes, pairs, strict=False):
+        for layer, ax in enumerate(row, start=1):
+            fit = by_key.get((layer, modes))
+            if fit is None:
+                _note(ax, "not carried by this layer")
+                continue
+            values = np.asarray(result.layer_eigenvalues[layer - 1])[:, snapshot, :]
+            alive = ~np.asarray(result.failed, bool) & np.all(np.isfinite(values), axis=1)
+            spacing = values[alive, fit.values[1]] - values[alive, fit.values[0]]
+            _hist(ax, spacing / fit.mean)
+            ax.plot(s, analysis.wigner_surmise(s), color="C0", lw=1.0, label="Wigner surmise")
+            ax.plot(s, np.exp(-s), color="C3", lw=0.8, ls="--", label="Poisson")
+            text = rf"$\langle S\rangle={_pm(fit.mean, fit.mean_err)}$"
+            if fit.predicted is not None:
+                text += "\n" + rf"free diffusion ${fit.predicted:.4g}$"
+            text += "\n" + rf"$P(s<\frac{{1}}{{2}})={fit.small_fraction:.3f}$"
+            ax.text(0.97, 0.95, text, transform=ax.transAxes, ha="right", va="top",
+                    fontsize=6.5)  # fmt: skip
+            ax.set_title(rf"$W_{{{layer}}}$, pair {modes[0]}-{modes[1]}")
+            ax.set_xlim(0, 4)
+    for ax in axes[-1]:
+        ax.set_xlabel(r"$s = S_l / \langle S_l\rangle$")
+    for ax in axes[:, 0]:
+        ax.set_ylabel(r"$P(s)$")
+    axes[0, 0].legend(loc="center right", fontsize=6)
+    return fig
+
+
+__all__ += ["layer_spacing_figure"]  # noqa: PLE0605

@@ -308,6 +308,26 @@ def _pair_lines(point: dict) -> list[str]:
     return lines
 
 
+def _layer_lines(point: dict) -> list[str]:
+    """Each layer's pairs of singular values (deep linear model), at the last snapshot."""
+    step = point["layers"][0]["step"]
+    lines = [
+        f"Each layer's pairs of singular values at step {step} (they keep opening as the "
+        "layers diffuse; predicted from an exactly balanced start):",
+        "",
+        "| layer | pair | <S_l> | <S_l> predicted | P(S < <S>/2) (Wigner 0.178, Poisson 0.393) "
+        "| KS p (Wigner surmise) |",
+        "|---:|---|---:|---:|---:|---:|",
+    ]
+    for fit in point["layers"]:
+        lines.append(
+            f"| {fit['layer']} | {fit['modes'][0]}-{fit['modes'][1]} "
+            f"| {_pm(fit['mean'], fit['mean_err'])} | {_num(fit['predicted'])} "
+            f"| {_num(fit['small_fraction'], 3)} | {_num(fit['ks_pvalue'], 3)} |"
+        )
+    return lines
+
+
 def markdown(summary: dict) -> str:
     """The summary as Markdown: the symbols, the warnings, then per point its replica
     counts and tables of levels and pairs (each number beside its prediction), then the
@@ -351,6 +371,8 @@ def markdown(summary: dict) -> str:
             if any("finite_lr_factor" in p for p in point["pairs"]):
                 lines += ["", "The predicted <S> is sqrt(pi) sigma at this alpha; at alpha -> 0 "
                           "it is f times smaller."]  # fmt: skip
+        if point.get("layers"):
+            lines += [""] + _layer_lines(point)
         if point.get("gap_ratio") is not None:
             lines += ["", (f"Mean adjacent-gap ratio: {point['gap_ratio']:.4f} (0.5307 for "
                            "GOE levels, 0.3863 for Poisson levels).")]  # fmt: skip

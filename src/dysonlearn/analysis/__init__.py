@@ -43,6 +43,13 @@ from .fits import (
     fit_slope_through_origin,
     fit_wigner,
 )
+from .layers import (
+    POISSON_SMALL_FRACTION,
+    WIGNER_SMALL_FRACTION,
+    LayerPairFit,
+    layer_pair_fits,
+    layer_pairs,
+)
 from .fokker_planck import FokkerPlanckMode, RelaxationFit, relaxation_rate
 from .power_law import PowerLawFit, fit_power_law, fit_spacing_power_law
 from .scaling import ScalingTable, scaling_table
@@ -65,6 +72,11 @@ from .unfolding import marchenko_pastur_cdf, semicircle_cdf, unfold
 __all__ = [
     "GOE_GAP_RATIO",
     "POISSON_GAP_RATIO",
+    "POISSON_SMALL_FRACTION",
+    "WIGNER_SMALL_FRACTION",
+    "LayerPairFit",
+    "layer_pair_fits",
+    "layer_pairs",
     "AutocorrelationDecay",
     "BalancednessDrift",
     "BulkStatistics",

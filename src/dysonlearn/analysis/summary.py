@@ -19,6 +19,7 @@ import numpy as np
 
 from ..models import model_for
 from .fits import chi2_pvalue, fit_levels, pooled_snapshots, usable_replicas
+from .layers import layer_pair_fits
 from .scaling import scaling_table
 from .spacings import degenerate_groups
 from .statistics import gap_ratio
@@ -137,7 +138,8 @@ def summarize_result(result, snapshots: int | None = None, fits=None) -> dict:
     Returns
     -------
     dict
-        JSON-safe (NaN as None).
+        JSON-safe (NaN as None). A model with layers (the deep linear model) adds
+        ``layers``: :func:`~dysonlearn.analysis.layer_pair_fits` at the last snapshot.
     """
     config = result.config
     snapshots = pooled_snapshots(result, snapshots)
@@ -168,6 +170,9 @@ def summarize_result(result, snapshots: int | None = None, fits=None) -> dict:
     problems = _fitted_groups(out, config, late, fits)
     if late.shape[-1] >= 3:
         out["gap_ratio"] = gap_ratio(late[:, -1, :])
+    layers = layer_pair_fits(result)
+    if layers:
+        out["layers"] = [asdict(fit) for fit in layers]
     optimizer = getattr(config, "optimizer", None)
     if optimizer is not None and not optimizer.has_theory:
         problems.append(f"no closed form for the level widths under the {optimizer.kind} "

@@ -181,6 +181,15 @@ class DeepLinear(Model):
             return np.full(config.n_modes, np.nan)
         return config.curvatures
 
+    def point_figures(self, result):
+        """Each layer's pairs of singular values against the Wigner surmise, when the
+        teacher has a degenerate pair (:func:`~dysonlearn.plots.layer_spacing_figure`)."""
+        from .. import analysis, plots
+
+        if not analysis.layer_pair_fits(result):
+            return []
+        return [("layer_spacings", plots.layer_spacing_figure(result))]
+
     labels = Labels(
         level_symbol=r"\kappa",
         level_label=r"teacher $\kappa$",
