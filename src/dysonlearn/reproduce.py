@@ -1076,6 +1076,11 @@ def compare_deep_linear(stores, outdir: Path | None = None) -> dict:
     return out
 
 
+def _p(value: float) -> str:
+    """A p-value for a table: 3 significant digits, or a bound where it underflows."""
+    return f"{value:.3g}" if value > 0 else "< 1e-300"
+
+
 def _deep_linear_lines(found: dict, stores) -> list[str]:
     """The deep_linear section of reproduce.md: per depth, then per point, the pairs at
     equal lr / B and the spacing law of every pair."""
@@ -1099,8 +1104,8 @@ def _deep_linear_lines(found: dict, stores) -> list[str]:
     for d in found["depths"]:
         w = law.get((d["depth"], None))
         p = f"{d['p_value']:.2g}" if d["p_value"] is not None else "n/a"
-        tail = (f"{_pm(w['small_fraction'], w['small_fraction_err'])} | {w['ks_wigner']:.3g} "
-                f"| {w['ks_poisson']:.3g}") if w else "n/a | n/a | n/a"  # fmt: skip
+        tail = (f"{_pm(w['small_fraction'], w['small_fraction_err'])} | {_p(w['ks_wigner'])} "
+                f"| {_p(w['ks_poisson'])}") if w else "n/a | n/a | n/a"  # fmt: skip
         lines.append(f"| {d['depth']} | {d['widths']} | {d['curvature']:.4g} "
                      f"| {d['chi2_dof']:.2f} ({p}) "
                      f"| {_pm(d['mean_ratio'], d['mean_ratio_err'])} | {tail} |")  # fmt: skip
@@ -1134,7 +1139,7 @@ def _deep_linear_lines(found: dict, stores) -> list[str]:
         what = "end-to-end map" if w["layer"] is None else f"layer W_{w['layer']}"
         lines.append(f"| {w['depth']} | {what} | {tuple(w['pair'])} | {w['spacings']} "
                      f"| {_pm(w['small_fraction'], w['small_fraction_err'])} "
-                     f"| {w['ks_wigner']:.3g} | {w['ks_poisson']:.3g} |")  # fmt: skip
+                     f"| {_p(w['ks_wigner'])} | {_p(w['ks_poisson'])} |")  # fmt: skip
     lines.append("")
     if found["figure"]:
         lines += [f"Figure: {found['figure']} (<S> against sqrt(lr A^2 / (2 B)) for each depth "
