@@ -31,6 +31,8 @@ PRESETS += [f"{e}-{s}" for e in reproduce.OPTIMIZER_EXPERIMENTS
             for s in reproduce.GROUP_SCALES["optimizers"]]  # fmt: skip
 PRESETS += [f"{e}-{s}" for e in reproduce.LARGE_N_EXPERIMENTS
             for s in reproduce.GROUP_SCALES["large_n"]]  # fmt: skip
+PRESETS += [f"{e}-{s}" for e in reproduce.DEEP_LINEAR_EXPERIMENTS
+            for s in reproduce.GROUP_SCALES["deep_linear"]]  # fmt: skip
 
 
 def _write(tmp_path, text=TOML, name="exp.toml"):

@@ -388,3 +388,176 @@ def test_config_show_of_the_large_n_group_prints_each_of_its_files(capsys):
         assert f"# ==== {name}-smoke ====\n{text}" in printed
     assert cli.main(["config", "show", "large_n"]) == 0  # the small scale by default
     assert "# ==== large_n_mp_wide-small ====" in capsys.readouterr().out
+
+
+# -- reproduce deep-linear ---------------------------------------------------------------------
+
+DEEP_LINEAR_PRESETS = [(name, scale) for name in reproduce.DEEP_LINEAR_EXPERIMENTS
+                       for scale in reproduce.GROUP_SCALES["deep_linear"]]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "scale"), DEEP_LINEAR_PRESETS)
+def test_the_deep_linear_presets_share_the_teacher_and_scan_equal_lr_over_b(name, scale):
+    experiment = load_experiment(embedded_experiment_path(f"{name}-{scale}"))
+    depth = int(name[-1])
+    assert {p.kind for p in experiment.points} == {"deep_linear"}
+    assert {p.n_layers for p in experiment.points} == {depth}
+    # one end-to-end teacher for every depth, a degenerate pair, and SGD with noise A
+    for point in experiment.points:
+        np.testing.assert_array_equal(point.teacher_matrix, np.eye(2))
+        assert point.noise == 0.1 and point.optimizer.kind == "sgd"
+        assert np.isfinite(point.level_widths).all()
+    # a product of three lr and three B in which several settings share lr / B
+    ratios = [round(p.lr / p.batch_size, 12) for p in experiment.points]
+    assert len(experiment.points) == 9 and len(set(ratios)) == 5
+    assert max(ratios.count(r) for r in ratios) == 3
+    # burnt in: the first pooled snapshot is past lr * t = 40 at the smallest lr
+    first_pooled = min(p.snapshot_steps[-experiment.pool_last] for p in experiment.points)
+    assert min(p.lr for p in experiment.points) * first_pooled >= 40
+
+
+def test_deep_linear_runs_its_three_presets_under_either_spelling():
+    names = [name for name, _ in reproduce.article_experiments("deep-linear", "smoke")]
+    assert names == list(reproduce.DEEP_LINEAR_EXPERIMENTS)
+    assert reproduce.group_presets("deep-linear") == reproduce.group_presets("deep_linear-small")
+    assert reproduce.group_presets("deep-linear-smoke")[0] == "deep_linear_l1-smoke"
+    assert reproduce.group_presets("deep_linear_l1-smoke") is None
+    with pytest.raises(dl.ConfigError, match="scale: the deep_linear experiment has the scales"):
+        reproduce.article_experiments("deep_linear", "paper")
+    with pytest.raises(dl.ConfigError, match="mode: the deep_linear experiment has the modes"):
+        reproduce.article_experiments("deep-linear", "smoke", "timeseries")
+
+
+def test_reproduce_deep_linear_smoke_writes_the_figure_and_agrees_with_the_prediction(
+        tmp_path, capsys):  # fmt: skip
+    # The smoke presets themselves, serial (about 30 s on a loaded machine, half of it the
+    # per-store fits): 200 replicas x 2500 steps at each of 9 settings and 3 depths.
+    import json
+
+    from dysonlearn import cli
+
+    out = tmp_path / "out"
+    assert cli.main(["reproduce", "deep-linear", "--scale", "smoke", "--backend", "serial",
+                     "-o", str(out), "--quiet"]) == 0  # fmt: skip
+    assert (out / "deep_linear.png").stat().st_size > 10_000
+    for name in reproduce.DEEP_LINEAR_EXPERIMENTS:
+        assert (out / name / "results.h5").exists() and (out / name / "summary.json").exists()
+    md = (out / "reproduce.md").read_text(encoding="utf-8")
+    assert "## deep_linear (L = 1, 2, 3 at one end-to-end teacher; 200 replicas" in md
+    assert "| L | widths | lambda | chi^2/dof (p) | <S> / prediction |" in md
+    assert "Figure: deep_linear.png" in md
+    found = json.loads((out / "reproduce.json").read_text())["deep_linear"]
+    assert [d["depth"] for d in found["depths"]] == [1, 2, 3]
+    assert [d["curvature"] for d in found["depths"]] == [1.0, 2.0, 3.0]  # L kappa^..., kappa=1
+    assert len(found["points"]) == 27 and found["figure"] == "deep_linear.png"
+    # Each point's <S> against sqrt(pi) sigma: the error of one point is the SE over 200
+    # per-replica means of 3 snapshots (about 2% of <S>); |z| < 4 for all 27 fails by
+    # chance about once in 600 runs. The neglected C_B-fluctuation term raises sigma^2 by
+    # at most lr lambda (n_0 + 1) / (2 B) = 0.6% (L = 3, lr = 0.08, B = 64): 0.15 errors of <S>.
+    assert all(abs(p["z"]) < 4 for p in found["points"])
+    # Per depth, the weighted mean of <S> / prediction over 9 points has an SE of 0.7%:
+    # within 4 of them of 1 (the systematic terms above are below 1 SE).
+    for depth in found["depths"]:
+        assert abs(depth["mean_ratio"] - 1) < 4 * depth["mean_ratio_err"]
+        assert depth["p_value"] > 1e-3
+    # Equal lr / B: once the finite-lr factor is divided out, the pair agrees within errors
+    # (|z| < 4 over 12 pairs, each z of unit variance).
+    assert len(found["equal_ratio"]) == 12
+    assert all(abs(e["z_scaled"]) < 4 for e in found["equal_ratio"])
+    # The end-to-end pair repels: its small-spacing fraction is the Wigner one (0.031), not
+    # Poisson's (0.181). 1800 replicas of 3 spacings per depth: the SE is ~0.0025, so
+    # 4 SE around 0.031 are far from 0.181; the KS test against exp(-s) rejects outright.
+    laws = [w for w in found["spacing_law"] if w["layer"] is None]
+    assert len(laws) == 3
+    for law in laws:
+        assert abs(law["small_fraction"] - found["wigner_small_fraction"]) \
+            < 4 * law["small_fraction_err"]  # fmt: skip
+        assert law["ks_poisson"] < 1e-20 and law["ks_wigner"] > 1e-3
+    # The stores hold no layer spectra until the store records them: said, not invented.
+    if found["layer_source"] is None:
+        assert "no layer (these results hold no per-layer spectra)" in md
+
+
+def _kept_weights_stores(replicas=400, seed=5):
+    """Two settings at one lr / B for L = 1, 2, 3 of the presets, trained with their layers
+    kept (``keep_weights``), as compare_deep_linear takes stores."""
+    widths = {1: [2, 2], 2: [2, 4, 2], 3: [2, 4, 4, 2]}
+    stores = []
+    for depth, width in widths.items():
+        results = []
+        for lr, batch in ((0.04, 64), (0.08, 128)):
+            config = dl.DeepLinearConfig(widths=width, teacher=[1.0, 1.0], noise=0.1, lr=lr,
+                                         batch_size=batch, steps=2500, init_std=0.2,
+                                         snapshots=[1500, 1750, 2000, 2250, 2500])  # fmt: skip
+            results.append(dl.run_ensemble(config, replicas=replicas, seed=seed,
+                                           backend="serial", progress=False,
+                                           keep_weights=True))  # fmt: skip
+        stores.append((f"deep_linear_l{depth}", None, results, 3))
+    return stores
+
+
+def test_deep_linear_layer_spectra_prefer_the_recorded_ones_and_else_take_the_final_layers():
+    stores = _kept_weights_stores(replicas=6)
+    result = stores[2][2][0]  # L = 3, widths [2, 4, 4, 2]
+    layers = reproduce.layer_spectra(result)
+    assert [a.shape for a in layers] == [(6, 1, 2), (6, 1, 4), (6, 1, 2)]
+    w = np.asarray(result.weights)[0]
+    w1, w2, w3 = w[:8].reshape(4, 2), w[8:24].reshape(4, 4), w[24:].reshape(2, 4)
+    for values, matrix in zip(layers, (w1, w2, w3)):
+        np.testing.assert_allclose(values[0, 0], np.sort(np.linalg.svd(matrix)[1]))
+    # the end-to-end map is the product: its singular values are the recorded spectrum
+    np.testing.assert_allclose(np.linalg.svd(w3 @ w2 @ w1)[1][::-1],
+                               np.asarray(result.eigenvalues)[0, -1], rtol=1e-10)  # fmt: skip
+    assert reproduce.layer_pairs(result.config, 1) == [(2, 3)]  # the top two of four
+
+    class Recorded:  # the lead's API: a list of L arrays (R, S, n_l'), preferred when present
+        config = result.config
+        weights = result.weights
+        layer_eigenvalues = [np.ones((6, 5, 2)), np.ones((6, 5, 4)), np.ones((6, 5, 2))]
+
+    assert [a.shape for a in reproduce.layer_spectra(Recorded(), 3)] == [
+        (6, 3, 2), (6, 3, 4), (6, 3, 2)]  # fmt: skip
+
+    class Neither:
+        config = result.config
+        weights = None
+
+    assert reproduce.layer_spectra(Neither()) is None
+
+
+def test_deep_linear_every_layers_degenerate_pair_repels(tmp_path):
+    # 400 replicas per setting, final layers only (one spacing per replica and layer): the
+    # small-spacing fraction's SE over 800 replicas is about sqrt(0.031 / 800) = 0.006, so
+    # each layer's fraction lies well within 0.1 (16 SE from Poisson's 0.181, 11 from
+    # Wigner's) and the KS test against exp(-s) rejects it. (With 3000 replicas per setting
+    # the layers' fractions were 0.028 to 0.041, near Wigner's 0.031, while the KS test against
+    # the Wigner surmise itself rejected the inner layers at L = 3: the layers' spacings are
+    # repelled but not exactly of the surmise's shape.)
+    found = reproduce.compare_deep_linear(_kept_weights_stores(), tmp_path)
+    assert found["layer_source"] == "singular values of the final layers"
+    layers = [(w["depth"], w["layer"]) for w in found["spacing_law"] if w["layer"] is not None]
+    assert layers == [(1, 1), (2, 1), (2, 2), (3, 1), (3, 2), (3, 3)]
+    for law in found["spacing_law"]:
+        assert law["small_fraction"] < 0.1 and law["ks_poisson"] < 1e-10, law
+    assert (tmp_path / "deep_linear.png").stat().st_size > 10_000
+    lines = "\n".join(reproduce._deep_linear_lines(found, [
+        (name, tmp_path, results, pool) for name, _, results, pool in _kept_weights_stores(6)]))
+    assert "| 3 | layer W_2 | (2, 3) |" in lines
+    assert "each layer's pair (singular values of the final layers)" in lines
+
+
+def test_the_deep_linear_figure_refuses_empty_input():
+    from dysonlearn.plots import deep_linear_figure
+
+    with pytest.raises(ValueError, match="points: need at least one"):
+        deep_linear_figure([])
+
+
+def test_config_show_of_the_deep_linear_group_prints_each_of_its_files(capsys):
+    from dysonlearn import cli
+
+    assert cli.main(["config", "show", "deep-linear-smoke"]) == 0
+    printed = capsys.readouterr().out
+    for name in reproduce.DEEP_LINEAR_EXPERIMENTS:
+        text = embedded_experiment_path(f"{name}-smoke").read_text(encoding="utf-8")
+        assert f"# ==== {name}-smoke ====\n{text}" in printed

@@ -4,7 +4,8 @@
                    [--oversubscribe] [--backend serial|process|dask] [--scheduler ADDRESS]
                    [--scheduler-timeout SECONDS] [--quiet] [--overwrite] [--dry-run]
     dysonlearn analyze RESULTS.h5 [-o OUTDIR] [--pool-last N] [--quiet]
-    dysonlearn reproduce {rbm,teacher_student,all,optimizers,large-n} [--scale smoke|small|paper]
+    dysonlearn reproduce {rbm,teacher_student,all,optimizers,large-n,deep-linear}
+                   [--scale smoke|small|paper]
                    [--mode snapshots|timeseries] [-o OUTDIR] [--dry-run] [--quiet] and the
                    execution options of run
     dysonlearn config {default,list,show NAME}
@@ -37,7 +38,7 @@ from .stopping import Stopped, handled
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 BACKENDS = ("serial", "process", "dask")  # backends.BACKENDS, without importing it here
 REPRODUCE = ("rbm", "teacher_student", "teacher-student", "all", "optimizers", "large-n",
-             "large_n")  # the dashed names: aliases
+             "large_n", "deep-linear", "deep_linear")  # the dashed names: aliases
 
 
 def _int_at_least(minimum: int):
@@ -197,6 +198,7 @@ examples:
   dysonlearn reproduce all -o article/          both scans, small scale (about 10 minutes)
   dysonlearn reproduce optimizers --scale smoke  lr^a B^-b under SGD, momentum and Adam
   dysonlearn reproduce large-n --scale smoke    N = 100 bulk spacings, MP at N = 1000
+  dysonlearn reproduce deep-linear --scale smoke  end-to-end spacing of L = 1, 2, 3 layers
   dysonlearn reproduce all --mode timeseries    both scans as time series (a few minutes)
   dysonlearn config show rbm-small > rbm.toml   the same RBM scan as a file to edit
 
@@ -206,7 +208,9 @@ Each goes to OUTDIR/<experiment>/; OUTDIR/reproduce.md puts the fitted slopes, s
 and Binder cumulants beside the analytic predictions (for optimizers: the exponents a, b
 of <S> = c lr^a B^-b for each optimiser, and OUTDIR/optimizer_scaling.png; for large-n:
 the unfolded spacing KS p-values, the gap ratio against GOE and Poisson, the
-Marchenko-Pastur KS p-values, and OUTDIR/large_n.png).
+Marchenko-Pastur KS p-values, and OUTDIR/large_n.png; for deep-linear: each depth's
+end-to-end spacing against its prediction, the spacing law of every pair, and
+OUTDIR/deep_linear.png).
 """
 
 _CONFIG_EPILOG = """\
@@ -295,7 +299,9 @@ def build_parser() -> argparse.ArgumentParser:
                            "all (both), optimizers (the teacher-student lr x B grid under "
                            "SGD, momentum and Adam; scales smoke and small), or large-n (or "
                            "large_n: unfolded bulk statistics of an RBM with 100 visible "
-                           "units, Marchenko-Pastur at N = 1000; scales smoke and small)")  # fmt: skip
+                           "units, Marchenko-Pastur at N = 1000; scales smoke and small), or "
+                           "deep-linear (or deep_linear: deep linear networks of 1, 2 and 3 "
+                           "layers at one teacher, lr x B grids; scales smoke and small)")  # fmt: skip
     reproduce.add_argument(
         "--scale", choices=tuple(SCALES), default="small",
         help="how large: " + "; ".join(f"{k}: {v}" for k, v in SCALES.items())
@@ -326,7 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Print one embedded experiment, exactly as run "
                               "or reproduce reads it.")  # fmt: skip
     show.add_argument("name", metavar="NAME", help="a name of dysonlearn config list, or "
-                      "the group optimizers[-SCALE] or large-n[-SCALE] (all its files)")  # fmt: skip
+                      "the group optimizers[-SCALE], large-n[-SCALE] or deep-linear[-SCALE] "
+                      "(all its files)")  # fmt: skip
 
     info = commands.add_parser(
         "info", formatter_class=_HelpFormatter, epilog=_INFO_EPILOG,

@@ -1180,6 +1180,98 @@ def large_n_figure(bulk, initial=()) -> Figure:
     return fig
 
 
+# -- reproduce deep-linear: the end-to-end spacing against lr / B for each depth ---------------
+
+
+@_styled
+def deep_linear_figure(points, spacings=()) -> Figure:
+    """Deep linear networks of several depths: the mean end-to-end spacing against the
+    noise scale, and the spacing law of each pair.
+
+    Top left: <S> of the end-to-end degenerate pair against sqrt(lr A^2 / (2 B)), one
+    colour per depth L, with the small-lr line <S> = sqrt(pi) sqrt(lr A^2 / (2 B)), the same
+    for every depth, and each point's prediction sqrt(pi) sigma :eq:`dl-level-width` (a
+    bar in its colour: the finite-lr factor grows with the curvature L kappa^(2 (L - 1) / L)).
+    Top right: <S> over its prediction against lr / B: points at one lr / B fall together
+    when the linear scaling rule holds. Bottom: the normalised spacings s = S / <S> of the
+    end-to-end pairs (left) and of the layers' pairs (right), one curve per depth and layer,
+    against the Wigner surmise :eq:`wigner-surmise` and the Poisson law exp(-s).
+
+    Parameters
+    ----------
+    points : list of dict
+        :func:`dysonlearn.reproduce.compare_deep_linear`'s ``points``: each with ``depth``,
+        ``lr``, ``batch_size``, ``ratio``, ``scale``, ``mean_spacing``, ``mean_spacing_err``
+        and ``predicted``.
+    spacings : sequence of dict, optional
+        Each with ``depth``, ``layer`` (None for the end-to-end map, else 1 .. L) and ``s``
+        (normalised spacings); a panel without any says so.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        No points.
+    """
+    points, spacings = list(points), list(spacings)
+    if not points:
+        raise ValueError("points: need at least one point to draw")
+    depths = sorted({p["depth"] for p in points})
+    fig, axes = _figure(PAGE, 5.4, 2, 2)
+    (ax_s, ax_r), (ax_e, ax_l) = axes
+    for n, depth in enumerate(depths):
+        mine = sorted((p for p in points if p["depth"] == depth), key=lambda p: p["scale"])
+        x, s, err, pred, ratio = (np.array([p[k] for p in mine], dtype=float)
+                                  for k in ("scale", "mean_spacing", "mean_spacing_err",
+                                            "predicted", "ratio"))  # fmt: skip
+        style = {"color": f"C{n}", "ms": 3.5, "mfc": "none", "ls": "none"}
+        ax_s.errorbar(x, s, err, fmt="os^vD"[n % 5], label=f"L = {depth}", **style)
+        ax_s.plot(x, pred, marker="_", ms=9, color=f"C{n}", ls="none")
+        shift = 1 + 0.04 * (n - (len(depths) - 1) / 2)  # side by side at one lr / B
+        ax_r.errorbar(ratio * shift, s / pred, err / pred, fmt="os^vD"[n % 5],
+                      label=f"L = {depth}", **style)  # fmt: skip
+    x_all = np.array([p["scale"] for p in points])
+    grid = np.linspace(0, x_all.max() * 1.08, 50)
+    ax_s.plot(grid, math.sqrt(math.pi) * grid, color="k", lw=0.8,
+              label=r"$\sqrt{\pi}\,\sqrt{\alpha A^2/(2B)}$ (small $\alpha$)")  # fmt: skip
+    ax_s.plot([], [], marker="_", ms=9, color="0.4", ls="none",
+              label=r"prediction $\sqrt{\pi}\,\sigma$ (finite $\alpha$)")  # fmt: skip
+    ax_s.set(xlim=(0, grid[-1]), ylim=(0, None), xlabel=r"$\sqrt{\alpha A^2/(2B)}$",
+             ylabel=r"mean end-to-end spacing $\langle S\rangle$")  # fmt: skip
+    ax_s.legend(loc="upper left")
+    ax_r.axhline(1.0, color="k", lw=0.8)
+    ax_r.set(xscale="log", xlabel=r"$\alpha/B$",
+             ylabel=r"$\langle S\rangle$ / prediction")  # fmt: skip
+    ax_r.legend(loc="best")
+    grid = np.linspace(0, 3.5, 300)
+    for ax, end_to_end in ((ax_e, True), (ax_l, False)):
+        mine = [d for d in spacings if (d["layer"] is None) == end_to_end]
+        for n, d in enumerate(mine):
+            values = np.asarray(d["s"], dtype=float)
+            values = values[np.isfinite(values)]
+            if values.size < 2:
+                continue
+            label = (f"L = {d['depth']}" if end_to_end
+                     else f"L = {d['depth']}, $W_{{{d['layer']}}}$")  # fmt: skip
+            colour = f"C{depths.index(d['depth'])}" if d["depth"] in depths else f"C{n}"
+            ax.hist(values, bins=np.linspace(0, 3.5, 36), density=True, histtype="step",
+                    color=colour, ls=("-", "--", ":", "-.")[0 if end_to_end else
+                                                           (d["layer"] - 1) % 4],
+                    label=f"{label} ({values.size})")  # fmt: skip
+        ax.plot(grid, analysis.wigner_surmise(grid), color="k", lw=1.0, label="Wigner surmise")
+        ax.plot(grid, np.exp(-grid), color="0.5", ls=":", label=r"Poisson $e^{-s}$")
+        ax.set(xlim=(0, 3.5), ylim=(0, 1.25), xlabel=r"$s=S/\langle S\rangle$",
+               ylabel=r"$P(s)$",
+               title="end-to-end pair" if end_to_end else "each layer's pair")  # fmt: skip
+        if not mine:
+            _note(ax, "no per-layer spectra in these results")
+        ax.legend(loc="upper right", fontsize=5.5)
+    return fig
+
+
 # With at least this many snapshots, lines join them; with fewer, the snapshots are drawn
 # as markers only: a straight line between two distant snapshots is not the dynamics.
 DENSE_SNAPSHOTS = 20

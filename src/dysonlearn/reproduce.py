@@ -29,6 +29,15 @@ exactly as ``reproduce`` runs it):
   (:func:`compare_large_n`, :func:`dysonlearn.plots.large_n_figure`). Scales smoke and
   small only.
 
+- Deep linear (``deep-linear``, or ``deep_linear``): deep linear networks of L = 1, 2 and 3
+  layers learning the same end-to-end teacher diag(1, 1) (:data:`DEEP_LINEAR_EXPERIMENTS`),
+  each on the product grid of lr in {0.02, 0.04, 0.08} and B in {64, 128, 256}: the mean
+  spacing of the end-to-end degenerate pair against :eq:`dl-level-width` for each depth,
+  the points at equal lr / B, and the spacing law (Wigner or Poisson) of the end-to-end
+  pair and of each layer's (:func:`compare_deep_linear`,
+  :func:`dysonlearn.plots.deep_linear_figure`). Scales smoke and small only; its smoke
+  scale is stationary, with few replicas.
+
 Scales (:data:`SCALES`): "smoke" checks the pipeline end to end in about a minute and is
 not stationary; "small" runs every setting long enough to be stationary (600 / lr steps for
 the RBM: its slowest mode leaves x ~ 0 at a rate of about 2 lr (1/kappa - 1/mu^2) per
@@ -88,13 +97,22 @@ LARGE_N_EXPERIMENTS = ("large_n_rbm", "large_n_mp", "large_n_mp_wide")
 bulk spacings and gap ratio), then the initial spectra at N_v = 1000 with N_h = 1000
 (c = 1) and N_h = 2000 (c = 1/2) against Marchenko-Pastur."""
 
-GROUPS = {"optimizers": OPTIMIZER_EXPERIMENTS, "large_n": LARGE_N_EXPERIMENTS}
+DEEP_LINEAR_EXPERIMENTS = ("deep_linear_l1", "deep_linear_l2", "deep_linear_l3")
+"""The embedded experiments of ``reproduce deep-linear``, in the order it runs them: deep
+linear networks of L = 1, 2 and 3 layers (widths [2, 2], [2, 4, 2], [2, 4, 4, 2]) learning the
+same end-to-end teacher diag(1, 1), each on the product grid of lr in {0.02, 0.04, 0.08} and
+B in {64, 128, 256}."""
+
+GROUPS = {"optimizers": OPTIMIZER_EXPERIMENTS, "large_n": LARGE_N_EXPERIMENTS,
+          "deep_linear": DEEP_LINEAR_EXPERIMENTS}  # fmt: skip
 """Names that run several embedded experiments together (besides ``"all"``)."""
 
-GROUP_SCALES = {"optimizers": ("smoke", "small"), "large_n": ("smoke", "small")}
+GROUP_SCALES = {"optimizers": ("smoke", "small"), "large_n": ("smoke", "small"),
+                "deep_linear": ("smoke", "small")}  # fmt: skip
 """The scales each group has (the article's experiments have every one of :data:`SCALES`)."""
 
-GROUP_MODES = {"optimizers": ("snapshots",), "large_n": ("snapshots",)}
+GROUP_MODES = {"optimizers": ("snapshots",), "large_n": ("snapshots",),
+               "deep_linear": ("snapshots",)}  # fmt: skip
 """The modes each group has (the article's experiments have every one of :data:`MODES`)."""
 
 SUMMARY_ONLY = frozenset(LARGE_N_EXPERIMENTS)
@@ -108,8 +126,12 @@ OPTIMIZER_FIGURE = "optimizer_scaling"
 LARGE_N_FIGURE = "large_n"
 """The file name (without suffix) of the figure of ``reproduce large-n``, in OUTDIR."""
 
+DEEP_LINEAR_FIGURE = "deep_linear"
+"""The file name (without suffix) of the figure of ``reproduce deep-linear``, in OUTDIR."""
+
 # The command line's spelling of a name.
-_ALIASES = {"teacher-student": "teacher_student", "large-n": "large_n"}
+_ALIASES = {"teacher-student": "teacher_student", "large-n": "large_n",
+            "deep-linear": "deep_linear"}  # fmt: skip
 
 
 def preset_name(experiment: str, scale: str, mode: str = "snapshots") -> str:
@@ -141,7 +163,7 @@ def preset_name(experiment: str, scale: str, mode: str = "snapshots") -> str:
 def group_presets(name: str) -> list[str] | None:
     """The embedded files of a group of experiments named as ``dysonlearn config show``
     takes it: ``"optimizers"`` (its small scale) or ``"optimizers-<scale>"``; likewise
-    ``"large-n"`` (or ``"large_n"``).
+    ``"large-n"`` (or ``"large_n"``) and ``"deep-linear"`` (or ``"deep_linear"``).
 
     Parameters
     ----------
@@ -192,11 +214,12 @@ def article_experiments(which: str, scale: str,
     ----------
     which : str
         ``"rbm"``, ``"teacher_student"`` (or its alias ``"teacher-student"``), ``"all"``
-        (both), ``"optimizers"`` (:data:`OPTIMIZER_EXPERIMENTS`) or ``"large_n"`` (or
-        ``"large-n"``: :data:`LARGE_N_EXPERIMENTS`).
+        (both), ``"optimizers"`` (:data:`OPTIMIZER_EXPERIMENTS`), ``"large_n"`` (or
+        ``"large-n"``: :data:`LARGE_N_EXPERIMENTS`) or ``"deep_linear"`` (or
+        ``"deep-linear"``: :data:`DEEP_LINEAR_EXPERIMENTS`).
     scale : str
-        ``"smoke"``, ``"small"`` or ``"paper"`` (see :data:`SCALES`; ``"optimizers"`` and
-        ``"large_n"`` have no paper scale).
+        ``"smoke"``, ``"small"`` or ``"paper"`` (see :data:`SCALES`; the groups
+        ``"optimizers"``, ``"large_n"`` and ``"deep_linear"`` have no paper scale).
     mode : str, optional
         ``"snapshots"`` (the default) or ``"timeseries"`` (see :data:`MODES`;
         ``"optimizers"`` has snapshots only).
@@ -378,13 +401,17 @@ def write_comparison(outcomes: list[tuple[str, Path]], outdir: Path) -> Path:
     Those of ``reproduce large-n`` (:data:`LARGE_N_EXPERIMENTS`) get one section too, the
     unfolded bulk statistics and the Marchenko-Pastur tests of :func:`compare_large_n`,
     and the figure ``large_n.png``.
+    Those of ``reproduce deep-linear`` (:data:`DEEP_LINEAR_EXPERIMENTS`) get one section,
+    the mean end-to-end spacing of each depth and point beside its prediction and the
+    spacing law of each pair of :func:`compare_deep_linear`, and the figure
+    ``deep_linear.png``.
     """
     lines = ["# dysonlearn reproduce: fitted numbers beside the analytic predictions", "",
              "Symbols: alpha the learning rate, B the batch size, A the noise, <S> the mean "
              "spacing of a degenerate pair, sigma the width of a level, U the Binder "
              "cumulant; errors are jackknife errors over replicas.", ""]  # fmt: skip
     data: dict = {"mode": None}
-    optimizer_stores, large_n_stores = [], []
+    optimizer_stores, large_n_stores, deep_linear_stores = [], [], []
     modes = set()
     outdir.mkdir(parents=True, exist_ok=True)
     for name, directory in outcomes:
@@ -398,6 +425,10 @@ def write_comparison(outcomes: list[tuple[str, Path]], outdir: Path) -> Path:
             continue
         if name in LARGE_N_EXPERIMENTS:
             large_n_stores.append((name, directory, results, pool_last))
+            modes.add(results_mode(results))
+            continue
+        if name in DEEP_LINEAR_EXPERIMENTS:
+            deep_linear_stores.append((name, directory, results, pool_last))
             modes.add(results_mode(results))
             continue
         data[name] = compare(results, pool_last)
@@ -417,6 +448,9 @@ def write_comparison(outcomes: list[tuple[str, Path]], outdir: Path) -> Path:
     if large_n_stores:
         data["large_n"] = compare_large_n(large_n_stores, outdir)
         lines += _large_n_lines(data["large_n"], large_n_stores)
+    if deep_linear_stores:
+        data["deep_linear"] = compare_deep_linear(deep_linear_stores, outdir)
+        lines += _deep_linear_lines(data["deep_linear"], deep_linear_stores)
     data["mode"] = modes.pop() if len(modes) == 1 else "mixed"
     lines[2:2] = [_MODE_LINES.get(data["mode"], f"Mode: {data['mode']}."), ""]
     (outdir / "reproduce.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
@@ -429,7 +463,7 @@ def comparison_headline(markdown_path: Path) -> list[str]:
     """The short comparison ``dysonlearn reproduce`` prints: the mode, each experiment's
     table of slopes beside their predictions (for ``optimizers``, the fitted exponents a, b and
     a - b of each optimiser; for ``large-n``, the bulk statistics and the Marchenko-Pastur
-    tests), and where the full comparison is.
+    tests; for ``deep-linear``, the table of the depths), and where the full comparison is.
 
     Parameters
     ----------
@@ -454,7 +488,9 @@ def comparison_headline(markdown_path: Path) -> list[str]:
             lines.append(line)  # the statistics' table, the first of its section
         elif section.startswith("optimizers") and line.startswith("|") and tables == 0:
             lines.append(line)  # the exponents' table, the first of its section
-        if section.startswith(("optimizers", "large_n")) and lines \
+        elif section.startswith("deep_linear") and line.startswith("|") and tables == 0:
+            lines.append(line)  # the table of the depths, the first of its section
+        if section.startswith(("optimizers", "large_n", "deep_linear")) and lines \
                 and lines[-1].startswith("|") and not line.startswith("|"):  # fmt: skip
             tables += 1
     return [*lines[1:], "", f"full comparison: {markdown_path} (and reproduce.json)"]
@@ -791,6 +827,325 @@ def _large_n_lines(found: dict, stores) -> list[str]:
     if found["figure"]:
         lines += [f"Figure: {found['figure']} (spacing histogram against the Wigner surmise "
                   "and exp(-s); step-0 spectra against Marchenko-Pastur).", ""]  # fmt: skip
+    for name, directory, _, _ in stores:
+        lines.append(f"Store and summaries of {name}: {directory}/")
+    lines.append("")
+    return lines
+
+
+# -- reproduce deep-linear ---------------------------------------------------------------------
+
+SMALL_SPACING = 0.2
+"""The normalised spacing s = S / <S> below which a spacing counts as small in
+:func:`compare_deep_linear`: the Wigner surmise puts 1 - exp(-pi s^2 / 4) = 0.031 of its
+spacings there, the Poisson law 1 - exp(-s) = 0.181."""
+
+
+def layer_spectra(result, snapshots: int | None = None) -> list[np.ndarray] | None:
+    """Each layer's singular values of a deep linear ensemble, ascending.
+
+    The recorded ``result.layer_eigenvalues`` when the result has them (every snapshot);
+    otherwise the singular values of the final layers kept with ``keep_weights=True``
+    (``result.weights``, split into W_1 .. W_L), as one snapshot, the last.
+
+    Parameters
+    ----------
+    result : EnsembleResult
+        A deep linear ensemble (:class:`~dysonlearn.DeepLinearConfig`).
+    snapshots : int, optional
+        Keep only the last ``snapshots`` snapshots of recorded spectra (all when None).
+
+    Returns
+    -------
+    list of numpy.ndarray or None
+        L arrays (R, S, n_l'), n_l' = min(n_{l-1}, n_l), NaN for a replica whose layers are
+        not finite; None when the result has neither the recorded spectra nor the weights.
+    """
+    recorded = getattr(result, "layer_eigenvalues", None)
+    if recorded is not None:
+        layers = [np.asarray(a, dtype=np.float64) for a in recorded]
+        return [a[:, -snapshots:] for a in layers] if snapshots else layers
+    weights = getattr(result, "weights", None)
+    if weights is None:
+        return None
+    shapes = result.config.layer_shapes
+    weights = np.asarray(weights, dtype=np.float64)
+    cuts = np.cumsum([rows * cols for rows, cols in shapes])[:-1]
+    layers = []
+    for block, (rows, cols) in zip(np.split(weights, cuts, axis=1), shapes, strict=True):
+        matrices = block.reshape(-1, rows, cols)
+        values = np.full((matrices.shape[0], min(rows, cols)), np.nan)
+        finite = np.all(np.isfinite(matrices), axis=(1, 2))
+        if finite.any():
+            values[finite] = np.sort(np.linalg.svd(matrices[finite], compute_uv=False), axis=1)
+        layers.append(values[:, None, :])
+    return layers
+
+
+def _layer_source(result) -> str | None:
+    """Where :func:`layer_spectra` takes a result's layer spectra from, in words."""
+    if getattr(result, "layer_eigenvalues", None) is not None:
+        return "recorded layer spectra"
+    if getattr(result, "weights", None) is not None:
+        return "singular values of the final layers"
+    return None
+
+
+def layer_pairs(config, layer: int) -> list[tuple[int, int]]:
+    """The degenerate pairs of one layer's ascending singular values at balanced layers.
+
+    Balanced layers at the teacher carry its singular values kappa_i^(1/L) in their top
+    ``config.n_modes`` singular values (the others, in the directions a wider hidden layer
+    adds, stay small), so the teacher's degenerate pairs of
+    ``config.stationary_levels`` are those of the layer, shifted to its top.
+
+    Parameters
+    ----------
+    config : DeepLinearConfig
+        The configuration.
+    layer : int
+        0 for W_1, ..., L - 1 for W_L.
+
+    Returns
+    -------
+    list of (int, int)
+        Index pairs into the layer's n_l' = min(n_{l-1}, n_l) ascending singular values;
+        empty when the layer is narrower than the teacher's rank.
+
+    Examples
+    --------
+    >>> import dysonlearn as dl
+    >>> cfg = dl.DeepLinearConfig(widths=[2, 4, 4, 2], teacher=[1.0, 1.0])
+    >>> [layer_pairs(cfg, layer) for layer in range(3)]
+    [[(0, 1)], [(2, 3)], [(0, 1)]]
+    """
+    width = min(config.layer_shapes[layer])
+    offset = width - config.n_modes
+    if offset < 0:
+        return []
+    return [(i + offset, j + offset) for i, j in _pairs(config)]
+
+
+def _normalised_spacings(spacings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(R, m) spacings of one point over its mean: all of them, and the last of each
+    replica (independent samples, for the KS tests)."""
+    s = spacings / np.mean(spacings)
+    return s, s[:, -1]
+
+
+def _spacing_law(pooled: list[np.ndarray], last: list[np.ndarray]) -> dict:
+    """The small-spacing fraction (error over replicas) and the KS p-values against the
+    Wigner surmise and the Poisson law of normalised spacings, pooled over points."""
+    from scipy import stats
+
+    from .analysis import wigner_cdf
+
+    per_replica = np.concatenate([np.mean(s < SMALL_SPACING, axis=1) for s in pooled])
+    independent = np.concatenate(last)
+    return {
+        "spacings": int(sum(s.size for s in pooled)),
+        "replicas": int(per_replica.size),
+        "small_fraction": float(per_replica.mean()),
+        "small_fraction_err": float(per_replica.std(ddof=1) / np.sqrt(per_replica.size)),
+        "ks_wigner": float(stats.kstest(independent, wigner_cdf).pvalue),
+        "ks_poisson": float(stats.kstest(independent, "expon").pvalue),
+    }
+
+
+def compare_deep_linear(stores, outdir: Path | None = None) -> dict:
+    """The statistics of ``reproduce deep-linear``, and its figure.
+
+    For each depth L (one store each) and each point: the mean spacing <S> of the end-to-end
+    degenerate pair with its error over replicas (the usable replicas' last ``pool_last``
+    snapshots, as :func:`compare_optimizers` takes them), beside sqrt(pi) sigma of
+    :eq:`dl-level-width` (:attr:`~dysonlearn.DeepLinearConfig.level_widths`); per depth the
+    chi^2 of the points against that prediction; the pairs of points at equal lr / B (the
+    linear scaling rule: equal <S> up to the finite-lr factor, which the prediction holds);
+    and the law of the normalised spacings s = S / <S> of the end-to-end pair and of each
+    layer's degenerate pair (:func:`layer_spectra`, :func:`layer_pairs`), pooled over the
+    points of a depth: the fraction below :data:`SMALL_SPACING` and the KS p-values against
+    the Wigner surmise :eq:`wigner-surmise` and the Poisson law exp(-s).
+
+    Parameters
+    ----------
+    stores : list of (str, pathlib.Path, list of EnsembleResult, int)
+        Each experiment's name, directory, points and the snapshots to pool.
+    outdir : pathlib.Path, optional
+        Where the figure :data:`DEEP_LINEAR_FIGURE` ``.png`` goes
+        (:func:`dysonlearn.plots.deep_linear_figure`); none without it.
+
+    Returns
+    -------
+    dict
+        ``points`` (``depth``, ``widths``, ``lr``, ``batch_size``, ``noise``, ``ratio``
+        (lr / B), ``scale`` (sqrt(lr A^2 / (2 B))), ``mean_spacing``, ``mean_spacing_err``,
+        ``predicted``, ``z`` (the difference in errors)); ``depths`` (``depth``,
+        ``widths``, ``curvature`` lambda, ``points``, ``chi2_dof``, ``p_value``,
+        ``mean_ratio`` and its error); ``equal_ratio`` (pairs of points of one depth at one
+        lr / B: ``z_raw``, the difference of their <S> in errors, and ``z_scaled``, that of
+        <S> / prediction); ``spacing_law`` (``depth``, ``layer`` (None for the end-to-end
+        map, else 1 .. L), ``pair``, the small-spacing fraction, its error and the two
+        KS p-values); ``layer_source`` (where the layers' spectra came from, or None when
+        the results hold none); ``small_spacing``, ``wigner_small_fraction``,
+        ``poisson_small_fraction``; ``figure`` (the file name, or None).
+    """
+    from .analysis.fits import chi2_pvalue, usable_replicas
+
+    out: dict = {"points": [], "depths": [], "equal_ratio": [], "spacing_law": [],
+                 "layer_source": None, "small_spacing": SMALL_SPACING,
+                 "wigner_small_fraction": float(-np.expm1(-np.pi * SMALL_SPACING**2 / 4)),
+                 "poisson_small_fraction": float(-np.expm1(-SMALL_SPACING)),
+                 "figure": None}  # fmt: skip
+    drawn = []
+    for _, _, results, pool_last in stores:
+        config = results[0].config
+        depth, widths = config.n_layers, list(config.widths)
+        rows = []
+        laws: dict = {}  # (layer or None, pair) -> (pooled, last)
+        for result in results:
+            cfg = result.config
+            mean, err = _point_spacing(result, pool_last)
+            predicted = float(math.sqrt(math.pi) * cfg.level_widths[_pairs(cfg)[0][0]])
+            rows.append({"depth": depth, "widths": widths, "lr": cfg.lr,
+                         "batch_size": cfg.batch_size, "noise": cfg.noise,
+                         "ratio": cfg.lr / cfg.batch_size,
+                         "scale": math.sqrt(cfg.lr * cfg.noise**2 / (2 * cfg.batch_size)),
+                         "mean_spacing": mean, "mean_spacing_err": err,
+                         "predicted": predicted,
+                         "z": (mean - predicted) / err if err > 0 else math.nan})  # fmt: skip
+            keep = usable_replicas(result, pool_last)
+            late = np.asarray(result.eigenvalues, dtype=np.float64)[keep, -pool_last:]
+            spectra = [(None, late, _pairs(cfg))]
+            layers = layer_spectra(result, pool_last)
+            if layers is not None:
+                out["layer_source"] = out["layer_source"] or _layer_source(result)
+                spectra += [(n + 1, values[keep], layer_pairs(cfg, n))
+                            for n, values in enumerate(layers)]  # fmt: skip
+            for layer, values, pairs in spectra:
+                for pair in pairs:
+                    spacing = values[..., pair[1]] - values[..., pair[0]]
+                    spacing = spacing[np.all(np.isfinite(spacing), axis=1)]
+                    if spacing.shape[0] < 3:
+                        continue
+                    pooled, last = _normalised_spacings(spacing)
+                    laws.setdefault((layer, pair), ([], []))
+                    laws[(layer, pair)][0].append(pooled)
+                    laws[(layer, pair)][1].append(last)
+        out["points"] += rows
+        z = np.array([r["z"] for r in rows])
+        ratio = np.array([r["mean_spacing"] / r["predicted"] for r in rows])
+        ratio_err = np.array([r["mean_spacing_err"] / r["predicted"] for r in rows])
+        weights = 1 / ratio_err**2
+        chi2_dof = float(np.mean(z**2))
+        out["depths"].append({
+            "depth": depth, "widths": widths, "curvature": float(config.curvatures[0]),
+            "points": len(rows), "chi2_dof": chi2_dof,
+            "p_value": chi2_pvalue(chi2_dof, len(rows)),
+            "mean_ratio": float(np.sum(weights * ratio) / np.sum(weights)),
+            "mean_ratio_err": float(1 / np.sqrt(np.sum(weights))),
+        })  # fmt: skip
+        by_ratio: dict = {}
+        for row in rows:
+            by_ratio.setdefault(round(row["ratio"], 12), []).append(row)
+        for key, same in sorted(by_ratio.items()):
+            same.sort(key=lambda r: r["lr"])
+            for a, b in zip(same, same[1:]):
+                raw = math.hypot(a["mean_spacing_err"], b["mean_spacing_err"])
+                scaled = math.hypot(a["mean_spacing_err"] / a["predicted"],
+                                    b["mean_spacing_err"] / b["predicted"])  # fmt: skip
+                out["equal_ratio"].append({
+                    "depth": depth, "ratio": key,
+                    "first": {"lr": a["lr"], "batch_size": a["batch_size"]},
+                    "second": {"lr": b["lr"], "batch_size": b["batch_size"]},
+                    "z_raw": (b["mean_spacing"] - a["mean_spacing"]) / raw,
+                    "z_scaled": (b["mean_spacing"] / b["predicted"]
+                                 - a["mean_spacing"] / a["predicted"]) / scaled,
+                })  # fmt: skip
+        for (layer, pair), (pooled, last) in laws.items():
+            law = {"depth": depth, "layer": layer, "pair": list(pair),
+                   **_spacing_law(pooled, last)}  # fmt: skip
+            out["spacing_law"].append(law)
+            drawn.append({"depth": depth, "layer": layer, "s": np.concatenate(last)})
+    if outdir is not None and out["points"]:
+        from .plots import DPI, _metadata, deep_linear_figure
+
+        figure = Path(outdir) / f"{DEEP_LINEAR_FIGURE}.png"
+        deep_linear_figure(out["points"], drawn).savefig(figure, dpi=DPI, format="png",
+                                                         metadata=_metadata("png"))  # fmt: skip
+        out["figure"] = figure.name
+    return out
+
+
+def _p(value: float) -> str:
+    """A p-value for a table: 3 significant digits, or a bound where it underflows."""
+    return f"{value:.3g}" if value > 0 else "< 1e-300"
+
+
+def _deep_linear_lines(found: dict, stores) -> list[str]:
+    """The deep_linear section of reproduce.md: per depth, then per point, the pairs at
+    equal lr / B and the spacing law of every pair."""
+    replicas = sorted({results[0].n_replicas for _, _, results, _ in stores})
+    pool = stores[0][3]
+    law = {(w["depth"], w["layer"]): w for w in found["spacing_law"]}
+    cut = found["small_spacing"]
+    lines = [f"## deep_linear (L = 1, 2, 3 at one end-to-end teacher; "
+             f"{' or '.join(map(str, replicas))} replicas per setting, last {pool} "
+             f"snapshot{'s' if pool != 1 else ''} pooled)", "",
+             "<S> is the mean spacing of the end-to-end map's degenerate pair, against the "
+             "prediction sqrt(pi) sigma, sigma^2 = (lr A^2 / (2 B)) / (1 - lr lambda / 2), "
+             "lambda = L kappa^(2 (L - 1) / L); chi^2 / dof of the points against it (no "
+             f"fitted parameter). P(s < {cut:g}) is the fraction of normalised spacings "
+             f"s = S / <S> below {cut:g}: {found['wigner_small_fraction']:.3f} for the Wigner "
+             f"surmise (repulsion), {found['poisson_small_fraction']:.3f} for Poisson levels.",
+             "",
+             "| L | widths | lambda | chi^2/dof (p) | <S> / prediction | "
+             f"P(s < {cut:g}), end-to-end | KS p Wigner | KS p Poisson |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for d in found["depths"]:
+        w = law.get((d["depth"], None))
+        p = f"{d['p_value']:.2g}" if d["p_value"] is not None else "n/a"
+        tail = (f"{_pm(w['small_fraction'], w['small_fraction_err'])} | {_p(w['ks_wigner'])} "
+                f"| {_p(w['ks_poisson'])}") if w else "n/a | n/a | n/a"  # fmt: skip
+        lines.append(f"| {d['depth']} | {d['widths']} | {d['curvature']:.4g} "
+                     f"| {d['chi2_dof']:.2f} ({p}) "
+                     f"| {_pm(d['mean_ratio'], d['mean_ratio_err'])} | {tail} |")  # fmt: skip
+    lines += ["", "| L | lr | B | lr/B | <S> | predicted sqrt(pi) sigma | ratio | "
+              "(<S> - predicted) / error |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for p in found["points"]:
+        lines.append(f"| {p['depth']} | {p['lr']:g} | {p['batch_size']} | {p['ratio']:.3g} "
+                     f"| {p['mean_spacing']:.6f} ± {p['mean_spacing_err']:.6f} "
+                     f"| {p['predicted']:.6f} "
+                     f"| {p['mean_spacing'] / p['predicted']:.3f} | {p['z']:+.1f} |")  # fmt: skip
+    lines += ["", "Points at equal lr / B (the linear scaling rule): the difference of their "
+              "<S> in errors, and that of <S> / prediction, which takes out the finite-lr "
+              "factor 1 / sqrt(1 - lr lambda / 2) by which they are expected to differ.", "",
+              "| L | lr/B | (lr, B) | (lr', B') | <S>' - <S> (errors) "
+              "| difference of <S> / prediction (errors) |",
+              "|---:|---:|---|---|---:|---:|"]  # fmt: skip
+    for e in found["equal_ratio"]:
+        a, b = e["first"], e["second"]
+        lines.append(f"| {e['depth']} | {e['ratio']:.3g} | ({a['lr']:g}, {a['batch_size']}) "
+                     f"| ({b['lr']:g}, {b['batch_size']}) | {e['z_raw']:+.1f} "
+                     f"| {e['z_scaled']:+.1f} |")  # fmt: skip
+    source = found["layer_source"]
+    lines += ["", "The law of the normalised spacings of each degenerate pair, pooled over a "
+              "depth's points (the fraction's error over replicas; the KS tests take one "
+              "spacing per replica, the last): the end-to-end map and "
+              + (f"each layer's pair ({source})." if source else
+                 "no layer (these results hold no per-layer spectra)."), "",
+              f"| L | pair of | modes | spacings | P(s < {cut:g}) | KS p Wigner | "
+              "KS p Poisson |", "|---:|---|---|---:|---:|---:|---:|"]  # fmt: skip
+    for w in found["spacing_law"]:
+        what = "end-to-end map" if w["layer"] is None else f"layer W_{w['layer']}"
+        lines.append(f"| {w['depth']} | {what} | {tuple(w['pair'])} | {w['spacings']} "
+                     f"| {_pm(w['small_fraction'], w['small_fraction_err'])} "
+                     f"| {_p(w['ks_wigner'])} | {_p(w['ks_poisson'])} |")  # fmt: skip
+    lines.append("")
+    if found["figure"]:
+        lines += [f"Figure: {found['figure']} (<S> against sqrt(lr A^2 / (2 B)) for each depth "
+                  "with the prediction; <S> / prediction against lr / B; the normalised "
+                  "spacings of the end-to-end pairs and of the layers' pairs against the "
+                  "Wigner surmise and exp(-s)).", ""]  # fmt: skip
     for name, directory, _, _ in stores:
         lines.append(f"Store and summaries of {name}: {directory}/")
     lines.append("")
