@@ -473,14 +473,16 @@ def test_reproduce_deep_linear_smoke_writes_the_figure_and_agrees_with_the_predi
         assert abs(law["small_fraction"] - found["wigner_small_fraction"]) \
             < 4 * law["small_fraction_err"]  # fmt: skip
         assert law["ks_poisson"] < 1e-20 and law["ks_wigner"] > 1e-3
-    # The stores hold no layer spectra until the store records them: said, not invented.
-    if found["layer_source"] is None:
-        assert "no layer (these results hold no per-layer spectra)" in md
+    # The stores record every layer's spectrum: each layer's pair has its row.
+    assert found["layer_source"] == "recorded layer spectra"
+    assert sorted((w["depth"], w["layer"]) for w in found["spacing_law"]
+                  if w["layer"] is not None) == [(1, 1), (2, 1), (2, 2), (3, 1), (3, 2), (3, 3)]
+    assert "each layer's pair (recorded layer spectra)" in md
 
 
-def _kept_weights_stores(replicas=400, seed=5):
-    """Two settings at one lr / B for L = 1, 2, 3 of the presets, trained with their layers
-    kept (``keep_weights``), as compare_deep_linear takes stores."""
+def _depth_stores(replicas=400, seed=5):
+    """Two settings at one lr / B for L = 1, 2, 3 of the presets (their layers' spectra
+    recorded), as compare_deep_linear takes stores."""
     widths = {1: [2, 2], 2: [2, 4, 2], 3: [2, 4, 4, 2]}
     stores = []
     for depth, width in widths.items():
@@ -490,60 +492,30 @@ def _kept_weights_stores(replicas=400, seed=5):
                                          batch_size=batch, steps=2500, init_std=0.2,
                                          snapshots=[1500, 1750, 2000, 2250, 2500])  # fmt: skip
             results.append(dl.run_ensemble(config, replicas=replicas, seed=seed,
-                                           backend="serial", progress=False,
-                                           keep_weights=True))  # fmt: skip
+                                           backend="serial", progress=False))  # fmt: skip
         stores.append((f"deep_linear_l{depth}", None, results, 3))
     return stores
 
 
-def test_deep_linear_layer_spectra_prefer_the_recorded_ones_and_else_take_the_final_layers():
-    stores = _kept_weights_stores(replicas=6)
-    result = stores[2][2][0]  # L = 3, widths [2, 4, 4, 2]
-    layers = reproduce.layer_spectra(result)
-    assert [a.shape for a in layers] == [(6, 1, 2), (6, 1, 4), (6, 1, 2)]
-    w = np.asarray(result.weights)[0]
-    w1, w2, w3 = w[:8].reshape(4, 2), w[8:24].reshape(4, 4), w[24:].reshape(2, 4)
-    for values, matrix in zip(layers, (w1, w2, w3)):
-        np.testing.assert_allclose(values[0, 0], np.sort(np.linalg.svd(matrix)[1]))
-    # the end-to-end map is the product: its singular values are the recorded spectrum
-    np.testing.assert_allclose(np.linalg.svd(w3 @ w2 @ w1)[1][::-1],
-                               np.asarray(result.eigenvalues)[0, -1], rtol=1e-10)  # fmt: skip
-    assert reproduce.layer_pairs(result.config, 1) == [(2, 3)]  # the top two of four
-
-    class Recorded:  # the lead's API: a list of L arrays (R, S, n_l'), preferred when present
-        config = result.config
-        weights = result.weights
-        layer_eigenvalues = [np.ones((6, 5, 2)), np.ones((6, 5, 4)), np.ones((6, 5, 2))]
-
-    assert [a.shape for a in reproduce.layer_spectra(Recorded(), 3)] == [
-        (6, 3, 2), (6, 3, 4), (6, 3, 2)]  # fmt: skip
-
-    class Neither:
-        config = result.config
-        weights = None
-
-    assert reproduce.layer_spectra(Neither()) is None
-
-
 def test_deep_linear_every_layers_degenerate_pair_repels(tmp_path):
-    # 400 replicas per setting, final layers only (one spacing per replica and layer): the
-    # small-spacing fraction's SE over 800 replicas is about sqrt(0.031 / 800) = 0.006, so
-    # each layer's fraction lies well within 0.1 (16 SE from Poisson's 0.181, 11 from
-    # Wigner's) and the KS test against exp(-s) rejects it. (With 3000 replicas per setting
+    # 400 replicas per setting, 3 snapshots pooled: the small-spacing fraction's SE over
+    # 800 replicas is at most about sqrt(0.031 / 800) = 0.006 (one spacing per replica; the
+    # pooled ones only shrink it), so each layer's fraction lies well within 0.1 (16 SE from
+    # Poisson's 0.181, 11 from Wigner's) and the KS test against exp(-s) rejects it. (With 3000 replicas per setting
     # the layers' fractions were 0.028 to 0.041, near Wigner's 0.031, while the KS test against
     # the Wigner surmise itself rejected the inner layers at L = 3: the layers' spacings are
     # repelled but not exactly of the surmise's shape.)
-    found = reproduce.compare_deep_linear(_kept_weights_stores(), tmp_path)
-    assert found["layer_source"] == "singular values of the final layers"
+    found = reproduce.compare_deep_linear(_depth_stores(), tmp_path)
+    assert found["layer_source"] == "recorded layer spectra"
     layers = [(w["depth"], w["layer"]) for w in found["spacing_law"] if w["layer"] is not None]
     assert layers == [(1, 1), (2, 1), (2, 2), (3, 1), (3, 2), (3, 3)]
     for law in found["spacing_law"]:
         assert law["small_fraction"] < 0.1 and law["ks_poisson"] < 1e-10, law
     assert (tmp_path / "deep_linear.png").stat().st_size > 10_000
     lines = "\n".join(reproduce._deep_linear_lines(found, [
-        (name, tmp_path, results, pool) for name, _, results, pool in _kept_weights_stores(6)]))
+        (name, tmp_path, results, pool) for name, _, results, pool in _depth_stores(6)]))
     assert "| 3 | layer W_2 | (2, 3) |" in lines
-    assert "each layer's pair (singular values of the final layers)" in lines
+    assert "each layer's pair (recorded layer spectra)" in lines
 
 
 def test_the_deep_linear_figure_refuses_empty_input():

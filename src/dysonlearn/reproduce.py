@@ -63,7 +63,7 @@ from pathlib import Path
 import numpy as np
 
 from . import store as store_module
-from .analysis import scaling_table
+from .analysis import layer_pairs, scaling_table
 from .errors import ConfigError
 from .experiment import Experiment, embedded_experiment_path, load_experiment
 from .models import model_for
@@ -841,91 +841,6 @@ SMALL_SPACING = 0.2
 spacings there, the Poisson law 1 - exp(-s) = 0.181."""
 
 
-def layer_spectra(result, snapshots: int | None = None) -> list[np.ndarray] | None:
-    """Each layer's singular values of a deep linear ensemble, ascending.
-
-    The recorded ``result.layer_eigenvalues`` when the result has them (every snapshot);
-    otherwise the singular values of the final layers kept with ``keep_weights=True``
-    (``result.weights``, split into W_1 .. W_L), as one snapshot, the last.
-
-    Parameters
-    ----------
-    result : EnsembleResult
-        A deep linear ensemble (:class:`~dysonlearn.DeepLinearConfig`).
-    snapshots : int, optional
-        Keep only the last ``snapshots`` snapshots of recorded spectra (all when None).
-
-    Returns
-    -------
-    list of numpy.ndarray or None
-        L arrays (R, S, n_l'), n_l' = min(n_{l-1}, n_l), NaN for a replica whose layers are
-        not finite; None when the result has neither the recorded spectra nor the weights.
-    """
-    recorded = getattr(result, "layer_eigenvalues", None)
-    if recorded is not None:
-        layers = [np.asarray(a, dtype=np.float64) for a in recorded]
-        return [a[:, -snapshots:] for a in layers] if snapshots else layers
-    weights = getattr(result, "weights", None)
-    if weights is None:
-        return None
-    shapes = result.config.layer_shapes
-    weights = np.asarray(weights, dtype=np.float64)
-    cuts = np.cumsum([rows * cols for rows, cols in shapes])[:-1]
-    layers = []
-    for block, (rows, cols) in zip(np.split(weights, cuts, axis=1), shapes, strict=True):
-        matrices = block.reshape(-1, rows, cols)
-        values = np.full((matrices.shape[0], min(rows, cols)), np.nan)
-        finite = np.all(np.isfinite(matrices), axis=(1, 2))
-        if finite.any():
-            values[finite] = np.sort(np.linalg.svd(matrices[finite], compute_uv=False), axis=1)
-        layers.append(values[:, None, :])
-    return layers
-
-
-def _layer_source(result) -> str | None:
-    """Where :func:`layer_spectra` takes a result's layer spectra from, in words."""
-    if getattr(result, "layer_eigenvalues", None) is not None:
-        return "recorded layer spectra"
-    if getattr(result, "weights", None) is not None:
-        return "singular values of the final layers"
-    return None
-
-
-def layer_pairs(config, layer: int) -> list[tuple[int, int]]:
-    """The degenerate pairs of one layer's ascending singular values at balanced layers.
-
-    Balanced layers at the teacher carry its singular values kappa_i^(1/L) in their top
-    ``config.n_modes`` singular values (the others, in the directions a wider hidden layer
-    adds, stay small), so the teacher's degenerate pairs of
-    ``config.stationary_levels`` are those of the layer, shifted to its top.
-
-    Parameters
-    ----------
-    config : DeepLinearConfig
-        The configuration.
-    layer : int
-        0 for W_1, ..., L - 1 for W_L.
-
-    Returns
-    -------
-    list of (int, int)
-        Index pairs into the layer's n_l' = min(n_{l-1}, n_l) ascending singular values;
-        empty when the layer is narrower than the teacher's rank.
-
-    Examples
-    --------
-    >>> import dysonlearn as dl
-    >>> cfg = dl.DeepLinearConfig(widths=[2, 4, 4, 2], teacher=[1.0, 1.0])
-    >>> [layer_pairs(cfg, layer) for layer in range(3)]
-    [[(0, 1)], [(2, 3)], [(0, 1)]]
-    """
-    width = min(config.layer_shapes[layer])
-    offset = width - config.n_modes
-    if offset < 0:
-        return []
-    return [(i + offset, j + offset) for i, j in _pairs(config)]
-
-
 def _normalised_spacings(spacings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(R, m) spacings of one point over its mean: all of them, and the last of each
     replica (independent samples, for the KS tests)."""
@@ -962,7 +877,8 @@ def compare_deep_linear(stores, outdir: Path | None = None) -> dict:
     chi^2 of the points against that prediction; the pairs of points at equal lr / B (the
     linear scaling rule: equal <S> up to the finite-lr factor, which the prediction holds);
     and the law of the normalised spacings s = S / <S> of the end-to-end pair and of each
-    layer's degenerate pair (:func:`layer_spectra`, :func:`layer_pairs`), pooled over the
+    layer's degenerate pair (``result.layer_eigenvalues``,
+    :func:`~dysonlearn.analysis.layer_pairs`), pooled over the
     points of a depth: the fraction below :data:`SMALL_SPACING` and the KS p-values against
     the Wigner surmise :eq:`wigner-surmise` and the Poisson law exp(-s).
 
@@ -1016,11 +932,12 @@ def compare_deep_linear(stores, outdir: Path | None = None) -> dict:
             keep = usable_replicas(result, pool_last)
             late = np.asarray(result.eigenvalues, dtype=np.float64)[keep, -pool_last:]
             spectra = [(None, late, _pairs(cfg))]
-            layers = layer_spectra(result, pool_last)
+            layers = result.layer_eigenvalues
             if layers is not None:
-                out["layer_source"] = out["layer_source"] or _layer_source(result)
-                spectra += [(n + 1, values[keep], layer_pairs(cfg, n))
-                            for n, values in enumerate(layers)]  # fmt: skip
+                out["layer_source"] = "recorded layer spectra"
+                spectra += [(layer, np.asarray(values)[keep, -pool_last:],
+                             [index for _, index in layer_pairs(cfg, layer)])
+                            for layer, values in enumerate(layers, start=1)]  # fmt: skip
             for layer, values, pairs in spectra:
                 for pair in pairs:
                     spacing = values[..., pair[1]] - values[..., pair[0]]
@@ -1131,7 +1048,12 @@ def _deep_linear_lines(found: dict, stores) -> list[str]:
     lines += ["", "The law of the normalised spacings of each degenerate pair, pooled over a "
               "depth's points (the fraction's error over replicas; the KS tests take one "
               "spacing per replica, the last): the end-to-end map and "
-              + (f"each layer's pair ({source})." if source else
+              + (f"each layer's pair ({source}). A layer's pair has no stationary law: "
+                 "the layers diffuse freely along the directions that leave the end-to-end "
+                 "map unchanged, and from a random start they keep the split of their "
+                 "conserved initial balancedness, so their spacings repel without following "
+                 "the surmise exactly (theory: deep linear networks, each layer's spectrum; "
+                 "init = \"balanced\", init_std = 0 shows the surmise)." if source else
                  "no layer (these results hold no per-layer spectra)."), "",
               f"| L | pair of | modes | spacings | P(s < {cut:g}) | KS p Wigner | "
               "KS p Poisson |", "|---:|---|---|---:|---:|---:|---:|"]  # fmt: skip
