@@ -121,6 +121,7 @@ def test_without_noise_the_drift_is_linear_in_t_and_of_order_lr_squared():
     # |Q_L Q_L^T|_F = lr^2 (2 / 16) |2 * 1_2|_F :eq:`dl-balancedness-sgd`, at the smaller lr
     # within 3 standard errors plus the same 6% for the O(lr) correction.
     predicted = 0.01**2 * (2.0 / 16.0) * math.sqrt(2 * 2.0**2)
+    assert dl.analysis.bottleneck_drift_rate(_bottleneck(0.01)) == pytest.approx([predicted])
     fit = fits[0.01]
     assert abs(fit.c - predicted) < 3 * fit.c_err + 0.06 * predicted, (fit.c, predicted)
 

@@ -478,6 +478,19 @@ def test_reproduce_deep_linear_smoke_writes_the_figure_and_agrees_with_the_predi
     assert sorted((w["depth"], w["layer"]) for w in found["spacing_law"]
                   if w["layer"] is not None) == [(1, 1), (2, 1), (2, 2), (3, 1), (3, 2), (3, 3)]
     assert "each layer's pair (recorded layer spectra)" in md
+    # The balancedness, 200 replicas from the balanced minimum: without noise gamma = 1 (the
+    # jackknife error of gamma is ~0.002; the fit sits up to ~1.3% low from the sqrt(t)
+    # part of the per-step fluctuations: 0.02) at the rate :eq:`dl-balancedness-sgd` (3
+    # standard errors plus the 6% of the next order in lr); with the noise gamma = 1/2
+    # and the root-mean-square rate :eq:`dl-balancedness-diffusion`, within 3 errors.
+    noiseless, noisy = found["balancedness"]["cases"]
+    assert abs(noiseless["gamma"] - 1) < 0.02
+    assert abs(noiseless["rate"] - noiseless["predicted_rate"]) \
+        < 3 * noiseless["rate_err"] + 0.06 * noiseless["predicted_rate"]  # fmt: skip
+    assert abs(noisy["gamma"] - 0.5) < 3 * noisy["gamma_err"]
+    assert abs(noisy["rate"] - noisy["predicted_rate"]) < 3 * noisy["rate_err"]
+    assert (out / "balancedness.png").stat().st_size > 10_000
+    assert "| noisy | [4, 4, 4] | 0.5 | 0.02 |" in md
 
 
 def _depth_stores(replicas=400, seed=5):

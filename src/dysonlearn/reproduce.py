@@ -902,7 +902,8 @@ def compare_deep_linear(stores, outdir: Path | None = None) -> dict:
         <S> / prediction); ``spacing_law`` (``depth``, ``layer`` (None for the end-to-end
         map, else 1 .. L), ``pair``, the small-spacing fraction, its error and the two
         KS p-values); ``layer_source`` (where the layers' spectra came from, or None when
-        the results hold none); ``small_spacing``, ``wigner_small_fraction``,
+        the results hold none); ``balancedness`` (:func:`balancedness_check`, at most 256
+        replicas); ``small_spacing``, ``wigner_small_fraction``,
         ``poisson_small_fraction``; ``figure`` (the file name, or None).
     """
     from .analysis.fits import chi2_pvalue, usable_replicas
@@ -983,6 +984,8 @@ def compare_deep_linear(stores, outdir: Path | None = None) -> dict:
                    **_spacing_law(pooled, last)}  # fmt: skip
             out["spacing_law"].append(law)
             drawn.append({"depth": depth, "layer": layer, "s": np.concatenate(last)})
+    replicas = min(result.n_replicas for _, _, results, _ in stores for result in results)
+    out["balancedness"] = balancedness_check(min(replicas, 256), outdir)
     if outdir is not None and out["points"]:
         from .plots import DPI, _metadata, deep_linear_figure
 
@@ -991,6 +994,107 @@ def compare_deep_linear(stores, outdir: Path | None = None) -> dict:
                                                          metadata=_metadata("png"))  # fmt: skip
         out["figure"] = figure.name
     return out
+
+
+BALANCEDNESS_FIGURE = "balancedness"
+"""The file name (without suffix) of the balancedness figure of ``reproduce deep-linear``."""
+
+
+def balancedness_check(replicas: int, outdir: Path | None = None, seed: int = 20250116) -> dict:
+    """The drift of the balancedness D_l :eq:`dl-balancedness` in two ensembles started at
+    the balanced minimum (``init = "balanced"``, ``init_std = 0``), B = 16, steps 50 to 2000.
+
+    Without noise at a bottleneck (widths [4, 2, 4], teacher (2, 2, 1, 1), lr 0.01): a drift
+    linear in t at the rate :eq:`dl-balancedness-sgd`
+    (:func:`~dysonlearn.analysis.bottleneck_drift_rate`). With noise (widths [4, 4, 4],
+    teacher 2, A = 0.5, lr 0.02): a diffusion, gamma = 1/2, at the root-mean-square rate
+    :eq:`dl-balancedness-diffusion` (:func:`~dysonlearn.analysis.diffusion_prefactor`).
+
+    Parameters
+    ----------
+    replicas : int
+        Replicas of each ensemble.
+    outdir : pathlib.Path, optional
+        Where the figure :data:`BALANCEDNESS_FIGURE` ``.png`` goes
+        (:func:`dysonlearn.plots.balancedness_figure`); none without it.
+    seed : int
+        The ensembles' seed.
+
+    Returns
+    -------
+    dict
+        ``cases``: per ensemble its ``case`` ("noiseless", "noisy"), ``widths``, ``noise``,
+        ``lr``, the fitted ``gamma`` and ``c`` of c t^gamma with their errors
+        (:func:`~dysonlearn.analysis.fit_drift`), ``expected_gamma``, ``rate`` (the fitted c
+        without noise; with noise the root-mean-square drift per square root of a step,
+        sqrt(mean |D(t) - D(0)|^2 / t)) with ``rate_err``, and ``predicted_rate``;
+        ``figure`` (the file name, or None).
+    """
+    from .analysis import balancedness_drift, bottleneck_drift_rate, diffusion_prefactor
+    from .config import DeepLinearConfig
+
+    times = np.unique(np.geomspace(50, 2000, 12).astype(int))
+    cases = [
+        ("noiseless", DeepLinearConfig(widths=[4, 2, 4], teacher=[2.0, 2.0, 1.0, 1.0],
+                                       noise=0.0, lr=0.01, batch_size=16, steps=2000,
+                                       init="balanced", init_std=0.0)),
+        ("noisy", DeepLinearConfig(widths=[4, 4, 4], teacher=[2.0] * 4, noise=0.5, lr=0.02,
+                                   batch_size=16, steps=2000, init="balanced",
+                                   init_std=0.0)),
+    ]  # fmt: skip
+    out: dict = {"cases": [], "figure": None}
+    drifts = []
+    for name, config in cases:
+        drift = balancedness_drift(config, replicas, seed, times)
+        fit = drift.fit()
+        row = {"case": name, "widths": list(config.widths), "noise": config.noise,
+               "lr": config.lr, "gamma": fit.gamma, "gamma_err": fit.gamma_err, "c": fit.c,
+               "c_err": fit.c_err}  # fmt: skip
+        if config.noise == 0:
+            row.update(expected_gamma=1.0, rate=fit.c, rate_err=fit.c_err,
+                       predicted_rate=float(bottleneck_drift_rate(config)[-1]))  # fmt: skip
+        else:
+            # Per replica the mean over times of |D(t) - D(0)|^2 / t; the square root of their
+            # mean, with the delta method's error.
+            per_replica = np.mean(drift.drift[:, :, 0] ** 2 / times, axis=1)
+            rms = float(np.sqrt(per_replica.mean()))
+            row.update(expected_gamma=0.5, rate=rms,
+                       rate_err=float(per_replica.std(ddof=1) / np.sqrt(per_replica.size)
+                                      / (2 * rms)),
+                       predicted_rate=float(np.mean(diffusion_prefactor(config,
+                                                                        drift.initial))))  # fmt: skip
+        out["cases"].append(row)
+        drifts.append(drift)
+    if outdir is not None:
+        from .plots import DPI, _metadata, balancedness_figure
+
+        figure = Path(outdir) / f"{BALANCEDNESS_FIGURE}.png"
+        labels = [rf"$A={d.config.noise:g}$, widths {list(d.config.widths)}" for d in drifts]
+        balancedness_figure(drifts, labels).savefig(figure, dpi=DPI, format="png",
+                                                    metadata=_metadata("png"))  # fmt: skip
+        out["figure"] = figure.name
+    return out
+
+
+def _balancedness_lines(found: dict) -> list[str]:
+    """The balancedness part of the deep_linear section of reproduce.md."""
+    lines = ["The balancedness D_l = W_(l+1)^T W_(l+1) - W_l W_l^T, conserved by gradient flow, "
+             "from the balanced minimum (B = 16, steps 50 to 2000; |D(t) - D(0)| fitted as "
+             "c t^gamma): without noise, at a bottleneck, a drift of O(lr^2) per step (gamma "
+             "= 1, rate c); with the noise, a diffusion (gamma = 1/2, rate the root-mean-"
+             "square drift per square root of a step).", "",
+             "| case | widths | A | lr | gamma (expected) | rate | rate predicted |",
+             "|---|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for row in found["cases"]:
+        lines.append(f"| {row['case']} | {row['widths']} | {row['noise']:g} | {row['lr']:g} "
+                     f"| {_pm(row['gamma'], row['gamma_err'])} ({row['expected_gamma']:g}) "
+                     f"| {row['rate']:.4g} ± {row['rate_err']:.2g} "
+                     f"| {row['predicted_rate']:.4g} |")  # fmt: skip
+    lines.append("")
+    if found["figure"]:
+        lines += [f"Figure: {found['figure']} (the drift against steps, log-log, with the "
+                  "fitted power laws and the slopes 1 and 1/2).", ""]  # fmt: skip
+    return lines
 
 
 def _p(value: float) -> str:
@@ -1063,6 +1167,7 @@ def _deep_linear_lines(found: dict, stores) -> list[str]:
                      f"| {_pm(w['small_fraction'], w['small_fraction_err'])} "
                      f"| {_p(w['ks_wigner'])} | {_p(w['ks_poisson'])} |")  # fmt: skip
     lines.append("")
+    lines += _balancedness_lines(found["balancedness"])
     if found["figure"]:
         lines += [f"Figure: {found['figure']} (<S> against sqrt(lr A^2 / (2 B)) for each depth "
                   "with the prediction; <S> / prediction against lr / B; the normalised "

@@ -176,6 +176,34 @@ def diffusion_prefactor(config: DeepLinearConfig, weights) -> np.ndarray:
     return np.sqrt(np.stack(rates, axis=-1))
 
 
+def bottleneck_drift_rate(config: DeepLinearConfig) -> np.ndarray:
+    """The noiseless drift of D_l per step at the balanced minimum of a bottleneck
+    :eq:`dl-balancedness-sgd`.
+
+    With k = min(n_0, ..., n_L) below the teacher's rank, the fluctuating batch covariance
+    keeps the last layer's gradient alive at the minimum and ``|D_(L-1)(t) - D_(L-1)(0)|``
+    grows as c t, c = lr^2 (sum_(i>k) kappa_i^2 / B) (sum_(i<=k) kappa_i^(4 (L-1)/L))^(1/2)
+    (kappa descending); the other D_l do not drift at this order.
+
+    Parameters
+    ----------
+    config : DeepLinearConfig
+        The model (SGD, no noise: the rate of the second-order term alone).
+
+    Returns
+    -------
+    numpy.ndarray
+        (L - 1,) c_l; all zero when the narrowest width carries the teacher's rank.
+    """
+    kappa = np.sort(config.teacher_singular_values)[::-1]
+    k = min(config.widths)
+    rates = np.zeros(config.n_layers - 1)
+    if rates.size:
+        kept = np.sum(kappa[:k] ** (4.0 * (config.n_layers - 1) / config.n_layers))
+        rates[-1] = config.lr**2 * np.sum(kappa[k:] ** 2) / config.batch_size * math.sqrt(kept)
+    return rates
+
+
 @dataclass(frozen=True)
 class BalancednessDrift:
     """What :func:`balancedness_drift` measured.
