@@ -1860,9 +1860,9 @@ class DeepLinearConfig(_ModelConfig):
         FieldRule("noise", Real(0.0, closed=True)),
         *TRAINING_RULES,
         FieldRule("init", Choice(DL_INITS)),
-        FieldRule("init_std", Real(), when=(("init", ("normal",)),)),
-        # On top of the balanced factorisation, 0 is meaningful: an exactly balanced start.
-        FieldRule("init_std", Real(0.0, closed=True), when=(("init", ("balanced",)),)),
+        # 0 is meaningful on top of the balanced factorisation (an exactly balanced start);
+        # from "normal" it is refused below (all layers zero: a saddle of the loss).
+        FieldRule("init_std", Real(0.0, closed=True)),
         FieldRule("sampler", Choice(DL_SAMPLERS)),
     )
     """The per-field rules, checked in this order (rules across fields are code)."""
@@ -1887,6 +1887,9 @@ class DeepLinearConfig(_ModelConfig):
                 f"{self.batch_size} (use 'explicit': drawn inputs, any batch size; or 'auto')",
                 self.sampler,
             )
+        if problems.ok("init", "init_std") and self.init == "normal" and self.init_std == 0:
+            problems.add("init_std", "must be > 0 with init = 'normal' (all layers zero are a "
+                         "saddle of the loss); 0 is for init = 'balanced'", self.init_std)
         self._check_optimizer(problems)
         problems.raise_if_any()
         self._resolve_auto_sampler(lambda: resolve_dl_sampler(self.widths[0], self.batch_size))
