@@ -11,6 +11,7 @@ import dysonlearn as dl
 from dysonlearn import analysis, kernels
 from dysonlearn.seeding import SHARED_KEY
 from dysonlearn.models.teacher_student import draw_dataset
+from ts_helpers import one_step_draws, reference_step
 
 LATE = list(range(1000, 2001, 100))  # stationary after ~1000 steps at lr >= 0.1
 
@@ -26,11 +27,6 @@ def degenerate_prediction(lr, batch, noise):
     """:eq:`ts-degenerate-spacing` with the finite-lr factor 1 / sqrt(1 - lr / 2)
     :eq:`finite-lr-variance`."""
     return np.sqrt(np.pi * lr * noise**2 / batch) / np.sqrt(1 - lr / 2)
-
-
-def reference_step(W, T, C, Xi, lr, noise):
-    G = (T - W) @ C
-    return W + lr * ((G + G.T) / 2 + noise * Xi)
 
 
 @pytest.mark.parametrize("n", [2, 3])
@@ -90,17 +86,8 @@ def test_wishart_sampler_draws_batches_with_the_law_of_explicit_ones(n):
     """One step from W = 0 towards W_T = 1 with lr = 1, A = 0 leaves W = C_B exactly; with
     W_T = 0, A = 1 it leaves W = Xi_B. Both samplers must give the same laws."""
     R, B = 20000, 6
-    identity = np.tile(np.eye(n), (R, 1, 1))
-    draws = {}
-    for sampler in ("wishart", "explicit"):
-        gens = [np.random.SFC64(s) for s in np.random.SeedSequence(hash(sampler) % 2**32).spawn(R)]
-        cov = np.zeros((R, n, n))
-        kernels.teacher_student(cov, identity, gens, lr=1.0, noise=0.0, batch_size=B, stop=1,
-                                sampler=sampler)  # fmt: skip
-        xi = np.zeros((R, n, n))
-        kernels.teacher_student(xi, 0 * identity, gens, lr=1.0, noise=1.0, batch_size=B,
-                                stop=1, sampler=sampler)  # fmt: skip
-        draws[sampler] = (cov, xi)
+    draws = {sampler: one_step_draws(n, R, B, sampler, hash(sampler) % 2**32)
+             for sampler in ("wishart", "explicit")}  # fmt: skip
     for k in range(2):
         a, b = draws["wishart"][k], draws["explicit"][k]
         for i, j in zip(*np.triu_indices(n), strict=True):

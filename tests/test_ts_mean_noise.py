@@ -12,6 +12,7 @@ import dysonlearn as dl
 from dysonlearn import kernels
 from dysonlearn._core import teacher as _teacher
 from dysonlearn.config import resolve_ts_sampler
+from ts_helpers import one_step_draws, reference_step
 
 BLAS_MIN_N = _teacher.BLAS_MIN_N
 
@@ -23,12 +24,6 @@ def packed_to_xi(n, packed, scale):
     xi = xi + np.triu(xi, 1).T
     xi[np.diag_indices(n)] *= np.sqrt(2)
     return scale * xi
-
-
-def reference_step(W, T, C, Xi, lr, noise):
-    """One step :eq:`ts-update` in NumPy."""
-    G = (T - W) @ C
-    return W + lr * ((G + G.T) / 2 + noise * Xi)
 
 
 @pytest.mark.parametrize(
@@ -99,17 +94,8 @@ def test_mean_noise_draws_batches_with_the_law_of_explicit_ones(n):
     W_T = 0, A = 1 it leaves W = Xi_B. "mean-noise" and "explicit" must give the same laws
     (n = 40: the rank-B BLAS path)."""
     R, B = 4000 if n == 5 else 1000, 3
-    identity = np.tile(np.eye(n), (R, 1, 1))
-    draws = {}
-    for seed, sampler in enumerate(("mean-noise", "explicit")):
-        gens = [np.random.SFC64(s) for s in np.random.SeedSequence([91, seed]).spawn(R)]
-        cov = np.zeros((R, n, n))
-        kernels.teacher_student(cov, identity, gens, lr=1.0, noise=0.0, batch_size=B, stop=1,
-                                sampler=sampler)  # fmt: skip
-        xi = np.zeros((R, n, n))
-        kernels.teacher_student(xi, 0 * identity, gens, lr=1.0, noise=1.0, batch_size=B,
-                                stop=1, sampler=sampler)  # fmt: skip
-        draws[sampler] = (cov, xi)
+    draws = {sampler: one_step_draws(n, R, B, sampler, [91, seed])
+             for seed, sampler in enumerate(("mean-noise", "explicit"))}  # fmt: skip
     entries = [(0, 0), (0, 1), (n - 1, n - 1), (1, n - 1)]
     for k in range(2):
         a, b = draws["mean-noise"][k], draws["explicit"][k]
