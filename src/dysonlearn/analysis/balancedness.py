@@ -4,9 +4,9 @@
 Gradient flow conserves D_l = W_{l+1}^T W_{l+1} - W_l W_l^T :eq:`dl-balancedness`; a
 noiseless SGD step changes it at second order in the learning rate, and the noise added by
 hand at first order, so that it diffuses :eq:`dl-balancedness-diffusion`. This module
-measures ``|D_l(t) - D_l(0)|`` over an ensemble trained with the array API
-(:func:`dysonlearn.kernels.deep_linear`, the streams of :func:`dysonlearn.run_ensemble`)
-and fits it with a power law ``c t^gamma``.
+measures ``|D_l(t) - D_l(0)|`` over an ensemble trained as :func:`dysonlearn.run_ensemble`
+trains it (the model's ``initial_state`` and ``advance``, the same streams) and fits it
+with a power law ``c t^gamma``.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import backends, kernels
+from .. import backends
 from ..config import DeepLinearConfig
-from ..models import deep_linear as dl_model
+from ..models import model_for
 from ..seeding import BIT_GENERATORS, replica_seeds
 from .statistics import jackknife
 
@@ -293,8 +293,8 @@ def balancedness_drift(
 
     Replica i runs on ``SeedSequence(seed).spawn(replicas)[i]`` and draws its initial
     layers from it as :func:`dysonlearn.run_ensemble` does
-    (:func:`dysonlearn.models.deep_linear.initial_state`), then is trained with
-    :func:`dysonlearn.kernels.deep_linear` in chunks that end at ``times``: without
+    (the model's ``initial_state``), then is trained by its ``advance`` (the kernel
+    :func:`dysonlearn.kernels.deep_linear`) in chunks that end at ``times``: without
     ``initial``, the layers at ``config.steps`` are bit for bit those a run with
     ``keep_weights=True`` returns.
 
@@ -345,8 +345,12 @@ def balancedness_drift(
     gens = [bit_gen_class(s) for s in replica_seeds(int(seed), n_rep)]
     failed = np.zeros(n_rep, np.uint8)
     fail_step = np.full(n_rep, -1, np.int64)
+    # Through the model's protocol (initial_state, advance), as the ensemble trains it.
+    model = model_for(config)
+    no_snapshots = np.zeros(0, np.int64)
+    no_spectra = np.empty((n_rep, 0, config.n_modes))
     with backends.single_threaded_blas():
-        state = dl_model.initial_state(config, [np.random.Generator(g) for g in gens])
+        state = model.initial_state(config, [np.random.Generator(g) for g in gens])
         if initial is not None:
             start = np.asarray(initial, dtype=np.float64)
             if start.shape not in ((n_weights,), (n_rep, n_weights)):
@@ -361,13 +365,8 @@ def balancedness_drift(
         drift = np.empty((n_rep, steps.size, config.n_layers - 1))
         step = 0
         for j, stop in enumerate(steps):
-            kernels.deep_linear(
-                state.weights, state.teacher, gens, widths=config.widths, lr=config.lr,
-                noise=config.noise, batch_size=config.batch_size, start=step, stop=int(stop),
-                sampler=config.sampler, failed=failed, fail_step=fail_step,
-                normal_method=normal_method, bound=dl_model.escape_bound(config),
-                optimizer=config.optimizer, opt_state=state.opt_state,
-            )  # fmt: skip
+            model.advance(config, state, gens, step, int(stop), no_snapshots, no_spectra,
+                          failed, fail_step, normal_method)  # fmt: skip
             step = int(stop)
             weights[:, j] = state.weights
             for i, (now, then) in enumerate(zip(balancedness(state.weights, config.widths), d0)):
