@@ -1,0 +1,111 @@
+"""The asv suite imports with the package's declared dependencies alone, and asv.conf.json
+takes them from the package's metadata (no asv run here: these checks build nothing).
+
+asv installs each benchmarked commit's wheel with its dependencies into an environment
+that holds, besides, only the build requirements of ``asv.conf.json``'s matrix. Every
+third-party module a benchmark file imports must therefore be a runtime dependency of
+pyproject.toml (or the package itself): these tests read the imports with ``ast``.
+"""
+
+import ast
+import importlib.metadata
+import json
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "benchmarks"
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def canonical(name: str) -> str:
+    """A distribution name as PEP 503 compares them (case, runs of -_. folded)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirement_name(requirement: str) -> str:
+    """The distribution name of a PEP 508 requirement string, canonical."""
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    assert match, f"unparsable requirement {requirement!r}"
+    return canonical(match.group(1))
+
+
+def imported_modules(source: str) -> set[str]:
+    """Top-level names of the absolute imports anywhere in ``source`` (also inside
+    functions and ``try`` blocks: asv may call any of them)."""
+    names = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def undeclared(source: str, declared: set[str], local: set[str]) -> dict[str, str]:
+    """The third-party modules ``source`` imports that no declared distribution provides,
+    each with the reason.
+
+    Standard library, the package itself and the suite's own modules (``local``) are
+    always available; any other module must come from a distribution in ``declared``
+    (canonical names), looked up in this environment's installed metadata.
+    """
+    providers = importlib.metadata.packages_distributions()
+    missing = {}
+    for module in sorted(imported_modules(source)):
+        if module in sys.stdlib_module_names or module == "dysonlearn" or module in local:
+            continue
+        dists = {canonical(d) for d in providers.get(module, ())}
+        if not dists:
+            missing[module] = "installed by no distribution here, so declared by none"
+        elif not dists & declared:
+            missing[module] = f"provided by {', '.join(sorted(dists))}, not a dependency"
+    return missing
+
+
+def runtime_dependencies() -> set[str]:
+    return {requirement_name(r) for r in PYPROJECT["project"]["dependencies"]}
+
+
+def asv_config() -> dict:
+    """asv.conf.json, whose // comment lines asv allows and json does not."""
+    text = (ROOT / "asv.conf.json").read_text()
+    return json.loads("\n".join(line for line in text.splitlines()
+                                if not line.lstrip().startswith("//")))  # fmt: skip
+
+
+BENCHMARK_FILES = sorted(BENCHMARKS.glob("*.py"))
+
+
+@pytest.mark.parametrize("path", BENCHMARK_FILES, ids=lambda p: p.name)
+def test_every_benchmark_import_is_a_declared_dependency(path):
+    local = {p.stem for p in BENCHMARK_FILES} | {"benchmarks"}
+    assert undeclared(path.read_text(), runtime_dependencies(), local) == {}
+
+
+def test_the_check_catches_an_undeclared_import():
+    # numpy is declared; pytest is installed here but only as a test extra; torch is the
+    # optional example's; the import inside a function counts as much as a top-level one.
+    source = "import numpy\nimport os.path\nfrom . import sibling\n" \
+             "def f():\n    import pytest\n    from torch import nn\n"  # fmt: skip
+    missing = undeclared(source, runtime_dependencies(), {"sibling"})
+    assert set(missing) == {"pytest", "torch"}
+    assert "not a dependency" in missing["pytest"]
+
+
+def test_asv_installs_the_wheel_with_its_dependencies():
+    config = asv_config()
+    install = " ".join(config["install_command"])
+    assert "{wheel_file}" in install and "--no-deps" not in install
+
+
+def test_the_asv_matrix_is_the_build_requirements():
+    # The matrix is what the no-isolation build needs: exactly build-system.requires.
+    # A runtime dependency in it would hide a missing one from the metadata.
+    matrix = {canonical(name) for name in asv_config()["matrix"]["req"]}
+    build = {requirement_name(r) for r in PYPROJECT["build-system"]["requires"]}
+    assert matrix == build
