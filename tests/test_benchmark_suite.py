@@ -15,6 +15,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,3 +110,65 @@ def test_the_asv_matrix_is_the_build_requirements():
     matrix = {canonical(name) for name in asv_config()["matrix"]["req"]}
     build = {requirement_name(r) for r in PYPROJECT["build-system"]["requires"]}
     assert matrix == build
+
+
+# -- the suites themselves (imported as asv imports them: the package benchmarks) -----------
+
+
+@pytest.fixture(scope="module")
+def suites():
+    sys.path.insert(0, str(ROOT))
+    try:
+        import benchmarks.benchmark_numpy_baselines as baselines
+        import benchmarks.benchmark_rbm as rbm
+        import benchmarks.benchmark_teacher_student as teacher_student
+        import benchmarks.common as common
+    finally:
+        sys.path.remove(str(ROOT))
+    return {"baselines": baselines, "rbm": rbm, "ts": teacher_student, "common": common}
+
+
+def _benchmark_classes(module):
+    return [cls for name, cls in vars(module).items()
+            if isinstance(cls, type) and not name.startswith("_")
+            and any(a.startswith(("time_", "track_", "peakmem_")) for a in dir(cls))]  # fmt: skip
+
+
+def test_sig_keeps_three_significant_figures(suites):
+    sig = suites["common"].sig
+    assert sig(3.14159265) == 3.14 and sig(0.000123456) == 0.000123 and sig(98765.4) == 98800
+    assert sig(0.0) == 0.0 and np.isnan(sig(float("nan")))
+
+
+def test_time_benchmarks_take_enough_samples_and_tracks_have_units(suites):
+    for module in (suites["rbm"], suites["ts"], suites["baselines"]):
+        for cls in _benchmark_classes(module):
+            if any(a.startswith("time_") for a in dir(cls)):
+                # EnsembleThroughput: 8 s calls, its own (smaller) sampling
+                assert cls.number == 1 and cls.repeat[0] >= 3, cls
+            for name in dir(cls):
+                if name.startswith("track_"):
+                    assert getattr(cls, name).unit, (cls, name)
+
+
+def test_the_baselines_mirror_the_kernel_suites_and_only_they_time_numpy(suites):
+    b, rbm, ts = suites["baselines"], suites["rbm"], suites["ts"]
+    pairs = [(b.PCDStepNumpy, rbm.PCDStep), (b.TeacherStudentStepNumpy, ts.TeacherStudentStep),
+             (b.DysonStepNumpy, ts.DysonStep), (b.NormalsFloorNumpy, rbm.NormalsFloor)]
+    for baseline, kernel in pairs:
+        assert baseline.param_names == kernel.param_names
+        assert "numpy" in {str(p) for group in baseline.params for p in group}
+        assert "numpy" not in {str(p) for group in kernel.params for p in group}
+
+
+def test_a_ratio_to_the_baseline_runs(suites, monkeypatch):
+    ts = suites["ts"]
+    monkeypatch.setattr(ts, "TRACK_REPEATS", 1)
+    monkeypatch.setattr(ts, "STEPS", 5)
+    bench = ts.DysonStep()
+    bench.setup(2, "kernel")
+    try:
+        ratio = bench.track_time_vs_numpy(2, "kernel")
+    finally:
+        bench.teardown(2, "kernel")
+    assert 0 < ratio < 100 and ratio == float(f"{ratio:.3g}")
