@@ -49,13 +49,13 @@ class PeakMemoryNumpy(_rbm.PeakMemory):
 
 class TeacherStudentStepNumpy(_teacher_student._TeacherStudentHarness,
                               _teacher_student._Steps):  # fmt: skip
-    """R replicas x STEPS teacher-student steps of the NumPy baseline."""
+    """R replicas x steps(N) teacher-student steps of the NumPy baseline."""
 
     params = ((2, 10), ("numpy",))
 
 
 class DysonStepNumpy(_teacher_student._DysonHarness, _teacher_student._Steps):
-    """R replicas x STEPS Dyson steps of the NumPy baseline (batched eigvalsh)."""
+    """R replicas x steps(N) Dyson steps of the NumPy baseline (batched eigvalsh)."""
 
     params = ((2, 10), ("numpy",))
 

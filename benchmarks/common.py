@@ -9,8 +9,9 @@ Mann-Whitney test needs to tell a change from noise (with one sample, as ``--qui
 it compares the bare figures and flags noise). The run-to-run spread these settings leave is
 in the user guide's benchmarks page.
 
-A ``track_*`` figure is a single value, the best of a few timed calls inside the
-benchmark (interference from other processes only ever adds time); :func:`sig` rounds it
+A ``track_*`` figure is a single value, the best of timed calls spread over
+``TRACK_SECONDS`` inside the benchmark (interference from other processes only ever adds
+time); :func:`sig` rounds it
 to three significant figures, which is more than its run-to-run spread warrants (asv prints
 a tracked float as it is, 16 digits, and its unit only in the HTML of ``asv publish``).
 """
@@ -25,6 +26,12 @@ MIN_SAMPLES = 10
 MAX_SAMPLES = 20
 #: Seconds a round samples for beyond MIN_SAMPLES before it stops (asv's max_time).
 MAX_SECONDS = 10.0
+#: A track_* figure is the best of calls spread over at least this many seconds: the other
+#: processes of a shared machine come and go in bursts of seconds, and a best of five calls
+#: of 10 ms could all fall in one (two runs of the same code then differed by up to 1.75x).
+TRACK_SECONDS = 2.0
+#: ... and of at most this many calls (of each implementation, when interleaved).
+TRACK_MAX_CALLS = 200
 
 
 class Sampled:
@@ -61,45 +68,51 @@ def sig(value: float, digits: int = 3) -> float:
     return round(value, digits - 1 - math.floor(math.log10(abs(value))))
 
 
-def best_seconds(run, repeats: int) -> float:
-    """The shortest of ``repeats`` timed calls of ``run()``, in seconds.
+def best_seconds(run, repeats: int, min_seconds: float | None = None) -> float:
+    """The shortest of at least ``repeats`` timed calls of ``run()`` spread over at least
+    ``min_seconds`` (default ``TRACK_SECONDS``; at most ``TRACK_MAX_CALLS`` calls), in
+    seconds.
 
     Parameters
     ----------
     run : callable
     repeats : int
+    min_seconds : float, optional
 
     Returns
     -------
     float
     """
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
+    return interleaved_best({"run": run}, repeats, min_seconds)["run"]
 
 
-def interleaved_best(runs: dict, repeats: int) -> dict:
-    """The shortest of ``repeats`` timed calls of each of ``runs`` (name: callable), the
-    calls interleaved (a, b, a, b, ...) so that a slow moment of the machine falls on all
-    of them alike: the figures' ratio is steadier than either.
+def interleaved_best(runs: dict, repeats: int, min_seconds: float | None = None) -> dict:
+    """The shortest of at least ``repeats`` timed calls of each of ``runs`` (name:
+    callable), the calls interleaved (a, b, a, b, ...) so that a slow moment of the machine
+    falls on all of them alike, spread over at least ``min_seconds`` (default
+    ``TRACK_SECONDS``; at most ``TRACK_MAX_CALLS`` rounds): the figures' ratio is steadier
+    than either.
 
     Parameters
     ----------
     runs : dict of str to callable
     repeats : int
+    min_seconds : float, optional
 
     Returns
     -------
     dict of str to float
         Seconds.
     """
+    min_seconds = TRACK_SECONDS if min_seconds is None else min_seconds
     best = dict.fromkeys(runs, float("inf"))
-    for _ in range(repeats):
+    start_all = time.perf_counter()
+    calls = 0
+    while calls < repeats or (time.perf_counter() - start_all < min_seconds
+                              and calls < TRACK_MAX_CALLS):  # fmt: skip
         for name, run in runs.items():
             start = time.perf_counter()
             run()
             best[name] = min(best[name], time.perf_counter() - start)
+        calls += 1
     return best

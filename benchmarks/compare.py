@@ -21,8 +21,11 @@ HEAD``, and reads its table:
   room for have their own factor here (``FACTORS``, from the spread measured in the user
   guide's benchmarks page), which their ratio must exceed as well;
 - ``benchmark_numpy_baselines`` measures the machine, not the package: a change there is
-  reported as drift of the machine (the comparison is then less trustworthy), never as a
-  regression.
+  reported as drift of the machine, never as a regression, and the absolute figures of
+  the compute suites (times, times per replica-step) are divided by the median drift of
+  the baselines before they are judged (on a shared machine whole runs go 25% faster or
+  slower with the load); the ratios to the baseline are timed interleaved and need no
+  correction.
 
 Exit status: 0 when nothing regressed, 1 on a regression, 2 when asv failed.
 """
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import statistics
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -40,6 +44,9 @@ HIGHER_IS_BETTER = ("track_speedup", "track_gain", "track_samples_per_core_secon
                     "track_dgemm_gflops")  # fmt: skip
 #: Suites that measure the machine (NumPy, its BLAS), not the package.
 MACHINE_SUITES = ("benchmark_numpy_baselines.",)
+#: Suites of compute kernels, whose absolute times are corrected for the machine's drift.
+CORRECTED_SUITES = ("benchmark_rbm.", "benchmark_teacher_student.", "benchmark_deep_linear.",
+                    "benchmark_large_n.")  # fmt: skip
 DEFAULT_FACTOR = 1.2
 #: Benchmarks (regular expressions on the name) whose run-to-run spread needs a larger
 #: factor than the default: a change must exceed it as well to count.
@@ -123,8 +130,47 @@ def factor_for(name: str, default: float = DEFAULT_FACTOR) -> float:
     return max([default, *(f for pattern, f in FACTORS.items() if re.search(pattern, name))])
 
 
-def classify(rows: list[Row], factor: float = DEFAULT_FACTOR) -> dict[str, list[Row]]:
-    """Sort asv's marked rows into regressions, improvements and drift of the machine.
+def _larger_is_worse(name: str) -> bool:
+    return not any(f".{figure}" in name for figure in HIGHER_IS_BETTER)
+
+
+def machine_drift(rows: list[Row]) -> dict[str, float]:
+    """How much slower the machine ran the NumPy baselines after than before: the median
+    after / before of the baselines' ``time_*`` rows and of their ``track_*`` rows.
+
+    Parameters
+    ----------
+    rows : list of Row
+
+    Returns
+    -------
+    dict
+        ``"time"`` and ``"track"`` (each only when such baseline rows have a ratio).
+    """
+    ratios: dict[str, list[float]] = {}
+    for row in rows:
+        if (row.name.startswith(MACHINE_SUITES) and row.ratio is not None
+                and _larger_is_worse(row.name)):  # fmt: skip
+            ratios.setdefault("time" if ".time_" in row.name else "track", []).append(row.ratio)
+    return {kind: statistics.median(values) for kind, values in ratios.items()}
+
+
+def classify(rows: list[Row], factor: float = DEFAULT_FACTOR) -> dict[str, list]:
+    """Sort the rows into regressions, improvements and drift of the machine.
+
+    - ``!`` (failed after, not before) is a regression.
+    - A NumPy baseline that changed beyond the factor is drift of the machine.
+    - An absolute figure of a compute suite (a ``time_*`` or a time per replica-step of
+      ``CORRECTED_SUITES``) is judged on its ratio divided by the machine's drift
+      (:func:`machine_drift`, ``time_*`` by ``time_*``, ``track_*`` by ``track_*``): the
+      same machine running everything 25% faster during the second run must not hide a
+      30% slower kernel, nor a slower machine pass for a regression. A change asv found
+      within the noise of its samples ("~") is not counted.
+    - Any other figure (the ratios to the baseline, which are timed interleaved and need no
+      correction; the store's; figures with no baseline run) by asv's mark.
+
+    A change counts when it exceeds the benchmark's factor (:func:`factor_for`), in the
+    direction that is worse for that figure (larger, except ``HIGHER_IS_BETTER``).
 
     Parameters
     ----------
@@ -136,51 +182,73 @@ def classify(rows: list[Row], factor: float = DEFAULT_FACTOR) -> dict[str, list[
     Returns
     -------
     dict
-        ``"regressions"``, ``"improvements"``, ``"machine"`` (baselines that changed),
-        each a list of Row.
+        ``"regressions"``, ``"improvements"``, ``"machine"``: lists of (Row, change) with
+        change the ratio judged (after / before, corrected for the machine where it
+        applies); ``"drift"``: the result of :func:`machine_drift`.
     """
-    out = {"regressions": [], "improvements": [], "machine": []}
+    drift = machine_drift(rows)
+    out = {"regressions": [], "improvements": [], "machine": [], "drift": drift}
     for row in rows:
         if row.mark == "!":
-            out["regressions"].append(row)
+            out["regressions"].append((row, None))
             continue
-        if row.mark not in ("+", "-") or row.ratio is None:
+        if row.ratio is None or row.mark == "x":
             continue
-        # asv already required ratio > factor (and the samples to differ); a noisy
-        # family must also exceed its own factor.
-        change = row.ratio if row.mark == "+" else 1.0 / row.ratio
-        if change <= factor_for(row.name, factor):
-            continue
+        kind = "time" if ".time_" in row.name else "track"
+        absolute = row.name.startswith(CORRECTED_SUITES) and (
+            kind == "time" or ".track_us_per_replica_step" in row.name)
         if row.name.startswith(MACHINE_SUITES):
-            out["machine"].append(row)
+            change = row.ratio if row.mark in ("+", "-") else 1.0
+            bucket = "machine"
+        elif absolute and kind in drift:
+            if not row.significant:
+                continue
+            change = row.ratio / drift[kind]
+            bucket = None
+        elif row.mark in ("+", "-"):
+            change = row.ratio
+            bucket = None
+        else:
             continue
-        larger_is_worse = not any(f".{name}" in row.name for name in HIGHER_IS_BETTER)
-        worse = (row.mark == "+") == larger_is_worse
-        out["regressions" if worse else "improvements"].append(row)
+        if max(change, 1.0 / change) <= factor_for(row.name, factor):
+            continue
+        if bucket is None:
+            worse = (change > 1.0) == _larger_is_worse(row.name)
+            bucket = "regressions" if worse else "improvements"
+        out[bucket].append((row, change))
     return out
 
 
-def report(result: dict[str, list[Row]]) -> str:
+def report(result: dict) -> str:
     """A short text of :func:`classify`'s result."""
     titles = {"regressions": "Regressions", "improvements": "Improvements",
               "machine": "The machine changed (NumPy baselines; not the package)"}  # fmt: skip
     lines = []
+    drift = result.get("drift", {})
+    if drift:
+        lines.append("The machine ran the NumPy baselines "
+                     + ", ".join(f"{kind}_* {ratio:.2f}x" for kind, ratio in drift.items())
+                     + " as long after as before (absolute figures are divided by it)")
     for key, title in titles.items():
         if result[key]:
-            lines.append(f"{title}:")
-            lines += [f"  {r.ratio if r.ratio is not None else 'failed'!s:>6}  {r.before:>14}"
-                      f" -> {r.after:<14} {r.name}" for r in result[key]]  # fmt: skip
+            lines.append(f"{title}: (judged ratio, asv's ratio, before -> after)")
+            for row, change in result[key]:
+                judged = "failed" if change is None else f"{change:.2f}"
+                ratio = "n/a" if row.ratio is None else f"{row.ratio:.2f}"
+                lines.append(f"  {judged:>6} {ratio:>6}  {row.before:>14} -> {row.after:<14}"
+                             f" {row.name}")  # fmt: skip
     if result["machine"]:
-        lines.append("(the baselines moved: rerun on a quieter machine before trusting this)")
+        lines.append("(the baselines moved: rerun on a quieter machine to be sure)")
     lines.append(f"{len(result['regressions'])} regression(s), "
                  f"{len(result['improvements'])} improvement(s)")  # fmt: skip
     return "\n".join(lines)
 
 
-def _asv(args: list[str]) -> subprocess.CompletedProcess:
+def _asv(args: list[str], capture: bool = False) -> subprocess.CompletedProcess:
+    """Run ``python -m asv ARGS`` (its output shown, or captured when ``capture``)."""
     command = [sys.executable, "-m", "asv", *args]
     print("+", " ".join(command), flush=True)
-    return subprocess.run(command, text=True, stdout=subprocess.PIPE)
+    return subprocess.run(command, text=True, stdout=subprocess.PIPE if capture else None)
 
 
 def main(argv=None) -> int:
@@ -205,7 +273,7 @@ def main(argv=None) -> int:
                 run.append("--skip-existing-successful")
             if _asv(run).returncode not in (0, 2):  # 2: some benchmark failed
                 return 2
-    compared = _asv(["compare", f"--factor={args.factor}", args.base, args.head])
+    compared = _asv(["compare", f"--factor={args.factor}", args.base, args.head], capture=True)
     print(compared.stdout)
     if compared.returncode != 0:
         return 2

@@ -134,6 +134,16 @@ def _benchmark_classes(module):
             and any(a.startswith(("time_", "track_", "peakmem_")) for a in dir(cls))]  # fmt: skip
 
 
+def test_track_timing_spreads_its_calls_over_a_window(suites):
+    common, calls = suites["common"], []
+    best = common.best_seconds(lambda: calls.append(1), repeats=3, min_seconds=0.05)
+    assert best >= 0 and 3 < len(calls) <= common.TRACK_MAX_CALLS
+    calls.clear()
+    common.interleaved_best({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")},
+                            repeats=4, min_seconds=0.0)  # fmt: skip
+    assert calls == ["a", "b"] * 4
+
+
 def test_sig_keeps_three_significant_figures(suites):
     sig = suites["common"].sig
     assert sig(3.14159265) == 3.14 and sig(0.000123456) == 0.000123 and sig(98765.4) == 98800
@@ -164,7 +174,8 @@ def test_the_baselines_mirror_the_kernel_suites_and_only_they_time_numpy(suites)
 def test_a_ratio_to_the_baseline_runs(suites, monkeypatch):
     ts = suites["ts"]
     monkeypatch.setattr(ts, "TRACK_REPEATS", 1)
-    monkeypatch.setattr(ts, "STEPS", 5)
+    monkeypatch.setattr(ts, "STEPS_N2", 5)
+    monkeypatch.setattr(suites["common"], "TRACK_SECONDS", 0.0)
     bench = ts.DysonStep()
     bench.setup(2, "kernel")
     try:
