@@ -4,11 +4,14 @@ exit non-zero when a benchmark of the package got worse beyond the noise.
     python benchmarks/compare.py main HEAD                     # every suite (long)
     python benchmarks/compare.py main HEAD --bench PCDStep     # a regular expression
     python benchmarks/compare.py main HEAD --no-run            # results already there
+    python benchmarks/compare.py main HEAD --separate          # asv run each, keep results
 
-It runs ``asv run --show-stderr --record-samples [--bench REGEX] <commit>^!`` for each
-commit (asv builds the commit's wheel and installs it with its dependencies; results
-already stored are kept unless ``--rerun``), then ``asv compare --factor FACTOR BASE
-HEAD``, and reads its table:
+It runs ``asv continuous --interleave-rounds --factor FACTOR [--bench REGEX] BASE HEAD``
+(asv builds each commit's wheel, installs it with its dependencies, and runs the two
+commits' rounds in turn, base, head, base, head, with their raw samples; ``--separate``:
+``asv run --record-samples --skip-existing-successful <commit>^!`` for each instead, which
+keeps results already stored), then ``asv compare --factor FACTOR BASE HEAD``, and reads
+its table:
 
 - a benchmark asv marks ``+`` (larger after) is a regression, ``-`` an improvement, except
   for the figures where larger is better (``track_speedup``, ``track_gain``,
@@ -24,8 +27,8 @@ HEAD``, and reads its table:
   reported as drift of the machine, never as a regression, and the absolute figures of
   the compute suites (times, times per replica-step) are divided by the median drift of
   the baselines before they are judged (on a shared machine whole runs go 25% faster or
-  slower with the load); the ratios to the baseline are timed interleaved and need no
-  correction.
+  slower with the load) and must then exceed ``ABSOLUTE_FACTOR`` (1.3) too; the ratios to
+  the baseline are timed interleaved, need no correction, and are judged on the factor.
 
 Exit status: 0 when nothing regressed, 1 on a regression, 2 when asv failed.
 """
@@ -48,6 +51,10 @@ MACHINE_SUITES = ("benchmark_numpy_baselines.",)
 CORRECTED_SUITES = ("benchmark_rbm.", "benchmark_teacher_student.", "benchmark_deep_linear.",
                     "benchmark_large_n.")  # fmt: skip
 DEFAULT_FACTOR = 1.2
+#: The least factor of an absolute figure of a compute suite, once divided by the machine's
+#: drift: two runs of identical code differed by up to 1.24x so (the ratios to the baseline,
+#: timed interleaved, by up to 1.12x, and are judged on the factor).
+ABSOLUTE_FACTOR = 1.3
 #: Benchmarks (regular expressions on the name) whose run-to-run spread needs a larger
 #: factor than the default: a change must exceed it as well to count.
 FACTORS = {
@@ -204,6 +211,8 @@ def classify(rows: list[Row], factor: float = DEFAULT_FACTOR) -> dict[str, list]
             if not row.significant:
                 continue
             change = row.ratio / drift[kind]
+            if max(change, 1.0 / change) <= max(factor_for(row.name, factor), ABSOLUTE_FACTOR):
+                continue
             bucket = None
         elif row.mark in ("+", "-"):
             change = row.ratio
@@ -261,18 +270,26 @@ def main(argv=None) -> int:
     parser.add_argument("--bench", "-b", action="append", default=[],
                         help="benchmarks to run (regular expression; repeatable)")  # fmt: skip
     parser.add_argument("--no-run", action="store_true", help="compare stored results only")
-    parser.add_argument("--rerun", action="store_true",
-                        help="run again commits that have results (--no-skip-existing)")
+    parser.add_argument("--separate", action="store_true",
+                        help="asv run each commit in turn, keeping results already stored, "
+                             "instead of asv continuous with interleaved rounds")  # fmt: skip
     args = parser.parse_args(argv)
-    if not args.no_run:
+    bench = [f"--bench={b}" for b in args.bench]
+    if not args.no_run and args.separate:
         for commit in (args.base, args.head):
             # --record-samples: asv compare's Mann-Whitney test needs the raw samples.
-            run = ["run", "--show-stderr", "--record-samples", f"{commit}^!"]
-            run += [f"--bench={b}" for b in args.bench]
-            if not args.rerun:
-                run.append("--skip-existing-successful")
+            run = ["run", "--show-stderr", "--record-samples", "--skip-existing-successful",
+                   f"{commit}^!", *bench]  # fmt: skip
             if _asv(run).returncode not in (0, 2):  # 2: some benchmark failed
                 return 2
+    elif not args.no_run:
+        # Both commits, their rounds interleaved (base, head, base, head): a change of the
+        # machine's load during the run falls on both. Its exit status is 1 when it found a
+        # change; the verdict is ours, from asv compare below.
+        run = ["continuous", "--show-stderr", "--interleave-rounds", f"--factor={args.factor}",
+               *bench, args.base, args.head]  # fmt: skip
+        if _asv(run).returncode not in (0, 1, 2):
+            return 2
     compared = _asv(["compare", f"--factor={args.factor}", args.base, args.head], capture=True)
     print(compared.stdout)
     if compared.returncode != 0:

@@ -122,3 +122,15 @@ def test_identical_code_gives_no_time_regression(compare):
     assert [r.name for r in marked] == ["benchmark_teacher_student.DysonStep.time_steps(2, 'kernel')"]
     result = compare.classify(rows, factor=1.2)
     assert not [row for row, _ in result["regressions"] if ".time_" in row.name]
+
+
+def test_with_the_current_suites_the_slowed_kernel_fails_and_identical_code_passes(compare):
+    # the suites as they are (2 s track windows, 2000-step calls at N = 2), captured runs
+    slowed = compare.classify(compare.parse_compare(_captured("asv_compare_slowed_2.txt")))
+    judged = {row.name: change for row, change in slowed["regressions"]}
+    # the ratios to the baseline, timed interleaved: the 30% slower kernel as 1.29x, 1.33x
+    assert judged["benchmark_teacher_student.DysonStep.track_time_vs_numpy(10, 'kernel')"] == 1.29
+    assert judged["benchmark_teacher_student.DysonStep.track_time_vs_numpy(2, 'kernel')"] == 1.33
+    assert all(name.startswith("benchmark_teacher_student.DysonStep.") for name in judged)
+    same = compare.classify(compare.parse_compare(_captured("asv_compare_same_2.txt")))
+    assert same["regressions"] == []
