@@ -24,17 +24,24 @@ from threadpoolctl import threadpool_limits
 from dysonlearn import kernels
 
 try:
+    from .common import Sampled, best_seconds, interleaved_best, sig
     from .numpy_baseline import deep_linear_steps_numpy
-except ImportError:  # run as a script, or loaded from its path: the sibling module by path
+except ImportError:  # run as a script, or loaded from its path: the sibling modules by path
     import importlib.util
     from pathlib import Path
 
-    _spec = importlib.util.spec_from_file_location(
-        "numpy_baseline", Path(__file__).resolve().parent / "numpy_baseline.py"
-    )
-    _baseline = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_baseline)
-    deep_linear_steps_numpy = _baseline.deep_linear_steps_numpy
+    def _sibling(name):
+        spec = importlib.util.spec_from_file_location(
+            name, Path(__file__).resolve().parent / f"{name}.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    _common = _sibling("common")
+    Sampled, best_seconds, sig = _common.Sampled, _common.best_seconds, _common.sig
+    interleaved_best = _common.interleaved_best
+    deep_linear_steps_numpy = _sibling("numpy_baseline").deep_linear_steps_numpy
 
 REPLICAS = 256
 STEPS = 200
@@ -52,7 +59,8 @@ WIDTHS = {
     "4,4,4,4": (4, 4, 4, 4),
     "10,10,10": (10, 10, 10),
 }
-IMPLEMENTATIONS = ("kernel-wishart", "kernel-explicit", "numpy")
+KERNEL_IMPLEMENTATIONS = ("kernel-wishart", "kernel-explicit")
+IMPLEMENTATIONS = (*KERNEL_IMPLEMENTATIONS, "numpy")
 
 
 def balanced_start(widths, replicas: int = REPLICAS) -> np.ndarray:
@@ -98,19 +106,14 @@ class Case:
 
 
 def _best_per_replica_step(run, replicas: int = REPLICAS, steps: int = STEPS) -> float:
-    """Microseconds per replica-step, best of TRACK_REPEATS (interference only adds time)."""
-    best = float("inf")
-    for _ in range(TRACK_REPEATS):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best / (replicas * steps) * 1e6
+    """Microseconds per replica-step, best of TRACK_REPEATS (interference only adds time),
+    to three significant figures."""
+    return sig(best_seconds(run, TRACK_REPEATS) / (replicas * steps) * 1e6)
 
 
-class DeepLinear:
-    """R = 256 replicas x 200 steps: the kernel (both samplers) against NumPy."""
+class _DeepLinearHarness(Sampled):
+    """R = 256 replicas x 200 steps of one implementation (``Case``)."""
 
-    params = (tuple(WIDTHS), IMPLEMENTATIONS)
     param_names = ("widths", "implementation")
 
     def setup(self, widths, implementation):
@@ -128,6 +131,25 @@ class DeepLinear:
         return _best_per_replica_step(self.case.run)
 
     track_us_per_replica_step.unit = "us/replica-step"
+
+
+class DeepLinear(_DeepLinearHarness):
+    """R = 256 replicas x 200 steps: the kernel, both samplers, and its time against the
+    NumPy baseline's (the baseline alone: ``benchmark_numpy_baselines.DeepLinearStepNumpy``).
+    """
+
+    params = (tuple(WIDTHS), KERNEL_IMPLEMENTATIONS)
+
+    def track_time_vs_numpy(self, widths, implementation):
+        """Kernel time / NumPy time for the same work (below 1 the kernel is faster),
+        interleaved in one call, best of TRACK_REPEATS each."""
+        baseline = Case(widths, "numpy")
+        baseline.run()
+        best = interleaved_best({"kernel": self.case.run, "numpy": baseline.run},
+                                TRACK_REPEATS)  # fmt: skip
+        return sig(best["kernel"] / best["numpy"])
+
+    track_time_vs_numpy.unit = "x (kernel time / NumPy time)"
 
 
 def side_by_side(cases: dict, repeats: int = TRACK_REPEATS) -> dict[str, float]:

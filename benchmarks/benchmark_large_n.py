@@ -27,7 +27,8 @@ many.
 asv: ``track_us_per_replica_step`` (kernel or NumPy, microseconds per replica-step),
 ``track_speedup`` (NumPy time / kernel time, both measured in the same call, interleaved,
 best of TRACK_REPEATS each: above 1 the kernel is faster), ``track_over_floor`` (kernel time /
-flop floor), and ``BLASThroughput.track_dgemm_gflops``. The flop floor of a step is its flop
+flop floor); the NumPy baselines alone and ``BLASThroughput.track_dgemm_gflops``, which
+measure the machine, are in ``benchmark_numpy_baselines``. The flop floor of a step is its flop
 count (:func:`rbm_step_flops`, :func:`teacher_student_step_flops`, :func:`dyson_step_flops`)
 divided by the single-core DGEMM throughput measured in the same process
 (:func:`dgemm_gflops`): the time the step's arithmetic would take at the speed of a large
@@ -56,16 +57,22 @@ except ImportError:  # pragma: no cover - only when benchmarking an old commit
     resolve_rbm_sampler = None
 
 try:
+    from .common import sig
     from .numpy_baseline import dyson_steps_numpy, pcd_steps_numpy, teacher_student_steps_numpy
-except ImportError:  # run as a script, or loaded from its path: the sibling module by path
+except ImportError:  # run as a script, or loaded from its path: the sibling modules by path
     import importlib.util
     from pathlib import Path
 
-    _spec = importlib.util.spec_from_file_location(
-        "numpy_baseline", Path(__file__).resolve().parent / "numpy_baseline.py"
-    )
-    _baseline = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_baseline)
+    def _sibling(name):
+        spec = importlib.util.spec_from_file_location(
+            name, Path(__file__).resolve().parent / f"{name}.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    sig = _sibling("common").sig
+    _baseline = _sibling("numpy_baseline")
     dyson_steps_numpy = _baseline.dyson_steps_numpy
     pcd_steps_numpy = _baseline.pcd_steps_numpy
     teacher_student_steps_numpy = _baseline.teacher_student_steps_numpy
@@ -445,8 +452,8 @@ def side_by_side(cases: dict, repeats: int = TRACK_REPEATS) -> dict[str, float]:
 
 
 class _LargeN:
-    """Shared harness: ``track_us_per_replica_step`` of one implementation; for the
-    kernels also ``track_speedup`` over NumPy and ``track_over_floor``."""
+    """Shared harness: ``track_us_per_replica_step`` of one implementation (the NumPy
+    baselines' suites, ``benchmark_numpy_baselines.*LargeNNumpy``, are this alone)."""
 
     model = ""
     timeout = 900
@@ -455,15 +462,19 @@ class _LargeN:
         self.case = Case(self.model, n, implementation)
 
     def track_us_per_replica_step(self, n, implementation):
-        return side_by_side({"case": self.case})["case"]
+        return sig(side_by_side({"case": self.case})["case"])
 
     track_us_per_replica_step.unit = "us/replica-step"
+
+
+class _LargeNKernel(_LargeN):
+    """A kernel's harness: also ``track_speedup`` over NumPy and ``track_over_floor``."""
 
     def track_speedup(self, n, implementation):
         if implementation == "numpy":
             return float("nan")
         us = side_by_side({"kernel": self.case, "numpy": Case(self.model, n, "numpy")})
-        return us["numpy"] / us["kernel"]
+        return sig(us["numpy"] / us["kernel"])
 
     track_speedup.unit = "x (NumPy time / kernel time)"
 
@@ -471,44 +482,35 @@ class _LargeN:
         if implementation == "numpy":
             return float("nan")
         floor_us = self.case.flops() / (dgemm_gflops() * 1e9) * 1e6
-        return side_by_side({"case": self.case})["case"] / floor_us
+        return sig(side_by_side({"case": self.case})["case"] / floor_us)
 
     track_over_floor.unit = "x (kernel time / flop floor)"
 
 
-class RBMLargeN(_LargeN):
-    """RBM PCD step (each sampler the kernel has, and auto) beside NumPy."""
+class RBMLargeN(_LargeNKernel):
+    """RBM PCD step (each sampler the kernel has, and auto); NumPy: ``RBMLargeNNumpy``."""
 
     model = "rbm"
-    params = (SIZES, (*RBM_SAMPLERS, "numpy"))
+    params = (SIZES, RBM_SAMPLERS)
     param_names = ("n", "implementation")
 
 
-class TeacherStudentLargeN(_LargeN):
-    """Teacher-student step beside NumPy (Wishart sampler up to N = B, mean-noise beyond)."""
+class TeacherStudentLargeN(_LargeNKernel):
+    """Teacher-student step (Wishart sampler up to N = B, mean-noise beyond); NumPy:
+    ``TeacherStudentLargeNNumpy``."""
 
     model = "teacher_student"
-    params = (SIZES, ("kernel", "numpy"))
+    params = (SIZES, ("kernel",))
     param_names = ("n", "implementation")
 
 
-class DysonLargeN(_LargeN):
-    """Dyson step (eigenvalues of an N x N matrix) beside NumPy's batched eigvalsh."""
+class DysonLargeN(_LargeNKernel):
+    """Dyson step (eigenvalues of an N x N matrix); NumPy's batched eigvalsh:
+    ``DysonLargeNNumpy``."""
 
     model = "dyson"
-    params = (SIZES, ("kernel", "numpy"))
+    params = (SIZES, ("kernel",))
     param_names = ("n", "implementation")
-
-
-class BLASThroughput:
-    """The single-core DGEMM throughput behind the flop floors."""
-
-    timeout = 300
-
-    def track_dgemm_gflops(self):
-        return dgemm_gflops()
-
-    track_dgemm_gflops.unit = "Gflop/s"
 
 
 # -- script mode -----------------------------------------------------------------------------

@@ -7,16 +7,19 @@ field N = 10, m = 2 (:eq:`free-scalar-target`; C_target = K_phi^-1 :eq:`pcd-upda
 The unit of work is the replica-step: one PCD step :eq:`rbm-hidden-given-visible` to
 :eq:`pcd-update` of one replica. The science runs are 7500 replicas x 1e5 steps per point, so
 us/replica-step times 7.5e8 is the CPU time of one point. Each timed call trains R replicas for
-STEPS steps; ``time_*`` reports that fixed amount of work, ``track_us_per_replica_step`` the same
-divided by R x STEPS, so that R = 1 (per-call overhead visible) and R = 256 (throughput) compare on
-one scale.
+``steps(R)`` steps (200 at R = 256, 4000 at R = 1, so that a call lasts over 10 ms);
+``time_*`` reports that fixed amount of work, ``track_us_per_replica_step`` the same divided by
+R x steps, so that R = 1 (per-call overhead visible) and R = 256 (throughput) compare on one
+scale. ``PCDStep.track_time_vs_numpy`` is the figure of merit of the kernel against the
+replica-batched NumPy baseline: kernel time / NumPy time for the same work, both timed in
+the same call, interleaved (below 1 the kernel is faster; 0.33 is 3x). The NumPy baseline's
+own timings, which measure the machine rather than the package, are in
+``benchmark_numpy_baselines``.
 
 BLAS is pinned to one thread in every setup, kernel and baseline alike: the products are
 10 x 16 matrices, where extra BLAS threads only add synchronisation, and the package's
 parallelism is over replicas (one process per core), so one core is the honest measure.
 """
-
-import time
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -25,6 +28,7 @@ from dysonlearn.kernels import optimizer_state, rbm_pcd, standard_normals
 from dysonlearn.optim import SGD, Adam, Momentum
 from dysonlearn.targets import free_scalar
 
+from .common import Sampled, best_seconds, interleaved_best, sig
 from .numpy_baseline import pcd_steps_numpy
 
 N_VISIBLE = 10
@@ -36,6 +40,8 @@ MU = 3.0
 SIGMA_H = 1.0
 INIT_STD = 0.1
 STEPS = 200
+#: Steps of one timed call at R = 1 (at R = 256: STEPS).
+STEPS_ONE_REPLICA = 4000
 SEED = 2024
 # Best of a few runs in track_*: interference from other processes only ever adds time.
 TRACK_REPEATS = 5
@@ -48,14 +54,86 @@ def reference_state(replicas: int, seed: int = SEED) -> tuple[np.ndarray, np.nda
     return weights, np.ones((replicas, BATCH, N_VISIBLE))
 
 
+def steps(replicas: int) -> int:
+    """Steps of one timed call of R replicas: STEPS, or STEPS_ONE_REPLICA at R = 1."""
+    return STEPS_ONE_REPLICA if replicas == 1 else STEPS
+
+
 def replica_generators(name: str, replicas: int, seed: int = SEED) -> list:
     """One BitGenerator per replica from SeedSequence(seed).spawn(R), as run_ensemble does."""
     bit_generator = getattr(np.random, name)
     return [bit_generator(s) for s in np.random.SeedSequence(seed).spawn(replicas)]
 
 
-class PCDStep:
-    """R replicas x STEPS PCD steps: kernels vs the NumPy baseline, SFC64 vs PCG64.
+class _PCDHarness(Sampled):
+    """R replicas x steps(R) PCD steps of one implementation from the reference state:
+    the kernel (``"collapsed"``, ``"gibbs"``, ``"gibbs-npnormal"``) or ``"numpy"``.
+
+    ``PCDStep`` times the kernels, ``benchmark_numpy_baselines.PCDStepNumpy`` the
+    baseline; both take the same parameters.
+    """
+
+    param_names = ("replicas", "implementation", "bit_generator")
+    timeout = 300
+
+    def setup(self, replicas, implementation, bit_generator):
+        # Kept as an attribute: the limit holds only while the limiter object is alive.
+        self._blas = threadpool_limits(limits=1)
+        self.c_target = free_scalar(N_VISIBLE, 2.0).covariance
+        self.replicas, self.steps = replicas, steps(replicas)
+        self._run = self.prepare(replicas, implementation, bit_generator)
+        self._run(n_steps=2)  # warm up: first BLAS call, page faults of the work buffers
+
+    def prepare(self, replicas, implementation, bit_generator):
+        """The run of one implementation: ``run(n_steps=steps(R))`` from the reference
+        state every time (the kernel skips a replica that has diverged
+        (:eq:`rbm-kernel`), so a drifting state could make later calls cheaper; the copy is
+        ~1e-4 of the work of the call)."""
+        weights0, chains0 = reference_state(replicas)
+        weights, chains = weights0.copy(), chains0.copy()
+        if implementation != "numpy":
+            generators = replica_generators(bit_generator, replicas)
+            normal_method = "numpy" if implementation.endswith("npnormal") else "ziggurat"
+            sampler = implementation.split("-")[0]
+
+            def advance(n_steps):
+                rbm_pcd(
+                    weights, chains, generators, self.c_target, lr=LR, mu=MU,
+                    sigma_h=SIGMA_H, k=K, stop=n_steps, normal_method=normal_method,
+                    sampler=sampler,
+                )  # fmt: skip
+        else:
+            # The baseline draws for all replicas from one Generator (batched calls).
+            rng = np.random.Generator(getattr(np.random, bit_generator)(SEED))
+
+            def advance(n_steps):
+                pcd_steps_numpy(weights, chains, rng, self.c_target, LR, MU, SIGMA_H, K,
+                                n_steps)  # fmt: skip
+
+        def run(n_steps=self.steps):
+            np.copyto(weights, weights0)
+            np.copyto(chains, chains0)
+            advance(n_steps)
+
+        return run
+
+    def teardown(self, *params):
+        self._blas.restore_original_limits()
+
+    def time_pcd(self, replicas, implementation, bit_generator):
+        """R replicas x steps(R) steps from the reference state."""
+        self._run()
+
+    def track_us_per_replica_step(self, replicas, implementation, bit_generator):
+        """The work of time_pcd per replica-step, in microseconds (best of TRACK_REPEATS)."""
+        best = best_seconds(self._run, TRACK_REPEATS)
+        return sig(best / (replicas * self.steps) * 1e6)
+
+    track_us_per_replica_step.unit = "us/replica-step"
+
+
+class PCDStep(_PCDHarness):
+    """R replicas x steps(R) PCD steps: the kernels, SFC64 vs PCG64.
 
     "collapsed" is the default kernel (the k-sweep transition drawn at once, B N_v normals
     a step); "gibbs" the explicit sweeps with the package's ziggurat normals;
@@ -67,73 +145,25 @@ class PCDStep:
     # Tuples, not lists: asv accepts any sequence, and class attributes stay immutable.
     params = (
         (1, 256),
-        ("collapsed", "gibbs", "gibbs-npnormal", "numpy"),
+        ("collapsed", "gibbs", "gibbs-npnormal"),
         ("SFC64", "PCG64"),
     )
-    param_names = ("replicas", "implementation", "bit_generator")
-    timeout = 300
 
-    def setup(self, replicas, implementation, bit_generator):
-        # Kept as an attribute: the limit holds only while the limiter object is alive.
-        self._blas = threadpool_limits(limits=1)
-        self.c_target = free_scalar(N_VISIBLE, 2.0).covariance
-        self.weights0, self.chains0 = reference_state(replicas)
-        self.weights = self.weights0.copy()
-        self.chains = self.chains0.copy()
-        if implementation != "numpy":
-            self.generators = replica_generators(bit_generator, replicas)
-            self.normal_method = "numpy" if implementation.endswith("npnormal") else "ziggurat"
-            self.sampler = implementation.split("-")[0]
-            self._advance = self._advance_kernel
-        else:
-            # The baseline draws for all replicas from one Generator (batched calls).
-            self.rng = np.random.Generator(getattr(np.random, bit_generator)(SEED))
-            self._advance = self._advance_numpy
-        self._run(steps=2)  # warm up: first BLAS call, page faults of the work buffers
+    def track_time_vs_numpy(self, replicas, implementation, bit_generator):
+        """Kernel time / NumPy time for the same work (below 1 the kernel is faster),
+        interleaved in one call, best of TRACK_REPEATS each."""
+        baseline = self.prepare(replicas, "numpy", bit_generator)
+        baseline(n_steps=2)
+        best = interleaved_best({"kernel": self._run, "numpy": baseline}, TRACK_REPEATS)
+        return sig(best["kernel"] / best["numpy"])
 
-    def teardown(self, *params):
-        self._blas.restore_original_limits()
-
-    def _advance_kernel(self, steps):
-        rbm_pcd(
-            self.weights, self.chains, self.generators, self.c_target,
-            lr=LR, mu=MU, sigma_h=SIGMA_H, k=K, stop=steps, normal_method=self.normal_method,
-            sampler=self.sampler,
-        )  # fmt: skip
-
-    def _advance_numpy(self, steps):
-        pcd_steps_numpy(
-            self.weights, self.chains, self.rng, self.c_target, LR, MU, SIGMA_H, K, steps
-        )
-
-    def _run(self, steps=STEPS):
-        # Every call starts from the reference state: the kernel skips a replica that has
-        # diverged (:eq:`rbm-kernel`), so a drifting state could make later calls cheaper. The copy
-        # is ~1e-4 of the work of the call.
-        np.copyto(self.weights, self.weights0)
-        np.copyto(self.chains, self.chains0)
-        self._advance(steps)
-
-    def time_pcd(self, replicas, implementation, bit_generator):
-        """R replicas x STEPS steps from the reference state."""
-        self._run()
-
-    def track_us_per_replica_step(self, replicas, implementation, bit_generator):
-        """The work of time_pcd per replica-step, in microseconds (best of TRACK_REPEATS)."""
-        best = float("inf")
-        for _ in range(TRACK_REPEATS):
-            start = time.perf_counter()
-            self._run()
-            best = min(best, time.perf_counter() - start)
-        return best / (replicas * STEPS) * 1e6
-
-    track_us_per_replica_step.unit = "us/replica-step"
+    track_time_vs_numpy.unit = "x (kernel time / NumPy time)"
 
 
 OPTIMIZERS = {"sgd": SGD(), "momentum": Momentum(beta=0.9), "adam": Adam()}
 
 
-class OptimizerCost:
+class OptimizerCost(Sampled):
     """What the optimiser costs per replica-step on the reference configuration: SGD,
     heavy-ball momentum (beta = 0.9) and Adam (torch's defaults), R = 256, collapsed kernel.
     Issue 13's budget: momentum within 1.1x of SGD, Adam within 1.3x."""
@@ -172,12 +202,7 @@ class OptimizerCost:
 
     def track_us_per_replica_step(self, optimizer):
         """The work of time_pcd per replica-step, in microseconds (best of TRACK_REPEATS)."""
-        best = float("inf")
-        for _ in range(TRACK_REPEATS):
-            start = time.perf_counter()
-            self._run()
-            best = min(best, time.perf_counter() - start)
-        return best / (256 * STEPS) * 1e6
+        return sig(best_seconds(self._run, TRACK_REPEATS) / (256 * STEPS) * 1e6)
 
     track_us_per_replica_step.unit = "us/replica-step"
 
@@ -186,12 +211,13 @@ class NormalsFloor:
     """The cost of the standard normals alone, per replica-step: a floor for every code.
 
     One replica-step consumes k B (N_v + N_h) = 960 normals (:eq:`rbm-hidden-given-visible`,
-    :eq:`rbm-visible-given-hidden`). "numpy" is NumPy's Generator.standard_normal (what the
-    baseline pays), "ziggurat" the kernels' own sampler (_core/dl_normal.h); the time above the
-    matching floor is the rest of the step.
+    :eq:`rbm-visible-given-hidden`). "ziggurat" is the kernels' own sampler
+    (_core/dl_normal.h); "numpy", NumPy's Generator.standard_normal (what the baseline
+    pays), is ``benchmark_numpy_baselines.NormalsFloorNumpy``. The time above the matching
+    floor is the rest of the step.
     """
 
-    params = (("ziggurat", "numpy"), ("SFC64", "PCG64"))
+    params = (("ziggurat",), ("SFC64", "PCG64"))
     param_names = ("sampler", "bit_generator")
 
     replicas = 256
@@ -208,12 +234,7 @@ class NormalsFloor:
         self._draw()  # warm up: page faults of the buffer
 
     def track_us_per_replica_step(self, sampler, bit_generator):
-        best = float("inf")
-        for _ in range(TRACK_REPEATS):
-            start = time.perf_counter()
-            self._draw()
-            best = min(best, time.perf_counter() - start)
-        return best / self.replicas * 1e6
+        return sig(best_seconds(self._draw, TRACK_REPEATS) / self.replicas * 1e6)
 
     track_us_per_replica_step.unit = "us/replica-step"
 
@@ -224,10 +245,11 @@ class PeakMemory:
     asv's peakmem is the process's maximum RSS, so it includes the interpreter and the
     imported libraries (NumPy, SciPy, dysonlearn), not only the state: weights and chains
     are 7500 x (100 + 160) doubles = 15.6 MB, plus the kernel's 7500 BitGenerators or the
-    baseline's one-step noise buffers (7500 x 3 x 16 x 20 doubles = 57.6 MB).
+    baseline's one-step noise buffers (7500 x 3 x 16 x 20 doubles = 57.6 MB). The
+    baseline's is ``benchmark_numpy_baselines.PeakMemoryNumpy``.
     """
 
-    params = (("kernel", "numpy"),)
+    params = (("kernel",),)
     param_names = ("implementation",)
     timeout = 300
 
@@ -255,7 +277,7 @@ class PeakMemory:
             pcd_steps_numpy(weights, chains, rng, self.c_target, LR, MU, SIGMA_H, K, self.steps)
 
 
-class SpectrumCost:
+class SpectrumCost(Sampled):
     """What recording spectra costs: none, 5 snapshots, or one at every step (dsyevd on
     X = sigma_h^2 W^T W each time), R = 256, collapsed kernel."""
 
@@ -279,27 +301,28 @@ class SpectrumCost:
             rbm_pcd(weights, chains, self.generators, self.c_target, lr=LR, mu=MU, k=K,
                     stop=STEPS, snapshot_steps=self.steps, sampler="collapsed")  # fmt: skip
 
-        best = float("inf")
-        for _ in range(TRACK_REPEATS):
-            start = time.perf_counter()
-            run()
-            best = min(best, time.perf_counter() - start)
-        return best / (256 * STEPS) * 1e6
+        return sig(best_seconds(run, TRACK_REPEATS) / (256 * STEPS) * 1e6)
 
     track_us_per_replica_step.unit = "us/replica-step"
 
 
 class EnsembleThroughput:
     """run_ensemble end to end (planning, worker processes, gathering) against workers:
-    512 replicas x 5000 steps of the reference configuration (about 8 s of work, so that
-    starting the worker processes, ~0.5 s, does not hide the scaling). On a 2-core machine
-    the ratio workers=1 / workers=2 is the parallel speed-up."""
+    512 replicas x 5000 steps of the reference configuration (about 8 s of work on one
+    core). asv's warm-up call starts the worker processes (about 0.5 s), which run_ensemble
+    keeps between calls, so the samples time the work and its distribution. On a 2-core
+    machine the ratio workers=1 / workers=2 is the parallel speed-up, which
+    ``ParallelSpeedup`` measures in one process; both need two idle cores (see the user
+    guide's benchmarks page)."""
 
     params = ((1, 2),)
     param_names = ("workers",)
     timeout = 600
-    repeat = (1, 3, 60.0)
+    # 8 s calls: three samples a round (two rounds), one warm-up call that starts the pool.
+    repeat = (3, 3, 120.0)
     number = 1
+    warmup_time = 0.1
+    min_run_count = 1
 
     def setup(self, workers):
         from dysonlearn import RBMConfig
@@ -310,3 +333,27 @@ class EnsembleThroughput:
         from dysonlearn import run_ensemble
 
         run_ensemble(self.config, replicas=512, seed=SEED, workers=workers, progress=False)
+
+
+class ParallelSpeedup:
+    """The time of run_ensemble on one worker over its time on two (above 1 two workers are
+    faster; 2 is perfect scaling): 512 replicas x 2000 steps in one process, best of three
+    calls each, each pool started by an untimed call first (run_ensemble keeps one pool,
+    of one size: alternating the sizes would restart it every call)."""
+
+    timeout = 600
+
+    def track_speedup_two_workers(self):
+        from dysonlearn import RBMConfig, run_ensemble
+
+        config = RBMConfig(steps=2000, snapshots=2)
+        runs = {workers: (lambda w=workers: run_ensemble(config, replicas=512, seed=SEED,
+                                                          workers=w, progress=False))
+                for workers in (1, 2)}  # fmt: skip
+        best = {}
+        for workers, run in runs.items():  # the pool of each size started, then timed
+            run()
+            best[workers] = best_seconds(run, 3, min_seconds=0.0)
+        return sig(best[1] / best[2])
+
+    track_speedup_two_workers.unit = "x (one worker's time / two workers')"

@@ -45,6 +45,19 @@ from threadpoolctl import threadpool_limits
 import dysonlearn as dl
 from dysonlearn.analysis import integrated_autocorrelation_time
 
+try:
+    from .common import sig
+except ImportError:  # run as a script, or loaded from its path: the sibling module by path
+    import importlib.util
+    from pathlib import Path
+
+    _spec = importlib.util.spec_from_file_location(
+        "common", Path(__file__).resolve().parent / "common.py"
+    )
+    _common = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(_common)
+    sig = _common.sig
+
 SEED = 20250115
 MODELS = ("rbm", "teacher_student")
 MODES = ("snapshots", "timeseries")
@@ -156,7 +169,7 @@ class SpacingSamples:
 
     def track_samples_per_core_second(self, model, mode):
         """Effective samples of the spacing per core-second of training."""
-        return measure(model, mode)["rate"]
+        return sig(measure(model, mode)["rate"])
 
     track_samples_per_core_second.unit = "samples/core-s"
 
@@ -170,7 +183,7 @@ class TimeSeriesGain:
 
     def track_gain(self, model):
         """samples/core-s of the time series over that of the final snapshots."""
-        return measure(model, "timeseries")["rate"] / measure(model, "snapshots")["rate"]
+        return sig(measure(model, "timeseries")["rate"] / measure(model, "snapshots")["rate"])
 
     track_gain.unit = "x"
 

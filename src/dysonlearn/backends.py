@@ -79,6 +79,13 @@ def _init_worker(queue, parent_pid: int) -> None:
     and an exit when the main process ``parent_pid`` exits."""
     global _worker_report
     _worker_report = queue.put
+    # threadpoolctl limits the BLAS libraries loaded so far: load the kernels (and with them
+    # SciPy's OpenBLAS, which they call through scipy.linalg.cython_blas, a library apart
+    # from NumPy's) first. A worker whose parent's main module had not imported SciPy
+    # (under asv, for one) otherwise kept SciPy's BLAS at one thread per core, and two
+    # workers on two cores ran four BLAS threads, slower than one worker.
+    from . import kernels  # noqa: F401
+
     threadpool_limits(limits=1, user_api="blas")  # for the life of the worker
     # Ctrl-C reaches the whole process group, a batch scheduler's SIGTERM every process of
     # the job: the main process decides what to do (save, say so, stop the workers), so
