@@ -400,3 +400,26 @@ def test_a_signal_ignored_by_the_caller_stays_ignored():
             assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_IGN, signal.SIG_DFL)
     finally:
         signal.signal(signal.SIGHUP, previous)
+
+
+def test_a_stop_lost_in_a_destructor_is_raised_at_the_next_check(capsys):
+    """A signal handled while a destructor runs raises Stopped there, where Python drops it
+    (an unraisable exception), and the handler has ignored further signals by then:
+    stopping.check() raises it again, silently, and nothing is left after handled()."""
+    from dysonlearn import stopping
+
+    class Finalised:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)  # the handler runs here, inside __del__
+
+    with stopping.handled():
+        obj = Finalised()
+        del obj  # noqa: F821 - the destructor runs now and loses the Stopped
+        with pytest.raises(stopping.Stopped) as caught:
+            stopping.check()
+        assert caught.value.name == "SIGTERM" and caught.value.exit_status == 143
+        stopping.check()  # delivered once only
+    assert capsys.readouterr().err == ""  # the lost one is not reported as unraisable
+    with stopping.handled():
+        stopping.check()  # a new command starts clean

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backends, kernels
+from . import backends, kernels, stopping
 from . import store as store_module
 from .config import check_replicas
 from .errors import ConfigError, Problem
@@ -575,6 +575,7 @@ def execute_point(
         if backend == "serial":
             for task in tasks:
                 sink.write(train_block(task, report=bar.update))
+                stopping.check()
         elif backend == "dask":
             backends.run_on_dask(tasks, train_block, min(workers, len(tasks)), scheduler, bar,
                                  sink.write, timeout=scheduler_timeout)  # fmt: skip
@@ -616,6 +617,7 @@ def _run_in_pool(tasks: list[BlockTask], pool: backends.WorkerPool, bar: Progres
             pending = {pool.submit(train_block, task) for task in tasks}
         while pending:
             done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            stopping.check()  # a stop whose Stopped was lost (see stopping.check)
             drain()
             for future in done:
                 gather(future.result())

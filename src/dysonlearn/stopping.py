@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 
 STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
@@ -18,6 +19,11 @@ STOP_SIGNALS = tuple(
 
 _depth = 0
 _pending: int | None = None
+# The last stop signal received under handled(): the Stopped raised for it can be lost when
+# the handler runs inside code that swallows exceptions (a destructor, a finaliser: Python
+# reports those as unraisable and goes on), and the handler has ignored further signals by
+# then. check() raises it again at a safe point.
+_received: int | None = None
 
 
 class Stopped(KeyboardInterrupt):
@@ -53,6 +59,16 @@ def raise_stop(signum: int) -> None:
     raise Stopped(signum)
 
 
+def check() -> None:
+    """Raise :class:`Stopped` if a stop signal arrived under :func:`handled` and its
+    exception may have been lost; call it only where nothing is unwinding (a loop's normal
+    flow)."""
+    global _received
+    if _received is not None and not _depth:
+        signum, _received = _received, None
+        raise Stopped(signum)
+
+
 @contextlib.contextmanager
 def deferred():
     """Hold a stop signal back until the block ends (then raise :class:`Stopped`)."""
@@ -73,12 +89,24 @@ def handled():
     thread only; elsewhere signals are left as they are, and so is a signal that this
     process inherited as ignored)."""
 
+    global _received
+
     def handler(signum, frame):
+        global _received
         # The cleanup that follows (saving, stopping workers) is not cut short by a
         # second signal.
         for other in STOP_SIGNALS:
             signal.signal(other, signal.SIG_IGN)
+        _received = signum
         raise_stop(signum)
+
+    _received = None
+    previous_hook = sys.unraisablehook
+
+    def unraisable(report):
+        # A Stopped lost in a destructor is raised again by check(): no report of it.
+        if not isinstance(report.exc_value, Stopped):
+            previous_hook(report)
 
     try:
         # A signal ignored by whoever started us stays ignored: `nohup` ignores SIGHUP, and
@@ -91,8 +119,11 @@ def handled():
     except ValueError:  # not the main thread
         yield
         return
+    sys.unraisablehook = unraisable
     try:
         yield
     finally:
+        _received = None
+        sys.unraisablehook = previous_hook
         for signum, old in previous.items():
             signal.signal(signum, old)
