@@ -6,6 +6,7 @@
 from cpython.object cimport PyObject
 from libc.math cimport NAN, isfinite
 
+from dysonlearn._core.optim cimport optim_schedule, optim_t
 from dysonlearn._core.status cimport (
     DL_ESCAPED, DL_LAPACK_FAILED, DL_NONFINITE, DL_OK,
 )
@@ -255,14 +256,15 @@ cdef void dl_run_block(dl_model* m, bitgen_t** gens, int method, Py_ssize_t n_re
                 status[r] = code
 
 
-cdef int drive_block(dl_model* m, object bit_generators, Py_ssize_t n_rep,
+cdef int drive_block(dl_model* m, optim_t* opt, object bit_generators, Py_ssize_t n_rep,
                      int64_t start, int64_t stop, const int64_t[::1] snapshot_steps,
                      double[:, :, ::1] eigenvalues, uint8_t[::1] failed,
                      int64_t[::1] fail_step, str normal_method,
                      uint8_t[::1] status) except -1:
     """The block driver behind every model's *_advance: check the bookkeeping arrays, get
-    the generators' bitgen_t, run dl_run_block without the GIL. The model has allocated its
-    one workspace for the block and set up m."""
+    the generators' bitgen_t, tabulate the optimiser's schedule for the call (opt, the one
+    m steps with), run dl_run_block without the GIL. The model has allocated its one
+    workspace for the block and set up m."""
     cdef Py_ssize_t n_snap = snapshot_steps.shape[0]
     cdef int method = check_block(eigenvalues, failed, fail_step, n_rep, n_snap,
                                   dl_model_n_values(m), start, stop, normal_method)
@@ -271,8 +273,10 @@ cdef int drive_block(dl_model* m, object bit_generators, Py_ssize_t n_rep,
     cdef bitgen_t** gens = bitgen_array(bit_generators, n_rep)
     cdef uint8_t* status_ptr = &status[0] if status is not None and n_rep > 0 else NULL
     saved = [None]  # a generator's state at the start of a segment (dl_run_segments)
+    cdef double* schedule = NULL
     try:
         if n_rep > 0:
+            schedule = optim_schedule(opt, start, stop)
             with nogil:
                 dl_run_block(m, gens, method, n_rep, start, stop,
                              &snapshot_steps[0] if n_snap > 0 else NULL, n_snap,
@@ -281,4 +285,5 @@ cdef int drive_block(dl_model* m, object bit_generators, Py_ssize_t n_rep,
                              <PyObject*> bit_generators, <PyObject*> saved)
     finally:
         free(gens)
+        free(schedule)
     return 0

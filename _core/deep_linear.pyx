@@ -48,7 +48,7 @@ from libc.string cimport memset
 import numpy as np
 
 from dysonlearn._core.optim cimport (
-    optim_apply, optim_configure, optim_schedule, optim_sgd, optim_state_block,
+    optim_apply, optim_configure, optim_sgd, optim_state_block,
 )
 
 include "_linalg.pxi"
@@ -420,15 +420,11 @@ def dln_advance(double[:, ::1] weights not None, const double[:, ::1] teacher no
     m.opt_size = opt_state.shape[1] if m.all_opt_state != NULL else 0
     if dln_work_alloc(&work, p) != 0:
         raise MemoryError()
-    cdef double* schedule = NULL
     try:
-        if n_rep > 0:
-            schedule = optim_schedule(&opt, start, stop)
-        drive_block(&m, bit_generators, n_rep, start, stop, snapshot_steps, eigenvalues,
+        drive_block(&m, &opt, bit_generators, n_rep, start, stop, snapshot_steps, eigenvalues,
                     failed, fail_step, normal_method, status)
     finally:
         dln_work_free(&work)
-        free(schedule)
 
 
 def variates_per_step(object widths, int batch_size, str sampler):

@@ -282,7 +282,7 @@ def dyson_advance(double[:, ::1] levels not None, const double[::1] targets not 
     if dyson_work_alloc(&work, &p) != 0:
         raise MemoryError()
     try:
-        drive_block(&m, bit_generators, n_rep, start, stop, snapshot_steps, eigenvalues,
+        drive_block(&m, &opt, bit_generators, n_rep, start, stop, snapshot_steps, eigenvalues,
                     failed, fail_step, normal_method, status)
     finally:
         dyson_work_free(&work)

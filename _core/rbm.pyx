@@ -64,7 +64,7 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 from dysonlearn._core.optim cimport (
-    optim_apply, optim_configure, optim_schedule, optim_sgd, optim_state_block,
+    optim_apply, optim_configure, optim_sgd, optim_state_block,
     optim_state_size,
 )
 
@@ -806,14 +806,11 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
     if m.seg != NULL and rbm_segment_alloc(&seg, &p, optim_state_size(&opt, nh * nv)) != 0:
         rbm_work_free(&work)
         raise MemoryError()
-    cdef double* schedule = NULL
     try:
-        if n_rep > 0:
-            schedule = optim_schedule(&opt, start, stop)
         if p.eigen and n_rep > 0 and transpose_chains(m.all_chains, n_rep, nb, nv, True):
             raise MemoryError()
         try:
-            drive_block(&m, bit_generators, n_rep, start, stop, snapshot_steps, eigenvalues,
+            drive_block(&m, &opt, bit_generators, n_rep, start, stop, snapshot_steps, eigenvalues,
                         failed, fail_step, normal_method, status)
         finally:
             if p.eigen and n_rep > 0 and transpose_chains(m.all_chains, n_rep, nb, nv, False):
@@ -821,7 +818,6 @@ def pcd_advance(double[:, :, ::1] weights not None, double[:, :, ::1] chains not
     finally:
         rbm_work_free(&work)
         free(seg.weights)
-        free(schedule)
 
 
 def pcd_step_given_normals(double[:, ::1] weights not None, double[:, ::1] chains not None,

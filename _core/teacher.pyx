@@ -48,7 +48,7 @@ from libc.stdlib cimport free
 from libc.string cimport memcpy, memset
 
 from dysonlearn._core.optim cimport (
-    optim_apply, optim_apply_symmetric_2x2, optim_configure, optim_schedule, optim_sgd,
+    optim_apply, optim_apply_symmetric_2x2, optim_configure, optim_sgd,
     optim_state_block, optim_state_size,
 )
 
@@ -545,15 +545,11 @@ def ts_advance(double[:, :, ::1] weights not None, const double[:, :, ::1] teach
         m.all_orders = &order[0, 0] if n_rep > 0 else NULL
     if ts_work_alloc(&work, &p) != 0:
         raise MemoryError()
-    cdef double* schedule = NULL
     try:
-        if n_rep > 0:
-            schedule = optim_schedule(&opt, start, stop)
-        drive_block(&m, bit_generators, n_rep, start, stop, snapshot_steps, eigenvalues,
+        drive_block(&m, &opt, bit_generators, n_rep, start, stop, snapshot_steps, eigenvalues,
                     failed, fail_step, normal_method, status)
     finally:
         ts_work_free(&work)
-        free(schedule)
 
 
 def variates_per_step(int n, int batch_size, str sampler):
