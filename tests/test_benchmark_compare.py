@@ -1,10 +1,10 @@
 """benchmarks/compare.py reads asv compare's table and judges it (no asv run here)."""
 
-import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
+from bench_helpers import load_benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
 # asv compare's output for two --quick runs of the same package code (6a943e8c, 774b3253:
@@ -15,14 +15,10 @@ CAPTURED = (ROOT / "tests" / "data" / "asv_compare_quick.txt").read_text()
 @pytest.fixture(scope="module")
 def compare():
     name = "benchmarks_compare"
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "compare.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up there
     try:
-        spec.loader.exec_module(module)
-        yield module
+        yield load_benchmark("compare", name)
     finally:
-        del sys.modules[name]
+        sys.modules.pop(name, None)
 
 
 def test_parse_the_captured_table(compare):

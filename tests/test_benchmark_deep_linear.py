@@ -1,26 +1,14 @@
 """The deep linear benchmark: its NumPy baseline takes the kernel's step, and the suite runs."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
+from bench_helpers import load_benchmark
 
 from dysonlearn import kernels
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def baseline():
-    return _load("numpy_baseline")
+    return load_benchmark("numpy_baseline")
 
 
 @pytest.mark.parametrize("widths", [(4, 4), (4, 4, 4), (3, 5, 2), (2, 3, 4, 5)])
@@ -65,7 +53,7 @@ def test_the_numpy_loop_without_noise_descends_to_the_teacher(baseline):
 
 
 def test_the_suite_runs_and_its_cases_stay_finite(monkeypatch):
-    bench = _load("benchmark_deep_linear")
+    bench = load_benchmark("benchmark_deep_linear")
     assert bench.DeepLinear.params[0] == ("4,4", "4,4,4", "4,4,4,4", "10,10,10")
     assert bench.DeepLinear.track_us_per_replica_step.unit == "us/replica-step"
     monkeypatch.setattr(bench, "TRACK_REPEATS", 1)

@@ -1,29 +1,20 @@
 """The cost-against-N benchmarks: they import with the package's dependencies alone, run at a
 tiny size, and count flops as a hand count does."""
 
-import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from bench_helpers import BENCHMARKS, load_benchmark
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 PATH = BENCHMARKS / "benchmark_large_n.py"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def bench():
-    return _load("benchmark_large_n")
+    return load_benchmark("benchmark_large_n")
 
 
 def test_the_module_imports_with_the_package_dependencies_alone():
@@ -180,7 +171,7 @@ def test_the_table_at_a_tiny_size(bench, monkeypatch):
 
 
 def test_symmetric_noise_by_index_equals_the_scatter_matmul():
-    baseline = _load("numpy_baseline")
+    baseline = load_benchmark("numpy_baseline")
     n, scale = 7, 0.3
     packed = np.random.default_rng(0).standard_normal((5, n * (n + 1) // 2))
     by_matmul = baseline._SymmetricNoise(n, scale)

@@ -1,20 +1,15 @@
 """The efficiency benchmark of time series against final snapshots imports and measures."""
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
+from bench_helpers import load_benchmark
 
-PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "benchmark_timeseries.py"
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("benchmark_timeseries", PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("benchmark_timeseries")
 
 
 def test_the_asv_suites_track_both_models_and_modes_in_samples_per_core_second(bench):
