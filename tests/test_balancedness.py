@@ -138,9 +138,7 @@ def test_with_noise_the_drift_diffuses_at_the_predicted_rate():
     # sqrt(E |D(t) - D(0)|^2 / t) = c :eq:`dl-balancedness-diffusion`: per replica the mean
     # over times of |D(t) - D(0)|^2 / t; their mean over replicas has the standard error of
     # their spread / sqrt(R), halved for the square root (delta method). 3 of them.
-    per_replica = np.mean(drift.drift[:, :, 0] ** 2 / TIMES, axis=1)
-    rms = math.sqrt(per_replica.mean())
-    rms_err = per_replica.std(ddof=1) / math.sqrt(per_replica.size) / (2 * rms)
+    rms, rms_err = drift.diffusion_rate()
     predicted = float(diffusion_prefactor(cfg, start)[0])
     # c^2 = 2 (lr A)^2 (n_1 + 1) (|W_1|^2 + |W_2|^2) / B, each layer sqrt(2) 1_4: 8 + 8
     assert predicted == pytest.approx(0.02 * 0.5 * math.sqrt(2 * 5 * 16 / 16))

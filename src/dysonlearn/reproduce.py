@@ -1054,13 +1054,8 @@ def balancedness_check(replicas: int, outdir: Path | None = None, seed: int = 20
             row.update(expected_gamma=1.0, rate=fit.c, rate_err=fit.c_err,
                        predicted_rate=float(bottleneck_drift_rate(config)[-1]))  # fmt: skip
         else:
-            # Per replica the mean over times of |D(t) - D(0)|^2 / t; the square root of their
-            # mean, with the delta method's error.
-            per_replica = np.mean(drift.drift[:, :, 0] ** 2 / times, axis=1)
-            rms = float(np.sqrt(per_replica.mean()))
-            row.update(expected_gamma=0.5, rate=rms,
-                       rate_err=float(per_replica.std(ddof=1) / np.sqrt(per_replica.size)
-                                      / (2 * rms)),
+            rms, rms_err = drift.diffusion_rate()
+            row.update(expected_gamma=0.5, rate=rms, rate_err=rms_err,
                        predicted_rate=float(np.mean(diffusion_prefactor(config,
                                                                         drift.initial))))  # fmt: skip
         out["cases"].append(row)

@@ -929,14 +929,15 @@ def _fill_view(out: h5py.File, manifest: dict, old: h5py.File | None, journal: J
         name = record["name"]
         config = config_from_dict(record["config"])
         group = _create_point(out, name, record, config, params)
+        records = _record_names(config)
         if old is not None:
-            _copy_rows(old[name], group)
+            _copy_rows(old[name], group, records)
         for block, arrays in journal_module.iter_rows(journal.blocks(name)):
             rows = slice(block.start, block.stop)
             group["eigenvalues"][rows] = arrays["eigenvalues"]
             group["failed"][rows] = arrays["failed"]
             group["fail_step"][rows] = arrays["fail_step"]
-            for key in _record_names(config):
+            for key in records:
                 if key in arrays:
                     group[key][rows] = arrays[key]
             for key in _FINAL_STATE:
@@ -1060,14 +1061,15 @@ def _state_dataset(group: h5py.Group, key: str, shape: tuple) -> h5py.Dataset:
     return group[key]
 
 
-def _copy_rows(source: h5py.Group, target: h5py.Group) -> None:
+def _copy_rows(source: h5py.Group, target: h5py.Group, records: list[str]) -> None:
     """Copy the finished rows of a point from the old view, a slab of rows at a time (at
     most ``_COPY_ROWS`` rows and about ``_COPY_BYTES`` of a dataset: a slab of a long time
-    series is a few replicas)."""
+    series is a few replicas); ``records``: the point's model records
+    (:func:`_record_names`)."""
     n_rep = source["done"].shape[0]
     keys = ["eigenvalues", "failed", "fail_step"]
     # A record the old view lacks (written before the model recorded it) stays NaN.
-    keys += [key for key in _record_names(_group_config(target)) if key in source]
+    keys += [key for key in records if key in source]
     for key in _FINAL_STATE:
         if key in source:
             _state_dataset(target, key, source[key].shape[1:])

@@ -238,6 +238,39 @@ class BalancednessDrift:
     failed: np.ndarray
     fail_step: np.ndarray
 
+    def diffusion_rate(self, layer: int = 1) -> tuple[float, float]:
+        """The root-mean-square drift per square root of a step, sqrt(E |D_l(t) - D_l(0)|^2
+        / t), what :func:`diffusion_prefactor` predicts :eq:`dl-balancedness-diffusion`.
+
+        Per replica the mean over the times of |D_l(t) - D_l(0)|^2 / t; the square root of
+        their mean over the replicas that did not diverge.
+
+        Parameters
+        ----------
+        layer : int
+            l of D_l (1 <= l <= L - 1).
+
+        Returns
+        -------
+        rate : float
+        error : float
+            Its standard error: that of the mean over replicas, halved for the square root
+            (delta method).
+
+        Raises
+        ------
+        ValueError
+            If ``layer`` is out of range or fewer than 2 replicas survived.
+        """
+        if not 1 <= layer <= self.drift.shape[2]:
+            raise ValueError(f"layer: must be in 1 .. {self.drift.shape[2]}, got {layer!r}")
+        data = self.drift[:, :, layer - 1]
+        per_replica = np.mean(data[np.all(np.isfinite(data), axis=1)] ** 2 / self.times, axis=1)
+        if per_replica.size < 2:
+            raise ValueError("diffusion_rate: needs at least 2 replicas that did not diverge")
+        rate = math.sqrt(per_replica.mean())
+        return rate, float(per_replica.std(ddof=1) / math.sqrt(per_replica.size) / (2 * rate))
+
     def fit(self, layer: int = 1, blocks: int | None = DEFAULT_BLOCKS) -> DriftFit:
         """:func:`fit_drift` of one D_l over every measured time.
 

@@ -119,7 +119,12 @@ def layer_pair_fits(result, snapshot: int = -1) -> list[LayerPairFit]:
         return []
     config = result.config
     step = int(np.asarray(result.steps)[snapshot])
-    balanced = getattr(config, "init", None) == "balanced" and config.init_std == 0
+    # The free diffusion is the whole spread only from exactly balanced layers under SGD.
+    predicted = None
+    if getattr(config, "init", None) == "balanced" and config.init_std == 0:
+        predicted = float(config.layer_pair_spacing(step))
+        if not math.isfinite(predicted):
+            predicted = None
     out = []
     for layer, values in enumerate(layers, start=1):
         at = np.asarray(values)[:, snapshot, :]
@@ -129,9 +134,6 @@ def layer_pair_fits(result, snapshot: int = -1) -> list[LayerPairFit]:
         for modes, index in layer_pairs(config, layer):
             s = level_spacings(at[alive], [index])[:, 0]
             fit = fit_wigner(s[:, None])
-            predicted = float(config.layer_pair_spacing(step)) if balanced else None
-            if predicted is not None and not math.isfinite(predicted):
-                predicted = None
             out.append(LayerPairFit(
                 layer, modes, index, step, fit.mean, fit.mean_err, fit.ks_pvalue,
                 float(np.mean(s < 0.5 * fit.mean)), fit.n, predicted,
