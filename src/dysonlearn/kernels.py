@@ -1027,8 +1027,7 @@ def deep_linear(
         lo = int(np.searchsorted(steps, start, side="left"))
         hi = int(np.searchsorted(steps, stop, side="right"))
         record_steps = steps[lo:hi]
-        record = np.ascontiguousarray(
-            np.concatenate([a[:, lo:hi] for a in (eigenvalues, *layers)], axis=2))
+        record = np.concatenate([a[:, lo:hi] for a in (eigenvalues, *layers)], axis=2)
     _deep_linear.dln_advance(
         weights, _dl_teacher(teacher, widths), widths, bit_generators(generators, n_rep),
         float(lr), float(noise), int(batch_size), _dl_sampler(sampler, widths, batch_size),

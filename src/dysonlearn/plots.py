@@ -2034,7 +2034,7 @@ def balancedness_figure(drifts, labels=None, layer: int = 1) -> Figure:
     ax.set_yscale("log")
     ax.set_xlabel("step $t$")
     ax.set_ylabel(rf"$\langle \| D_{{{layer}}}(t) - D_{{{layer}}}(0) \|_F \rangle$")
-    title = rf"$D_l = W_{{l+1}}^T W_{{l+1}} - W_l W_l^T$"
+    title = r"$D_l = W_{l+1}^T W_{l+1} - W_l W_l^T$"
     if len({d.config.batch_size for d in drifts}) == 1:
         title = rf"$B={drifts[0].config.batch_size}$, " + title
     if len({tuple(d.config.widths) for d in drifts}) == 1:
