@@ -239,11 +239,12 @@ class BalancednessDrift:
     fail_step: np.ndarray
 
     def diffusion_rate(self, layer: int = 1) -> tuple[float, float]:
-        """The root-mean-square drift per square root of a step, sqrt(E |D_l(t) - D_l(0)|^2
-        / t), what :func:`diffusion_prefactor` predicts :eq:`dl-balancedness-diffusion`.
+        """The root-mean-square drift per square root of a step,
+        ``sqrt(E |D_l(t) - D_l(0)|^2 / t)``, what :func:`diffusion_prefactor` predicts
+        :eq:`dl-balancedness-diffusion`.
 
-        Per replica the mean over the times of |D_l(t) - D_l(0)|^2 / t; the square root of
-        their mean over the replicas that did not diverge.
+        Per replica the mean over the times of ``|D_l(t) - D_l(0)|^2 / t``; the square root
+        of their mean over the replicas that did not diverge.
 
         Parameters
         ----------
