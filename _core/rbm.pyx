@@ -151,6 +151,34 @@ cdef enum:
 cdef int check_mode = CHECK_SEGMENTS
 
 
+cdef inline bint sum_squares(Py_ssize_t n, const double* x, double* out) noexcept nogil:
+    """sum_i x_i^2 into out; False (out unset) when an entry is not finite.
+
+    Four partial sums, added at the end: one running sum is a chain of dependent additions
+    (about 1.3 ms at N = 1000, a tenth of a step), four are not. The sum only feeds the trace
+    bound, whose margin (CHECK_MARGIN, SEGMENT_EDGE) dwarfs any difference in rounding, so
+    no verdict and no bit of a run depends on the order. A sum of squares is finite exactly
+    when every entry is (NaN and infinity propagate, squares never cancel), or when it
+    overflows: only then are the entries scanned one by one.
+    """
+    cdef Py_ssize_t i, n4 = n - n % 4
+    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    for i in range(0, n4, 4):
+        s0 += x[i] * x[i]
+        s1 += x[i + 1] * x[i + 1]
+        s2 += x[i + 2] * x[i + 2]
+        s3 += x[i + 3] * x[i + 3]
+    for i in range(n4, n):
+        s0 += x[i] * x[i]
+    s0 = (s0 + s1) + (s2 + s3)
+    if not isfinite(s0):
+        for i in range(n):
+            if not isfinite(x[i]):
+                return False
+    out[0] = s0
+    return True
+
+
 cdef inline void form_xmat(const RBMParams* p, const double* weights, RBMWork* work) noexcept nogil:
     """work.xmat <- X = sigma_h^2 W^T W, full and symmetric (dsyrk's upper triangle mirrored)."""
     cdef Py_ssize_t i, j, nv = p.n_visible
@@ -183,14 +211,12 @@ cdef int pcd_check(const RBMParams* p, const double* weights, RBMWork* work) noe
     sampler, leaves X = sigma_h^2 W^T W (full, symmetric) in work.xmat: its next step needs
     exactly this matrix, so it is formed once per step.
     """
-    cdef Py_ssize_t i, nw = p.n_hidden * p.n_visible
+    cdef Py_ssize_t nw = p.n_hidden * p.n_visible
     cdef double s2 = p.sigma_h * p.sigma_h, mu2 = p.mu * p.mu
     cdef double bound = mu2 * CHECK_MARGIN, squares = 0.0
     cdef bint traced
-    for i in range(nw):
-        if not isfinite(weights[i]):
-            return DL_NONFINITE
-        squares += weights[i] * weights[i]
+    if not sum_squares(nw, weights, &squares):
+        return DL_NONFINITE
     cdef bint bounds = check_mode == CHECK_BOUNDS or check_mode == CHECK_SEGMENTS
     traced = bounds and s2 * squares < bound
     if p.collapsed or not (traced or check_mode == CHECK_FINITE):
@@ -363,6 +389,7 @@ cdef void eigen_gradient(const RBMParams* p, const double* weights, const double
     cdef int nv = p.n_visible, nh = p.n_hidden, nb = p.batch_size, i, j
     cdef double one = 1.0, zero = 0.0, inv_b = 1.0 / nb, minus_inv_b = -1.0 / nb
     cdef double* grad = work.grad
+    cdef double* lam = work.delta  # free in the eigenbasis (delta is the visible basis's)
     cdef double* col
     cdef double scale
     dgemm(b'N', b'N', &nb, &nh, &nv, &one, <double*> chains, &nb, <double*> weights, &nv,
@@ -383,9 +410,13 @@ cdef void eigen_gradient(const RBMParams* p, const double* weights, const double
         dgemm(b'T', b'N', &nv, &nh, &nb, &minus_inv_b, work.target_samples, &nb, work.hidden,
               &nb, &one, grad, &nv)
         return
+    # Lambda gathered into a vector first: read in place, its entries lie a row apart, each
+    # on its own page at large N, and the strided reads cost more than the products' packing.
+    for i in range(nv):
+        lam[i] = c_target[i * (nv + 1)]
     for j in range(nh):
         for i in range(nv):
-            grad[i + j * nv] = -c_target[i * (nv + 1)] * weights[i + j * nv]
+            grad[i + j * nv] = -lam[i] * weights[i + j * nv]
     dgemm(b'T', b'N', &nv, &nh, &nb, &inv_b, <double*> chains, &nb, work.hidden, &nb,
           &one, grad, &nv)
 
@@ -574,12 +605,10 @@ cdef int rbm_segment_alloc(RBMSegment* seg, const RBMParams* p,
 cdef inline int rbm_cheap_check(const RBMParams* p, const double* weights) noexcept nogil:
     """The check inside a segment: DL_NONFINITE, DL_OK when the trace bound certifies the
     state clear of the edge (tr X < SEGMENT_EDGE mu^2), DL_UNSURE otherwise."""
-    cdef Py_ssize_t i, nw = p.n_hidden * p.n_visible
+    cdef Py_ssize_t nw = p.n_hidden * p.n_visible
     cdef double squares = 0.0
-    for i in range(nw):
-        if not isfinite(weights[i]):
-            return DL_NONFINITE
-        squares += weights[i] * weights[i]
+    if not sum_squares(nw, weights, &squares):
+        return DL_NONFINITE
     if p.sigma_h * p.sigma_h * squares < p.mu * p.mu * SEGMENT_EDGE:
         return DL_OK
     return DL_UNSURE
@@ -597,12 +626,10 @@ cdef int pcd_check_margin(const RBMParams* p, const double* weights,
     """
     cdef double mu2 = p.mu * p.mu, edge = p.mu * p.mu * SEGMENT_EDGE
     cdef double bound = mu2 * CHECK_MARGIN
-    cdef Py_ssize_t i, nw = p.n_hidden * p.n_visible, n2 = p.n_visible * p.n_visible
+    cdef Py_ssize_t nw = p.n_hidden * p.n_visible, n2 = p.n_visible * p.n_visible
     cdef double trace, squares = 0.0
-    for i in range(nw):
-        if not isfinite(weights[i]):
-            return DL_NONFINITE
-        squares += weights[i] * weights[i]
+    if not sum_squares(nw, weights, &squares):
+        return DL_NONFINITE
     trace = p.sigma_h * p.sigma_h * squares
     if trace < edge:
         return DL_OK

@@ -440,6 +440,27 @@ def test_status_enum_maps_to_failed_and_fail_step():
                       batch_size=1, stop=1, status=np.zeros(3, np.uint8))  # fmt: skip
 
 
+@pytest.mark.parametrize("sampler", ["collapsed", "gibbs", "gibbs-eigen"])
+@pytest.mark.parametrize("n", [3, 40])  # below and above the segments' SEGMENT_MIN_N
+def test_rbm_check_tells_a_non_finite_w_from_one_whose_trace_overflows(sampler, n):
+    """The check's sum of squares (tr X) is finite exactly when W is, unless it overflows:
+    W with an entry of 1e200 is finite, tr X = inf, and it escapes (max x >= mu^2) rather
+    than being called non-finite; NaN and infinity are non-finite, wherever they sit."""
+    weights = np.zeros((5, n, n))
+    weights[1, 0, 0] = 1e200
+    weights[2, n - 1, n - 1] = np.nan   # the last entry: at n = 3, past the groups of four
+    weights[3, 1, 0] = -np.inf
+    weights[4, n // 2, 0] = np.inf
+    failed, fail_step = np.zeros(5, np.uint8), np.full(5, -1, np.int64)
+    status = np.zeros(5, np.uint8)
+    kernels.rbm_pcd(weights, np.ones((5, 4, n)), generators(5, 2), np.eye(n), lr=0.01, mu=3.0,
+                    stop=2, failed=failed, fail_step=fail_step, status=status,
+                    sampler=sampler)  # fmt: skip
+    assert failed.tolist() == [0, 1, 1, 1, 1] and fail_step.tolist() == [-1, 0, 0, 0, 0]
+    S = kernels.Status
+    assert status.tolist() == [S.OK, S.ESCAPED, S.NONFINITE, S.NONFINITE, S.NONFINITE]
+
+
 @pytest.mark.parametrize("n, expected", [(2, "NONFINITE"), (3, "LAPACK_FAILED"),
                                          (4, "LAPACK_FAILED")])  # fmt: skip
 def test_a_failed_snapshot_spectrum_flags_the_replica_instead_of_recording_garbage(n, expected):
