@@ -205,6 +205,31 @@ def test_momentum_variance_matches_a_simulated_linear_iteration():
     assert measured == pytest.approx(predicted, rel=0.05)
 
 
+@pytest.mark.parametrize("optimizer", [dl.SGD(), dl.Momentum(0.5), dl.Momentum(0.8),
+                                       dl.Momentum(0.8, nesterov=True)], ids=str)
+def test_free_diffusion_is_the_summed_response_of_the_update_to_its_noise(optimizer):
+    """free_diffusion(lr, t) = lr^2 sum_m c_m^2 with c_m the response of x after t steps to
+    a unit gradient at step t - m + 1 and none elsewhere (no force: curvature 0): here the
+    responses come from iterating the documented update itself (torch.optim.SGD's)."""
+    lr, steps = 0.1, 30
+    beta = getattr(optimizer, "beta", 0.0)
+    nesterov = getattr(optimizer, "nesterov", False)
+    expected = [0.0]
+    for t in range(1, steps + 1):
+        total = 0.0
+        for u in range(1, t + 1):
+            x, v = 0.0, 0.0
+            for s in range(1, t + 1):
+                g = 1.0 if s == u else 0.0
+                v = beta * v + g
+                x -= lr * (g + beta * v if nesterov else v)
+            total += x * x
+        expected.append(total)
+    np.testing.assert_allclose(optimizer.free_diffusion(lr, np.arange(steps + 1)), expected,
+                               rtol=1e-12, atol=1e-15)  # fmt: skip
+    assert np.isnan(dl.Adam().free_diffusion(lr, 5))
+
+
 def test_nesterov_has_the_same_small_lr_limit():
     nesterov = dl.Momentum(0.9, nesterov=True)
     assert nesterov.variance_factor(1e-5, 1.0) == pytest.approx(10.0, rel=1e-3)

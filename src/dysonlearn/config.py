@@ -2014,18 +2014,27 @@ class DeepLinearConfig(_ModelConfig):
     def level_widths(self) -> np.ndarray:
         """sigma_i = sqrt(lr A^2 / (2 B)) / sqrt(1 - lr lambda_i / 2) :eq:`dl-level-width`,
         the width of the end-to-end singular value i for balanced layers (the lr -> 0 limit
-        holds for any layers). NaN where no closed form exists: a zero singular value of
-        the teacher at L >= 2 (a saddle, not a minimum), lr lambda_i >= 2 (no stationary
-        state), or an optimiser other than SGD."""
+        holds for any layers); with momentum lr A^2 / (2 B) times the heavy-ball (or
+        Nesterov) iteration's variance factor at curvature lambda_i, lr_eff A^2 / (2 B) at
+        small lr :eq:`effective-lr`. NaN where no closed form exists: a zero singular value
+        of the teacher at L >= 2 (a saddle, not a minimum), lr beyond the optimiser's
+        stability limit (no stationary state), or Adam and AdamW."""
         widths = np.full(self.n_modes, np.nan)
-        if not isinstance(self.optimizer, SGD):
-            return widths
         kappa, curvature = self.teacher_singular_values, self.curvatures
-        ok = (self.lr * curvature < 2) & ((kappa > 0) | (self.n_layers == 1))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            values = np.sqrt(self.lr * self.noise**2 / (2 * self.batch_size)
-                             / (1 - self.lr * curvature / 2))  # fmt: skip
-        widths[ok] = values[ok]
+        minimum = (kappa > 0) | (self.n_layers == 1)
+        small_lr = self.lr * self.noise**2 / (2 * self.batch_size)
+        if isinstance(self.optimizer, SGD):  # (the closed form, as it has always been rounded)
+            ok = (self.lr * curvature < 2) & minimum
+            with np.errstate(invalid="ignore", divide="ignore"):
+                values = np.sqrt(small_lr / (1 - self.lr * curvature / 2))
+            widths[ok] = values[ok]
+            return widths
+        for i in np.flatnonzero(minimum):
+            # The linearised iteration on mode i is the optimiser's on a drift of curvature
+            # lambda_i, with noise of variance proportional to lambda_i (the same map acts on
+            # drift and noise): its variance over SGD's small-lr one is variance_factor.
+            widths[i] = math.sqrt(small_lr * self.optimizer.variance_factor(self.lr, curvature[i]))
+        widths[~np.isfinite(widths)] = np.nan
         return widths
 
     def layer_pair_spacing(self, step) -> np.ndarray:
@@ -2034,7 +2043,9 @@ class DeepLinearConfig(_ModelConfig):
         the teacher, t steps after an exactly balanced start (``init = "balanced"``,
         ``init_std = 0``), to first order in the spread: the layers diffuse freely along
         the directions that leave the end-to-end map unchanged. The same for every layer;
-        0 for one layer; NaN under an optimiser other than SGD.
+        0 for one layer. With momentum lr^2 t becomes the optimiser's
+        :meth:`~dysonlearn.Momentum.free_diffusion` (lr_eff^2 t once t >> 1 / (1 - beta));
+        NaN under Adam and AdamW.
 
         Parameters
         ----------
@@ -2048,7 +2059,9 @@ class DeepLinearConfig(_ModelConfig):
         """
         t = np.asarray(step, dtype=np.float64)
         if not isinstance(self.optimizer, SGD):
-            return np.full(t.shape, np.nan)
+            variance = self.optimizer.free_diffusion(self.lr, t)
+            return np.sqrt(math.pi * (1.0 - 1.0 / self.n_layers) * self.noise**2
+                           * variance / self.batch_size)  # fmt: skip
         rate = math.sqrt(math.pi * (1.0 - 1.0 / self.n_layers)) * self.noise * self.lr
         return rate * np.sqrt(t / self.batch_size)
 

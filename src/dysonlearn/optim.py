@@ -141,6 +141,34 @@ class _Optimizer:
         x = lr * curvature
         return 1.0 / (1.0 - x / 2.0) if x < 2.0 else math.inf
 
+    def free_diffusion(self, lr: float, steps):
+        """Var(x_t - x_0) of a coordinate on which no force acts (curvature 0), driven by
+        gradient noise of unit variance, after t steps (:eq:`free-diffusion`).
+
+        Each step's noise xi_u reaches x_t with a weight c_m, m = t - u + 1 the steps it
+        has had to act, and Var(x_t - x_0) = lr^2 sum_{m=1}^t c_m^2.
+
+        Parameters
+        ----------
+        lr : float
+            The learning rate.
+        steps : int or array_like of int
+            t >= 0.
+
+        Returns
+        -------
+        numpy.ndarray
+            lr^2 t (SGD: c_m = 1); with heavy-ball momentum c_m = (1 - beta^m) / (1 - beta),
+            with Nesterov's (1 - beta^(m+1)) / (1 - beta), so lr_eff^2 t at large t
+            (:eq:`effective-lr`); NaN for Adam and AdamW.
+        """
+        import numpy as np
+
+        return self._free_diffusion(float(lr), np.asarray(steps, dtype=np.float64))
+
+    def _free_diffusion(self, lr: float, t):
+        return lr * lr * t
+
     def to_dict(self) -> dict:
         """Plain JSON-able form, ``{"kind": ..., field: value, ...}``.
 
@@ -198,6 +226,16 @@ class Momentum(_Optimizer):
     def _effective_lr(self, lr: float) -> float:
         return lr / (1.0 - self.beta)
 
+    def _free_diffusion(self, lr: float, t):
+        # sum_{m=1}^t (1 - beta^(m+a))^2 with a = 0 (heavy ball: the velocity sums the noise,
+        # v_m = sum beta^j xi) or 1 (Nesterov's step adds beta v to the fresh gradient):
+        # t - 2 b (1 - beta^t) / (1 - beta) + b^2 (1 - beta^(2t)) / (1 - beta^2), b = beta^(1+a).
+        beta = self.beta
+        b = beta ** (2 if self.nesterov else 1)
+        total = (t - 2.0 * b * (1.0 - beta**t) / (1.0 - beta)
+                 + b * b * (1.0 - beta ** (2.0 * t)) / (1.0 - beta * beta))  # fmt: skip
+        return (lr / (1.0 - beta)) ** 2 * total
+
     def _stability_limit(self, curvature: float) -> float:
         if self.nesterov:
             return 2.0 * (1.0 + self.beta) / ((1.0 + 2.0 * self.beta) * curvature)
@@ -253,6 +291,9 @@ class Adam(_Optimizer):
 
     def _variance_factor(self, lr: float, curvature: float) -> float:
         return math.nan
+
+    def _free_diffusion(self, lr: float, t):
+        return t * math.nan
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import kernels
 from ..config import DeepLinearConfig
-from .base import Labels, Model, Record
+from .base import Labels, Model, Record, optimizer_rate_factor, with_optimizer_rate
 
 # Escape bound: a replica with a weight beyond ESCAPE_FACTOR times the configuration's scale
 # max(1, max kappa, init_std, A) has diverged. As for the teacher-student model (see
@@ -162,24 +162,25 @@ class DeepLinear(Model):
 
     def scale_factor(self, config, level, kappa):
         """q = A^2 / 2 :eq:`dl-level-width` (the i.i.d. noise on a non-symmetric map puts
-        half its variance into the symmetric part that moves the singular values); NaN
-        under an optimiser other than SGD (no closed form here yet)."""
-        if config.optimizer.kind != "sgd":
-            return math.nan
-        return config.noise**2 / 2
+        half its variance into the symmetric part that moves the singular values); times
+        1 / (1 - beta) under momentum :eq:`effective-lr`, NaN under Adam."""
+        return with_optimizer_rate(config, config.noise**2 / 2)
 
     def finite_lr_factors(self, config):
-        """f_i = 1 / sqrt(1 - lr lambda_i / 2), lambda_i :eq:`dl-curvature` (NaN where
-        :attr:`~dysonlearn.DeepLinearConfig.level_widths` is)."""
-        small = math.sqrt(config.lr * config.noise**2 / (2 * config.batch_size))
+        """f_i = 1 / sqrt(1 - lr lambda_i / 2), lambda_i :eq:`dl-curvature`; under momentum
+        the heavy-ball (Nesterov) width over its small-lr limit sqrt(lr_eff A^2 / (2 B))
+        :eq:`effective-lr` (NaN where :attr:`~dysonlearn.DeepLinearConfig.level_widths`
+        is)."""
+        small = math.sqrt(config.lr * optimizer_rate_factor(config) * config.noise**2
+                          / (2 * config.batch_size))  # fmt: skip
         with np.errstate(invalid="ignore", divide="ignore"):
             return config.level_widths / small if small > 0 else np.full(config.n_modes, np.nan)
 
     def relaxation_rates(self, config):
-        """lambda_i :eq:`dl-curvature` per unit t = lr * step (SGD; NaN otherwise)."""
-        if config.optimizer.kind != "sgd":
-            return np.full(config.n_modes, np.nan)
-        return config.curvatures
+        """lambda_i :eq:`dl-curvature` per unit t = lr * step; times 1 / (1 - beta) under
+        momentum :eq:`effective-lr`, NaN under Adam."""
+        factor = optimizer_rate_factor(config)
+        return config.curvatures if factor == 1.0 else config.curvatures * factor
 
     def point_figures(self, result):
         """Each layer's pairs of singular values against the Wigner surmise, when the
