@@ -304,6 +304,104 @@ def _timed(run) -> float:
     return time.perf_counter() - start
 
 
+# -- the step's BLAS calls alone --------------------------------------------------------------
+
+# From this N on the cost table also times the RBM step's BLAS calls alone (below, the
+# Python overhead of a call through scipy.linalg.blas is comparable to the call itself).
+BLAS_CALLS_MIN_N = 100
+
+
+class BLASCalls:
+    """The BLAS calls of one RBM step of one replica, alone: the kernel's routines, shapes,
+    transpositions and (nonzero, non-unit) scalars (rbm.pyx; analytic target, SGD), called
+    through ``scipy.linalg.blas`` (the library the kernel links), each call's Python
+    overhead subtracted (timed on 1 x 1 operands). Its time is what the step would cost if
+    it did nothing but these calls, at this machine's speed for their shapes: a floor that,
+    unlike the flop floor, does not charge the kernel for BLAS running skinny products (one
+    side B) below its large-product throughput.
+
+    ``"gibbs-eigen"``: k products Phi W^T (hidden units) and k products H W (visible units)
+    with the chains' index fastest, then Phi W^T and Phi^T (Phi W^T) / B for the gradient;
+    ``"gibbs"``: the same sweeps with the unit index fastest, then C_model by dsyrk and
+    W delta by dsymm; both end with the update's daxpy. What the kernel does besides (the
+    normals, -Lambda W, the divergence check) is left out. Other samplers: ``supported``
+    is False.
+
+    Parameters
+    ----------
+    n : int
+        N_v = N_h.
+    sampler : str
+        The kernel's sampler (``Case.sampler``).
+    steps : int
+        Steps of one timed call.
+    batch_size : int
+        B (1 for :meth:`overhead`).
+    """
+
+    def __init__(self, n: int, sampler: str, steps: int, batch_size: int = BATCH):
+        self.n, self.sampler, self.replicas, self.steps = n, sampler, 1, steps
+        self.supported = sampler in ("gibbs", "gibbs-eigen")
+        self.operands: tuple = ()
+        if self.supported:
+            self._step = self._calls(n, batch_size)
+
+    def overhead(self) -> BLASCalls:
+        """The same calls on 1 x 1 operands: what they cost beyond BLAS's work (to be
+        subtracted)."""
+        return BLASCalls(1, self.sampler, self.steps, batch_size=1)
+
+    def _calls(self, n: int, nb: int):
+        from scipy.linalg import blas  # the kernel's BLAS (scipy.linalg.cython_blas)
+
+        rng = np.random.default_rng(SEED)
+
+        def operand(rows, cols, scale=1.0):
+            return np.asfortranarray(rng.normal(0.0, scale, (rows, cols)))
+
+        # The operands must stay in the normal range however long the timing runs: a
+        # product that sinks to subnormals runs several times slower. Weights of
+        # 1e-3 / sqrt(N) make every product a small correction to an accumulating operand
+        # (the hidden units keep theirs, beta = sigma_h = 1) that neither grows nor decays
+        # geometrically, and the gradient's product goes to its own buffer, as a fresh draw
+        # would otherwise reset it; the update's tiny rate keeps W in place and costs
+        # daxpy what any rate does (only a zero rate would not: BLAS skips it).
+        w, grad = operand(n, n, 1e-3 / np.sqrt(n)), operand(n, n)
+        w_flat, grad_flat = w.ravel(order="F"), grad.ravel(order="F")  # views
+        s2, inv_b, rate = SIGMA_H**2, 1.0 / nb, -1e-6
+        dgemm = blas.dgemm
+        if self.sampler == "gibbs-eigen":
+            phi, hidden, phi_w = operand(nb, n), operand(nb, n), operand(nb, n)
+            self.operands = (w, grad, phi, hidden, phi_w)
+
+            def step():
+                for _ in range(K):
+                    dgemm(s2, phi, w, SIGMA_H, hidden, overwrite_c=1)
+                    dgemm(1.0 / MU**2, hidden, w, 1.0 / MU, phi, trans_b=1, overwrite_c=1)
+                dgemm(1.0, phi, w, 0.0, phi_w, overwrite_c=1)
+                dgemm(inv_b, phi, phi_w, 1.0, grad, trans_a=1, overwrite_c=1)
+                blas.daxpy(grad_flat, w_flat, a=rate)
+        else:
+            phi, hidden, delta = operand(n, nb), operand(n, nb), operand(n, n)
+            self.operands = (w, grad, phi, hidden, delta)
+
+            def step():
+                for _ in range(K):
+                    dgemm(s2, w, phi, SIGMA_H, hidden, trans_a=1, overwrite_c=1)
+                    dgemm(1.0 / MU**2, w, hidden, 1.0 / MU, phi, overwrite_c=1)
+                blas.dsyrk(-inv_b, phi, beta=1.0, c=delta, overwrite_c=1)
+                blas.dsymm(-1.0, delta, w, beta=0.0, c=grad, overwrite_c=1)
+                blas.daxpy(grad_flat, w_flat, a=rate)
+
+        return step
+
+    def run(self) -> None:
+        """``steps`` steps' calls."""
+        for _ in range(self.steps):
+            self._step()
+
+
+
 # -- the cases: a run of R replicas x steps, kernel or NumPy ----------------------------------
 
 
@@ -488,11 +586,22 @@ class _LargeNKernel(_LargeN):
 
 
 class RBMLargeN(_LargeNKernel):
-    """RBM PCD step (each sampler the kernel has, and auto); NumPy: ``RBMLargeNNumpy``."""
+    """RBM PCD step (each sampler the kernel has, and auto); NumPy: ``RBMLargeNNumpy``.
+    Also ``track_over_blas_calls``: kernel time / the time of its step's BLAS calls alone
+    (:class:`BLASCalls`; from ``BLAS_CALLS_MIN_N`` on, the Gibbs samplers)."""
 
     model = "rbm"
     params = (SIZES, RBM_SAMPLERS)
     param_names = ("n", "implementation")
+
+    def track_over_blas_calls(self, n, implementation):
+        calls = None if implementation == "numpy" else blas_calls(self.case)
+        if calls is None:
+            return float("nan")
+        us = side_by_side({"kernel": self.case, "blas": calls, "overhead": calls.overhead()})
+        return sig(us["kernel"] / (us["blas"] - us["overhead"]))
+
+    track_over_blas_calls.unit = "x (kernel time / its BLAS calls' time)"
 
 
 class TeacherStudentLargeN(_LargeNKernel):
@@ -530,9 +639,11 @@ def table_rows(models=("rbm", "teacher_student", "dyson"), sizes=SIZES, repeats=
     -------
     list of dict
         Keys: model, implementation, n, replicas, steps, kernel_us, numpy_us, ratio (NumPy
-        / kernel), flops, floor_us, over_floor (kernel / floor). The DGEMM throughput of
-        the floors is the best of measurements before and after the rows (a loaded machine
-        only ever lowers it).
+        / kernel), flops, floor_us, over_floor (kernel / floor), blas_us (the step's BLAS
+        calls alone, :class:`BLASCalls`, timed in the same rounds; NaN where not
+        measured) and over_blas (kernel / blas_us). The DGEMM throughput of the floors is
+        the best of measurements before and after the rows (a loaded machine only ever
+        lowers it).
     """
     dgemm_gflops()
     rows = []
@@ -540,13 +651,20 @@ def table_rows(models=("rbm", "teacher_student", "dyson"), sizes=SIZES, repeats=
         names = RBM_SAMPLERS if model == "rbm" else ("kernel",)
         for n in sizes:
             cases = {name: Case(model, n, name) for name in (*names, "numpy")}
+            calls = {name: blas_calls(cases[name]) for name in names}
+            calls = {name: c for name, c in calls.items() if c is not None}
+            for name, c in calls.items():  # timed in the same rounds as the kernel
+                cases[f"blas {name}"], cases[f"overhead {name}"] = c, c.overhead()
             us = side_by_side(cases, repeats)
             for name in names:
+                blas_us = (us[f"blas {name}"] - us[f"overhead {name}"] if name in calls
+                           else float("nan"))  # fmt: skip
                 rows.append({
                     "model": model, "implementation": name, "n": n,
                     "replicas": cases[name].replicas, "steps": cases[name].steps,
                     "kernel_us": us[name], "numpy_us": us["numpy"],
                     "ratio": us["numpy"] / us[name], "flops": cases[name].flops(),
+                    "blas_us": blas_us, "over_blas": us[name] / blas_us,
                 })  # fmt: skip
     gflops = dgemm_gflops(fresh=True)
     for row in rows:
@@ -555,24 +673,47 @@ def table_rows(models=("rbm", "teacher_student", "dyson"), sizes=SIZES, repeats=
     return rows
 
 
+def blas_calls(case: Case) -> BLASCalls | None:
+    """The BLAS calls alone of an RBM kernel case from ``BLAS_CALLS_MIN_N`` on (None for
+    other cases, NumPy, smaller N and samplers :class:`BLASCalls` does not model).
+
+    Parameters
+    ----------
+    case : Case
+
+    Returns
+    -------
+    BLASCalls or None
+    """
+    if case.model != "rbm" or case.implementation == "numpy" or case.n < BLAS_CALLS_MIN_N:
+        return None
+    calls = BLASCalls(case.n, case.sampler, case.steps)
+    return calls if calls.supported else None
+
+
 def _us(value: float) -> str:
-    """Microseconds: whole numbers from 100 on, three significant figures below."""
+    """Microseconds: whole numbers from 100 on, three significant figures below; "-" for
+    NaN (not measured)."""
+    if value != value:
+        return "-"
     return f"{value:.0f}" if value >= 100 else f"{value:.3g}"
 
 
 def format_table(rows) -> str:
     """The rows of :func:`table_rows` as a reStructuredText simple table."""
     header = ("model", "N", "R x steps", "kernel us", "NumPy us", "ratio", "flops",
-              "floor us", "kernel/floor")  # fmt: skip
+              "floor us", "kernel/floor", "BLAS us", "kernel/BLAS")  # fmt: skip
     lines = []
     for r in rows:
         label = r["model"].replace("_", "-")
         if r["model"] == "rbm":
             label += f", {r['implementation']}"
+        over_blas = r.get("over_blas", float("nan"))
         lines.append((label, str(r["n"]), f"{r['replicas']} x {r['steps']}",
                       _us(r["kernel_us"]), _us(r["numpy_us"]), f"{r['ratio']:.2f}",
-                      f"{r['flops']:.3g}", _us(r["floor_us"]),
-                      f"{r['over_floor']:.1f}"))  # fmt: skip
+                      f"{r['flops']:.3g}", _us(r["floor_us"]), f"{r['over_floor']:.1f}",
+                      _us(r.get("blas_us", float("nan"))),
+                      "-" if over_blas != over_blas else f"{over_blas:.2f}"))  # fmt: skip
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
     rule = "  ".join("=" * w for w in widths)
     out = [rule, "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)), rule]

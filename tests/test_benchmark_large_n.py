@@ -168,6 +168,58 @@ def test_the_table_at_a_tiny_size(bench, monkeypatch):
         assert r["floor_us"] == pytest.approx(r["flops"] / 10e9 * 1e6)
     text = bench.format_table(rows)
     assert "kernel/floor" in text and "rbm, gibbs" in text
+    # N = 4 is below BLAS_CALLS_MIN_N: no BLAS-calls floor measured, shown as "-"
+    assert all(np.isnan(r["blas_us"]) for r in rows) and "kernel/BLAS" in text
+    monkeypatch.setattr(bench, "BLAS_CALLS_MIN_N", 1)
+    rows = bench.table_rows(models=("rbm",), sizes=(4,), repeats=1)
+    measured = {r["implementation"] for r in rows if np.isfinite(r["blas_us"])}
+    assert measured == {"gibbs", "gibbs-eigen"}  # auto is collapsed at N = 4
+    for r in rows:
+        if r["implementation"] in measured:
+            assert r["over_blas"] == pytest.approx(r["kernel_us"] / r["blas_us"])
+
+
+@pytest.mark.parametrize("sampler", ["gibbs", "gibbs-eigen"])
+def test_the_blas_calls_are_the_steps_products(bench, monkeypatch, sampler):
+    """BLASCalls makes the step's BLAS calls: their flops, counted from the shapes BLAS is
+    handed, are rbm_step_flops less what the kernel does outside BLAS (-Lambda W, N_v N_h,
+    for "gibbs-eigen"), and the operands stay finite and normal over many steps (a
+    subnormal operand would slow the products down)."""
+    import scipy.linalg.blas as blas
+
+    flops = []
+
+    def recorder(name, real):
+        def call(*args, **kwargs):
+            if name == "dgemm":
+                a, b = args[1], args[2]
+                m, k = a.shape[::-1] if kwargs.get("trans_a") else a.shape
+                n = b.shape[0] if kwargs.get("trans_b") else b.shape[1]
+                flops.append(2 * m * n * k)
+            elif name == "dsyrk":
+                n, k = args[1].shape
+                flops.append(k * n * (n + 1))
+            elif name == "dsymm":
+                flops.append(2 * args[1].shape[0] * args[2].shape[0] * args[2].shape[1])
+            else:
+                flops.append(2 * args[0].size)
+            return real(*args, **kwargs)
+
+        return call
+
+    for name in ("dgemm", "dsyrk", "dsymm", "daxpy"):
+        monkeypatch.setattr(blas, name, recorder(name, getattr(blas, name)))
+    n = 24
+    calls = bench.BLASCalls(n, sampler, steps=1)
+    calls.run()
+    outside = n * n if sampler == "gibbs-eigen" else 0
+    assert sum(flops) == bench.rbm_step_flops(n, n, bench.BATCH, bench.K, sampler) - outside
+    calls = bench.BLASCalls(n, sampler, steps=2000)
+    calls.run()
+    for x in calls.operands:
+        assert np.all(np.isfinite(x))
+        assert not np.any((x != 0) & (np.abs(x) < np.finfo(float).tiny))
+    assert not bench.BLASCalls(n, "collapsed", steps=1).supported
 
 
 def test_symmetric_noise_by_index_equals_the_scatter_matmul():
