@@ -2,6 +2,8 @@
 the balancedness invariant :eq:`dl-balancedness`, convergence to the teacher, L = 1 against
 the single-layer model, validation, and the ensemble, store and TOML paths."""
 
+import warnings
+
 import h5py
 import numpy as np
 import pytest
@@ -410,6 +412,22 @@ def test_under_momentum_the_pairs_follow_the_effective_rate(nesterov):
     # The rate matters: SGD at the same lr predicts spacings smaller by 1 - beta.
     sgd = cfg.replace(optimizer=dl.SGD())
     assert float(sgd.layer_pair_spacing(1000)) < 0.6 * float(cfg.layer_pair_spacing(1000))
+
+
+def test_momentum_beyond_its_stability_bound_warns_and_has_no_width():
+    """lambda = L kappa^(2 (L - 1) / L) = 4 for [2, 2] at L = 2: heavy-ball momentum at
+    beta = 0.5 contracts for lr < 2 (1 + beta) / lambda = 0.75 (:eq:`effective-lr`)."""
+    cfg = dict(widths=[2, 2, 2], teacher=[2.0, 2.0], optimizer=dl.Momentum(0.5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        inside = dl.DeepLinearConfig(lr=0.7, **cfg)
+    assert np.all(np.isfinite(inside.level_widths))
+    with pytest.warns(UserWarning, match=r"lr = 0.8 is beyond the stability bound.*lr < 0.75"):
+        beyond = dl.DeepLinearConfig(lr=0.8, **cfg)
+    assert np.all(np.isnan(beyond.level_widths))
+    adam = dl.DeepLinearConfig(lr=0.01, widths=[2, 2, 2], teacher=[2.0, 2.0],
+                               optimizer=dl.Adam())  # fmt: skip
+    assert np.all(np.isnan(adam.level_widths)) and np.isnan(adam.layer_pair_spacing(10))
 
 
 def test_each_layer_obeys_the_linear_scaling_rule_at_equal_training_time():

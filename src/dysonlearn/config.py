@@ -1893,6 +1893,8 @@ class DeepLinearConfig(_ModelConfig):
         self._check_optimizer(problems)
         problems.raise_if_any()
         self._resolve_auto_sampler(lambda: resolve_dl_sampler(self.widths[0], self.batch_size))
+        # The stiffest end-to-end mode's curvature lambda :eq:`dl-curvature`.
+        self._warn_momentum_stability(float(np.max(self.curvatures)))
 
     def _check_teacher_shape(self, problems: Problems) -> bool:
         """The teacher fits the widths: an (n_L, n_0) matrix, or n_0 = n_L singular values."""
