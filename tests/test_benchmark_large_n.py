@@ -66,6 +66,12 @@ def test_a_track_function_runs_at_a_tiny_size(bench, monkeypatch, suite):
     speedup = instance.track_speedup(4, implementation)
     assert np.isfinite(us) and us > 0 and np.isfinite(speedup) and speedup > 0
     assert np.isnan(instance.track_speedup(4, "numpy"))
+    if suite == "RBMLargeN":  # the BLAS calls' floor: measured from BLAS_CALLS_MIN_N on
+        assert np.isnan(instance.track_over_blas_calls(4, implementation))
+        monkeypatch.setattr(bench, "BLAS_CALLS_MIN_N", 1)
+        instance.setup(4, "gibbs")
+        over = instance.track_over_blas_calls(4, "gibbs")
+        assert not np.isnan(over)  # (its value at N = 4 is Python overhead, not a floor)
 
 
 def test_a_case_resets_its_state_and_flags_divergence(bench):
