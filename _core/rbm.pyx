@@ -63,8 +63,10 @@ from libc.stdint cimport int64_t, uint8_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
+import numpy as np
+
 from dysonlearn._core.optim cimport (
-    optim_apply, optim_configure, optim_sgd, optim_state_block,
+    OPTIM_SGD, optim_apply, optim_configure, optim_sgd, optim_state_block,
     optim_state_size,
 )
 
@@ -72,6 +74,104 @@ include "_linalg.pxi"
 include "_bitgen.pxi"
 
 dl_normal_setup()
+
+
+cdef extern from "dl_skinny.h" nogil:
+    enum:
+        DL_SKINNY_NONE
+        DL_SKINNY_AVX2
+        DL_SKINNY_AVX512
+    int dl_skinny_isa()
+    void dl_skinny_nn(int isa, int B, int N, int K, double alpha, const double* A,
+                      const double* S, int lds, double beta, double* C)
+    void dl_skinny_nt(int isa, int B, int N, int K, double alpha, const double* A,
+                      const double* S, int lds, double beta, double* C)
+    double dl_skinny_eigen_sgd(int isa, int B, int N, int M, const double* phit,
+                               const double* P, const double* lam, double inv_b,
+                               double rate, double* Wt)
+
+
+# "gibbs-eigen"'s products with the B chains are the hand-written ones of dl_skinny.h (no
+# packing of W, 1.5x BLAS's speed at N = 300, B = 16) when this CPU has them, B is a
+# multiple of 8 and both layers have at least SKINNY_MIN_N units; otherwise BLAS's. Below
+# SKINNY_MIN_N OpenBLAS's small-matrix kernels are as fast, and the fingerprints of the
+# small runs keep BLAS's bits. The two give different last bits (each sums in its order).
+cdef int SKINNY_MIN_N = 200
+cdef int SKINNY_DETECTED = dl_skinny_isa()
+cdef int skinny_isa = SKINNY_DETECTED
+SKINNY_ISAS = {"none": DL_SKINNY_NONE, "avx2": DL_SKINNY_AVX2, "avx512": DL_SKINNY_AVX512}
+
+
+cdef inline int skinny(const RBMParams* p) noexcept nogil:
+    """The instruction set of the step's skinny products, DL_SKINNY_NONE for BLAS."""
+    if (p.eigen and p.batch_size % 8 == 0 and p.n_visible >= SKINNY_MIN_N
+            and p.n_hidden >= SKINNY_MIN_N):
+        return skinny_isa
+    return DL_SKINNY_NONE
+
+
+def _set_skinny(str isa):
+    """Which skinny products "gibbs-eigen" uses, for tests and measurements: "auto" (what
+    this CPU has, the default), "avx512", "avx2" or "none" (BLAS); returns the old setting's
+    name. Refuses an instruction set this CPU lacks."""
+    global skinny_isa
+    names = {value: name for name, value in SKINNY_ISAS.items()}
+    old = names[skinny_isa]
+    wanted = SKINNY_DETECTED if isa == "auto" else SKINNY_ISAS.get(isa)
+    if wanted is None:
+        raise ValueError(f"isa must be 'auto' or one of {sorted(SKINNY_ISAS)}, got {isa!r}")
+    if wanted > SKINNY_DETECTED:
+        raise ValueError(f"this CPU does not run the {isa!r} products "
+                         f"(it has {names[SKINNY_DETECTED]!r})")
+    skinny_isa = wanted
+    return old
+
+
+def _skinny_sgd(double[::1, :] w not None, double[::1, :] phi not None,
+                double[::1, :] p not None, double[::1] lam not None, double rate,
+                str isa="auto"):
+    """w (N x M, Fortran order) <- w - rate (-lam_i w + (1/B) phi^T p), in place, by
+    dl_skinny_eigen_sgd, for tests: phi (B, N) and p (B, M) Fortran-ordered. Returns the
+    sum of the squares of the new w."""
+    cdef int level = SKINNY_DETECTED if isa == "auto" else SKINNY_ISAS[isa]
+    cdef int nb = phi.shape[0], n = w.shape[0], m = w.shape[1], i, b
+    if level == DL_SKINNY_NONE or level > SKINNY_DETECTED:
+        raise ValueError(f"no {isa!r} products on this CPU")
+    if phi.shape[1] != n or p.shape[0] != nb or p.shape[1] != m or lam.shape[0] != n:
+        raise ValueError("shapes: w (N, M), phi (B, N), p (B, M), lam (N,)")
+    phit = np.empty((n, nb), order="F")
+    cdef double[::1, :] pt = phit
+    for i in range(n):
+        for b in range(nb):
+            pt[i, b] = phi[b, i]
+    return dl_skinny_eigen_sgd(level, nb, n, m, &pt[0, 0], &p[0, 0], &lam[0], 1.0 / nb,
+                               rate, &w[0, 0])
+
+
+def _skinny_isa():
+    """The instruction set of this CPU's skinny products: "avx512", "avx2" or "none"."""
+    return {value: name for name, value in SKINNY_ISAS.items()}[SKINNY_DETECTED]
+
+
+def _skinny_product(str kind, double alpha, double[::1, :] a not None,
+                    double[::1, :] s not None, double beta, double[::1, :] c not None,
+                    str isa="auto"):
+    """c <- alpha a s + beta c ("nn", s K x N) or alpha a s^T + beta c ("nt", s N x K) by
+    dl_skinny.h, in place, for tests: a (B, K) and c (B, N) Fortran-ordered, B a multiple
+    of 8."""
+    cdef int level = SKINNY_DETECTED if isa == "auto" else SKINNY_ISAS[isa]
+    cdef int nb = a.shape[0], k = a.shape[1], n = c.shape[1]
+    if level == DL_SKINNY_NONE or level > SKINNY_DETECTED:
+        raise ValueError(f"no {isa!r} products on this CPU")
+    if nb % 8 or c.shape[0] != nb:
+        raise ValueError("a and c must have the same rows, a multiple of 8")
+    if kind == "nn" and (s.shape[0], s.shape[1]) == (k, n):
+        dl_skinny_nn(level, nb, n, k, alpha, &a[0, 0], &s[0, 0], k, beta, &c[0, 0])
+    elif kind == "nt" and (s.shape[0], s.shape[1]) == (n, k):
+        dl_skinny_nt(level, nb, n, k, alpha, &a[0, 0], &s[0, 0], n, beta, &c[0, 0])
+    else:
+        raise ValueError(f"kind {kind!r} with shapes a ({nb}, {k}), "
+                         f"s ({s.shape[0]}, {s.shape[1]}), c ({c.shape[0]}, {n})")
 
 
 cdef void rbm_params_init(RBMParams* p) noexcept nogil:
@@ -323,7 +423,10 @@ cdef inline void hidden_given_visible(const RBMParams* p, const double* weights,
     column-major storage of W)."""
     cdef int nv = p.n_visible, nh = p.n_hidden, nb = p.batch_size
     cdef double s2 = p.sigma_h * p.sigma_h, sigma_h = p.sigma_h
-    if p.eigen:
+    cdef int isa = skinny(p)
+    if isa != DL_SKINNY_NONE:
+        dl_skinny_nn(isa, nb, nh, nv, s2, chains, weights, nv, sigma_h, hidden)
+    elif p.eigen:
         dgemm(b'N', b'N', &nb, &nh, &nv, &s2, <double*> chains, &nb, <double*> weights, &nv,
               &sigma_h, hidden, &nb)
     else:
@@ -338,7 +441,10 @@ cdef inline void visible_given_hidden(const RBMParams* p, const double* weights,
     cdef int nv = p.n_visible, nh = p.n_hidden, nb = p.batch_size
     cdef double inv_mu = 1.0 / p.mu
     cdef double inv_mu2 = inv_mu * inv_mu
-    if p.eigen:
+    cdef int isa = skinny(p)
+    if isa != DL_SKINNY_NONE:
+        dl_skinny_nt(isa, nb, nv, nh, inv_mu2, hidden, weights, nv, inv_mu, chains)
+    elif p.eigen:
         dgemm(b'N', b'T', &nb, &nv, &nh, &inv_mu2, <double*> hidden, &nb, <double*> weights,
               &nv, &inv_mu, chains, &nb)
     else:
@@ -392,8 +498,12 @@ cdef void eigen_gradient(const RBMParams* p, const double* weights, const double
     cdef double* lam = work.delta  # free in the eigenbasis (delta is the visible basis's)
     cdef double* col
     cdef double scale
-    dgemm(b'N', b'N', &nb, &nh, &nv, &one, <double*> chains, &nb, <double*> weights, &nv,
-          &zero, work.hidden, &nb)
+    cdef int isa = skinny(p)
+    if isa != DL_SKINNY_NONE:
+        dl_skinny_nn(isa, nb, nh, nv, one, chains, weights, nv, zero, work.hidden)
+    else:
+        dgemm(b'N', b'N', &nb, &nh, &nv, &one, <double*> chains, &nb, <double*> weights,
+              &nv, &zero, work.hidden, &nb)
     if p.sampled_target:
         # T = Z Lambda^(1/2): chol is the diagonal matrix Lambda^(1/2); column i of T is
         # unit i of the B samples.
@@ -405,8 +515,12 @@ cdef void eigen_gradient(const RBMParams* p, const double* weights, const double
                 col[j] *= scale
         dgemm(b'T', b'N', &nv, &nh, &nb, &inv_b, <double*> chains, &nb, work.hidden, &nb,
               &zero, grad, &nv)
-        dgemm(b'N', b'N', &nb, &nh, &nv, &one, work.target_samples, &nb, <double*> weights,
-              &nv, &zero, work.hidden, &nb)
+        if isa != DL_SKINNY_NONE:
+            dl_skinny_nn(isa, nb, nh, nv, one, work.target_samples, weights, nv, zero,
+                         work.hidden)
+        else:
+            dgemm(b'N', b'N', &nb, &nh, &nv, &one, work.target_samples, &nb,
+                  <double*> weights, &nv, &zero, work.hidden, &nb)
         dgemm(b'T', b'N', &nv, &nh, &nb, &minus_inv_b, work.target_samples, &nb, work.hidden,
               &nb, &one, grad, &nv)
         return
@@ -484,11 +598,44 @@ cdef int pcd_gradient(const RBMParams* p, const double* weights, double* chains,
     return DL_OK
 
 
+cdef double eigen_sgd_step(const RBMParams* p, const optim_t* opt, int isa, double* weights,
+                           double* chains, const double* c_target, dl_normal_source* normals,
+                           RBMWork* work) noexcept nogil:
+    """pcd_update for "gibbs-eigen" with the skinny products, SGD and the analytic target:
+    the sweeps, P = Phi W^T, then gradient and update in one pass over W
+    (dl_skinny_eigen_sgd: -W Lambda + (1/B) P^T Phi and W <- W - rate g, with Phi^T in
+    work.visible_noise and Lambda in work.delta, both free in the eigenbasis). Where W
+    does not fit in the cache, the three passes of BLAS and the optimiser (the gradient's
+    first term, the rank-B product into it, the update) cost more than the products.
+    Returns the sum of the squares of the new W (not finite when W is not), which the
+    segments' cheap check then need not read W again for."""
+    cdef int nv = p.n_visible, nh = p.n_hidden, nb = p.batch_size, i, b
+    cdef double* phit = work.visible_noise
+    cdef double* lam = work.delta
+    gibbs_sweeps(p, weights, chains, normals, work)
+    dl_skinny_nn(isa, nb, nh, nv, 1.0, chains, weights, nv, 0.0, work.hidden)
+    for i in range(nv):
+        lam[i] = c_target[i * (nv + 1)]
+        for b in range(nb):
+            phit[i + b * nv] = chains[b + i * nb]
+    return dl_skinny_eigen_sgd(isa, nb, nv, nh, phit, work.hidden, lam, 1.0 / nb, opt.rate,
+                               weights)
+
+
+cdef inline bint fused_sgd(const RBMParams* p, const optim_t* opt) noexcept nogil:
+    """Whether pcd_update takes eigen_sgd_step."""
+    return skinny(p) != DL_SKINNY_NONE and opt.kind == OPTIM_SGD and not p.sampled_target
+
+
 cdef int pcd_update(const RBMParams* p, const optim_t* opt, double* weights, double* chains,
                     const double* c_target, const double* chol, dl_normal_source* normals,
                     RBMWork* work, double* opt_state, int64_t t) noexcept nogil:
     """One step's update of W and the chains in place, before any check: the gradient
-    (pcd_gradient), then the optimiser (optim_apply, 1-based step count t). A dl_status."""
+    (pcd_gradient), then the optimiser (optim_apply, 1-based step count t); with the
+    skinny products, SGD and the analytic target, eigen_sgd_step. A dl_status."""
+    if fused_sgd(p, opt):
+        eigen_sgd_step(p, opt, skinny(p), weights, chains, c_target, normals, work)
+        return DL_OK
     cdef int status = pcd_gradient(p, weights, chains, c_target, chol, normals, work)
     if status == DL_OK:
         optim_apply(opt, weights, work.grad, opt_state, t, p.n_hidden * p.n_visible)
@@ -609,6 +756,11 @@ cdef inline int rbm_cheap_check(const RBMParams* p, const double* weights) noexc
     cdef double squares = 0.0
     if not sum_squares(nw, weights, &squares):
         return DL_NONFINITE
+    return trace_verdict(p, squares)
+
+
+cdef inline int trace_verdict(const RBMParams* p, double squares) noexcept nogil:
+    """rbm_cheap_check's verdict from the finite sum of the squares of W."""
     if p.sigma_h * p.sigma_h * squares < p.mu * p.mu * SEGMENT_EDGE:
         return DL_OK
     return DL_UNSURE
@@ -667,8 +819,18 @@ cdef inline void dl_model_restore(RBMModel* m) noexcept nogil:
 
 cdef inline int dl_model_step_unchecked(RBMModel* m, int64_t t,
                                         dl_normal_source* normals) noexcept nogil:
-    cdef int status = pcd_update(m.p, m.opt, m.weights, m.chains, m.c_target, m.chol, normals,
-                                 m.work, m.opt_state, t)
+    cdef double squares
+    cdef int status
+    if fused_sgd(m.p, m.opt):
+        # The update's own sum of squares spares the check a pass over W; a W that is not
+        # finite is told from one whose sum overflowed by rbm_cheap_check's scan.
+        squares = eigen_sgd_step(m.p, m.opt, skinny(m.p), m.weights, m.chains, m.c_target,
+                                 normals, m.work)
+        if isfinite(squares):
+            return trace_verdict(m.p, squares)
+        return rbm_cheap_check(m.p, m.weights)
+    status = pcd_update(m.p, m.opt, m.weights, m.chains, m.c_target, m.chol, normals,
+                        m.work, m.opt_state, t)
     return status if status != DL_OK else rbm_cheap_check(m.p, m.weights)
 
 

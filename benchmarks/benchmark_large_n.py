@@ -18,11 +18,13 @@ Settings (one core, BLAS pinned to one thread, as in the other suites):
 
 The unit is the replica-step. Each timed call trains R replicas for ``steps`` steps from the
 same initial state; R and the steps fall with N (``WORK``) so that a call stays below a second
-or so. The RBM's calls keep at least 24 steps, so that what a call pays once (the check of
-the incoming state: a Gram matrix and a factorisation, about 20 ms at N = 1000) weighs as
-little as in a run; Dyson and the teacher-student at N = 1000 take one or two steps of one
-replica a call, so those figures are the best of a few calls rather than an average over
-many.
+or so. The RBM's calls keep at least 24 steps (64 at N = 1000), so that what a call pays
+once weighs about as little as in a run, whose chunks last seconds: the exact divergence
+checks of the incoming state and of the end of its last segment, a Gram matrix and a
+factorisation each, together about 56 ms at N = 1000, ten steps of "gibbs-eigen" there
+(64 steps is one whole segment). Dyson and the teacher-student at N = 1000
+take one or two steps of one replica a call, so those figures are the best of a few calls
+rather than an average over many.
 
 asv: ``track_us_per_replica_step`` (kernel or NumPy, microseconds per replica-step),
 ``track_speedup`` (NumPy time / kernel time, both measured in the same call, interleaved,
@@ -115,12 +117,13 @@ def ts_sampler(n: int, batch_size: int = BATCH) -> str:
 
 
 # (replicas, steps) of one timed call, per model and N: about 0.05-1 s of work each (the
-# RBM's collapsed sampler up to 7 s at N = 1000). A call's fixed costs (the divergence check
-# of the incoming state, Gram matrix and factorisation; the workspace; the eigenbasis of
-# "gibbs-eigen") are spread over at least 24 steps of the RBM, as in a run, whose chunks
-# last seconds.
+# RBM's collapsed sampler up to 17 s at N = 1000). A call's fixed costs (the exact
+# divergence checks of the incoming state and of the last segment's end, a Gram matrix and a
+# factorisation each; the workspace; the eigenbasis of "gibbs-eigen") are spread over at
+# least 24 steps of the RBM, and at N = 1000, where they cost ten steps' worth, over one
+# whole segment of 64, as in a run, whose chunks last seconds.
 WORK = {
-    "rbm": {10: (256, 50), 30: (64, 20), 100: (4, 40), 300: (1, 24), 1000: (1, 24)},
+    "rbm": {10: (256, 50), 30: (64, 20), 100: (4, 40), 300: (1, 24), 1000: (1, 64)},
     "teacher_student": {10: (256, 100), 30: (64, 20), 100: (4, 10), 300: (1, 3), 1000: (1, 1)},
     "dyson": {10: (256, 50), 30: (64, 20), 100: (8, 10), 300: (2, 5), 1000: (1, 2)},
 }
