@@ -35,6 +35,13 @@ rotated is a standard normal vector and the spectrum of W^T W is invariant; what
 the gradient, whose target term is then a diagonal scaling (eigen_gradient): the step costs
 O(k B N_v N_h) and no N_v^2 N_h product.
 
+From N_v, N_h >= 200 (B a multiple of 8, a CPU with AVX2 or AVX-512), "gibbs-eigen" makes
+its products with the chains itself (dl_skinny.h: no packing of W, which BLAS redoes on
+every call for only B rows of work), and with SGD and the analytic target computes the
+gradient and the update in one pass over W (eigen_sgd_step). Same draws, same law; the
+last bits differ from BLAS's (docs/guide/performance.rst, "The products of the eigenbasis
+sweeps").
+
 A replica has diverged when W is not finite or when the largest eigenvalue of
 X = sigma_h^2 W^T W reaches mu^2 (:eq:`rbm-kernel`: K = mu^2 - X must stay positive).
 

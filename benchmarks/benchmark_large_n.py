@@ -18,13 +18,13 @@ Settings (one core, BLAS pinned to one thread, as in the other suites):
 
 The unit is the replica-step. Each timed call trains R replicas for ``steps`` steps from the
 same initial state; R and the steps fall with N (``WORK``) so that a call stays below a second
-or so. The RBM's calls keep at least 24 steps (64 at N = 1000), so that what a call pays
-once weighs about as little as in a run, whose chunks last seconds: the exact divergence
-checks of the incoming state and of the end of its last segment, a Gram matrix and a
-factorisation each, together about 56 ms at N = 1000, ten steps of "gibbs-eigen" there
-(64 steps is one whole segment). Dyson and the teacher-student at N = 1000
-take one or two steps of one replica a call, so those figures are the best of a few calls
-rather than an average over many.
+or so. The RBM's calls keep at least 24 steps, and from N = 300 on 64 (a whole segment of
+the divergence check), so that what a call pays once weighs about as little as in a run,
+whose chunks last seconds: the exact checks of the incoming state and of the end of its
+last segment, a Gram matrix and a factorisation each, together about 1.6 ms at N = 300
+and 56 ms at N = 1000, two and ten steps of "gibbs-eigen" there. Dyson and the
+teacher-student at N = 1000 take one or two steps of one replica a call, so those figures
+are the best of a few calls rather than an average over many.
 
 asv: ``track_us_per_replica_step`` (kernel or NumPy, microseconds per replica-step),
 ``track_speedup`` (NumPy time / kernel time, both measured in the same call, interleaved,
@@ -120,10 +120,11 @@ def ts_sampler(n: int, batch_size: int = BATCH) -> str:
 # RBM's collapsed sampler up to 17 s at N = 1000). A call's fixed costs (the exact
 # divergence checks of the incoming state and of the last segment's end, a Gram matrix and a
 # factorisation each; the workspace; the eigenbasis of "gibbs-eigen") are spread over at
-# least 24 steps of the RBM, and at N = 1000, where they cost ten steps' worth, over one
-# whole segment of 64, as in a run, whose chunks last seconds.
+# least 24 steps of the RBM, and from N = 300 on, where they cost two (N = 300) to ten
+# (N = 1000) steps' worth, over one whole segment of 64, as in a run, whose chunks last
+# seconds.
 WORK = {
-    "rbm": {10: (256, 50), 30: (64, 20), 100: (4, 40), 300: (1, 24), 1000: (1, 64)},
+    "rbm": {10: (256, 50), 30: (64, 20), 100: (4, 40), 300: (1, 64), 1000: (1, 64)},
     "teacher_student": {10: (256, 100), 30: (64, 20), 100: (4, 10), 300: (1, 3), 1000: (1, 1)},
     "dyson": {10: (256, 50), 30: (64, 20), 100: (8, 10), 300: (2, 5), 1000: (1, 2)},
 }
@@ -315,13 +316,15 @@ BLAS_CALLS_MIN_N = 100
 
 
 class BLASCalls:
-    """The BLAS calls of one RBM step of one replica, alone: the kernel's routines, shapes,
-    transpositions and (nonzero, non-unit) scalars (rbm.pyx; analytic target, SGD), called
-    through ``scipy.linalg.blas`` (the library the kernel links), each call's Python
-    overhead subtracted (timed on 1 x 1 operands). Its time is what the step would cost if
-    it did nothing but these calls, at this machine's speed for their shapes: a floor that,
-    unlike the flop floor, does not charge the kernel for BLAS running skinny products (one
-    side B) below its large-product throughput.
+    """The BLAS calls of one RBM step of one replica on the kernel's BLAS path, alone: its
+    routines, shapes, transpositions and (nonzero, non-unit) scalars (rbm.pyx; analytic
+    target, SGD), called through ``scipy.linalg.blas`` (the library the kernel links), each
+    call's Python overhead subtracted (timed on 1 x 1 operands). Its time is what the step
+    would cost if it did nothing but these calls, at this machine's speed for their shapes:
+    a floor that, unlike the flop floor, does not charge BLAS's slowness on skinny products
+    (one side B) to the kernel. (From N = 200, with B a multiple of 8 and a CPU with AVX2,
+    "gibbs-eigen" makes those products itself, and with SGD fuses gradient and update: its
+    time then falls below these calls'.)
 
     ``"gibbs-eigen"``: k products Phi W^T (hidden units) and k products H W (visible units)
     with the chains' index fastest, then Phi W^T and Phi^T (Phi W^T) / B for the gradient;
