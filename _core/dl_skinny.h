@@ -5,9 +5,9 @@
  * off when many rows reuse them; here only B = 16 rows do, and OpenBLAS runs these products
  * at 30-40 Gflop/s against the 47-49 of a large square one (docs/guide/performance.rst).
  * These kernels read S where it lies, once per product: each block keeps NC columns of C by
- * 8 BC rows in registers, and for every k loads the B-long column k of A and broadcasts NC
- * entries of S (hidden, S K x N: column j of S is contiguous; visible, S^T with S N x K: the
- * NC entries S[j .. j + NC - 1, k] are contiguous).
+ * 8 BC rows in registers, and for every k loads 8 BC rows of column k of A and broadcasts
+ * NC entries of S (hidden, S K x N: column j of S is contiguous; visible, S^T with S N x K:
+ * the NC entries S[j .. j + NC - 1, k] are contiguous).
  *
  * The arithmetic is fixed: each entry of C is one sequential chain of fused multiply-adds
  * over k = 0 .. K - 1 from 0, then alpha acc + beta C rounded as two products and a sum
@@ -65,10 +65,9 @@ static inline __attribute__((always_inline)) void dl_skinny_##ISA##_##NC##x##BC(
 /* The product: blocks of NC columns (outer) by 8 BC rows (inner), so that a block's NC
  * columns of S are read from memory once and from cache B / (8 BC) - 1 more times; the
  * rows left over in chunks of 8, the columns one at a time. B is a multiple of 8. */
-#define DL_SKINNY_DRIVER(ISA, NC, BC)                                                      \
-static void dl_skinny_##ISA(int B, int N, int K, double alpha, const double *A,            \
-                            const double *S, ptrdiff_t sk, ptrdiff_t sc, double beta,      \
-                            double *C)                                                     \
+#define DL_SKINNY_DRIVER(NAME, ISA, NC, BC)                                                \
+static void NAME(int B, int N, int K, double alpha, const double *A, const double *S,      \
+                 ptrdiff_t sk, ptrdiff_t sc, double beta, double *C)                       \
 {                                                                                          \
     int j = 0, b;                                                                          \
     for (; j + NC <= N; j += NC) {                                                         \
@@ -152,7 +151,10 @@ static double dl_skinny_sgd_##ISA(int B, int N, int M, const double *phit, const
     return squares;                                                                        \
 }
 
-/* AVX-512: 8 x 16 blocks, 16 accumulators and 2 loaded vectors of the 32 registers. */
+/* AVX-512: 8 x 16 blocks (16 accumulators and 2 loaded vectors of the 32 registers); from
+ * B = 32 on, fewer passes over S: 6 x 32 (hidden) and 8 x 24 (visible, whose S is read with
+ * a stride of N), 24 accumulators each. Every shape gives the same bits (each entry's sum is
+ * the same chain whatever block it is in). */
 #pragma GCC push_options
 #pragma GCC target("avx512f")
 #pragma GCC optimize("fp-contract=off")
@@ -160,10 +162,17 @@ static double dl_skinny_sgd_##ISA(int B, int N, int M, const double *phit, const
     DL_SKINNY_BLOCK(avx512, __m512d, 8, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_set1_pd,  \
                     _mm512_fmadd_pd, _mm512_mul_pd, _mm512_add_pd, _mm512_setzero_pd, NC, BC)
 DL_SKINNY_512(8, 2)
+DL_SKINNY_512(8, 3)
 DL_SKINNY_512(8, 1)
+DL_SKINNY_512(6, 4)
+DL_SKINNY_512(6, 1)
+DL_SKINNY_512(1, 4)
+DL_SKINNY_512(1, 3)
 DL_SKINNY_512(1, 2)
 DL_SKINNY_512(1, 1)
-DL_SKINNY_DRIVER(avx512, 8, 2)
+DL_SKINNY_DRIVER(dl_skinny_avx512, avx512, 8, 2)
+DL_SKINNY_DRIVER(dl_skinny_avx512_wide_nn, avx512, 6, 4)
+DL_SKINNY_DRIVER(dl_skinny_avx512_wide_nt, avx512, 8, 3)
 DL_SKINNY_SGD(avx512, __m512d, 8, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_set1_pd,
               _mm512_fmadd_pd, _mm512_mul_pd, _mm512_add_pd, _mm512_sub_pd,
               _mm512_setzero_pd, 4)
@@ -178,7 +187,7 @@ DL_SKINNY_SGD(avx512, __m512d, 8, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_set1
                     _mm256_fmadd_pd, _mm256_mul_pd, _mm256_add_pd, _mm256_setzero_pd, NC, BC)
 DL_SKINNY_256(6, 1)
 DL_SKINNY_256(1, 1)
-DL_SKINNY_DRIVER(avx2, 6, 1)
+DL_SKINNY_DRIVER(dl_skinny_avx2, avx2, 6, 1)
 DL_SKINNY_SGD(avx2, __m256d, 4, _mm256_loadu_pd, _mm256_storeu_pd, _mm256_set1_pd,
               _mm256_fmadd_pd, _mm256_mul_pd, _mm256_add_pd, _mm256_sub_pd,
               _mm256_setzero_pd, 4)
@@ -199,7 +208,11 @@ static int dl_skinny_isa(void)
 static void dl_skinny(int isa, int B, int N, int K, double alpha, const double *A,
                       const double *S, ptrdiff_t sk, ptrdiff_t sc, double beta, double *C)
 {
-    if (isa == DL_SKINNY_AVX512)
+    if (isa == DL_SKINNY_AVX512 && B >= 32 && sk == 1)
+        dl_skinny_avx512_wide_nn(B, N, K, alpha, A, S, sk, sc, beta, C);
+    else if (isa == DL_SKINNY_AVX512 && B >= 32)
+        dl_skinny_avx512_wide_nt(B, N, K, alpha, A, S, sk, sc, beta, C);
+    else if (isa == DL_SKINNY_AVX512)
         dl_skinny_avx512(B, N, K, alpha, A, S, sk, sc, beta, C);
     else if (isa == DL_SKINNY_AVX2)
         dl_skinny_avx2(B, N, K, alpha, A, S, sk, sc, beta, C);

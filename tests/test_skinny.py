@@ -25,9 +25,10 @@ def fortran(rng, *shape):
     return np.asfortranarray(rng.standard_normal(shape))
 
 
-# Rows of 8 to 40 (chunks of 16 and one of 8); columns beyond and between the blocks of 8 and
-# 6 (remainders); a contraction shorter and longer than the blocks.
-SHAPES = [(8, 13, 37), (16, 130, 97), (24, 6, 1), (40, 301, 300)]
+# Rows of 8 to 72 (AVX-512: chunks of 16 and one of 8; from 32 rows on chunks of 32 (hidden)
+# or 24 (visible) and then of 8); columns beyond and between the blocks of 8, 6 and 6
+# (remainders); a contraction shorter and longer than the blocks.
+SHAPES = [(8, 13, 37), (16, 130, 97), (24, 6, 1), (40, 301, 300), (64, 50, 41), (72, 17, 9)]
 
 
 @needs_skinny
