@@ -107,6 +107,7 @@ cdef int SKINNY_MIN_N = 200
 cdef int SKINNY_DETECTED = dl_skinny_isa()
 cdef int skinny_isa = SKINNY_DETECTED
 SKINNY_ISAS = {"none": DL_SKINNY_NONE, "avx2": DL_SKINNY_AVX2, "avx512": DL_SKINNY_AVX512}
+SKINNY_NAMES = {value: name for name, value in SKINNY_ISAS.items()}
 
 
 cdef inline int skinny(const RBMParams* p) noexcept nogil:
@@ -122,14 +123,13 @@ def _set_skinny(str isa):
     this CPU has, the default), "avx512", "avx2" or "none" (BLAS); returns the old setting's
     name. Refuses an instruction set this CPU lacks."""
     global skinny_isa
-    names = {value: name for name, value in SKINNY_ISAS.items()}
-    old = names[skinny_isa]
+    old = SKINNY_NAMES[skinny_isa]
     wanted = SKINNY_DETECTED if isa == "auto" else SKINNY_ISAS.get(isa)
     if wanted is None:
         raise ValueError(f"isa must be 'auto' or one of {sorted(SKINNY_ISAS)}, got {isa!r}")
     if wanted > SKINNY_DETECTED:
         raise ValueError(f"this CPU does not run the {isa!r} products "
-                         f"(it has {names[SKINNY_DETECTED]!r})")
+                         f"(it has {SKINNY_NAMES[SKINNY_DETECTED]!r})")
     skinny_isa = wanted
     return old
 
@@ -157,7 +157,7 @@ def _skinny_sgd(double[::1, :] w not None, double[::1, :] phi not None,
 
 def _skinny_isa():
     """The instruction set of this CPU's skinny products: "avx512", "avx2" or "none"."""
-    return {value: name for name, value in SKINNY_ISAS.items()}[SKINNY_DETECTED]
+    return SKINNY_NAMES[SKINNY_DETECTED]
 
 
 def _skinny_product(str kind, double alpha, double[::1, :] a not None,

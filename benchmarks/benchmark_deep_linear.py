@@ -26,22 +26,13 @@ from dysonlearn import kernels
 try:
     from .common import Sampled, best_seconds, interleaved_best, sig
     from .numpy_baseline import deep_linear_steps_numpy
-except ImportError:  # run as a script, or loaded from its path: the sibling modules by path
-    import importlib.util
+except ImportError:  # run as a script, or loaded from its path: the siblings by name
+    import sys
     from pathlib import Path
 
-    def _sibling(name):
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).resolve().parent / f"{name}.py"
-        )
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-
-    _common = _sibling("common")
-    Sampled, best_seconds, sig = _common.Sampled, _common.best_seconds, _common.sig
-    interleaved_best = _common.interleaved_best
-    deep_linear_steps_numpy = _sibling("numpy_baseline").deep_linear_steps_numpy
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from common import Sampled, best_seconds, interleaved_best, sig
+    from numpy_baseline import deep_linear_steps_numpy
 
 REPLICAS = 256
 STEPS = 200

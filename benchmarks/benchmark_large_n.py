@@ -61,23 +61,13 @@ except ImportError:  # pragma: no cover - only when benchmarking an old commit
 try:
     from .common import sig
     from .numpy_baseline import dyson_steps_numpy, pcd_steps_numpy, teacher_student_steps_numpy
-except ImportError:  # run as a script, or loaded from its path: the sibling modules by path
-    import importlib.util
+except ImportError:  # run as a script, or loaded from its path: the siblings by name
+    import sys
     from pathlib import Path
 
-    def _sibling(name):
-        spec = importlib.util.spec_from_file_location(
-            name, Path(__file__).resolve().parent / f"{name}.py"
-        )
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-
-    sig = _sibling("common").sig
-    _baseline = _sibling("numpy_baseline")
-    dyson_steps_numpy = _baseline.dyson_steps_numpy
-    pcd_steps_numpy = _baseline.pcd_steps_numpy
-    teacher_student_steps_numpy = _baseline.teacher_student_steps_numpy
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from common import sig
+    from numpy_baseline import dyson_steps_numpy, pcd_steps_numpy, teacher_student_steps_numpy
 
 SIZES = (10, 30, 100, 300, 1000)
 K = 3

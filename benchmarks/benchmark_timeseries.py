@@ -47,16 +47,12 @@ from dysonlearn.analysis import integrated_autocorrelation_time
 
 try:
     from .common import sig
-except ImportError:  # run as a script, or loaded from its path: the sibling module by path
-    import importlib.util
+except ImportError:  # run as a script, or loaded from its path: the sibling by name
+    import sys
     from pathlib import Path
 
-    _spec = importlib.util.spec_from_file_location(
-        "common", Path(__file__).resolve().parent / "common.py"
-    )
-    _common = importlib.util.module_from_spec(_spec)
-    _spec.loader.exec_module(_common)
-    sig = _common.sig
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from common import sig
 
 SEED = 20250115
 MODELS = ("rbm", "teacher_student")

@@ -179,8 +179,7 @@ class DeepLinear(Model):
     def relaxation_rates(self, config):
         """lambda_i :eq:`dl-curvature` per unit t = lr * step; times 1 / (1 - beta) under
         momentum :eq:`effective-lr`, NaN under Adam."""
-        factor = optimizer_rate_factor(config)
-        return config.curvatures if factor == 1.0 else config.curvatures * factor
+        return config.curvatures * optimizer_rate_factor(config)  # (SGD: times 1, exact)
 
     def point_figures(self, result):
         """Each layer's pairs of singular values against the Wigner surmise, when the
